@@ -1,0 +1,160 @@
+"""Scoring throughput: the packed scorer against the decode limit and the naive path.
+
+    python benchmarks/scoring.py [MODEL.gguf ...] [--items 300] [--naive-items 10]
+
+Workload: N four-option multiple-choice items behind one shared 5-shot prefix.
+Three figures per model, in one process:
+
+(a) the limit: ``llama_decode`` of every distinct token of the workload once
+    (the node count of the token-prefix trie of all requests), in chunks of
+    ``n_ubatch`` fresh-sequence tokens, with logits requested only for as many
+    rows as there are distinct scored positions, those rows copied out;
+(b) ``Engine.score()`` on the workload;
+(c) the naive path: one request at a time, logits at every position
+    (measured on ``--naive-items`` items and extrapolated).
+
+Reported: seconds, workload tokens/s (tokens of all requests / seconds), the
+ratios (b)/(a) and (b)/(c) as throughput ratios, and peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from emergetui import Engine
+from emergetui.engine.plan import Trie
+from emergetui.engine.reference import score_tokens_naive
+from emergetui.gguf_writer import LlamaShape, Vocab, random_llama_weights, write_llama_gguf
+
+SYL = [c + v for c in "bdfgklmnprstvz" for v in "aeiou"]
+
+
+def synthetic_model(path: Path) -> Path:
+    """~50M parameters, 32k-token SentencePiece vocabulary of syllable words."""
+    from emergetui.gguf_writer import byte_spm_vocab
+
+    base = byte_spm_vocab()
+    words = []
+    for a in SYL:
+        for b in SYL:
+            words.append("\u2581" + a + b)
+    extra = words[: 32000 - base.size]
+    vocab = Vocab(
+        model="llama", tokens=base.tokens + extra, types=base.types + [1] * len(extra),
+        scores=(base.scores or []) + [-float(i) * 1e-4 for i in range(len(extra))],
+        bos=1, eos=2, unk=0, add_bos=True, add_space_prefix=False,
+    )
+    shape = LlamaShape(n_vocab=vocab.size, n_embd=512, n_layer=8, n_head=8, n_head_kv=8, n_ff=1408, n_ctx=4096)
+    print(f"writing synthetic model: {shape.n_params() / 1e6:.1f}M params, vocab {vocab.size}", file=sys.stderr)
+    return write_llama_gguf(path, shape, vocab, random_llama_weights(shape, seed=0), name="bench-50m", f16=True)
+
+
+def workload(n_items: int, seed: int = 0) -> list[tuple[str, str]]:
+    rng = random.Random(seed)
+
+    def word() -> str:
+        return rng.choice(SYL) + rng.choice(SYL)
+
+    def question() -> str:
+        return f"Q: which {word()} is the {word()} of {word()} {word()}?\nA:"
+
+    shots = "".join(f"{question()} {word()}\n\n" for _ in range(5))
+    pairs = []
+    for _ in range(n_items):
+        q = shots + question()
+        for _ in range(4):
+            pairs.append((q, f" {word()} {word()}"))
+    return pairs
+
+
+def limit_decode(eng: Engine, encoded: list[tuple[list[int], list[int]]]) -> tuple[float, int, int]:
+    seqs = sorted({tuple(c + t)[:-1] for c, t in encoded})
+    trie = Trie.build(seqs)
+    scored: set[tuple[int, ...]] = set()
+    for c, t in encoded:
+        full = tuple(c + t)
+        for j in range(len(c), len(full)):
+            scored.add(full[:j])
+    n_tokens, n_rows = trie.n_nodes, len(scored)
+    m = eng.native
+    chunk = 512
+    tokens = np.asarray(trie.token, dtype=np.int32)
+    t0 = time.perf_counter()
+    rows_left = n_rows
+    sink = 0.0
+    for start in range(0, n_tokens, chunk):
+        n = min(chunk, n_tokens - start)
+        m.clear()
+        b = m.batch
+        b.token[:n] = tokens[start : start + n]
+        b.pos[:n] = np.arange(n)
+        b.n_seq[:n] = 1
+        b.seq[:n, 0] = 0
+        k = min(n, int(round(n_rows * (start + n) / n_tokens)) - (n_rows - rows_left))
+        b.logits[:n] = 0
+        if k > 0:
+            b.logits[n - k : n] = 1
+        m.decode(n)
+        if k > 0:
+            sink += float(np.array(m.output_rows(k))[:, 0].sum())
+            rows_left -= k
+    m.clear()
+    return time.perf_counter() - t0, n_tokens, n_rows
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def bench(path: Path, n_items: int, naive_items: int) -> None:
+    size_mb = path.stat().st_size / 2**20
+    eng = Engine.load(path, n_gpu_layers=0)
+    pairs = workload(n_items)
+    encoded = [eng.encode_pair(c, t) for c, t in pairs]
+    total = sum(len(c) + len(t) for c, t in encoded)
+    eng.score(pairs[:8])  # warm-up
+    t_a, n_distinct, n_rows = limit_decode(eng, encoded)
+    t0 = time.perf_counter()
+    out = eng.score(pairs)
+    t_b = time.perf_counter() - t0
+    assert all(s.error is None for s in out)
+    k = naive_items * 4
+    t0 = time.perf_counter()
+    for c, t in encoded[:k]:
+        score_tokens_naive(eng, c, t)
+    t_c = (time.perf_counter() - t0) * len(encoded) / k
+    eng.close()
+    print(f"model {path.name}: {size_mb:.0f} MB file, {n_items} items x 4 options = {len(pairs)} requests, "
+          f"{total} request tokens, {n_distinct} distinct (trie) tokens, {n_rows} scored rows")
+    for name, t in (("(a) limit", t_a), ("(b) score()", t_b), (f"(c) naive (x{len(encoded) / k:.0f} extrapolated)", t_c)):
+        print(f"  {name:<34} {t:8.2f} s  {total / t:10.0f} workload tokens/s")
+    print(f"  (b)/(a) = {t_a / t_b:.2f}x   (target >= 0.85)")
+    print(f"  (b)/(c) = {t_c / t_b:.1f}x   (target >= 5)")
+    print(f"  peak RSS {peak_rss_mb():.0f} MB = model file + {peak_rss_mb() - size_mb:.0f} MB (target <= +300 MB)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("models", nargs="*", type=Path)
+    ap.add_argument("--items", type=int, default=300)
+    ap.add_argument("--naive-items", type=int, default=10)
+    args = ap.parse_args()
+    models = list(args.models)
+    tmp = None
+    if not models:
+        tmp = tempfile.TemporaryDirectory()
+        models = [synthetic_model(Path(tmp.name) / "bench-50m.gguf")]
+    for m in models:
+        bench(m, args.items, args.naive_items)
+
+
+if __name__ == "__main__":
+    main()

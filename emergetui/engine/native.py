@@ -1,0 +1,294 @@
+"""A thin, owned wrapper over llama-cpp-python's low-level C API.
+
+Only what the scorer and the generator need: loading, tokenizing, a batch whose
+arrays live in numpy (so filling thousands of tokens × sequence ids is one
+vectorised assignment instead of a Python loop over ctypes fields), decoding,
+reading the output rows of the logits, and KV-memory bookkeeping.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+import llama_cpp as ll
+import numpy as np
+
+from emergetui.engine.errors import EngineError, ModelLoadError
+
+log = logging.getLogger("emergetui.llama")
+
+
+class _LogSink:
+    """Routes llama.cpp's log into Python logging and keeps the last lines.
+
+    llama.cpp reports *why* a load failed only through its log, so the tail is
+    kept to turn a NULL model pointer into a message that names the cause.
+    """
+
+    def __init__(self) -> None:
+        self.lines: deque[str] = deque(maxlen=200)
+        self._partial = ""
+        self.callback = ll.llama_log_callback(self._on_log)
+        ll.llama_log_set(self.callback, ctypes.c_void_p(0))
+
+    def _on_log(self, level: int, text: bytes, _user: ctypes.c_void_p) -> None:
+        msg = self._partial + text.decode("utf-8", errors="replace")
+        self._partial = ""
+        if not msg.endswith("\n"):
+            self._partial = msg
+            return
+        for line in msg.splitlines():
+            self.lines.append(line)
+            log.debug(line)
+
+    def errors_since(self, mark: int) -> list[str]:
+        items = list(self.lines)[mark:] if mark <= len(self.lines) else []
+        return [s for s in items if "error" in s.lower() or "failed" in s.lower()]
+
+    def mark(self) -> int:
+        return len(self.lines)
+
+
+_SINK: _LogSink | None = None
+
+
+def _sink() -> _LogSink:
+    # The callback must outlive every model; llama.cpp holds a raw pointer to it.
+    global _SINK
+    if _SINK is None:
+        ll.llama_backend_init()
+        _SINK = _LogSink()
+    return _SINK
+
+
+def physical_cores() -> int:
+    """Physical cores (not hyper-threads): llama.cpp gets slower with SMT siblings."""
+    seen = set()
+    base = Path("/sys/devices/system/cpu")
+    try:
+        cpus = sorted(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - non-Linux
+        return max(1, (os.cpu_count() or 2) // 2)
+    for cpu in cpus:
+        topo = base / f"cpu{cpu}" / "topology"
+        try:
+            core = (topo / "core_id").read_text().strip()
+            pkg = (topo / "physical_package_id").read_text().strip()
+        except OSError:
+            return len(cpus)
+        seen.add((pkg, core))
+    return max(1, len(seen))
+
+
+@dataclass
+class ModelInfo:
+    path: str
+    architecture: str
+    n_params: int
+    size_bytes: int
+    n_layer: int
+    n_ctx_train: int
+    n_vocab: int
+    add_bos: bool
+    bos: int
+    eos: int
+
+
+class NativeModel:
+    """One loaded model and one context, owned together and freed together."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        n_gpu_layers: int,
+        n_ctx: int,
+        n_batch: int,
+        n_seq_max: int,
+        n_threads: int,
+        flash_attn: bool | None,
+        seed: int,
+    ) -> None:
+        sink = _sink()
+        self.path = str(path)
+        mark = sink.mark()
+        mparams = ll.llama_model_default_params()
+        mparams.n_gpu_layers = n_gpu_layers
+        mparams.use_mmap = True
+        self.model = ll.llama_model_load_from_file(self.path.encode(), mparams)
+        if not self.model:
+            raise ModelLoadError(_load_reason(self.path, sink.errors_since(mark)))
+        self.vocab = ll.llama_model_get_vocab(self.model)
+        n_ctx_train = ll.llama_model_n_ctx_train(self.model)
+        cparams = ll.llama_context_default_params()
+        cparams.n_ctx = n_ctx
+        cparams.n_batch = n_batch
+        cparams.n_ubatch = min(n_batch, 512)
+        cparams.n_seq_max = n_seq_max
+        cparams.n_threads = n_threads
+        cparams.n_threads_batch = n_threads
+        cparams.kv_unified = True
+        cparams.swa_full = True
+        cparams.no_perf = True
+        if flash_attn is None:
+            cparams.flash_attn_type = ll.LLAMA_FLASH_ATTN_TYPE_AUTO
+        else:
+            cparams.flash_attn_type = (
+                ll.LLAMA_FLASH_ATTN_TYPE_ENABLED if flash_attn else ll.LLAMA_FLASH_ATTN_TYPE_DISABLED
+            )
+        self.ctx = ll.llama_init_from_model(self.model, cparams)
+        if not self.ctx:
+            errs = sink.errors_since(mark)
+            ll.llama_model_free(self.model)
+            self.model = None
+            raise ModelLoadError(
+                f"{self.path}: llama.cpp could not create a context (n_ctx={n_ctx})"
+                + (f": {errs[-1].strip()}" if errs else "")
+            )
+        self.mem = ll.llama_get_memory(self.ctx)
+        self.n_ctx = ll.llama_n_ctx(self.ctx)
+        self.n_batch = n_batch
+        self.n_seq_max = n_seq_max
+        self.n_vocab = ll.llama_vocab_n_tokens(self.vocab)
+        self.seed = seed
+        self.info = ModelInfo(
+            path=self.path,
+            architecture=self.meta("general.architecture") or "?",
+            n_params=int(ll.llama_model_n_params(self.model)),
+            size_bytes=int(ll.llama_model_size(self.model)),
+            n_layer=int(ll.llama_model_n_layer(self.model)),
+            n_ctx_train=int(n_ctx_train),
+            n_vocab=int(self.n_vocab),
+            add_bos=bool(ll.llama_vocab_get_add_bos(self.vocab)),
+            bos=int(ll.llama_vocab_bos(self.vocab)),
+            eos=int(ll.llama_vocab_eos(self.vocab)),
+        )
+        self._batch = NumpyBatch(n_batch, n_seq_max)
+
+    # -- metadata and tokens -------------------------------------------------
+    def meta(self, key: str) -> str | None:
+        buf = ctypes.create_string_buffer(512)
+        n = ll.llama_model_meta_val_str(self.model, key.encode(), buf, len(buf))
+        return buf.value.decode("utf-8", errors="replace") if n >= 0 else None
+
+    def tokenize(self, text: str, add_special: bool) -> list[int]:
+        data = text.encode("utf-8")
+        cap = len(data) + 8
+        arr = (ll.llama_token * cap)()
+        n = ll.llama_tokenize(self.vocab, data, len(data), arr, cap, add_special, False)
+        if n < 0:
+            cap = -n
+            arr = (ll.llama_token * cap)()
+            n = ll.llama_tokenize(self.vocab, data, len(data), arr, cap, add_special, False)
+        return list(arr[:n])
+
+    def piece(self, token: int) -> bytes:
+        buf = ctypes.create_string_buffer(64)
+        n = ll.llama_token_to_piece(self.vocab, token, buf, len(buf), 0, False)
+        if n < 0:
+            buf = ctypes.create_string_buffer(-n)
+            n = ll.llama_token_to_piece(self.vocab, token, buf, len(buf), 0, False)
+        return buf.raw[:n]
+
+    def is_eog(self, token: int) -> bool:
+        return bool(ll.llama_vocab_is_eog(self.vocab, token))
+
+    # -- decoding ------------------------------------------------------------
+    @property
+    def batch(self) -> NumpyBatch:
+        return self._batch
+
+    def decode(self, n_tokens: int) -> None:
+        self._batch.set_n(n_tokens)
+        rc = ll.llama_decode(self.ctx, self._batch.struct)
+        if rc != 0:
+            reason = {1: "no free KV-cache slot (context full)", 2: "aborted"}.get(rc, "decode failed")
+            raise EngineError(f"{self.path}: llama_decode returned {rc}: {reason}")
+
+    def output_rows(self, n_out: int) -> np.ndarray:
+        """The logits rows of the last decode, one per token flagged for output."""
+        ptr = ll.llama_get_logits(self.ctx)
+        return np.ctypeslib.as_array(ptr, shape=(n_out, self.n_vocab))
+
+    # -- memory ----------------------------------------------------------------
+    def clear(self) -> None:
+        ll.llama_memory_clear(self.mem, True)
+
+    def seq_rm(self, seq: int, p0: int = -1, p1: int = -1) -> None:
+        ll.llama_memory_seq_rm(self.mem, seq, p0, p1)
+
+    def seq_cp(self, src: int, dst: int, p0: int, p1: int) -> None:
+        ll.llama_memory_seq_cp(self.mem, src, dst, p0, p1)
+
+    def close(self) -> None:
+        if getattr(self, "ctx", None):
+            ll.llama_free(self.ctx)
+            self.ctx = None
+        if getattr(self, "model", None):
+            ll.llama_model_free(self.model)
+            self.model = None
+
+    def __del__(self) -> None:  # pragma: no cover - safety net
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+class NumpyBatch:
+    """A ``llama_batch`` whose arrays are numpy buffers we own.
+
+    ``seq`` is a dense (n_tokens × n_seq_max) matrix; row i's pointer goes into
+    ``seq_id[i]``, so callers fill sequence ids with array slicing.
+    """
+
+    def __init__(self, n_tokens: int, n_seq_max: int) -> None:
+        self.capacity = n_tokens
+        self.token = np.zeros(n_tokens, dtype=np.int32)
+        self.pos = np.zeros(n_tokens, dtype=np.int32)
+        self.n_seq = np.zeros(n_tokens, dtype=np.int32)
+        self.seq = np.zeros((n_tokens, n_seq_max), dtype=np.int32)
+        self.logits = np.zeros(n_tokens, dtype=np.int8)
+        i32p = ctypes.POINTER(ctypes.c_int32)
+        self._rows = (i32p * n_tokens)(
+            *[ctypes.cast(self.seq[i].ctypes.data, i32p) for i in range(n_tokens)]
+        )
+        self.struct = ll.llama_batch()
+        self.struct.token = self.token.ctypes.data_as(i32p)
+        self.struct.embd = None
+        self.struct.pos = self.pos.ctypes.data_as(i32p)
+        self.struct.n_seq_id = self.n_seq.ctypes.data_as(i32p)
+        self.struct.seq_id = ctypes.cast(self._rows, ctypes.POINTER(i32p))
+        self.struct.logits = self.logits.ctypes.data_as(ctypes.POINTER(ctypes.c_int8))
+
+    def set_n(self, n: int) -> None:
+        if n > self.capacity:
+            raise EngineError(f"batch of {n} tokens exceeds capacity {self.capacity}")
+        self.struct.n_tokens = n
+
+
+def _load_reason(path: str, errors: list[str]) -> str:
+    p = Path(path)
+    if not p.exists():
+        return f"{path}: no such model file"
+    if p.is_dir():
+        return f"{path}: is a folder, not a GGUF file"
+    try:
+        with p.open("rb") as f:
+            magic = f.read(4)
+    except OSError as e:
+        return f"{path}: cannot read: {e.strerror}"
+    if magic != b"GGUF":
+        return f"{path}: not a GGUF file (bad magic {magic!r})"
+    text = " ".join(errors)
+    if "unknown model architecture" in text:
+        arch = text.split("unknown model architecture:")[-1].strip().split()[0].strip("'")
+        return f"{path}: architecture {arch} is not known to this llama.cpp build"
+    if errors:
+        return f"{path}: llama.cpp could not load it: {errors[-1].strip()}"
+    return f"{path}: llama.cpp could not load it (truncated or corrupt GGUF?)"

@@ -1,0 +1,326 @@
+"""Per-item metrics, recomputable at any time from an :class:`Item` and its :class:`ItemRaw`.
+
+Emergence claims depend heavily on the metric: a discrete metric (exact match,
+multiple-choice grade) can jump where a continuous one (log-probability of the
+right answer, token edit distance) rises smoothly. So every metric here carries
+``discrete`` and ``higher_is_better``, and every item a chance level, so the
+analysis can show both kinds side by side and say what "above chance" means.
+
+Conventions expected from the runner (documented here because the numbers
+depend on them):
+
+* ``ItemRaw.generated_text`` is the continuation of ``Item.prompt`` exactly as
+  given, without the matched stop string (llama.cpp / OpenAI convention);
+  ``stop_reason`` is ``"stop"`` when a stop string ended generation.
+* A BIG-bench ``stop_string`` is part of the response in BIG-bench (its
+  post-processing keeps the text up to and including the stop string), so the
+  loader records it in ``Item.meta`` under ``"stop_string"`` and
+  :func:`response_text` puts it back before BIG-bench's truncation and regex.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Protocol
+
+from emergetui.records import ItemRaw
+from emergetui.tasks.base import Item
+
+#: BIG-bench's regex for generative tasks that set neither output_regex nor stop_string.
+BIGBENCH_DEFAULT_REGEX = r"[^\.\?\!\;\n]+"
+#: ``Item.meta`` key holding a BIG-bench stop string that belongs to the response.
+META_STOP_STRING = "stop_string"
+#: ``ItemRaw.stop_reason`` values meaning "a stop string ended the generation".
+STOP_STRING_REASONS = frozenset({"stop", "stop_string"})
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """What a metric means, for tables, plots and the emergence analysis."""
+
+    name: str
+    description: str
+    discrete: bool
+    higher_is_better: bool
+    needs: str  # "choices", "generation", or "answer" (a target or a correct choice)
+
+
+METRICS: Mapping[str, MetricInfo] = MappingProxyType(
+    {
+        m.name: m
+        for m in (
+            MetricInfo("exact_match", "generated answer equals a target after BIG-bench "
+                       "post-processing (stop string, output regex)", True, True, "generation"),
+            MetricInfo("multiple_choice_grade", "target score of the highest log-likelihood "
+                       "choice (first maximum wins, as np.argmax)", True, True, "choices"),
+            MetricInfo("mc_grade_norm", "multiple-choice grade with log-likelihood divided by "
+                       "the choice's length in characters (lm-eval acc_norm)", True, True, "choices"),
+            MetricInfo("logprob_correct", "log P(correct answer | prompt), summed over its "
+                       "tokens", False, True, "answer"),
+            MetricInfo("logprob_correct_mean", "per-token mean of logprob_correct", False, True,
+                       "answer"),
+            MetricInfo("prob_correct", "P(correct answer | prompt) = exp(logprob_correct)", False,
+                       True, "answer"),
+            MetricInfo("brier", "Brier score (sum over choices) of the softmax over choice "
+                       "log-likelihoods against the target scores normalised to sum 1",
+                       False, False, "choices"),
+            MetricInfo("token_edit_distance", "Levenshtein distance between generated token ids "
+                       "and the closest target's token ids", False, False, "generation"),
+        )
+    }
+)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _meta(item: Item) -> dict[str, str]:
+    return dict(item.meta)
+
+
+def postprocess_output(text: str, stop_string: str | None, output_regex: str | None) -> str:
+    """BIG-bench's ``postprocess_output``: cut after the first stop string, then take the
+    first regex match ("" if none).
+
+    A stop string at position 0 is ignored, exactly as BIG-bench does (``index > 0``).
+    """
+    if stop_string:
+        index = text.find(stop_string)
+        if index > 0:
+            text = text[: index + len(stop_string)]
+    if output_regex:
+        try:
+            pattern = re.compile(output_regex)
+        except re.error:
+            return ""
+        found = pattern.findall(text)
+        if not found:
+            return ""
+        first = found[0]
+        if isinstance(first, tuple):  # several groups: fall back to the whole match
+            match = pattern.search(text)
+            return match.group(0) if match else ""
+        text = first
+    return text
+
+
+def response_text(item: Item, raw: ItemRaw) -> str | None:
+    """The model's answer as BIG-bench would score it, or None when nothing was generated."""
+    text = raw.generated_text
+    if text is None:
+        return None
+    stop_string = _meta(item).get(META_STOP_STRING) or None
+    if stop_string and raw.stop_reason in STOP_STRING_REASONS and not text.endswith(stop_string):
+        text += stop_string  # the engine dropped the stop string; BIG-bench keeps it
+    return postprocess_output(text, stop_string, item.output_regex)
+
+
+def _logsumexp(values: Sequence[float]) -> float:
+    top = max(values)
+    if top == -math.inf:
+        return -math.inf
+    return top + math.log(sum(math.exp(v - top) for v in values))
+
+
+def softmax(values: Sequence[float]) -> list[float]:
+    """Normalised probabilities; all -inf (every choice impossible) gives a uniform vector."""
+    lse = _logsumexp(values)
+    if lse == -math.inf:
+        return [1.0 / len(values)] * len(values)
+    return [math.exp(v - lse) for v in values]
+
+
+def argmax_first(values: Sequence[float]) -> int:
+    """Index of the first maximum, like ``np.argmax`` (BIG-bench's multiple_choice_grade)."""
+    best = 0
+    for i, v in enumerate(values):
+        if v > values[best]:
+            best = i
+    return best
+
+
+def levenshtein(a: Sequence[Any], b: Sequence[Any]) -> int:
+    """Edit distance (insert, delete, substitute all cost 1) between two sequences."""
+    if len(a) < len(b):
+        a, b = b, a
+    previous = list(range(len(b) + 1))
+    for i, x in enumerate(a, start=1):
+        current = [i]
+        for j, y in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (x != y)))
+        previous = current
+    return previous[-1]
+
+
+def _choice_sums(item: Item, raw: ItemRaw) -> list[float] | None:
+    """Summed log-likelihood per choice, or None when the raw data do not cover every choice."""
+    if not item.choices or len(raw.choice_logprobs) != len(item.choices):
+        return None
+    if len(item.target_scores) != len(item.choices):
+        return None
+    return [math.fsum(lps) for lps in raw.choice_logprobs]
+
+
+def _correct_choices(item: Item) -> list[int]:
+    """Choices with the best target score (BIG-bench's notion of "the" answer); none if all 0."""
+    if not item.target_scores:
+        return []
+    best = max(item.target_scores)
+    if best <= 0:
+        return []
+    return [i for i, s in enumerate(item.target_scores) if s == best]
+
+
+def _outcome(scores: Sequence[float]) -> list[float]:
+    """The Brier outcome vector: target scores normalised to sum 1 (one-hot for ordinary
+    multiple choice). Normalising keeps items with several right answers in [0, 2]
+    and rewards spreading probability over the right answers."""
+    pos = [max(float(s), 0.0) for s in scores]
+    total = math.fsum(pos)
+    return [s / total for s in pos] if total > 0 else pos
+
+
+def _correct_logprobs(item: Item, raw: ItemRaw) -> list[float] | None:
+    """Token log-probs of the correct answer: the first target for generative items,
+    else the most likely of the correct choices. Targets win when both exist because
+    they are the answer a generative metric compares with."""
+    if item.targets and raw.target_logprobs and raw.target_logprobs[0]:
+        return list(raw.target_logprobs[0])
+    sums = _choice_sums(item, raw)
+    correct = _correct_choices(item)
+    if sums is None or not correct:
+        return None
+    best = max(correct, key=lambda i: (sums[i], -i))
+    lps = raw.choice_logprobs[best]
+    return list(lps) if lps else None
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def item_metrics(item: Item, raw: ItemRaw) -> dict[str, float]:
+    """Every metric of :data:`METRICS` that the item and its raw data allow."""
+    out: dict[str, float] = {}
+    sums = _choice_sums(item, raw)
+    if sums is not None:
+        scores = item.target_scores
+        out["multiple_choice_grade"] = float(scores[argmax_first(sums)])
+        normed = [s / max(len(c), 1) for s, c in zip(sums, item.choices, strict=True)]
+        out["mc_grade_norm"] = float(scores[argmax_first(normed)])
+        probs = softmax(sums)
+        out["brier"] = math.fsum((p - y) ** 2 for p, y in zip(probs, _outcome(scores), strict=True))
+    lps = _correct_logprobs(item, raw)
+    if lps is not None:
+        total = math.fsum(lps)
+        out["logprob_correct"] = total
+        out["logprob_correct_mean"] = total / len(lps)
+        out["prob_correct"] = math.exp(total)
+    if item.generate and raw.generated_text is not None:
+        response = response_text(item, raw)
+        out["exact_match"] = 1.0 if response in item.targets else 0.0
+        targets = [t for t in raw.target_tokens if t is not None]
+        if targets:
+            gen = list(raw.generated_tokens)
+            out["token_edit_distance"] = float(min(levenshtein(gen, t) for t in targets))
+    return out
+
+
+def chance_levels(item: Item) -> dict[str, float]:
+    """Expected value of each metric for a guesser that knows nothing.
+
+    Multiple choice: uniformly random choice (mean target score); Brier: the
+    uniform prediction. Generative exact match: 0. Metrics without a
+    model-free chance level (log-probabilities, edit distance) are left out.
+    """
+    out: dict[str, float] = {}
+    n = len(item.choices)
+    if n and len(item.target_scores) == n:
+        mean_score = math.fsum(item.target_scores) / n
+        out["multiple_choice_grade"] = mean_score
+        out["mc_grade_norm"] = mean_score
+        out["brier"] = math.fsum((1.0 / n - y) ** 2 for y in _outcome(item.target_scores))
+    if item.generate:
+        out["exact_match"] = 0.0
+    return out
+
+
+def applicable_metrics(item: Item) -> tuple[str, ...]:
+    """The metrics :func:`item_metrics` will produce for this item once the model has run."""
+    names: list[str] = []
+    has_choices = bool(item.choices) and len(item.target_scores) == len(item.choices)
+    if item.generate:
+        names.append("exact_match")
+    if has_choices:
+        names += ["multiple_choice_grade", "mc_grade_norm"]
+    if item.targets or _correct_choices(item):
+        names += ["logprob_correct", "logprob_correct_mean", "prob_correct"]
+    if has_choices:
+        names.append("brier")
+    if item.generate and item.targets:
+        names.append("token_edit_distance")
+    return tuple(names)
+
+
+class _RecordLike(Protocol):
+    target_scores: Sequence[float]
+    raw: ItemRaw
+
+
+@dataclass(frozen=True)
+class CalibrationBin:
+    """One bin of a reliability diagram."""
+
+    lo: float
+    hi: float
+    count: int
+    mean_confidence: float
+    accuracy: float
+
+
+def reliability_bins(records: Iterable[_RecordLike], n_bins: int = 10) -> list[CalibrationBin]:
+    """Equal-width confidence bins over multiple-choice records.
+
+    Confidence is the largest softmax probability over the choices; an item is
+    correct when that argmax choice has the best target score. Records without
+    complete choice log-probs (errors, generative items) are skipped.
+    """
+    counts = [0] * n_bins
+    conf_sum = [0.0] * n_bins
+    correct_sum = [0.0] * n_bins
+    for rec in records:
+        if getattr(rec, "error", None):
+            continue
+        scores = list(rec.target_scores)
+        lps = rec.raw.choice_logprobs
+        if not scores or len(lps) != len(scores):
+            continue
+        probs = softmax([math.fsum(x) for x in lps])
+        top = argmax_first(probs)
+        conf = probs[top]
+        b = min(int(conf * n_bins), n_bins - 1)
+        counts[b] += 1
+        conf_sum[b] += conf
+        correct_sum[b] += 1.0 if max(scores) > 0 and scores[top] == max(scores) else 0.0
+    return [
+        CalibrationBin(
+            lo=b / n_bins,
+            hi=(b + 1) / n_bins,
+            count=counts[b],
+            mean_confidence=conf_sum[b] / counts[b] if counts[b] else 0.0,
+            accuracy=correct_sum[b] / counts[b] if counts[b] else 0.0,
+        )
+        for b in range(n_bins)
+    ]
+
+
+def expected_calibration_error(records: Iterable[_RecordLike], n_bins: int = 10) -> float:
+    """ECE over multiple-choice records (10 equal-width bins); NaN when there are none."""
+    bins = reliability_bins(records, n_bins)
+    total = sum(b.count for b in bins)
+    if total == 0:
+        return math.nan
+    return math.fsum(b.count / total * abs(b.accuracy - b.mean_confidence) for b in bins)

@@ -42,10 +42,8 @@ def synthetic_model(path: Path) -> Path:
     from emergetui.gguf_writer import byte_spm_vocab
 
     base = byte_spm_vocab()
-    words = []
-    for a in SYL:
-        for b in SYL:
-            words.append("\u2581" + a + b)
+    words = ["\u2581" + a + b for a in SYL for b in SYL]
+    words += ["\u2581" + a + b + c for a in SYL[:12] for b in SYL for c in SYL]
     extra = words[: 32000 - base.size]
     vocab = Vocab(
         model="llama", tokens=base.tokens + extra, types=base.types + [1] * len(extra),
@@ -125,6 +123,7 @@ def bench(path: Path, n_items: int, naive_items: int) -> None:
     t0 = time.perf_counter()
     out = eng.score(pairs)
     t_b = time.perf_counter() - t0
+    rss_b = peak_rss_mb()
     assert all(s.error is None for s in out)
     k = naive_items * 4
     t0 = time.perf_counter()
@@ -138,7 +137,8 @@ def bench(path: Path, n_items: int, naive_items: int) -> None:
         print(f"  {name:<34} {t:8.2f} s  {total / t:10.0f} workload tokens/s")
     print(f"  (b)/(a) = {t_a / t_b:.2f}x   (target >= 0.85)")
     print(f"  (b)/(c) = {t_c / t_b:.1f}x   (target >= 5)")
-    print(f"  peak RSS {peak_rss_mb():.0f} MB = model file + {peak_rss_mb() - size_mb:.0f} MB (target <= +300 MB)")
+    print(f"  peak RSS through (b) {rss_b:.0f} MB = model file + {rss_b - size_mb:.0f} MB (target <= +300 MB); "
+          f"after (c) {peak_rss_mb():.0f} MB")
 
 
 def main() -> None:

@@ -182,17 +182,17 @@ class Engine:
         for i, e in enumerate(encoded):
             if isinstance(e, str):
                 out[i] = Scored(error=e)
-                continue
-            ctx, cont = e
-            if not cont:
+            elif not e[1]:
                 out[i] = Scored(error="empty continuation")
-            elif len(ctx) + len(cont) - 1 > self._m.n_ctx:
+            elif len(e[0]) + len(e[1]) - 1 > self._m.n_ctx:
+                ctx, cont = e
                 out[i] = Scored(
                     tokens=list(cont),
                     context_tokens=len(ctx),
                     error=f"{len(ctx) + len(cont)} tokens do not fit the context of {self._m.n_ctx}",
                 )
             else:
+                ctx, cont = e
                 reqs.append(TokenRequest(tuple(ctx) + tuple(cont), len(ctx)))
                 where.append(i)
             if on_result is not None and out[i].error:

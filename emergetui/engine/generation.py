@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from emergetui.engine.native import NativeModel
-from emergetui.engine.plan import Trie, plan_waves
+from emergetui.engine.plan import Trie, plan_waves, wave_cells
 from emergetui.engine.prefill import TrieRunner, row_stats
 from emergetui.engine.types import Generated
 
@@ -46,7 +46,8 @@ def generate_greedy(
     trie = Trie.build(uniq)
     wants: dict[int, set[int]] = {trie.paths[u][-1]: set() for u in range(len(uniq))}
     runner = TrieRunner(model, trie, wants)
-    waves = plan_waves(trie, model.n_seq_max - 1, model.n_ctx, extra_per_request=max_tokens)
+    longest = max((len(p) for p in uniq), default=0) + max_tokens
+    waves = plan_waves(trie, model.n_seq_max - 1, wave_cells(model.n_ctx, longest), extra_per_request=max_tokens)
     out: list[Generated | None] = [None] * len(prompts)
     for wave in runner.run(waves):
         live = [_Live(slot=u - wave.lo + 1, pos=len(uniq[u])) for u in range(wave.lo, wave.hi + 1)]
@@ -69,8 +70,9 @@ def generate_greedy(
 def _steps(model: NativeModel, live: list[_Live], max_tokens: int, stop: Sequence[str]) -> None:
     b = model.batch
     while live:
-        for start in range(0, len(live), model.n_batch):
-            group = live[start : start + model.n_batch]
+        step = min(model.n_batch, model.max_outputs)
+        for start in range(0, len(live), step):
+            group = live[start : start + step]
             n = len(group)
             b.token[:n] = [s.tokens[-1] for s in group]
             b.pos[:n] = [s.pos for s in group]

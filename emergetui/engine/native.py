@@ -130,6 +130,12 @@ class NativeModel:
         cparams.n_batch = n_batch
         cparams.n_ubatch = min(n_batch, 512)
         cparams.n_seq_max = n_seq_max
+        # The logits buffer (and the output part of the compute graph) holds
+        # one n_vocab row per output of a decode: cap the rows per decode so a
+        # 262k-token vocabulary costs ~64 MB there, not n_batch rows' worth.
+        n_vocab = ll.llama_vocab_n_tokens(self.vocab)
+        self.max_outputs = max(n_seq_max, min(n_batch, (64 << 20) // max(1, 4 * n_vocab)))
+        cparams.n_outputs_max = self.max_outputs
         cparams.n_threads = n_threads
         cparams.n_threads_batch = n_threads
         cparams.kv_unified = True

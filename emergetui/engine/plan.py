@@ -157,3 +157,18 @@ def seq_range(trie: Trie, node: int, wave: Wave) -> tuple[int, int]:
     a = max(trie.first[node], wave.lo) - wave.lo + 1
     b = min(trie.last[node], wave.hi) - wave.lo + 1
     return a, b
+
+
+def wave_cells(n_ctx: int, longest: int, floor: int = 1024) -> int:
+    """KV cells one wave may use: enough for two of the longest requests, at least ``floor``.
+
+    Without flash attention every token of a decode is scored against every
+    occupied cell of the unified cache (masked or not), so a wave that fills a
+    4096-cell cache pays for attention over 4096 cells per token even when its
+    sequences are 300 tokens long. Smaller waves keep that cost near the real
+    sequence lengths; the shared prefix is still decoded only once (it stays
+    resident between waves).
+    """
+    want = max(floor, 2 * longest)
+    want = (want + 255) // 256 * 256
+    return max(longest, min(n_ctx, want))

@@ -66,9 +66,8 @@ class TrieRunner:
                 if length:
                     self.model.seq_cp(KEEPER_SEQ, i + 1, 0, length)
             nodes = np.asarray(wave.new_nodes, dtype=np.int64)
-            step = self.model.n_batch
-            for start in range(0, len(nodes), step):
-                self._decode_chunk(nodes[start : start + step], wave)
+            for start, stop in self._chunks(nodes):
+                self._decode_chunk(nodes[start:stop], wave)
             yield wave
             self.model.seq_rm(KEEPER_SEQ)
             if wave.keep:
@@ -76,6 +75,19 @@ class TrieRunner:
             for s in range(1, wave.n_requests + 1):
                 self.model.seq_rm(s)
         self.model.clear()
+
+    def _chunks(self, nodes: np.ndarray) -> Iterator[tuple[int, int]]:
+        """Slices of at most n_batch tokens and at most ``max_outputs`` logits rows each."""
+        n_batch, max_out = self.model.n_batch, self.model.max_outputs
+        outs = np.cumsum(self._flag[nodes], dtype=np.int64)
+        start = 0
+        while start < len(nodes):
+            before = outs[start - 1] if start else 0
+            # last index whose cumulative outputs stay within the cap
+            by_out = int(np.searchsorted(outs, before + max_out, side="right"))
+            stop = min(start + n_batch, len(nodes), max(by_out, start + 1))
+            yield start, stop
+            start = stop
 
     def _decode_chunk(self, nodes: np.ndarray, wave: Wave) -> None:
         b = self.model.batch

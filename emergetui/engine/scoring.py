@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from emergetui.engine.native import NativeModel
-from emergetui.engine.plan import Trie, plan_waves
+from emergetui.engine.plan import Trie, plan_waves, wave_cells
 from emergetui.engine.prefill import TrieRunner
 
 
@@ -50,7 +50,8 @@ def score_tokens(
         for j in range(r.n_context - 1, len(r.tokens) - 1):
             wants.setdefault(path[j], set()).add(r.tokens[j + 1])
     runner = TrieRunner(model, trie, wants)
-    waves = plan_waves(trie, n_slots=model.n_seq_max - 1, n_cells=model.n_ctx)
+    longest = max((len(s) for s in uniq), default=0)
+    waves = plan_waves(trie, n_slots=model.n_seq_max - 1, n_cells=wave_cells(model.n_ctx, longest))
     results: list[TokenScore | None] = [None] * len(requests)
     for wave in runner.run(waves):
         done: list[tuple[int, TokenScore]] = []

@@ -138,3 +138,13 @@ def test_rolling_loss_matches_scoring(small_engine: Engine, big_engine: Engine) 
     assert windowed.bits_per_byte > 0
     # the first window's tokens see identical context either way
     np.testing.assert_allclose(windowed.logprobs[:60], full.logprobs[:60], atol=TOL)
+
+
+def test_output_row_cap_splits_decodes(tiny_model: Path, big_engine: Engine) -> None:
+    """With few logits rows allowed per decode, chunks split on the row count and results do not change."""
+    with Engine.load(tiny_model, n_gpu_layers=0, n_ctx=512, n_batch=64, n_seq_max=4) as eng:
+        eng.native.max_outputs = 4
+        pairs = [(f"Q: {i} and {i}?\nA:", " the answer is long enough") for i in range(6)]
+        _assert_same(eng.score(pairs), score_naive(big_engine, pairs))
+        gens = eng.generate(["the", "a"], max_tokens=4, stop=[])
+        assert [g.tokens for g in gens] == [g.tokens for g in big_engine.generate(["the", "a"], max_tokens=4, stop=[])]

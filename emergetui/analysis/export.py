@@ -1,0 +1,110 @@
+"""Flat views of an :class:`Analysis` for the batch CLI's JSON and for CSV.
+
+The batch CLI writes ``{"run_id", "ladder", "rungs", "results"}``; the
+functions here add to that document without knowing how it is built:
+:func:`augment_results` puts ``ci_low``/``ci_high`` on each result row and
+:func:`emergence_json` supplies the ``"emergence"`` list. Values that JSON
+cannot carry (NaN, infinite breakthroughness of a pure step) become ``null``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from emergetui.analysis.analyze import clean_json
+
+if TYPE_CHECKING:
+    from emergetui.analysis.analyze import Analysis
+
+
+def emergence_json(analysis: Analysis) -> list[dict[str, Any]]:
+    """One entry per curve: verdict, scores, critical scale, mirage, loss threshold.
+
+    ``sigmoid_midpoint`` and its CI are parameter counts (the critical
+    scale); ``mirage`` is the outcome of the curve's task/setting;
+    ``loss_threshold`` is in the held-out loss's units (nats per token).
+    """
+    out: list[dict[str, Any]] = []
+    for s in analysis.scores:
+        key = (s.task, s.setting, s.metric)
+        mirage = analysis.mirage_for(s.task, s.setting)
+        loss = analysis.loss_for(key)
+        fit = s.sigmoid
+        ci = fit.critical_params_ci if fit is not None else None
+        out.append(
+            {
+                "task": s.task,
+                "setting": s.setting,
+                "metric": s.metric,
+                "verdict": s.verdict.label,
+                "reason": s.verdict.reason,
+                "breakthroughness": s.breakthroughness,
+                "linearity": s.linearity,
+                "sigmoid_midpoint": fit.critical_params if fit is not None else None,
+                "sigmoid_midpoint_ci": list(ci) if ci else None,
+                "sigmoid_fail_fraction": fit.fail_fraction if fit is not None else None,
+                "mirage": mirage.outcome if mirage is not None else "n/a",
+                "loss_threshold": loss.threshold if loss is not None else None,
+                "loss_threshold_ci": list(loss.threshold_ci)
+                if loss is not None and loss.threshold_ci
+                else None,
+                "loss_smooth_ability_jumps": loss.loss_smooth_ability_jumps
+                if loss is not None
+                else None,
+            }
+        )
+    return clean_json(out)
+
+
+def points_rows(analysis: Analysis) -> list[dict[str, Any]]:
+    """One row per curve point (rung x task x setting x metric), CSV-ready."""
+    rows: list[dict[str, Any]] = []
+    for curve in analysis.curves:
+        scores = analysis.scores_for(curve.key)
+        for p in curve.points:
+            rows.append(
+                {
+                    "task": curve.task,
+                    "setting": curve.setting,
+                    "shots": curve.shots,
+                    "metric": curve.metric,
+                    "rung": p.rung,
+                    "params": p.params,
+                    "mean": p.mean,
+                    "ci_low": p.ci_low,
+                    "ci_high": p.ci_high,
+                    "n": p.n,
+                    "n_errors": p.n_errors,
+                    "chance": curve.chance,
+                    "heldout_loss": p.heldout_loss,
+                    "verdict": scores.verdict.label if scores else None,
+                }
+            )
+    return clean_json(rows)
+
+
+def augment_results(results: list[dict[str, Any]], analysis: Analysis) -> None:
+    """Add ``ci_low``/``ci_high`` to the batch CLI's result rows, in place.
+
+    Rows are matched on ``(rung, task, metric)`` plus ``setting`` when the row
+    has one, else ``shots``. A row with no matching point (or one matching
+    several settings with the same shot count) gets ``None`` bounds rather
+    than a wrong interval.
+    """
+    by_setting: dict[tuple[str, str, str, str], tuple[float, float]] = {}
+    by_shots: dict[tuple[str, str, str, int], list[tuple[float, float]]] = {}
+    for curve in analysis.curves:
+        for p in curve.points:
+            ci = (p.ci_low, p.ci_high)
+            by_setting[(p.rung, curve.task, curve.setting, curve.metric)] = ci
+            by_shots.setdefault((p.rung, curve.task, curve.metric, curve.shots), []).append(ci)
+    for row in results:
+        found: tuple[float, float] | None = None
+        rung, task, metric = str(row.get("rung")), str(row.get("task")), str(row.get("metric"))
+        if row.get("setting") is not None:
+            found = by_setting.get((rung, task, str(row["setting"]), metric))
+        elif row.get("shots") is not None:
+            matches = by_shots.get((rung, task, metric, int(row["shots"])), [])
+            found = matches[0] if len(matches) == 1 else None
+        row["ci_low"] = clean_json(found[0]) if found else None
+        row["ci_high"] = clean_json(found[1]) if found else None

@@ -1,0 +1,149 @@
+"""In-context learning curves: ability against the number of shots, per rung.
+
+Few-shot prompting is itself reported as emergent (Brown et al. 2020; Wei
+et al. 2022): small models gain nothing from examples, larger ones do. The
+question asked here is the smallest rung at which some ``k > 0`` shots beats
+zero shots beyond the noise, decided by a bootstrap CI of the difference in
+means whose lower bound must exceed 0 (oriented, so "beats" means "better"
+for lower-is-better metrics too). The difference is paired over items when
+both settings scored the same item ids, which removes item difficulty from
+the noise.
+
+Settings are grouped into families by removing the shot count from their
+name (``"shots=3"``, ``"3-shot"``, ``"k=3"``), so ``"shots=0,cot"`` and
+``"shots=5,cot"`` are compared with each other but not with ``"shots=5"``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from emergetui.analysis.bootstrap import diff_ci, rng_for
+from emergetui.analysis.curves import Curve
+
+_SHOT_TOKEN = re.compile(
+    r"(?:\bshots?\s*[=:]\s*\d+\b|\bk\s*=\s*\d+\b|\b\d+\s*[-_ ]?\s*shots?\b)", re.IGNORECASE
+)
+
+
+def setting_family(setting: str) -> str:
+    """``setting`` without its shot count; ``"default"`` if nothing else is left."""
+    rest = _SHOT_TOKEN.sub("", setting)
+    rest = re.sub(r"[,;|/ ]{2,}", ",", rest).strip(",;|/ ")
+    return rest or "default"
+
+
+@dataclass
+class IclCell:
+    rung: str
+    shots: int
+    mean: float
+    ci_low: float
+    ci_high: float
+    n: int
+
+
+@dataclass
+class IclComparison:
+    """``k``-shot minus zero-shot at one rung (metric's own units and sign)."""
+
+    rung: str
+    shots: int
+    diff: float
+    ci_low: float
+    ci_high: float
+    paired: bool
+    beats: bool
+
+
+@dataclass
+class IclResult:
+    task: str
+    family: str
+    metric: str
+    shots: list[int]
+    cells: list[IclCell] = field(default_factory=list)
+    comparisons: list[IclComparison] = field(default_factory=list)
+    first_rung: str | None = None
+    first_shots: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "task": self.task,
+            "family": self.family,
+            "metric": self.metric,
+            "shots": list(self.shots),
+            "cells": [vars(c).copy() for c in self.cells],
+            "comparisons": [vars(c).copy() for c in self.comparisons],
+            "first_rung": self.first_rung,
+            "first_shots": self.first_shots,
+        }
+
+
+def _aligned(
+    ids_a: list[str], a: np.ndarray, ids_b: list[str], b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Values of the common items, in one order, when most items are shared."""
+    pos_a = {x: i for i, x in enumerate(ids_a)}
+    pos_b = {x: i for i, x in enumerate(ids_b)}
+    common = [x for x in ids_a if x in pos_b]
+    if len(common) < 2 or len(common) < 0.5 * max(len(ids_a), len(ids_b)):
+        return None
+    return (
+        np.array([a[pos_a[x]] for x in common]),
+        np.array([b[pos_b[x]] for x in common]),
+    )
+
+
+def icl_curves(
+    curves: Sequence[Curve], *, seed: int = 0, n_boot: int = 1000, level: float = 0.95
+) -> list[IclResult]:
+    """One result per (task, setting family, metric) having 0-shot and k-shot curves."""
+    groups: dict[tuple[str, str, str], list[Curve]] = defaultdict(list)
+    for curve in curves:
+        groups[(curve.task, setting_family(curve.setting), curve.metric)].append(curve)
+    results: list[IclResult] = []
+    for (task, family, metric), group in sorted(groups.items()):
+        by_shots: dict[int, Curve] = {}
+        for curve in sorted(group, key=lambda c: c.setting):
+            by_shots.setdefault(curve.shots, curve)
+        if 0 not in by_shots or len(by_shots) < 2:
+            continue
+        result = IclResult(task, family, metric, sorted(by_shots))
+        for k in result.shots:
+            for p in by_shots[k].points:
+                result.cells.append(IclCell(p.rung, k, p.mean, p.ci_low, p.ci_high, p.n))
+        zero = by_shots[0]
+        zero_at = {p.rung: i for i, p in enumerate(zero.points)}
+        order = sorted(zero.points, key=lambda p: (p.params, p.rung))
+        for point in order:
+            i0 = zero_at[point.rung]
+            for k in result.shots:
+                if k == 0:
+                    continue
+                other = by_shots[k]
+                labels = [p.rung for p in other.points]
+                if point.rung not in labels:
+                    continue
+                ik = labels.index(point.rung)
+                a, b = other.samples[ik], zero.samples[i0]
+                pair = _aligned(other.item_ids[ik], a, zero.item_ids[i0], b)
+                rng = rng_for(seed, "icl", task, family, metric, point.rung, k)
+                if pair is not None:
+                    d, lo, hi = diff_ci(*pair, rng, paired=True, n_boot=n_boot, level=level)
+                else:
+                    d, lo, hi = diff_ci(a, b, rng, paired=False, n_boot=n_boot, level=level)
+                beats = (lo > 0) if zero.higher_is_better else (hi < 0)
+                result.comparisons.append(
+                    IclComparison(point.rung, k, d, lo, hi, pair is not None, bool(beats))
+                )
+                if beats and result.first_rung is None:
+                    result.first_rung, result.first_shots = point.rung, k
+        results.append(result)
+    return results

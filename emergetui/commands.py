@@ -1,0 +1,121 @@
+"""The subcommands: export, tasks, ladders, pull, report, runs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+from emergetui.cli import CliError
+from emergetui.store import Store, StoreError
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    handler = {
+        "export": cmd_export, "tasks": cmd_tasks, "ladders": cmd_ladders,
+        "pull": cmd_pull, "report": cmd_report, "runs": cmd_runs,
+    }[args.cmd]
+    try:
+        return handler(args)
+    except StoreError as e:
+        raise CliError(str(e)) from None
+
+
+def _open_store(args: argparse.Namespace) -> Store:
+    path = args.store
+    if path is not None and not Path(path).exists():
+        raise CliError(f"{path}: no such results store")
+    return Store(path)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """One JSON line per stored item: the raw material and the metrics."""
+    with _open_store(args) as store:
+        run_id = store.resolve_run(args.run)
+        out: TextIO = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
+        try:
+            for r in store.records(run_id):
+                line = {
+                    "run_id": r.run_id, "rung": r.rung, "task": r.task, "setting": r.setting,
+                    "shots": r.shots, "item_id": r.item_id, "item_hash": r.item_hash,
+                    "model_sha256": r.model_sha256, "prompt": r.prompt, "choices": r.choices,
+                    "target_scores": r.target_scores, "targets": r.targets, "raw": r.raw.to_dict(),
+                    "metrics": r.metrics, "error": r.error,
+                }
+                out.write(json.dumps(line, ensure_ascii=False) + "\n")
+        finally:
+            if out is not sys.stdout:
+                out.close()
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    with _open_store(args) as store:
+        for r in store.runs():
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created))
+            tasks = ", ".join(sorted({t[0] for t in r.config.get("tasks", [])}))
+            print(f"{r.run_id}  {when}  {r.status:<16} {r.ladder:<12} {r.n_items:>6} items  {tasks}")
+    return 0
+
+
+def cmd_tasks(args: argparse.Namespace) -> int:
+    from emergetui.tasks.registry import list_tasks
+
+    for t in list_tasks(list(args.tasks_dir)):
+        origin = "built-in" if t.builtin else str(t.path)
+        print(f"{t.name:<32} {t.source:<10} {origin:<10} {t.description}")
+    return 0
+
+
+def cmd_ladders(args: argparse.Namespace) -> int:
+    from emergetui import hub
+    from emergetui.ladders import LadderError, load_ladders
+
+    try:
+        ladders = load_ladders(list(args.ladder))
+    except LadderError as e:
+        raise CliError(str(e)) from None
+    for lad in ladders.values():
+        print(f"{lad.name}: {lad.description}")
+        if lad.problem:
+            print(f"  (unavailable: {lad.problem})")
+            continue
+        for r in lad.rungs:
+            cached = "cached" if hub.is_cached(r) else "not cached"
+            size = f"{r.size / 1e9:.2f} GB" if r.size else ""
+            print(f"  {r.label:<12} {r.params:>16,} params  {cached:<11} {size:>9}  {r.describe()}")
+    return 0
+
+
+def cmd_pull(args: argparse.Namespace) -> int:
+    from emergetui import hub
+    from emergetui.experiment import select_rungs
+    from emergetui.ladders import LadderError, get_ladder
+    from emergetui.progress import PlainDisplay
+
+    try:
+        ladder = get_ladder(args.ladder)
+    except LadderError as e:
+        raise CliError(str(e)) from None
+    display = PlainDisplay(every_s=2.0)
+    for spec in select_rungs(ladder, args.rungs):
+        try:
+            path = hub.ensure_rung(spec, on_progress=display.handle)
+        except hub.HubError as e:
+            raise CliError(str(e)) from None
+        print(f"{spec.label}: {path}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from emergetui.report import write_run_report
+
+    with _open_store(args) as store:
+        run_id = store.resolve_run(args.run)
+        written = write_run_report(store, run_id, Path(args.out))
+    for p in written:
+        print(p)
+    return 0

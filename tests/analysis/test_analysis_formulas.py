@@ -1,0 +1,195 @@
+"""Every formula on hand-made inputs with known answers."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from emergetui.analysis.bootstrap import (
+    diff_ci,
+    mean_ci,
+    percentile_interval,
+    resample_means,
+    rng_for,
+)
+from emergetui.analysis.data import RungInfo, chance_from_records, metric_kind
+from emergetui.analysis.emergence import (
+    breakthroughness,
+    largest_step,
+    linear_fit,
+    linearity,
+    signed_range,
+)
+from emergetui.analysis.icl import setting_family
+from emergetui.analysis.loss_ability import crossing_threshold, spearman
+from emergetui.analysis.sigmoid import fit_sigmoid_points, sigmoid
+
+
+def test_signed_range_sign_follows_argmax_after_argmin() -> None:
+    assert signed_range(np.array([0.0, 2.0, 1.0])) == 2.0
+    assert signed_range(np.array([3.0, 2.0, 1.0, 0.0])) == -3.0
+    assert math.isnan(signed_range(np.array([1.0])))
+
+
+def test_breakthroughness_and_linearity_equal_steps() -> None:
+    y = np.array([0.0, 1.0, 2.0, 3.0])
+    assert breakthroughness(y) == pytest.approx(3.0)
+    assert linearity(y) == pytest.approx(3.0)
+
+
+def test_breakthroughness_rewards_one_big_step_linearity_penalises_it() -> None:
+    y = np.array([0.0, 0.1, 0.2, 1.0, 1.1])
+    # steps .1 .1 .8 .1: median of squares .01, mean of squares .1675
+    assert breakthroughness(y) == pytest.approx(1.1 / 0.1)
+    assert linearity(y) == pytest.approx(1.1 / math.sqrt(0.1675))
+
+
+def test_scores_of_decline_constant_and_nonmonotone_curves() -> None:
+    assert breakthroughness(np.array([3.0, 2.0, 1.0, 0.0])) == pytest.approx(-3.0)
+    assert linearity(np.array([3.0, 2.0, 1.0, 0.0])) == pytest.approx(-3.0)
+    assert breakthroughness(np.zeros(5)) == 0.0
+    assert linearity(np.zeros(5)) == 0.0
+    y = np.array([0.0, 2.0, 1.0])  # steps 2, -1: median and mean of squares 2.5
+    assert breakthroughness(y) == pytest.approx(2.0 / math.sqrt(2.5))
+    assert linearity(y) == pytest.approx(2.0 / math.sqrt(2.5))
+
+
+def test_zero_denominator_is_guarded() -> None:
+    step = np.array([0.0, 0.0, 0.0, 1.0, 1.0, 1.0])
+    assert breakthroughness(step) == math.inf
+    assert linearity(step) == pytest.approx(1.0 / math.sqrt(1 / 5))
+    assert math.isnan(breakthroughness(np.array([0.5])))
+
+
+def test_linear_fit_and_largest_step() -> None:
+    x = np.array([7.0, 7.5, 8.0, 8.5])
+    slope, r2 = linear_fit(x, 2 * x + 1)
+    assert slope == pytest.approx(2.0)
+    assert r2 == pytest.approx(1.0)
+    assert linear_fit(x, np.ones(4))[1] == 0.0
+    at, share = largest_step(np.array([0.0, 0.0, 0.1, 0.9, 1.0]), 1)
+    assert at == 2
+    assert share == pytest.approx(0.8 / 1.0)
+
+
+def test_rng_for_is_stable_and_keyed() -> None:
+    a = rng_for(7, "task", "m").random(3)
+    b = rng_for(7, "task", "m").random(3)
+    c = rng_for(7, "task", "other").random(3)
+    d = rng_for(8, "task", "m").random(3)
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, c)
+    assert not np.array_equal(a, d)
+
+
+def test_percentile_interval_known_answer() -> None:
+    assert percentile_interval(np.arange(101.0), 0.9) == pytest.approx((5.0, 95.0))
+    lo, hi = percentile_interval(np.array([np.nan, np.nan]))
+    assert math.isnan(lo) and math.isnan(hi)
+
+
+def test_mean_ci_reproducible_and_sized_like_the_normal_approximation() -> None:
+    values = np.array([1.0] * 200 + [0.0] * 200)
+    first = mean_ci(values, rng_for(0, "x"), n_boot=2000)
+    again = mean_ci(values, rng_for(0, "x"), n_boot=2000)
+    assert first == again
+    mean, lo, hi = first
+    assert mean == 0.5
+    assert lo < mean < hi
+    # normal approximation: 2 * 1.96 * sqrt(.25 / 400) = 0.098
+    assert hi - lo == pytest.approx(0.098, abs=0.015)
+    assert mean_ci(np.full(10, 0.3), rng_for(0, "y")) == (pytest.approx(0.3),) * 3
+
+
+def test_resample_means_blocks_match_shape() -> None:
+    out = resample_means(np.arange(10.0), 600, rng_for(1, "b"))
+    assert out.shape == (600,)
+    assert np.all((out >= 0) & (out <= 9))
+
+
+def test_paired_difference_is_tighter_for_shared_item_difficulty() -> None:
+    gen = np.random.default_rng(3)
+    difficulty = gen.normal(0, 1, 300)
+    a = difficulty + 0.2 + gen.normal(0, 0.1, 300)
+    b = difficulty + gen.normal(0, 0.1, 300)
+    d, lo_p, hi_p = diff_ci(a, b, rng_for(0, "p"), paired=True, n_boot=500)
+    _, lo_u, hi_u = diff_ci(a, b, rng_for(0, "u"), paired=False, n_boot=500)
+    assert d == pytest.approx(float(a.mean() - b.mean()))
+    assert lo_p > 0
+    assert hi_p - lo_p < (hi_u - lo_u) / 3
+
+
+def test_sigmoid_fit_recovers_known_parameters() -> None:
+    x = np.linspace(7.0, 10.0, 13)
+    y = sigmoid(x, 0.25, 0.9, 8.5, 0.2)
+    pinned = fit_sigmoid_points(x, y, lower=0.25)
+    assert pinned is not None
+    assert pinned == pytest.approx((0.25, 0.9, 8.5, 0.2), abs=1e-4)
+    free = fit_sigmoid_points(x, y)
+    assert free is not None
+    assert free == pytest.approx((0.25, 0.9, 8.5, 0.2), abs=1e-3)
+
+
+def test_sigmoid_needs_enough_points() -> None:
+    assert fit_sigmoid_points(np.array([7.0, 8.0]), np.array([0.2, 0.8]), lower=0.2) is None
+    assert fit_sigmoid_points(np.array([7.0, 8.0, 9.0]), np.array([0.2, 0.5, 0.8])) is None
+
+
+def test_crossing_threshold_interpolates_the_lower_bound() -> None:
+    losses = np.array([4.0, 3.5, 3.0, 2.5])
+    lower = np.array([0.2, 0.22, 0.3, 0.5])
+    # crosses 0.25 between 3.5 (0.22) and 3.0 (0.30): 3/8 of the way
+    assert crossing_threshold(losses, lower, 0.25) == pytest.approx(3.5 - 0.375 * 0.5)
+    assert crossing_threshold(losses, np.full(4, 0.1), 0.25) is None
+    assert crossing_threshold(losses, np.full(4, 0.4), 0.25) is None
+    # a lucky plateau rung does not count: the bound must stay above chance
+    lucky = np.array([0.2, 0.26, 0.22, 0.3])
+    assert crossing_threshold(losses, lucky, 0.25) == pytest.approx(3.0 - 0.375 * 0.5)
+    assert crossing_threshold(losses, np.array([0.2, 0.3, 0.4, 0.2]), 0.25) is None
+
+
+def test_spearman() -> None:
+    assert spearman(np.array([1.0, 2.0, 3.0]), np.array([3.0, 2.0, 1.0])) == pytest.approx(-1)
+    assert spearman(np.array([1.0, 2.0]), np.array([2.0, 1.0])) is None
+    assert spearman(np.array([1.0, 2.0, 3.0]), np.ones(3)) is None
+
+
+@pytest.mark.parametrize(
+    ("setting", "family"),
+    [
+        ("shots=0", "default"),
+        ("shots=5", "default"),
+        ("shots=3,cot", "cot"),
+        ("cot, shots=3", "cot"),
+        ("3-shot", "default"),
+        ("k=2;template=b", "template=b"),
+        ("plain", "plain"),
+    ],
+)
+def test_setting_family(setting: str, family: str) -> None:
+    assert setting_family(setting) == family
+
+
+def test_metric_kinds_and_item_chance() -> None:
+    assert metric_kind("token_edit_distance").higher_is_better is False
+    assert metric_kind("exact_match").discrete is True
+    assert metric_kind("logprob_correct").discrete is False
+    assert metric_kind("some_new_error_rate").higher_is_better is False
+
+    class Item:
+        def __init__(self, scores: list[float]) -> None:
+            self.choices = [str(i) for i in range(len(scores))]
+            self.target_scores = scores
+            self.targets: list[str] = []
+
+    items = [Item([1, 0, 0, 0]), Item([1, 0])]
+    assert chance_from_records(items, "multiple_choice_grade") == pytest.approx((0.25 + 0.5) / 2)
+    assert chance_from_records(items, "logprob_correct") is None
+
+
+def test_rung_heldout_loss() -> None:
+    assert RungInfo("a", 10, {"loss": 2.5}).heldout_loss == 2.5
+    assert RungInfo("a", 10, None).heldout_loss is None
+    assert RungInfo("a", 10, {"loss": float("nan")}).heldout_loss is None

@@ -123,6 +123,7 @@ def build_experiment(args: argparse.Namespace) -> Experiment:
     config = RunConfig(
         ladder=ladder.name, rungs=rungs, item_sets=_sorted(item_sets), seed=args.seed,
         n_gpu_layers=layers, n_ctx=args.n_ctx, heldout_text=text, heldout_name=name, extra=extra,
+        max_model_gb=getattr(args, "max_model_gb", None),
     )
     return Experiment(config, ladder, warnings)
 

@@ -33,6 +33,8 @@ from emergetui.events import (
     RungInfo,
     RunStarted,
 )
+from emergetui.fit import FitDecision, detect_memory, fit_rung, load_with_retry
+from emergetui.gguf_info import GGUFInfoError, read_model_info
 from emergetui.rung_work import RungWork
 from emergetui.store import Store, StoredTaskSet
 from emergetui.tasks.base import ItemSet
@@ -63,6 +65,7 @@ class RunConfig:
     n_ctx: int | None = None
     heldout_text: str | None = None
     heldout_name: str = ""
+    max_model_gb: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def identity(self) -> dict[str, Any]:
@@ -192,9 +195,29 @@ class Runner:
             commit_every_s=self.commit_every_s,
         )
         layers = rung.n_gpu_layers if rung.n_gpu_layers is not None else cfg.n_gpu_layers
+        decision = fit_decision(rung.label, Path(path), layers, cfg.n_ctx, cfg.max_model_gb)
+        if decision is not None:
+            emit(LogMessage("info", f"{rung.label}: {decision.reason}"))
+            if not decision.fits:
+                store.update_rung(self.run_id, rung.label, status="skipped", error=decision.reason)
+                emit(RungFailed(rung.label, decision.reason))
+                return False
+            layers = decision.n_gpu_layers
 
         def load() -> Engine:
-            return Engine.load(path, n_gpu_layers=layers, n_ctx=cfg.n_ctx, seed=cfg.seed)
+            def attempt(n: int | str) -> Engine:
+                return Engine.load(path, n_gpu_layers=n, n_ctx=cfg.n_ctx, seed=cfg.seed)
+
+            if decision is None or decision.n_gpu_layers == 0:
+                return attempt(layers)
+
+            def retry(failed: int, nxt: int, exc: BaseException) -> None:
+                emit(LogMessage("warning", f"{rung.label}: loading with {failed} GPU layers failed ({exc}); retrying with {nxt}"))
+
+            return load_with_retry(
+                attempt, decision.n_gpu_layers, n_layers=decision.n_layers,
+                should_retry=lambda e: isinstance(e, ModelLoadError), on_retry=retry,
+            ).model
 
         try:
             work.run(load)
@@ -206,6 +229,19 @@ class Runner:
             return False
         store.update_rung(self.run_id, rung.label, status="done", error=None)
         return True
+
+
+def fit_decision(label: str, path: Path, layers: str | int, n_ctx: int | None, max_model_gb: float | None) -> FitDecision | None:
+    """How many layers to offload, from the GGUF header and free RAM/VRAM; None when the header is unreadable.
+
+    An unreadable header is left to llama.cpp, whose load error names the file.
+    """
+    try:
+        info = read_model_info(path)
+    except (GGUFInfoError, OSError, ValueError):
+        return None
+    forced = None if layers == "auto" else int(layers)
+    return fit_rung(label, info, detect_memory(), n_ctx=n_ctx or 4096, n_gpu_layers=forced, max_model_gb=max_model_gb)
 
 
 def taskset_info(s: ItemSet) -> StoredTaskSet:

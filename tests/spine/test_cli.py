@@ -120,3 +120,14 @@ def test_tasks_and_ladders_listing(capsys) -> None:
     assert main(["ladders"]) == 0
     out = capsys.readouterr().out
     assert "qwen2.5-instruct" in out and "0.5B" in out
+
+
+def test_max_model_gb_skips_rung_with_reason(tmp_path: Path, ladder_file: Path, addition: Path, capsys) -> None:
+    code = main(["--batch", "--ladder", str(ladder_file), "--task", str(addition), "--limit", "2", "--no-heldout",
+                 "--store", str(tmp_path / "s.sqlite"), "--max-model-gb", "0.0000001", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 1  # every rung skipped
+    assert "above --max-model-gb" in err
+    doc = json.loads(out)
+    assert {r["status"] for r in doc["rungs"]} == {"skipped"}
+    assert doc["results"] == []

@@ -78,7 +78,7 @@ def default_tasks(ladder: Ladder) -> list[str]:
             task = json.loads(manifest.read_text(encoding="utf-8")).get("task")
             if task:
                 return [str(manifest.parent / task)]
-    return ["arithmetic"]
+    return ["arith-2digit-add", "arith-3digit-add"]
 
 
 def heldout_text(args: argparse.Namespace, ladder: Ladder) -> tuple[str | None, str]:

@@ -1,0 +1,259 @@
+"""What the screens need from the core, as plain functions and dataclasses.
+
+Everything here may touch the disk (GGUF headers, the HF cache, SQLite) or
+take a while (the analysis bootstraps), so screens call these from thread
+workers, never from a message handler. Keeping them out of the widgets also
+keeps the widgets free of engine, store and analysis logic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from emergetui.analysis.analyze import Analysis, AnalysisConfig, analyze
+from emergetui.analysis.data import RungInfo
+from emergetui.fit import Memory, detect_memory, fit_rung
+from emergetui.ladders import Ladder, LadderError, RungSpec, get_ladder, load_ladders
+from emergetui.store import RunSummary, Store, StoredRung
+from emergetui.tui.format import fmt_bytes, gpu_layers_text
+
+DEFAULT_N_CTX = 4096
+
+
+# -- ladders ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LadderChoice:
+    """A ladder the start screen offers; ``spec`` is what ``--ladder`` takes (a name or a TOML path)."""
+
+    name: str
+    spec: str
+    description: str
+    ladder: Ladder | None
+    problem: str | None = None
+
+
+def available_ladders(extra: str | None = None) -> list[LadderChoice]:
+    """Known ladders, plus the one named on the command line when it is a TOML file."""
+    choices: dict[str, LadderChoice] = {}
+    try:
+        for name, lad in load_ladders().items():
+            choices[name] = LadderChoice(name, name, lad.description, None if lad.problem else lad, lad.problem)
+    except LadderError as e:
+        choices["?"] = LadderChoice("?", "", "", None, str(e))
+    if extra and extra not in choices:
+        try:
+            lad = get_ladder(extra)
+            choices[lad.name] = LadderChoice(lad.name, extra, lad.description, lad)
+        except LadderError as e:
+            choices[extra] = LadderChoice(extra, extra, "", None, str(e))
+    return list(choices.values())
+
+
+@dataclass(frozen=True)
+class RungRow:
+    """One rung as the start screen lists it: size, cache, and how it would be loaded here."""
+
+    label: str
+    params: int
+    source: str
+    size_bytes: int | None
+    cached: bool
+    fits: bool | None
+    gpu_layers: str
+    reason: str
+
+
+def machine_memory() -> Memory:
+    return detect_memory()
+
+
+def memory_note(mem: Memory) -> str:
+    gpu = f", {fmt_bytes(mem.vram_free)} VRAM" if mem.vram_free else ""
+    return f"free: {fmt_bytes(mem.ram_free)} RAM{gpu} ({mem.source or 'unknown'})"
+
+
+def rung_rows(
+    ladder: Ladder, memory: Memory, n_ctx: int | None = None, n_gpu_layers: int | None = None
+) -> list[RungRow]:
+    """Size on disk, cache state and the fitter's decision for every rung of ``ladder``."""
+    return [_rung_row(spec, memory, n_ctx or DEFAULT_N_CTX, n_gpu_layers) for spec in ladder.rungs]
+
+
+def _local_path(spec: RungSpec) -> Path | None:
+    from emergetui import hub
+
+    if spec.path is not None:
+        return spec.path if spec.path.is_file() else None
+    try:
+        return hub.ensure_rung(spec, offline=True) if hub.is_cached(spec) else None
+    except Exception:  # noqa: BLE001 - a broken cache entry just reads as "not cached"
+        return None
+
+
+def _rung_row(spec: RungSpec, memory: Memory, n_ctx: int, n_gpu_layers: int | None) -> RungRow:
+    from emergetui.gguf_info import GGUFInfoError, read_model_info, shard_paths
+
+    path = _local_path(spec)
+    size = spec.size
+    if path is not None:
+        try:
+            size = sum(p.stat().st_size for p in shard_paths(path))
+        except OSError:
+            pass
+        try:
+            info = read_model_info(path)
+        except (GGUFInfoError, OSError, ValueError) as e:
+            return RungRow(spec.label, spec.params, spec.describe(), size, True, None, "?", f"unreadable GGUF: {e}")
+        d = fit_rung(spec.label, info, memory, n_ctx=n_ctx, n_gpu_layers=n_gpu_layers)
+        layers = gpu_layers_text(d.n_gpu_layers, d.n_layers)
+        return RungRow(spec.label, spec.params, spec.describe(), size, True, d.fits, layers, d.reason)
+    if size:
+        pool = memory.ram_free if memory.unified else memory.ram_free + memory.vram_free
+        fits = size * 1.2 <= pool
+        why = f"not downloaded; estimated from its {fmt_bytes(size)} file against {fmt_bytes(pool)} free"
+        return RungRow(spec.label, spec.params, spec.describe(), size, False, fits, "?", why)
+    return RungRow(spec.label, spec.params, spec.describe(), None, False, None, "?",
+                   "not downloaded and no size in the ladder: fit is decided after download")
+
+
+# -- tasks ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TaskChoice:
+    name: str
+    description: str
+    selected: bool
+
+
+def task_choices(tasks_dir: list[Path], preselected: list[str]) -> list[TaskChoice]:
+    """The task catalogue, with the command line's tasks (names or paths) ticked."""
+    from emergetui.tasks.registry import list_tasks
+
+    infos = [t for t in list_tasks(list(tasks_dir)) if not t.error]
+    names = {t.name for t in infos}
+    out = [TaskChoice(spec, "from the command line or the ladder's default", True)
+           for spec in preselected if spec not in names]
+    out += [TaskChoice(t.name, t.description, t.name in preselected) for t in infos]
+    return out
+
+
+def default_task_specs(ladder: Ladder | None) -> list[str]:
+    if ladder is None:
+        return []
+    from emergetui.experiment import default_tasks
+
+    return default_tasks(ladder)
+
+
+# -- arguments ------------------------------------------------------------------------------
+def run_args(base: argparse.Namespace, **overrides: Any) -> argparse.Namespace:
+    """A copy of the CLI's Namespace with the start screen's choices, for ``build_experiment``.
+
+    Going through the same Namespace as ``--batch`` is what makes the lab and
+    the batch CLI produce the same run id for the same choices.
+    """
+    args = copy.copy(base)
+    for k, v in overrides.items():
+        setattr(args, k, v)
+    return args
+
+
+def args_from_run_config(base: argparse.Namespace, cfg: dict[str, Any]) -> argparse.Namespace:
+    """Rebuild the choices of a stored run so that running them again resumes it."""
+    shots = cfg.get("shots")
+    rungs = cfg.get("rungs") or []
+    return run_args(
+        base,
+        ladder=cfg.get("ladder", base.ladder),
+        rungs=",".join(rungs) or None,
+        tasks=list(cfg.get("task_specs") or []) or None,
+        shots=",".join(str(s) for s in shots) if shots else None,
+        limit=cfg.get("limit"),
+        seed=int(cfg.get("seed", 0)),
+        no_heldout=not cfg.get("heldout"),
+    )
+
+
+# -- stored runs ------------------------------------------------------------------------------
+def list_runs(store_path: Path | None) -> list[RunSummary]:
+    with Store(store_path) as store:
+        return store.runs()
+
+
+def run_config(store_path: Path | None, run_id: str) -> dict[str, Any]:
+    with Store(store_path) as store:
+        return store.run_config(run_id)
+
+
+def fmt_time(t: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(t))
+
+
+@dataclass
+class ResultsData:
+    """A stored run analysed: what the results screen shows."""
+
+    run_id: str
+    ladder: str
+    status: str
+    rungs: list[StoredRung]
+    analysis: Analysis | None
+    task_settings: list[tuple[str, str]] = field(default_factory=list)
+    n_items: int = 0
+    n_errors: int = 0
+
+
+def load_results(
+    store_path: Path | None, run_id: str, seed: int = 0, config: AnalysisConfig | None = None
+) -> ResultsData:
+    """Analyse a stored run exactly as the batch CLI's results document does.
+
+    ``config`` changes the bootstrap sizes (tests use small ones); the default
+    is the documented analysis, the same numbers as ``emergetui report``.
+    """
+    with Store(store_path) as store:
+        cfg = store.run_config(run_id)
+        status = next((r.status for r in store.runs() if r.run_id == run_id), "?")
+        rungs = store.rungs(run_id)
+        tasksets = store.tasksets(run_id)
+        records = store.records(run_id)
+    infos = [RungInfo(g.label, g.params, g.heldout) for g in rungs if g.status != "failed"]
+    chance = {(t.task, t.setting, m): c for t in tasksets for m, c in t.chance.items()}
+    analysis = analyze(records, infos, seed=seed, chance=chance, config=config) if records else None
+    settings = [(t.task, t.setting) for t in tasksets]
+    return ResultsData(
+        run_id=run_id, ladder=str(cfg.get("ladder", "?")), status=status, rungs=rungs,
+        analysis=analysis, task_settings=settings, n_items=len(records),
+        n_errors=sum(1 for r in records if r.error),
+    )
+
+
+REPORT_FORMATS = ("md", "csv", "json", "png")
+
+
+def export_report(
+    store_path: Path | None,
+    run_id: str,
+    analysis: Analysis | None,
+    out_dir: Path,
+    formats: tuple[str, ...] = REPORT_FORMATS,
+) -> list[Path]:
+    """Write the report files; the CLI's ``write_run_report`` when present, else from ``analysis``.
+
+    The fallback exists because ``emergetui report`` and the report package
+    are finished in parallel; both paths call the same ``write_report``.
+    ``formats`` only applies to the fallback (the CLI's writer picks its own).
+    """
+    import emergetui.report as report
+
+    writer = getattr(report, "write_run_report", None)
+    if writer is not None and formats == REPORT_FORMATS:
+        with Store(store_path) as store:
+            return list(writer(store, run_id, out_dir))
+    if analysis is None:
+        raise ValueError(f"run {run_id} has no stored items to report on")
+    return report.write_report(analysis, out_dir, formats)

@@ -1,0 +1,104 @@
+"""Text views of an :class:`~emergetui.analysis.Analysis` for the results screen.
+
+Plain functions returning strings and row tuples, so what the screen shows is
+tested without a terminal and the screen module only lays widgets out.
+"""
+
+from __future__ import annotations
+
+from emergetui.analysis.analyze import Analysis
+from emergetui.analysis.icl import IclResult, setting_family
+from emergetui.analysis.loss_ability import LossAbility
+from emergetui.tui.format import fmt_params, fmt_value
+from emergetui.tui.live import order_metrics
+
+
+def metrics_of(analysis: Analysis, task: str, setting: str) -> list[str]:
+    return order_metrics(c.metric for c in analysis.curves if (c.task, c.setting) == (task, setting))
+
+
+def table_metrics(analysis: Analysis) -> list[str]:
+    """Every metric of the run, in the order the metric toggle visits them (discrete first)."""
+    return order_metrics(c.metric for c in analysis.curves)
+
+
+def table_rows(analysis: Analysis, heldout: dict[str, float | None]) -> tuple[list[str], list[tuple[str, ...]]]:
+    """Rung × (task, setting) rows, one column per metric, each cell ``mean [lo, hi]``."""
+    metrics = table_metrics(analysis)
+    cells: dict[tuple[str, str, str], dict[str, str]] = {}
+    params: dict[str, int] = {}
+    for c in analysis.curves:
+        for p in c.points:
+            params[p.rung] = p.params
+            cell = f"{fmt_value(p.mean)} [{fmt_value(p.ci_low, 2)},{fmt_value(p.ci_high, 2)}]"
+            cells.setdefault((c.task, c.setting, p.rung), {})[c.metric] = cell
+    order = {r.label: i for i, r in enumerate(analysis.rungs)}
+    rows = []
+    for (task, setting, rung), by_metric in sorted(cells.items(), key=lambda kv: (kv[0][0], kv[0][1], order.get(kv[0][2], 99))):
+        loss = heldout.get(rung)
+        rows.append((task, setting, rung, fmt_params(params[rung]), fmt_value(loss) if loss is not None else "",
+                     *(by_metric.get(m, "") for m in metrics)))
+    return ["task", "setting", "rung", "params", "loss", *metrics], rows
+
+
+def verdict_text(analysis: Analysis, task: str, setting: str, metric: str) -> str:
+    """The verdict, its reason, the critical scale and the mirage outcome of one curve."""
+    scores = analysis.scores_for((task, setting, metric))
+    if scores is None:
+        return "no verdict (no curve for this metric)"
+    text = f"verdict: {scores.verdict.label.upper()} — {scores.verdict.reason}"
+    fit = scores.sigmoid
+    if fit is not None:
+        ci = fit.critical_params_ci
+        ci_s = f" [{fmt_params(ci[0])}, {fmt_params(ci[1])}]" if ci else ""
+        text += f"\ncritical scale ~{fmt_params(fit.critical_params)} params{ci_s}"
+    mirage = analysis.mirage_for(task, setting)
+    if mirage is not None and mirage.outcome != "n/a":
+        text += f"\nmirage test: {mirage.outcome} — {mirage.reason}"
+    return text
+
+
+def verdict_rows(analysis: Analysis) -> list[tuple[str, ...]]:
+    rows = []
+    for s in analysis.scores:
+        mirage = analysis.mirage_for(s.task, s.setting)
+        crit = fmt_params(s.sigmoid.critical_params) if s.sigmoid is not None else ""
+        rows.append((s.task, s.setting, s.metric, s.verdict.label, crit,
+                     mirage.outcome if mirage is not None else "n/a", s.verdict.reason))
+    return rows
+
+
+def loss_for(analysis: Analysis, task: str, setting: str, metric: str) -> LossAbility | None:
+    return analysis.loss_for((task, setting, metric))
+
+
+def loss_text(result: LossAbility | None, any_heldout: bool) -> str:
+    if result is None:
+        if not any_heldout:
+            return "no held-out loss stored for this run (start it with a held-out corpus)"
+        return "not enough rungs with a held-out loss for this curve"
+    parts = []
+    if result.threshold is not None:
+        ci = f" [{result.threshold_ci[0]:.2f}, {result.threshold_ci[1]:.2f}]" if result.threshold_ci else ""
+        parts.append(f"ability leaves chance below loss {result.threshold:.3f}{ci}")
+    else:
+        parts.append(result.threshold_note or "no loss threshold found")
+    if result.loss_spearman is not None:
+        parts.append(f"Spearman(loss, ability) = {result.loss_spearman:.2f}")
+    if result.loss_smooth_ability_jumps:
+        parts.append("loss falls smoothly while ability jumps")
+    return "; ".join(parts)
+
+
+def icl_for(analysis: Analysis, task: str, setting: str, metric: str) -> IclResult | None:
+    family = setting_family(setting)
+    return next((r for r in analysis.icl if (r.task, r.family, r.metric) == (task, family, metric)), None)
+
+
+def icl_text(result: IclResult | None) -> str:
+    if result is None:
+        return "in-context learning needs this task at 0 shots and at least one k > 0 (set shots, e.g. 0,1,3)"
+    if result.first_rung is None:
+        return f"shots {', '.join(map(str, result.shots))}: no rung gains from examples beyond the noise"
+    return (f"shots {', '.join(map(str, result.shots))}: smallest rung where k shots beats 0 is "
+            f"{result.first_rung} (k={result.first_shots})")

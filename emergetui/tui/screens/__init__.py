@@ -1,0 +1,1 @@
+"""The lab's screens: start, run, results, and the export and help dialogs."""

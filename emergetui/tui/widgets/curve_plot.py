@@ -1,0 +1,52 @@
+"""A plotext plot that draws the lab's curves (live or analysed) and redraws on demand."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from textual_plotext import PlotextPlot
+
+from emergetui.analysis.curves import Curve
+from emergetui.analysis.icl import IclResult
+from emergetui.analysis.loss_ability import LossAbility
+from emergetui.tui import plots
+from emergetui.tui.live import LivePoint
+
+
+class CurvePlot(PlotextPlot):
+    """Holds the last drawing so a theme change or resize redraws the same curve."""
+
+    DEFAULT_CSS = """
+    CurvePlot { min-height: 8; }
+    """
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.title_text = ""
+        self._draw: Callable[[Any], None] = lambda plt: plots.draw_message(plt, "", "nothing to show yet")
+
+    def _show(self, title: str, draw: Callable[[Any], None]) -> None:
+        self.title_text = title
+        self._draw = draw
+        draw(self.plt)
+        self.refresh()
+
+    def on_mount(self) -> None:
+        self._draw(self.plt)
+
+    def show_live(self, points: Sequence[LivePoint], title: str, chance: float | None = None) -> None:
+        pts = list(points)
+        self._show(title, lambda plt: plots.draw_live(plt, pts, title, chance))
+
+    def show_curve(self, curve: Curve, title: str | None = None) -> None:
+        self._show(title or curve.metric, lambda plt: plots.draw_curve(plt, curve, title))
+
+    def show_loss(self, result: LossAbility, chance: float | None = None) -> None:
+        self._show(result.metric, lambda plt: plots.draw_loss(plt, result, chance))
+
+    def show_icl(self, result: IclResult, rungs: Sequence[str] | None = None) -> None:
+        self._show(result.metric, lambda plt: plots.draw_icl(plt, result, rungs))
+
+    def show_message(self, title: str, message: str) -> None:
+        self._show(title, lambda plt: plots.draw_message(plt, title, message))

@@ -1,0 +1,78 @@
+"""Text renderings of the screens the snapshots do not cover: what a person reads, asserted.
+
+With ``EMERGETUI_WRITE_SCREENS=1`` the texts are written to ``docs/screens/``
+(the snapshot tests write the start, run and results-curve captures).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tui_support import (
+    check_capture,
+    demo_app,
+    make_demo_store,
+    run,
+    show_help,
+    show_results,
+    show_run,
+)
+
+from emergetui.tui.capture import screen_text
+
+# results views, captured one after the other in a single session (one analysis)
+RESULTS: list[tuple[str, str, list[str]]] = [
+    ("results-loss", "3", ["vs held-out loss", "Spearman"]),
+    ("results-icl", "4", ["vs shots", "smallest rung"]),
+    ("results-table", "1", ["70M", "6.9B", "shots=3", "exact_match"]),
+    ("results-verdicts", "5", ["emergent", "smooth"]),
+]
+
+
+def _capture(app: Any, size: tuple[int, int], scenario: Any) -> str:
+    out: list[str] = []
+
+    async def body() -> None:
+        async with app.run_test(size=size) as pilot:
+            await scenario(pilot)
+            out.append(screen_text(app))
+
+    run(body())
+    return out[0]
+
+
+def test_run_screen_while_downloading(tmp_path: Path) -> None:
+    make_demo_store(tmp_path / "demo.sqlite")
+
+    async def download(pilot: Any) -> None:
+        await show_run(pilot, download=True)
+
+    text = _capture(demo_app(tmp_path / "demo.sqlite"), (100, 30), download)
+    check_capture("run-download", text, (100, 30),
+                  ["▶ 6.9B downloading", "demo-6.9B-Q4_K_M.gguf", "1.2 GiB/4.1 GiB", "45.8 MiB/s", "ETA 1m05s"])
+
+
+def test_help_screen(tmp_path: Path, tiny_ladder: Path) -> None:
+    make_demo_store(tmp_path / "demo.sqlite")
+    app = demo_app(tmp_path / "demo.sqlite", ladder=str(tiny_ladder), tasks=["arith-1digit-add"])
+    text = _capture(app, (80, 24), show_help)
+    check_capture("help", text, (80, 24), ["Start screen", "use or skip the highlighted"])
+
+
+def test_results_views_text(tmp_path: Path) -> None:
+    make_demo_store(tmp_path / "demo.sqlite")
+    app = demo_app(tmp_path / "demo.sqlite")
+    captured: dict[str, str] = {}
+
+    async def body() -> None:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await show_results(pilot, "m")
+            for name, key, _ in RESULTS:
+                await pilot.press(key)
+                await pilot.pause(0.2)
+                captured[name] = screen_text(app)
+
+    run(body())
+    for name, _, expected in RESULTS:
+        check_capture(name, captured[name], (100, 30), expected)

@@ -40,6 +40,7 @@ def batch_parser() -> argparse.ArgumentParser:
     p.add_argument("--task", action="append", default=None, dest="tasks", metavar="NAME|PATH",
                    help="task name, BIG-bench task.json, folder of subtasks, or task TOML (repeatable)")
     p.add_argument("--tasks-dir", action="append", default=[], type=Path, help="extra folder of task TOML files")
+    p.add_argument("--mmlu-dir", type=Path, default=None, help="local MMLU data (dev/ val/ test/ CSV folders)")
     p.add_argument("--shots", default=None, help="comma-separated shot counts, e.g. 0,1,2,4,8")
     p.add_argument("--limit", type=int, default=None, help="items per task setting")
     p.add_argument("--seed", type=int, default=0)

@@ -106,7 +106,9 @@ def build_experiment(args: argparse.Namespace) -> Experiment:
     from emergetui.tasks.registry import resolve_tasks
 
     tasks = args.tasks or default_tasks(ladder)
-    item_sets, errors = resolve_tasks(tasks, shots, args.limit, args.seed, list(args.tasks_dir))
+    item_sets, errors = resolve_tasks(
+        tasks, shots, args.limit, args.seed, list(args.tasks_dir), mmlu_dir=getattr(args, "mmlu_dir", None)
+    )
     warnings = [str(e) for e in errors]
     item_sets = [s for s in item_sets if s.items]
     if not item_sets:

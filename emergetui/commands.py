@@ -71,22 +71,27 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
 
 def cmd_ladders(args: argparse.Namespace) -> int:
-    from emergetui import hub
+    from emergetui.fit import detect_memory
+    from emergetui.fmt import fmt_bytes
+    from emergetui.ladder_status import memory_note, rung_rows
     from emergetui.ladders import LadderError, load_ladders
 
     try:
         ladders = load_ladders(list(args.ladder))
     except LadderError as e:
         raise CliError(str(e)) from None
+    mem = detect_memory()
+    print(memory_note(mem))
     for lad in ladders.values():
-        print(f"{lad.name}: {lad.description}")
+        print(f"\n{lad.name}: {lad.description}")
         if lad.problem:
             print(f"  (unavailable: {lad.problem})")
             continue
-        for r in lad.rungs:
-            cached = "cached" if hub.is_cached(r) else "not cached"
-            size = f"{r.size / 1e9:.2f} GB" if r.size else ""
-            print(f"  {r.label:<12} {r.params:>16,} params  {cached:<11} {size:>9}  {r.describe()}")
+        for row in rung_rows(lad, mem):
+            fits = {True: "fits", False: "too big", None: "?"}[row.fits]
+            cached = "cached" if row.cached else "not cached"
+            print(f"  {row.label:<10} {row.params:>15,} params  {fmt_bytes(row.size_bytes):>10}  {cached:<10}  "
+                  f"{fits:<7}  GPU {row.gpu_layers:<5}  {row.source}")
     return 0
 
 

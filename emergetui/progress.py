@@ -11,22 +11,13 @@ import time
 from typing import Protocol, TextIO
 
 from emergetui import events as ev
+from emergetui.fmt import fmt_bytes as _fmt_bytes
 
 
 class Display(Protocol):
     def handle(self, event: ev.Event) -> None: ...
 
     def close(self) -> None: ...
-
-
-def _fmt_bytes(n: float | None) -> str:
-    if n is None:
-        return "?"
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(n) < 1024 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TB"
 
 
 def describe(event: ev.Event) -> str | None:

@@ -17,12 +17,16 @@ from typing import Any
 
 from emergetui.analysis.analyze import Analysis, AnalysisConfig, analyze
 from emergetui.analysis.data import RungInfo
-from emergetui.fit import Memory, detect_memory, fit_rung
-from emergetui.ladders import Ladder, LadderError, RungSpec, get_ladder, load_ladders
+from emergetui.fit import Memory, detect_memory
+from emergetui.ladder_status import DEFAULT_N_CTX, RungRow, memory_note, rung_rows
+from emergetui.ladders import Ladder, LadderError, get_ladder, load_ladders
 from emergetui.store import RunSummary, Store, StoredRung
-from emergetui.tui.format import fmt_bytes, gpu_layers_text
 
-DEFAULT_N_CTX = 4096
+__all__ = ["DEFAULT_N_CTX", "RungRow", "memory_note", "rung_rows"]
+
+
+def machine_memory() -> Memory:
+    return detect_memory()
 
 
 # -- ladders ----------------------------------------------------------------------------
@@ -52,73 +56,6 @@ def available_ladders(extra: str | None = None) -> list[LadderChoice]:
         except LadderError as e:
             choices[extra] = LadderChoice(extra, extra, "", None, str(e))
     return list(choices.values())
-
-
-@dataclass(frozen=True)
-class RungRow:
-    """One rung as the start screen lists it: size, cache, and how it would be loaded here."""
-
-    label: str
-    params: int
-    source: str
-    size_bytes: int | None
-    cached: bool
-    fits: bool | None
-    gpu_layers: str
-    reason: str
-
-
-def machine_memory() -> Memory:
-    return detect_memory()
-
-
-def memory_note(mem: Memory) -> str:
-    gpu = f", {fmt_bytes(mem.vram_free)} VRAM" if mem.vram_free else ""
-    return f"free: {fmt_bytes(mem.ram_free)} RAM{gpu} ({mem.source or 'unknown'})"
-
-
-def rung_rows(
-    ladder: Ladder, memory: Memory, n_ctx: int | None = None, n_gpu_layers: int | None = None
-) -> list[RungRow]:
-    """Size on disk, cache state and the fitter's decision for every rung of ``ladder``."""
-    return [_rung_row(spec, memory, n_ctx or DEFAULT_N_CTX, n_gpu_layers) for spec in ladder.rungs]
-
-
-def _local_path(spec: RungSpec) -> Path | None:
-    from emergetui import hub
-
-    if spec.path is not None:
-        return spec.path if spec.path.is_file() else None
-    try:
-        return hub.ensure_rung(spec, offline=True) if hub.is_cached(spec) else None
-    except Exception:  # noqa: BLE001 - a broken cache entry just reads as "not cached"
-        return None
-
-
-def _rung_row(spec: RungSpec, memory: Memory, n_ctx: int, n_gpu_layers: int | None) -> RungRow:
-    from emergetui.gguf_info import GGUFInfoError, read_model_info, shard_paths
-
-    path = _local_path(spec)
-    size = spec.size
-    if path is not None:
-        try:
-            size = sum(p.stat().st_size for p in shard_paths(path))
-        except OSError:
-            pass
-        try:
-            info = read_model_info(path)
-        except (GGUFInfoError, OSError, ValueError) as e:
-            return RungRow(spec.label, spec.params, spec.describe(), size, True, None, "?", f"unreadable GGUF: {e}")
-        d = fit_rung(spec.label, info, memory, n_ctx=n_ctx, n_gpu_layers=n_gpu_layers)
-        layers = gpu_layers_text(d.n_gpu_layers, d.n_layers)
-        return RungRow(spec.label, spec.params, spec.describe(), size, True, d.fits, layers, d.reason)
-    if size:
-        pool = memory.ram_free if memory.unified else memory.ram_free + memory.vram_free
-        fits = size * 1.2 <= pool
-        why = f"not downloaded; estimated from its {fmt_bytes(size)} file against {fmt_bytes(pool)} free"
-        return RungRow(spec.label, spec.params, spec.describe(), size, False, fits, "?", why)
-    return RungRow(spec.label, spec.params, spec.describe(), None, False, None, "?",
-                   "not downloaded and no size in the ladder: fit is decided after download")
 
 
 # -- tasks ------------------------------------------------------------------------------

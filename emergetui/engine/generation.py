@@ -107,8 +107,14 @@ def _accept(model: NativeModel, seq: _Live, token: int, logprob: float, max_toke
 
 
 def _first_stop(data: bytes, stop: Sequence[str]) -> int | None:
-    """Byte offset of the earliest stop string (UTF-8 is self-synchronising, so a byte search is exact)."""
-    hits = [i for i in (data.find(s.encode("utf-8")) for s in stop if s) if i >= 0]
+    """Byte offset of the earliest stop string after the first byte.
+
+    A stop string at offset 0 does not stop generation, as in BIG-bench's
+    ``postprocess_output`` (``index > 0``): a model that opens its answer
+    with a newline still gets to give the answer. UTF-8 is self-synchronising,
+    so a byte search is exact.
+    """
+    hits = [i for i in (data.find(s.encode("utf-8"), 1) for s in stop if s) if i > 0]
     return min(hits) if hits else None
 
 

@@ -148,3 +148,16 @@ def test_output_row_cap_splits_decodes(tiny_model: Path, big_engine: Engine) -> 
         _assert_same(eng.score(pairs), score_naive(big_engine, pairs))
         gens = eng.generate(["the", "a"], max_tokens=4, stop=[])
         assert [g.tokens for g in gens] == [g.tokens for g in big_engine.generate(["the", "a"], max_tokens=4, stop=[])]
+
+
+def test_stop_string_at_start_does_not_stop(big_engine: Engine) -> None:
+    g = big_engine.generate(["the"], max_tokens=8, stop=[])[0]
+    first = g.text[:1]
+    if not first or not first.isprintable():
+        pytest.skip("random model's first character is not printable")
+    again = big_engine.generate(["the"], max_tokens=8, stop=[first])[0]
+    # the first character equals the stop string: BIG-bench ignores a stop at position 0
+    assert again.text.startswith(first) and len(again.tokens) >= 1
+    rest = g.text[1:]
+    if first in rest:
+        assert again.stop_reason == "stop" and again.text == g.text[: 1 + rest.index(first)]

@@ -77,7 +77,7 @@ class RungWork:
             if need_heldout:
                 self.check()
                 assert self.heldout_text is not None
-                rl = engine.rolling_loss(self.heldout_text)
+                rl = engine.rolling_loss(self.heldout_text, on_window=lambda _i, _s: self.check())
                 held = {"loss": rl.mean_nll, "ppl": rl.perplexity, "bpb": rl.bits_per_byte, "tokens": rl.n_tokens}
                 self.store.update_rung(self.run_id, self.rung, heldout=held)
                 self.emit(HeldoutLoss(self.rung, rl.mean_nll, rl.perplexity, rl.bits_per_byte, rl.n_tokens))

@@ -250,7 +250,13 @@ class Engine:
         return out
 
     # -- long texts --------------------------------------------------------------------
-    def rolling_loss(self, text: str, window: int | None = None, stride: int | None = None) -> RollingLoss:
+    def rolling_loss(
+        self,
+        text: str,
+        window: int | None = None,
+        stride: int | None = None,
+        on_window: Callable[[int, Scored], None] | None = None,
+    ) -> RollingLoss:
         """Per-token log-probabilities of a long text in overlapping windows.
 
         Every token after the first is scored exactly once, each with up to
@@ -281,7 +287,7 @@ class Engine:
             encoded.append((ctx, seg[len(seg) - n_new :]))
             prev_end = end
             begin += stride
-        scored = self.score_tokens(encoded)
+        scored = self.score_tokens(encoded, on_window)
         lps = [lp for s in scored for lp in s.logprobs]
         return RollingLoss(
             tokens=body[1:],

@@ -10,10 +10,11 @@ from typing import Any
 
 from emergetui.cli import CliError
 from emergetui.experiment import build_experiment
+from emergetui.probe_pass import probe_document, probe_text, run_probe_pass
 from emergetui.progress import make_display
 from emergetui.runner import Runner
 from emergetui.store import Store, StoreError
-from emergetui.summary import results_table, run_document, verdict_lines
+from emergetui.summary import finite, results_table, run_document, verdict_lines
 
 
 def run_batch(args: argparse.Namespace) -> int:
@@ -37,7 +38,11 @@ def run_batch(args: argparse.Namespace) -> int:
             raise CliError(str(e)) from e
         finally:
             display.close()
+        if getattr(args, "probe", False) and finished is not None and not finished.cancelled:
+            run_probe_pass(store, runner.run_id, exp, args)
         doc = run_document(store, runner.run_id, exp.config.ladder, analyse=True, seed=args.seed)
+        if getattr(args, "probe", False):
+            doc["probes"] = finite(probe_document(store, runner.run_id))
         if args.json:
             json.dump(doc, sys.stdout, indent=2, allow_nan=False, default=_json_default)
             sys.stdout.write("\n")
@@ -46,6 +51,8 @@ def run_batch(args: argparse.Namespace) -> int:
             if not args.no_plot:
                 _print_plots(store, runner.run_id, args.seed)
             _print_verdicts(doc)
+            if getattr(args, "probe", False):
+                print(probe_text(store, runner.run_id))
             print(f"\nrun {runner.run_id} stored in {store.path}")
             print(f"  report: emergetui report {runner.run_id} --out DIR    export: emergetui export {runner.run_id}")
         if finished is None:

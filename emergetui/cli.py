@@ -51,6 +51,11 @@ def batch_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-heldout", action="store_true", help="skip the held-out loss")
     p.add_argument("--offline", action="store_true", help="use the Hugging Face cache only")
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    p.add_argument("--probe", action="store_true",
+                   help="after scoring, capture per-layer states and run the logit lens and linear probes "
+                        "(costs n_layer x n_embd x 4 bytes per item and one more pass over up to "
+                        "--probe-items items per task setting)")
+    p.add_argument("--probe-items", type=int, default=300, help="items per task setting for --probe")
     p.add_argument("--no-plot", action="store_true", help="skip the terminal plots")
     _add_common(p)
     return p

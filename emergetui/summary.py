@@ -68,17 +68,17 @@ def run_document(store: Store, run_id: str, ladder: str | None = None, *, analys
         augment_results(doc["results"], analysis)
         doc["emergence"] = emergence_json(analysis)
         doc["warnings"] = list(analysis.warnings)
-    return _finite(doc)
+    return finite(doc)
 
 
-def _finite(o: Any) -> Any:
+def finite(o: Any) -> Any:
     """NaN/inf become null so the document is strict JSON."""
     if isinstance(o, float):
         return o if math.isfinite(o) else None
     if isinstance(o, dict):
-        return {k: _finite(v) for k, v in o.items()}
+        return {k: finite(v) for k, v in o.items()}
     if isinstance(o, (list, tuple)):
-        return [_finite(v) for v in o]
+        return [finite(v) for v in o]
     return o
 
 

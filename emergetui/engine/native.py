@@ -12,6 +12,7 @@ import ctypes
 import logging
 import os
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,7 +114,14 @@ class NativeModel:
         n_threads: int,
         flash_attn: bool | None,
         seed: int,
+        cb_eval: Callable[[int, bool], bool] | None = None,
     ) -> None:
+        """``cb_eval(tensor_ptr, ask)`` becomes llama.cpp's graph evaluation callback.
+
+        Only the probes (``emergetui.probe``) set it, to read per-layer hidden
+        states during the real forward pass; with it the scheduler computes the
+        graph node by node, so ordinary scoring leaves it unset.
+        """
         sink = _sink()
         self.path = str(path)
         mark = sink.mark()
@@ -141,6 +149,15 @@ class NativeModel:
         cparams.kv_unified = True
         cparams.swa_full = True
         cparams.no_perf = True
+        # llama.cpp keeps the raw function pointer: the ctypes thunk must live as long as the context.
+        self._cb_eval = (
+            ll.ggml_backend_sched_eval_callback(lambda t, ask, _ud: bool(cb_eval(t, ask)))
+            if cb_eval is not None
+            else None
+        )
+        if self._cb_eval is not None:
+            cparams.cb_eval = self._cb_eval
+            cparams.cb_eval_user_data = None
         if flash_attn is None:
             cparams.flash_attn_type = ll.LLAMA_FLASH_ATTN_TYPE_AUTO
         else:

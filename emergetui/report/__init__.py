@@ -136,4 +136,19 @@ def write_run_report(
     from emergetui.report.from_store import analysis_from_store
 
     analysis = analysis_from_store(store, run_id, seed=seed)
-    return write_report(analysis, out_dir, formats, title=f"Emergence report: run {run_id}")
+    written = write_report(analysis, out_dir, formats, title=f"Emergence report: run {run_id}")
+    written += _probe_section(store, run_id, Path(out_dir))
+    return written
+
+
+def _probe_section(store: Store, run_id: str, out_dir: Path) -> list[Path]:
+    """probes.md when the run was made with --probe (logit lens and linear probes per layer)."""
+    from emergetui.probe.report import probe_report_markdown
+    from emergetui.probe.store import behaviour_from_store, load_probe_results
+
+    results = load_probe_results(store, run_id)
+    if not results:
+        return []
+    path = out_dir / "probes.md"
+    path.write_text(probe_report_markdown(results, behaviour_from_store(store, run_id)), encoding="utf-8")
+    return [path]

@@ -131,3 +131,19 @@ def test_max_model_gb_skips_rung_with_reason(tmp_path: Path, ladder_file: Path, 
     doc = json.loads(out)
     assert {r["status"] for r in doc["rungs"]} == {"skipped"}
     assert doc["results"] == []
+
+
+def test_probe_pass_stored_in_document_and_report(tmp_path: Path, ladder_file: Path, addition: Path, capsys) -> None:
+    store = tmp_path / "s.sqlite"
+    code = main(["--batch", "--ladder", str(ladder_file), "--task", str(addition), "--limit", "10", "--no-heldout",
+                 "--store", str(store), "--probe", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    doc = json.loads(out)
+    probes = doc["probes"]
+    assert {p["rung"] for p in probes} == {"small", "large"}
+    small = next(p for p in probes if p["rung"] == "small")
+    assert len(small["curves"]["probe_acc"]) == 2 and len(small["curves"]["lens_prob"]) == 2  # one value per layer
+    assert main(["report", doc["run_id"], "--store", str(store), "--out", str(tmp_path / "rep")]) == 0
+    text = (tmp_path / "rep" / "probes.md").read_text()
+    assert "logit lens" in text and "1_digit_addition" in text

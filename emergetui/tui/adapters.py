@@ -142,6 +142,28 @@ class ResultsData:
     task_settings: list[tuple[str, str]] = field(default_factory=list)
     n_items: int = 0
     n_errors: int = 0
+    probes: str = ""
+
+
+def probe_heatmaps(store: Store, run_id: str, task: str | None = None) -> str:
+    """The `--probe` heat maps (layer × rung) of a run as text, or "" when it has none."""
+    from emergetui.probe.report import heatmap_text, onset
+    from emergetui.probe.store import load_probe_results
+
+    results = load_probe_results(store, run_id)
+    if not results:
+        return ""
+    out: list[str] = []
+    for t, setting in dict.fromkeys((r.task, r.setting) for r in results):
+        if task is not None and t != task:
+            continue
+        sel = [r for r in results if r.task == t and r.setting == setting]
+        o = onset(sel)
+        out.append(f"{t} [{setting}]: the probe first beats chance at rung {o.probe or 'none'}; "
+                   f"the behaviour at rung {o.behaviour or 'none'}")
+        for kind in ("probe_acc", "lens_prob"):
+            out.append(heatmap_text(sel, t, kind=kind, setting=setting))
+    return "\n".join(out)
 
 
 def load_results(
@@ -158,6 +180,7 @@ def load_results(
         rungs = store.rungs(run_id)
         tasksets = store.tasksets(run_id)
         records = store.records(run_id)
+        probes = probe_heatmaps(store, run_id)
     infos = [RungInfo(g.label, g.params, g.heldout) for g in rungs if g.status != "failed"]
     chance = {(t.task, t.setting, m): c for t in tasksets for m, c in t.chance.items()}
     analysis = analyze(records, infos, seed=seed, chance=chance, config=config) if records else None
@@ -165,7 +188,7 @@ def load_results(
     return ResultsData(
         run_id=run_id, ladder=str(cfg.get("ladder", "?")), status=status, rungs=rungs,
         analysis=analysis, task_settings=settings, n_items=len(records),
-        n_errors=sum(1 for r in records if r.error),
+        n_errors=sum(1 for r in records if r.error), probes=probes,
     )
 
 

@@ -9,6 +9,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
 
@@ -66,6 +67,9 @@ class ResultsScreen(Screen[None]):
                 yield Static("", id="icl-note", classes="explain", markup=False)
             with TabPane("Verdicts", id="verdicts"):
                 yield DataTable(id="verdict-table", zebra_stripes=True, cursor_type="row")
+            with TabPane("Probes", id="probes"):
+                with VerticalScroll():
+                    yield Static("", id="probe-maps", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -86,6 +90,10 @@ class ResultsScreen(Screen[None]):
             self.query_one("#results-head", Static).update(f"run {self.run_id}: {msg.error}")
             return
         self.data = msg.data
+        self.query_one("#probe-maps", Static).update(
+            msg.data.probes or "No probe results: run with `emergetui --batch --probe` to capture per-layer "
+            "states, the logit lens and linear probes."
+        )
         self._fill_tables()
         self._redraw()
 

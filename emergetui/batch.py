@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from emergetui.cli import CliError
+from emergetui.errors import CliError
 from emergetui.experiment import build_experiment
 from emergetui.probe_pass import probe_document, probe_text, run_probe_pass
 from emergetui.progress import make_display

@@ -7,11 +7,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from emergetui.errors import CliError
+
 SUBCOMMANDS = ("export", "tasks", "ladders", "pull", "report", "runs")
-
-
-class CliError(Exception):
-    """A user-facing failure: printed as one line, exit status 2."""
 
 
 def _verdict_help() -> str:
@@ -27,11 +25,12 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", type=Path, default=None, help="results database (default: user data dir)")
 
 
-def batch_parser() -> argparse.ArgumentParser:
+def batch_parser(with_epilog: bool = False) -> argparse.ArgumentParser:
+    """The main parser; the verdict rule (which imports the analysis and scipy) only for --help."""
     p = argparse.ArgumentParser(
         prog="emergetui",
         description="An emergence lab in the terminal. Without arguments, opens the Textual lab.",
-        epilog=_verdict_help(),
+        epilog=_verdict_help() if with_epilog else None,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--batch", action="store_true", help="run headless and print the results")
@@ -47,6 +46,7 @@ def batch_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-gpu-layers", default=None, help="auto or a number of layers to offload")
     p.add_argument("--max-model-gb", type=float, default=None, help="skip rungs whose files exceed this size")
     p.add_argument("--n-ctx", type=int, default=None, help="context size (KV cells shared by packed requests)")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for llama.cpp (default: physical cores)")
     p.add_argument("--corpus", type=Path, default=None, help="held-out text for the loss (default: the ladder's)")
     p.add_argument("--no-heldout", action="store_true", help="skip the held-out loss")
     p.add_argument("--offline", action="store_true", help="use the Hugging Face cache only")
@@ -94,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             args = sub_parser().parse_args(argv)
             return commands.dispatch(args)
-        args = batch_parser().parse_args(argv)
+        args = batch_parser(with_epilog="-h" in argv or "--help" in argv).parse_args(argv)
         if args.batch:
             from emergetui.batch import run_batch
 
@@ -119,4 +119,7 @@ def _open_lab(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())
+    # run through the package module so that `python -m emergetui.cli` shares its classes
+    from emergetui.cli import main as _main
+
+    raise SystemExit(_main())

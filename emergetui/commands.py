@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from emergetui.cli import CliError
+from emergetui.errors import CliError
 from emergetui.store import Store, StoreError
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from emergetui.cli import CliError
+from emergetui.errors import CliError
 from emergetui.events import DownloadProgress
 from emergetui.ladders import Ladder, LadderError, RungSpec, get_ladder
 from emergetui.runner import RunConfig, Rung
@@ -125,7 +125,7 @@ def build_experiment(args: argparse.Namespace) -> Experiment:
     config = RunConfig(
         ladder=ladder.name, rungs=rungs, item_sets=_sorted(item_sets), seed=args.seed,
         n_gpu_layers=layers, n_ctx=args.n_ctx, heldout_text=text, heldout_name=name, extra=extra,
-        max_model_gb=getattr(args, "max_model_gb", None),
+        max_model_gb=getattr(args, "max_model_gb", None), n_threads=getattr(args, "threads", None),
     )
     return Experiment(config, ladder, warnings)
 

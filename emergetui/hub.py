@@ -15,6 +15,7 @@ imported, so the settings in force are the ones the user sees.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
@@ -36,6 +37,7 @@ from emergetui.ladders import LadderError, RungSpec, is_safe_relative, select_gg
 _COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _CHUNK = 1 << 20
+_DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 _LOGIN_HINT = "log in with `hf auth login` or set HF_TOKEN (and accept the model's terms on its Hub page if it is gated)"
 _log = logging.getLogger(__name__)
 DiskUsage = Callable[[str], Any]
@@ -347,6 +349,12 @@ def _fetch(rung: RungSpec, name: str, url: str, s: HubSettings, partial: Path, s
                 raise HubError(f"{rung.label}: access to {name} in {rung.repo} was refused (HTTP {exc.code}); {_LOGIN_HINT}") from None
             last_error = f"HTTP {exc.code}"
         except (urllib.error.URLError, HTTPException, OSError) as exc:
+            if getattr(exc, "errno", None) in _DISK_FULL:  # retrying cannot help, and it is no network error
+                kept = partial.stat().st_size if partial.is_file() else 0
+                raise HubError(f"{rung.label}: the disk is full: {name} could not be written to {partial.parent} "
+                               f"({kept} of {size if size is not None else '?'} bytes are kept and will be resumed). "
+                               "Free some space, or set HF_HUB_CACHE (or HF_HOME) to a folder on a bigger disk, "
+                               "then run again") from None
             last_error = _scrub(f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}", s.token)
         grew = (partial.stat().st_size if partial.is_file() else 0) > before
         stalled = 0 if grew else stalled + 1

@@ -16,6 +16,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import json
+import os
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -43,7 +44,14 @@ _KINDS = {"hub", "bundled"}
 
 
 class LadderError(ValueError):
-    """A ladder definition (or a repo listing it points at) cannot be used."""
+    """A ladder definition (or a repo listing it points at) cannot be used.
+
+    Control characters in the message (a key read from the file may hold a
+    newline) are escaped, so that the CLI's error stays one line.
+    """
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__("".join(c if c.isprintable() else ascii(c)[1:-1] for c in message))
 
 
 @dataclass(frozen=True)
@@ -156,6 +164,8 @@ def parse_ladder_file(path: Path) -> dict[str, Ladder]:
         raise LadderError(f"{path}: ladder file not found") from None
     except tomllib.TOMLDecodeError as exc:
         raise LadderError(f"{path}: invalid TOML: {exc}") from None
+    except (ValueError, RecursionError) as exc:  # a 5000-digit integer, nesting deeper than the stack
+        raise LadderError(f"{path}: invalid TOML: {exc or 'nested too deeply'}") from None
     except OSError as exc:
         raise LadderError(f"{path}: cannot read: {exc.strerror or exc}") from None
     for key in doc:
@@ -185,7 +195,7 @@ def _parse_ladder(path: Path, name: str, table: Any) -> Ladder:
     if kind not in _KINDS:
         raise fail("kind", f"must be one of {', '.join(sorted(_KINDS))}")
     heldout_s = _opt_str(table, "heldout", fail)
-    heldout = _resolve_local(path, heldout_s) if heldout_s else None
+    heldout = _resolve_local(path, heldout_s, fail, "heldout") if heldout_s else None
     base = Ladder(name, description, [], path, heldout, kind)
 
     if kind == "bundled":
@@ -194,7 +204,7 @@ def _parse_ladder(path: Path, name: str, table: Any) -> Ladder:
             raise fail("manifest", "required for kind = \"bundled\"")
         if "rungs" in table:
             raise fail("rungs", "a bundled ladder takes its rungs from its manifest")
-        return _bundled_ladder(base, _resolve_local(path, manifest))
+        return _bundled_ladder(base, _resolve_local(path, manifest, fail, "manifest"))
     if "manifest" in table:
         raise fail("manifest", "only used with kind = \"bundled\"")
 
@@ -241,7 +251,7 @@ def _parse_rung(path: Path, where: str, raw: Any, defaults: Mapping[str, str | N
         for key in ("repo", "pattern", "file", "revision"):
             if key in raw:
                 raise fail(key, "not allowed together with path (a local file)")
-        return RungSpec(label, params, sha256=sha, size=size, path=_resolve_local(path, local))
+        return RungSpec(label, params, sha256=sha, size=size, path=_resolve_local(path, local, fail, "path"))
     if repo is None:
         raise fail("repo", "required (or give path = \"...\" for a local GGUF)")
     if repo.count("/") != 1 or not all(_REPO_PART_RE.match(p) for p in repo.split("/")):
@@ -300,10 +310,23 @@ def _opt_str(table: Mapping[str, Any], key: str, fail: Any) -> str | None:
     return value.strip()
 
 
-def _resolve_local(toml_file: Path, value: str) -> Path:
-    """Relative paths in a ladder file are relative to that file, not to the CWD."""
+def _resolve_local(toml_file: Path, value: str, fail: Any, key: str) -> Path:
+    """Relative paths in a ladder file are relative to that file, not to the CWD, and stay in its folder.
+
+    Why: ladder files get shared like task files; a relative path that climbs
+    out of its folder (``../../home/me/.ssh/id``) is almost always a mistake or
+    a trick, while an absolute path is an explicit choice by whoever wrote the
+    file (the rule of ``tasks.sources.resolve_inside``). Checked on the path as
+    written, so symlinks the user put inside the folder keep working.
+    """
     p = Path(value).expanduser()
-    return p if p.is_absolute() else (toml_file.parent / p).resolve()
+    if p.is_absolute():
+        return p
+    base = Path(os.path.abspath(toml_file.parent))
+    lexical = Path(os.path.normpath(base / p))
+    if lexical != base and base not in lexical.parents:
+        raise fail(key, f"relative path {value!r} leaves the folder {base}; use an absolute path if you mean it")
+    return (toml_file.parent / p).resolve()
 
 
 def is_safe_relative(name: str) -> bool:

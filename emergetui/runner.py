@@ -66,6 +66,7 @@ class RunConfig:
     heldout_text: str | None = None
     heldout_name: str = ""
     max_model_gb: float | None = None
+    n_threads: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def identity(self) -> dict[str, Any]:
@@ -206,7 +207,7 @@ class Runner:
 
         def load() -> Engine:
             def attempt(n: int | str) -> Engine:
-                return Engine.load(path, n_gpu_layers=n, n_ctx=cfg.n_ctx, seed=cfg.seed)
+                return Engine.load(path, n_gpu_layers=n, n_ctx=cfg.n_ctx, seed=cfg.seed, n_threads=cfg.n_threads)
 
             if decision is None or decision.n_gpu_layers == 0:
                 return attempt(layers)

@@ -15,7 +15,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -132,15 +132,29 @@ class Store:
             raise StoreError(f"{self.path}: store is locked or unwritable: {e}") from e
         try:
             yield self._db
+        except sqlite3.DatabaseError as e:  # disk full, I/O error, ...: one clear error naming the file
+            self._rollback()
+            raise StoreError(f"{self.path}: could not write to the results store: {e}") from e
         except BaseException:
-            self._db.execute("ROLLBACK")
+            self._rollback()
             raise
         else:
             try:
                 self._db.execute("COMMIT")
             except sqlite3.DatabaseError as e:
-                self._db.execute("ROLLBACK")
+                self._rollback()
                 raise StoreError(f"{self.path}: could not commit results: {e}") from e
+
+    def _rollback(self) -> None:
+        """Undo the open transaction unless SQLite already has.
+
+        On SQLITE_FULL, SQLITE_IOERR and a few others SQLite may roll the
+        transaction back by itself; a ROLLBACK then fails with "no transaction
+        is active", and that error must not replace the one that says why.
+        """
+        if self._db.in_transaction:
+            with suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
 
     # -- runs ----------------------------------------------------------------------
     def begin_run(self, run_id: str, ladder: str, config: dict[str, Any]) -> bool:

@@ -30,6 +30,7 @@ OPS: dict[str, tuple[str, str]] = {
 }
 STYLES = ("bigbench", "plain")
 MAX_DIGITS = 5
+MAX_PROBLEMS = 1_000_000
 ANSWER_REGEX = r"[-+]?\d+"
 
 
@@ -80,6 +81,8 @@ def generate(op: str, digits: int, n: int, seed: int, *salt: str) -> list[Proble
     _check(op, digits)
     if not isinstance(n, int) or n < 1:
         raise TaskError(f"arithmetic: n must be an integer >= 1, got {n!r}")
+    if n > MAX_PROBLEMS:  # a typo like n = 10_000_000_000 would otherwise exhaust memory, not fail
+        raise TaskError(f"arithmetic: cannot draw {n} problems (items or shots), at most {MAX_PROBLEMS}")
     lo, hi = operand_range(digits)
     b_lo = max(lo, 1) if op == "div" else lo
     rng = random.Random(derived_seed(seed, "arithmetic", op, str(digits), *salt))

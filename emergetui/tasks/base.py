@@ -14,7 +14,14 @@ from dataclasses import asdict, dataclass, field
 
 
 class TaskError(ValueError):
-    """Bad task input: the message names the file and the line, item or field."""
+    """Bad task input: the message names the file and the line, item or field.
+
+    Control characters in the message (a key or value read from the file may
+    hold a newline) are escaped, so that the CLI's error stays one line.
+    """
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__("".join(c if c.isprintable() else ascii(c)[1:-1] for c in message))
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ duplicate examples removed first as BIG-bench does.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -141,6 +142,9 @@ def _parse_example(raw: Any, index: int, where: str) -> Example:
         bad = [k for k, v in ts.items() if not isinstance(v, (int, float))]
         if bad:
             raise TaskError(f"{at}: target_scores[{bad[0]!r}] is not a number")
+        odd = [k for k, v in ts.items() if not math.isfinite(v)]
+        if odd:  # NaN would make "the best choice" undefined (max() and == both break on it)
+            raise TaskError(f"{at}: target_scores[{odd[0]!r}] is {ts[odd[0]]}; scores must be finite")
         if max(ts.values()) <= 0:
             raise TaskError(f"{at}: target_scores has no choice with a positive score")
         choices = tuple(ts)
@@ -159,6 +163,18 @@ def check_regex(regex: str | None, where: str) -> None:
         raise TaskError(f"{where}: field 'output_regex' has {groups} groups; use (?:...)")
 
 
+def _check_name(data: Mapping[str, Any], where: str) -> str | None:
+    """The file's own ``name``, refused when it looks like a path.
+
+    Why: a task's name ends up in file names (reports, exports); a name such
+    as ``../../x`` must not get the chance to leave the folder it is written to.
+    """
+    name = _str_field(data, "name", where, None)
+    if name and (any(c in name for c in "/\\\x00") or name.startswith(".")):
+        raise TaskError(f"{where}: field 'name' must be a plain name (no / or \\, not starting with '.'), got {name!r}")
+    return name
+
+
 def parse_task(data: Any, where: str, default_name: str, parent: Mapping[str, Any] | None = None) -> BigBenchTask:
     """Validate one task.json body (``where`` names it in errors).
 
@@ -169,7 +185,7 @@ def parse_task(data: Any, where: str, default_name: str, parent: Mapping[str, An
         raise TaskError(f"{where}: top level must be a JSON object")
     inherited = {k: v for k, v in (parent or {}).items() if k in ("metrics", "preferred_score", "description")}
     data = {**inherited, **data}
-    name = _str_field(data, "name", where, default_name) or default_name
+    name = _check_name(data, where) or default_name
     metrics = data.get("metrics", [])
     if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
         raise TaskError(f"{where}: field 'metrics' must be a list of strings")
@@ -234,16 +250,17 @@ def _subtask_files(folder: Path) -> list[Path]:
 
 def _load_subtasks(folder: Path, parent: Any) -> tuple[list[BigBenchTask], list[TaskError]]:
     files = _subtask_files(folder)
-    return _parse_subtasks([(str(f), f.parent.name, lambda f=f: read_json(f)) for f in files], parent, folder.name)
+    return _parse_subtasks([(str(f), f.parent.name, lambda f=f: read_json(f)) for f in files], parent, folder.name,
+                           str(folder / "task.json"))
 
 
 def _parse_subtasks(
-    subs: list[tuple[str, str, Callable[[], Any]]], parent: Any, default_parent: str
+    subs: list[tuple[str, str, Callable[[], Any]]], parent: Any, default_parent: str, parent_where: str = ""
 ) -> tuple[list[BigBenchTask], list[TaskError]]:
     """``(where, folder name, reader)`` per subtask -> tasks named ``parent:subtask``."""
     parent_map = parent if isinstance(parent, dict) else {}
-    name = parent_map.get("name")
-    parent_name = name if isinstance(name, str) and name else default_parent
+    name = _check_name(parent_map, parent_where or default_parent)
+    parent_name = name or default_parent
     tasks: list[BigBenchTask] = []
     errors: list[TaskError] = []
     for where, folder_name, read in subs:
@@ -291,7 +308,7 @@ def load_bigbench_hf(repo_id: str, filename: str, revision: str | None = None) -
     if not subs:
         raise TaskError(f"{where}: task has no examples and no subtasks")
     return _parse_subtasks([(f"hf://{repo_id}/{f}", Path(f).parent.name, lambda f=f: fetch(f)) for f in subs],
-                           data, default_name)
+                           data, default_name, where)
 
 
 # --------------------------------------------------------------------------- prompts and items

@@ -120,6 +120,8 @@ def load_task_toml(path: Path, builtin: bool = False) -> TaskDef:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise TaskError(f"{path}: invalid TOML: {e}") from None
+    except (ValueError, RecursionError) as e:  # a 5000-digit integer, nesting deeper than the stack
+        raise TaskError(f"{path}: invalid TOML: {e or 'nested too deeply'}") from None
     where = str(path)
     name = _typed(data, "name", str, where, path.stem)
     if not name or any(c in name for c in "/\\\x00") or name.startswith("."):

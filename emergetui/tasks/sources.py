@@ -39,6 +39,8 @@ def read_json(path: Path) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as e:
         raise TaskError(f"{path}:{e.lineno}:{e.colno}: invalid JSON: {e.msg}") from None
+    except ValueError as e:  # e.g. an integer longer than Python's 4300-digit conversion limit
+        raise TaskError(f"{path}: invalid JSON: {e}") from None
     except RecursionError:
         raise TaskError(f"{path}: invalid JSON: nested too deeply") from None
 

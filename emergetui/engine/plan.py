@@ -159,8 +159,8 @@ def seq_range(trie: Trie, node: int, wave: Wave) -> tuple[int, int]:
     return a, b
 
 
-def wave_cells(n_ctx: int, longest: int, floor: int = 1024) -> int:
-    """KV cells one wave may use: enough for two of the longest requests, at least ``floor``.
+def wave_cells(n_ctx: int, longest: int, floor: int = 512) -> int:
+    """KV cells one wave may use: one and a half of the longest request, at least ``floor``.
 
     Without flash attention every token of a decode is scored against every
     occupied cell of the unified cache (masked or not), so a wave that fills a
@@ -169,6 +169,6 @@ def wave_cells(n_ctx: int, longest: int, floor: int = 1024) -> int:
     sequence lengths; the shared prefix is still decoded only once (it stays
     resident between waves).
     """
-    want = max(floor, 2 * longest)
+    want = max(floor, (3 * longest) // 2)
     want = (want + 255) // 256 * 256
     return max(longest, min(n_ctx, want))

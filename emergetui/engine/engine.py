@@ -19,6 +19,14 @@ DEFAULT_N_BATCH = 2048
 DEFAULT_N_SEQ = 64
 
 
+def _default_threads(path: str | Path) -> int:
+    try:
+        small = Path(path).stat().st_size < (64 << 20)
+    except OSError:
+        small = False
+    return 1 if small else physical_cores()
+
+
 def gpu_offload_supported() -> bool:
     return bool(ll.llama_supports_gpu_offload())
 
@@ -57,6 +65,11 @@ class Engine:
     ) -> Engine:
         """Load a GGUF file. Raises ``ModelLoadError`` naming the file on any failure.
 
+        ``n_threads`` defaults to the physical cores, except for files under
+        64 MB (toy and test models), where one thread is faster: their work
+        per token is too small to pay for llama.cpp's thread barriers, which
+        spin and collapse when the cores are busy with other processes.
+
         ``n_ctx`` defaults to the model's training context capped at 4096 (the
         KV cache is shared by all packed sequences, so more context means more
         requests per decode, not longer prompts only).
@@ -76,7 +89,7 @@ class Engine:
             n_ctx=n_ctx,
             n_batch=min(n_batch, n_ctx),
             n_seq_max=max(2, min(n_seq_max, 256)),
-            n_threads=n_threads or physical_cores(),
+            n_threads=n_threads or _default_threads(path),
             flash_attn=flash_attn,
             seed=seed,
         )
@@ -265,7 +278,9 @@ class Engine:
         starts with BOS when the model expects one, since models such as Gemma
         degrade badly without it.
         """
-        window = min(window or self._m.n_ctx, self._m.n_ctx)
+        # never past the training context: positions the model never saw make the loss meaningless
+        limit = min(self._m.n_ctx, self._m.info.n_ctx_train or self._m.n_ctx)
+        window = min(window or limit, limit)
         bos = self._m.info.add_bos and self._m.info.bos >= 0
         body = self.tokenize(text, add_bos=False)
         if bos:

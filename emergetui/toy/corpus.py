@@ -109,7 +109,7 @@ def _unique(
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Facts:
     """Knowledge to memorise: random three-letter keys with three-digit values.
 

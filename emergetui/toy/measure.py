@@ -117,16 +117,44 @@ def training_table(manifest: Manifest) -> str:
     return head + "\n".join(rows) + "\n"
 
 
+def summary(results: Sequence[RungResult]) -> str:
+    """The pattern in words, computed from the numbers (so it cannot drift from them)."""
+    if len(results) < 2:
+        return ""
+    em = [r.exact_match for r in results]
+    rises = [b - a for a, b in zip(em, em[1:])]
+    k = max(range(len(rises)), key=rises.__getitem__)
+    total = max(em) - em[0]
+    share = rises[k] / total if total > 0 else 0.0
+    held = [r.heldout_loss for r in results]
+    ans = [r.answer_loss for r in results]
+
+    def falls(xs: Sequence[float]) -> str:
+        ups = sum(b >= a for a, b in zip(xs, xs[1:]))
+        return "falls at every step" if ups == 0 else f"rises at {ups} of {len(xs) - 1} steps"
+
+    return (
+        f"Exact match goes from {100 * em[0]:.0f}% to {100 * em[-1]:.0f}%; "
+        f"{100 * share:.0f}% of that rise happens between {results[k].label} and "
+        f"{results[k + 1].label} ({results[k].params:,} → {results[k + 1].params:,} parameters), "
+        f"while token accuracy goes {100 * results[k].token_accuracy:.0f}% → "
+        f"{100 * results[k + 1].token_accuracy:.0f}% there. Along the ladder the held-out loss "
+        f"{falls(held)} ({held[0]:.3f} → {held[-1]:.3f}) and the answer loss {falls(ans)} "
+        f"({ans[0]:.3f} → {ans[-1]:.4f}).\n"
+    )
+
+
 def results_markdown(manifest: Manifest, results: Sequence[RungResult]) -> str:
     m = manifest
     t = m.training
     return (
         "# The toy ladder, measured with llama.cpp\n\n"
         f"{len(m.rungs)} llama-architecture models trained by `python -m emergetui.toy.train --seed {m.seed}` "
-        f"on the same {m.train_tokens:,} tokens of synthetic addition ({t['steps']} steps of "
+        f"on the same {m.train_tokens:,} tokens of synthetic text ({t['steps']} steps of "
         f"{t['batch']}×{t['seq_len']} tokens, CPU, one thread). Measured on the exported GGUF files "
         f"through emergetui's engine, {results[0].n_items if results else 0} test questions per rung:\n\n"
         f"{results_table(results)}\n"
+        f"{summary(results)}\n"
         "*held-out loss*: mean NLL per token of `heldout.txt` (nats); *answer loss*: mean NLL per "
         "answer token given the 0-shot prompt; *exact match*: the greedy answer equals the target; "
         "*token accuracy*: answer tokens that are the argmax given the correct previous ones.\n\n"
@@ -135,8 +163,33 @@ def results_markdown(manifest: Manifest, results: Sequence[RungResult]) -> str:
         "*val loss* is torch's, on the held-out lines packed like training rows; *llama.cpp vs torch* "
         "is the largest absolute difference of logits and log-softmax over a few prompts, llama.cpp "
         "run with an F32 KV cache (with its default F16 cache the engine's per-token log-probabilities "
-        "differ from torch's by about 1e-2 at most).\n"
+        "differ from torch's by up to 0.06 nats on the smallest rungs, 0.003 on the largest).\n\n"
+        "## How it was made, and what to keep in mind\n\n"
+        f"* Corpus: addition lines such as `{_example()}` (little-endian, zero-padded operands of "
+        f"1 to {m.corpus['digits']} significant digits) and {100 * m.corpus['fact_fraction']:.0f}% fact "
+        f"lines (`kqz=483`: {m.corpus['n_facts']:,} random keys, Zipf-distributed), so that the "
+        "held-out loss keeps rewarding size after the addition is solved. The test questions "
+        "(full-width operands) and the held-out additions are drawn first and never occur in training.\n"
+        "* Training: every rung reads the same rows in the same order; AdamW, warm-up then cosine "
+        f"decay; prompt tokens weighted {t['prompt_weight']} in the loss; peak learning rates per rung "
+        "(falling with size, as in Pythia). The ladder shapes and rates were settled over three full "
+        "runs and a few retrains of single rungs, so that every rung trains reliably (two-layer "
+        "models at these small widths often stay on the initial plateau, which made earlier ladders "
+        "non-monotone); seed 0 is the only seed used.\n"
+        "* Where the jump sits depends on the training budget as well as on size (in a development "
+        "run with fewer steps, a lower learning rate and no fact lines, the 24-wide one-layer model "
+        "reached 5% exact match). Exact match needs all five answer digits, so it is the sharpest "
+        "of the four numbers, but on this ladder the per-token metrics jump at the same place too: "
+        "addition is learnt after a plateau that the smaller rungs do not leave within the budget, "
+        "so this is a real threshold, not only an artefact of the metric. The held-out loss mixes "
+        "in the facts, which reward size smoothly.\n"
     )
+
+
+def _example() -> str:
+    from emergetui.toy.corpus import Problem
+
+    return Problem(347, 9285, 4).line
 
 
 def measure_and_write(directory: str | Path = TOY_DIR, n_items: int | None = None) -> str:

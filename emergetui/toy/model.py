@@ -37,7 +37,7 @@ class ToyConfig:
     n_head: int
     n_head_kv: int
     n_ff: int
-    n_ctx: int = 512
+    n_ctx: int = 128
     rope_base: float = 10000.0
     eps: float = 1e-5
 
@@ -128,7 +128,9 @@ class ToyLlama(nn.Module):
         self.layers = nn.ModuleList(Block(c) for _ in range(c.n_layer))
         self.norm = RMSNorm(c.n_embd, c.eps)
         self.output = nn.Linear(c.n_embd, c.n_vocab, bias=False)
-        cos, sin = rope_tables(c.n_ctx, c.head_dim, c.rope_base)
+        # n_ctx is the training length (what the GGUF declares); the table is
+        # longer so that checks and experiments may look past it.
+        cos, sin = rope_tables(max(c.n_ctx, 1024), c.head_dim, c.rope_base)
         self.register_buffer("cos", cos, persistent=False)
         self.register_buffer("sin", sin, persistent=False)
         self._init_weights()

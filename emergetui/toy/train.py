@@ -2,9 +2,13 @@
 
 As in Pythia, only size differs between rungs: every rung sees the same
 training rows in the same order (same tokens, same batch size, same
-schedule shape), so differences in loss and ability come from size alone.
-The learning rate shrinks with width, as in every published ladder, because
-one rate cannot suit both a 16- and a 256-wide model.
+schedule shape), so differences in loss and ability come from size (and the
+peak learning rate that suits it, see :class:`Rung`).
+
+The GGUFs declare the training length (128 tokens) as their context: the
+models have never seen longer sequences and fall apart past it (a prompt of
+more than about seven few-shot examples), which the lab can read from
+``n_ctx_train``.
 
 CPU only and deterministic: one thread, seeded data and initialisation, so
 the same seed gives the same files (bit-identical on the same torch build).
@@ -53,11 +57,19 @@ from emergetui.toy.model import ToyConfig, ToyLlama
 
 @dataclass(frozen=True)
 class Rung:
+    """One model of the ladder and its peak learning rate.
+
+    The rate falls with size, as in every published ladder (Pythia's table
+    included): the one-layer rungs need a high rate to leave the plateau at
+    all, the deeper ones become unreliable with it.
+    """
+
     label: str
     n_layer: int
     n_embd: int
     n_head: int
     n_ff: int
+    lr: float
     n_head_kv: int = 0  # 0: same as n_head
 
     def config(self, n_vocab: int, n_ctx: int) -> ToyConfig:
@@ -73,17 +85,17 @@ class Rung:
 
 
 LADDER: tuple[Rung, ...] = (
-    Rung("toy-1", 1, 8, 2, 24),
-    Rung("toy-2", 1, 16, 2, 48),
-    Rung("toy-3", 1, 24, 2, 64),
-    Rung("toy-4", 2, 32, 2, 96),
-    Rung("toy-5", 2, 48, 4, 128),
-    Rung("toy-6", 3, 64, 4, 176),
-    Rung("toy-7", 4, 128, 4, 352, n_head_kv=2),
+    Rung("toy-1", 1, 8, 2, 24, lr=6e-3),
+    Rung("toy-2", 1, 12, 2, 32, lr=6e-3),
+    Rung("toy-3", 1, 24, 2, 64, lr=6e-3),
+    Rung("toy-4", 1, 32, 2, 96, lr=5e-3),
+    Rung("toy-5", 1, 64, 4, 176, lr=5e-3),
+    Rung("toy-6", 3, 96, 4, 256, lr=2.5e-3),
+    Rung("toy-7", 4, 128, 4, 352, lr=2.5e-3, n_head_kv=2),
 )
 TINY_LADDER: tuple[Rung, ...] = (
-    Rung("tiny-1", 1, 8, 2, 16),
-    Rung("tiny-2", 1, 16, 4, 32, n_head_kv=2),
+    Rung("tiny-1", 1, 8, 2, 16, lr=1e-2),
+    Rung("tiny-2", 1, 16, 4, 32, lr=1e-2, n_head_kv=2),
 )
 
 
@@ -102,7 +114,6 @@ class TrainSpec:
     steps: int = 2000
     batch: int = 4
     seq_len: int = 128
-    lr_base: float = 4.5e-3  # at width 64; scaled by (64 / width) ** 0.25
     prompt_weight: float = 0.1
     lr_min_frac: float = 0.1
     warmup_frac: float = 0.05
@@ -112,9 +123,6 @@ class TrainSpec:
     @property
     def tokens(self) -> int:
         return self.steps * self.batch * self.seq_len
-
-    def lr(self, width: int) -> float:
-        return self.lr_base * (64 / width) ** 0.25
 
 
 TINY_SPEC = TrainSpec(steps=6, batch=2, seq_len=64)
@@ -161,8 +169,8 @@ def train_rung(
     log: Callable[[str], None] | None = print,
 ) -> Trained:
     torch.manual_seed(seed)
-    model = ToyLlama(rung.config(n_vocab, n_ctx=max(512, spec.seq_len)))
-    peak = spec.lr(rung.n_embd)
+    model = ToyLlama(rung.config(n_vocab, n_ctx=spec.seq_len))
+    peak = rung.lr
     decay = [p for p in model.parameters() if p.dim() >= 2]
     other = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW(
@@ -216,7 +224,8 @@ def build(out: Path, seed: int, rungs: Sequence[Rung], spec: TrainSpec, corpus: 
     manifest = Manifest(
         ladder="toy",
         description="Llama-architecture transformers of growing size, trained by emergetui.toy.train "
-        "on the same synthetic addition corpus for the same number of tokens.",
+        "on the same synthetic corpus (little-endian addition, memorisable facts) for the same "
+        "number of tokens.",
         seed=seed,
         train_tokens=spec.tokens,
         task=TASK_FILE,
@@ -245,11 +254,29 @@ def build(out: Path, seed: int, rungs: Sequence[Rung], spec: TrainSpec, corpus: 
               f"{tr.seconds:.0f}s; llama.cpp vs torch max |diff| logits {chk.max_abs_logit:.2e}, "
               f"log-softmax {chk.max_abs_logprob:.2e}, score {chk.max_abs_score:.2e}", flush=True)
     print(f"training time, whole ladder: {time.perf_counter() - t_all:.0f}s")
-    write_json(out / MANIFEST, manifest.to_dict())
+    write_json(out / MANIFEST, _merged(out, manifest, rungs).to_dict())
     if measure:
         from emergetui.toy.measure import measure_and_write
 
         print(measure_and_write(out, n_items=n_items))
+    return manifest
+
+
+def _merged(out: Path, manifest: Manifest, rungs: Sequence[Rung]) -> Manifest:
+    """Rungs retrained with ``--rungs`` replace theirs in an existing manifest of the same run.
+
+    Every rung starts from the same seed and reads the same rows, so retraining
+    one alone gives the same file as the full run would.
+    """
+    if not (out / MANIFEST).exists():
+        return manifest
+    old = Manifest.load(out)
+    same = (old.seed, old.corpus, old.training) == (manifest.seed, manifest.corpus, manifest.training)
+    if not same:
+        return manifest
+    order = [r.label for r in LADDER + TINY_LADDER]
+    by_label = {r.label: r for r in old.rungs} | {r.label: r for r in manifest.rungs}
+    manifest.rungs = sorted(by_label.values(), key=lambda r: order.index(r.label) if r.label in order else 99)
     return manifest
 
 

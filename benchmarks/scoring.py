@@ -83,7 +83,7 @@ def limit_decode(eng: Engine, encoded: list[tuple[list[int], list[int]]]) -> tup
             scored.add(full[:j])
     n_tokens, n_rows = trie.n_nodes, len(scored)
     m = eng.native
-    chunk = 512
+    chunk = min(512, m.max_outputs)
     tokens = np.asarray(trie.token, dtype=np.int32)
     t0 = time.perf_counter()
     rows_left = n_rows

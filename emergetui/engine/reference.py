@@ -20,8 +20,9 @@ def logits_all(engine: Engine, tokens: list[int]) -> np.ndarray:
     m.clear()
     rows: list[np.ndarray] = []
     b = m.batch
-    for start in range(0, len(tokens), m.n_batch):
-        chunk = tokens[start : start + m.n_batch]
+    step = min(m.n_batch, m.max_outputs)  # llama.cpp aborts past its output-row reservation
+    for start in range(0, len(tokens), step):
+        chunk = tokens[start : start + step]
         n = len(chunk)
         b.token[:n] = chunk
         b.pos[:n] = np.arange(start, start + n)

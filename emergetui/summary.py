@@ -46,6 +46,7 @@ def run_document(store: Store, run_id: str, ladder: str | None = None, *, analys
             "metric": metric, "value": sum(vals) / len(vals), "n": len(vals), "chance": chance,
         })
     doc: dict[str, Any] = {
+        "calibration": calibration(records, order),
         "run_id": run_id,
         "ladder": ladder or cfg.get("ladder"),
         "rungs": [
@@ -69,6 +70,20 @@ def run_document(store: Store, run_id: str, ladder: str | None = None, *, analys
         doc["emergence"] = emergence_json(analysis)
         doc["warnings"] = list(analysis.warnings)
     return finite(doc)
+
+
+def calibration(records: list[Any], order: dict[str, int]) -> list[dict[str, Any]]:
+    """Run-level expected calibration error per (rung, task, setting) of multiple-choice items."""
+    from emergetui.tasks.metrics import expected_calibration_error
+
+    groups: dict[tuple[str, str, str], list[Any]] = defaultdict(list)
+    for r in records:
+        if r.choices and not r.error:
+            groups[(r.rung, r.task, r.setting)].append(r)
+    rows = []
+    for (rung, task, setting), recs in sorted(groups.items(), key=lambda kv: (order.get(kv[0][0], 99), kv[0][1:])):
+        rows.append({"rung": rung, "task": task, "setting": setting, "ece": expected_calibration_error(recs), "n": len(recs)})
+    return rows
 
 
 def finite(o: Any) -> Any:

@@ -51,3 +51,11 @@ def test_bigbench_multiple_choice_task(tmp_path: Path, ladder_file: Path, capsys
                "--store", str(tmp_path / "s.sqlite"))
     mc = [r for r in doc["results"] if r["metric"] == "multiple_choice_grade"]
     assert len(mc) == 4 and all(abs(r["chance"] - 0.2) < 1e-9 for r in mc)
+
+
+def test_calibration_reported_for_multiple_choice(tmp_path: Path, ladder_file: Path, capsys) -> None:
+    task = shared_dir() / "fixtures" / "bigbench" / "logical_deduction" / "five_objects" / "task.json"
+    doc = _run(capsys, "--ladder", str(ladder_file), "--task", str(task), "--limit", "5",
+               "--store", str(tmp_path / "s.sqlite"), "--rungs", "small")
+    cal = doc["calibration"]
+    assert len(cal) == 1 and cal[0]["n"] == 5 and 0.0 <= cal[0]["ece"] <= 1.0

@@ -60,10 +60,7 @@ def _fetcher(spec: RungSpec, offline: bool) -> Callable[[Callable[[DownloadProgr
     def fetch(emit: Callable[[DownloadProgress], None]) -> Path:
         from emergetui import hub
 
-        def relay(p: object) -> None:
-            emit(DownloadProgress(**{k: getattr(p, k) for k in DownloadProgress.__dataclass_fields__}))
-
-        return hub.ensure_rung(spec, on_progress=relay, offline=offline or None)
+        return hub.ensure_rung(spec, on_progress=emit, offline=offline or None)
 
     return fetch
 

@@ -32,6 +32,7 @@ from http.client import HTTPException
 from pathlib import Path
 from typing import Any
 
+from emergetui.events import DownloadProgress
 from emergetui.ladders import LadderError, RungSpec, is_safe_relative, select_gguf_files
 
 _COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
@@ -59,22 +60,6 @@ class RemoteFile:
     name: str
     size: int | None
     sha256: str | None
-
-
-@dataclass(frozen=True)
-class DownloadProgress:
-    """Byte-level progress of one rung's download, for the TUI and the CLI alike."""
-
-    rung: str
-    file: str
-    downloaded: int
-    total: int | None
-    speed_bps: float
-    eta_s: float | None
-    files_done: int
-    files_total: int
-    overall_downloaded: int
-    overall_total: int | None
 
 
 @dataclass(frozen=True)

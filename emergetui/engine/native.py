@@ -136,7 +136,7 @@ class NativeModel:
         cparams = ll.llama_context_default_params()
         cparams.n_ctx = n_ctx
         cparams.n_batch = n_batch
-        cparams.n_ubatch = min(n_batch, 512)
+        cparams.n_ubatch = min(n_batch, 256)
         cparams.n_seq_max = n_seq_max
         # The logits buffer (and the output part of the compute graph) holds
         # one n_vocab row per output of a decode: cap the rows per decode so a

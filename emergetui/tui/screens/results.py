@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, Ta
 from emergetui.tui import adapters, results_view
 from emergetui.tui.live import MetricChoice
 from emergetui.tui.messages import ExportDone, ResultsReady
+from emergetui.tui.navigation import CurveNavigation
 from emergetui.tui.screens.export import ExportScreen
 from emergetui.tui.widgets.curve_plot import CurvePlot
 
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 TABS = ("table", "curve", "loss", "icl", "verdicts")
 
 
-class ResultsScreen(Screen[None]):
+class ResultsScreen(CurveNavigation, Screen[None]):
     BINDINGS = [
         Binding("m", "toggle_metric", "Discrete/continuous"),
         Binding("M", "cycle_metric", "Next continuous", show=False),
@@ -166,23 +167,6 @@ class ResultsScreen(Screen[None]):
         self.query_one("#icl-note", Static).update(results_view.icl_text(icl))
 
     # -- actions -------------------------------------------------------------------------------
-    def action_toggle_metric(self) -> None:
-        self.metric.toggle()
-        self._redraw()
-
-    def action_cycle_metric(self) -> None:
-        self.metric.discrete = False
-        self.metric.cycle()
-        self._redraw()
-
-    def action_next_task(self) -> None:
-        self.task_index += 1
-        self._redraw()
-
-    def action_prev_task(self) -> None:
-        self.task_index -= 1
-        self._redraw()
-
     def action_tab(self, tab: str) -> None:
         self.query_one("#results-tabs", TabbedContent).active = tab
 

@@ -24,6 +24,7 @@ from emergetui.runner import Runner
 from emergetui.tui.driver import RunDriver, RunnerFactory
 from emergetui.tui.live import LiveState, MetricChoice
 from emergetui.tui.messages import RunEnded, RunnerBatch, RunPrepared
+from emergetui.tui.navigation import CurveNavigation
 from emergetui.tui.widgets.curve_plot import CurvePlot
 from emergetui.tui.widgets.progress_panel import ProgressPanel
 
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from emergetui.tui.app import LabApp
 
 
-class RunScreen(Screen[None]):
+class RunScreen(CurveNavigation, Screen[None]):
     BINDINGS = [
         Binding("c", "cancel_run", "Cancel"),
         Binding("r", "resume_run", "Resume"),
@@ -197,23 +198,6 @@ class RunScreen(Screen[None]):
         if not self.running:
             self._log("resuming: items already stored are skipped")
             self.start()
-
-    def action_toggle_metric(self) -> None:
-        self.metric.toggle()
-        self._redraw()
-
-    def action_cycle_metric(self) -> None:
-        self.metric.discrete = False
-        self.metric.cycle()
-        self._redraw()
-
-    def action_next_task(self) -> None:
-        self.task_index += 1
-        self._redraw()
-
-    def action_prev_task(self) -> None:
-        self.task_index -= 1
-        self._redraw()
 
     def action_view_results(self) -> None:
         if self.run_id:

@@ -17,6 +17,13 @@ from emergetui.gguf_writer import (
 
 REPO = Path(__file__).resolve().parents[1]
 
+# Layers the engine and capture tests offload: 0 in CI; a GPU machine runs the
+# same equivalence tests through CUDA with EMERGETUI_TEST_GPU_LAYERS=-1.
+# EMERGETUI_TEST_FLASH_ATTN=0/1 forces flash attention off/on there (default: the engine's choice).
+GPU_LAYERS = int(os.environ.get("EMERGETUI_TEST_GPU_LAYERS", "0"))
+_FA = os.environ.get("EMERGETUI_TEST_FLASH_ATTN", "")
+ENGINE_KW: dict = {"n_gpu_layers": GPU_LAYERS, **({"flash_attn": _FA == "1"} if _FA else {})}
+
 
 def shared_dir() -> Path:
     env = os.environ.get("EMERGETUI_SHARED")

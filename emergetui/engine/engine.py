@@ -17,6 +17,8 @@ from emergetui.engine.types import Generated, RollingLoss, Scored
 DEFAULT_N_CTX = 4096
 DEFAULT_N_BATCH = 2048
 DEFAULT_N_SEQ = 64
+# The context starts with this many KV cells and grows to n_ctx on demand (NativeModel.ensure_cells).
+_FIRST_CELLS = 512
 
 
 def _default_threads(path: str | Path) -> int:
@@ -29,6 +31,21 @@ def _default_threads(path: str | Path) -> int:
 
 def gpu_offload_supported() -> bool:
     return bool(ll.llama_supports_gpu_offload())
+
+
+def on_gpu(layers: int) -> bool:
+    """Whether a model loaded with ``layers`` really runs (partly) on a GPU: a CPU build ignores the request."""
+    return layers != 0 and gpu_offload_supported()
+
+
+def default_flash_attn(layers: int) -> bool | None:
+    """Flash attention off on CPU, the backend's choice ("auto") on a GPU.
+
+    llama.cpp's CPU flash attention accumulates in half precision and its
+    result then depends on how tokens are split into micro-batches (measured:
+    1.8e-4 nats per token), which would break packed == one-at-a-time scoring.
+    """
+    return None if on_gpu(layers) else False
 
 
 def resolve_gpu_layers(n_gpu_layers: str | int) -> int:
@@ -62,6 +79,7 @@ class Engine:
         n_seq_max: int = DEFAULT_N_SEQ,
         n_threads: int | None = None,
         flash_attn: bool | None = None,
+        row_workers: int | None = None,
     ) -> Engine:
         """Load a GGUF file. Raises ``ModelLoadError`` naming the file on any failure.
 
@@ -70,17 +88,14 @@ class Engine:
         per token is too small to pay for llama.cpp's thread barriers, which
         spin and collapse when the cores are busy with other processes.
 
-        ``n_ctx`` defaults to the model's training context capped at 4096 (the
-        KV cache is shared by all packed sequences, so more context means more
-        requests per decode, not longer prompts only).
+        ``n_ctx`` (default 4096) is the most KV cells a call may use: the
+        longest request accepted, and the room packed sequences share. The
+        cache itself starts at 512 cells and grows to what a call's requests
+        need, so short-prompt workloads do not pay resident memory for 4096.
         """
         layers = resolve_gpu_layers(n_gpu_layers)
-        if flash_attn is None and layers == 0:
-            # llama.cpp's CPU flash attention accumulates in half precision and
-            # its result then depends on how tokens are split into micro-batches
-            # (measured: 1.8e-4 nats per token), which would break packed ==
-            # one-at-a-time scoring. On GPUs it stays on ("auto").
-            flash_attn = False
+        if flash_attn is None:
+            flash_attn = default_flash_attn(layers)
         if n_ctx is None:
             n_ctx = DEFAULT_N_CTX
         native = NativeModel(
@@ -92,7 +107,14 @@ class Engine:
             n_threads=n_threads or _default_threads(path),
             flash_attn=flash_attn,
             seed=seed,
+            initial_cells=min(n_ctx, _FIRST_CELLS),
         )
+        # With layers on a GPU the CPU is free during a decode: reduce the
+        # previous decode's logits rows meanwhile. On CPU the decode already
+        # uses every core, so the rows are reduced in line.
+        if row_workers is None:
+            row_workers = min(8, physical_cores()) if on_gpu(layers) else 0
+        native.row_workers = row_workers
         return cls(native, layers)
 
     # -- lifecycle ---------------------------------------------------------------

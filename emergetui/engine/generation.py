@@ -47,7 +47,9 @@ def generate_greedy(
     wants: dict[int, set[int]] = {trie.paths[u][-1]: set() for u in range(len(uniq))}
     runner = TrieRunner(model, trie, wants)
     longest = max((len(p) for p in uniq), default=0) + max_tokens
-    waves = plan_waves(trie, model.n_seq_max - 1, wave_cells(model.n_ctx, longest), extra_per_request=max_tokens)
+    cells = wave_cells(model.n_ctx, longest)
+    model.ensure_cells(cells)
+    waves = plan_waves(trie, model.n_seq_max - 1, cells, extra_per_request=max_tokens)
     out: list[Generated | None] = [None] * len(prompts)
     for wave in runner.run(waves):
         live = [_Live(slot=u - wave.lo + 1, pos=len(uniq[u])) for u in range(wave.lo, wave.hi + 1)]

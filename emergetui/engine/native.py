@@ -115,12 +115,16 @@ class NativeModel:
         flash_attn: bool | None,
         seed: int,
         cb_eval: Callable[[int, bool], bool] | None = None,
+        initial_cells: int | None = None,
     ) -> None:
         """``cb_eval(tensor_ptr, ask)`` becomes llama.cpp's graph evaluation callback.
 
         Only the probes (``emergetui.probe``) set it, to read per-layer hidden
         states during the real forward pass; with it the scheduler computes the
         graph node by node, so ordinary scoring leaves it unset.
+
+        ``initial_cells`` sizes the first context (default: all of ``n_ctx``);
+        callers that start smaller must call ``ensure_cells`` before decoding.
         """
         sink = _sink()
         self.path = str(path)
@@ -133,52 +137,27 @@ class NativeModel:
             raise ModelLoadError(_load_reason(self.path, sink.errors_since(mark)))
         self.vocab = ll.llama_model_get_vocab(self.model)
         n_ctx_train = ll.llama_model_n_ctx_train(self.model)
-        cparams = ll.llama_context_default_params()
-        cparams.n_ctx = n_ctx
-        cparams.n_batch = n_batch
-        cparams.n_ubatch = min(n_batch, 256)
-        cparams.n_seq_max = n_seq_max
-        # The logits buffer (and the output part of the compute graph) holds
-        # one n_vocab row per output of a decode: cap the rows per decode so a
-        # 262k-token vocabulary costs ~64 MB there, not n_batch rows' worth.
-        n_vocab = ll.llama_vocab_n_tokens(self.vocab)
-        self.max_outputs = max(n_seq_max, min(n_batch, (64 << 20) // max(1, 4 * n_vocab)))
-        cparams.n_outputs_max = self.max_outputs
-        cparams.n_threads = n_threads
-        cparams.n_threads_batch = n_threads
-        cparams.kv_unified = True
-        cparams.swa_full = True
-        cparams.no_perf = True
+        self.n_vocab = ll.llama_vocab_n_tokens(self.vocab)
+        self.n_ctx = n_ctx
+        self.n_seq_max = n_seq_max
+        self.seed = seed
+        self._mark = mark
+        self._n_batch_max = n_batch
+        self._n_threads = n_threads
+        self._flash_attn = flash_attn
         # llama.cpp keeps the raw function pointer: the ctypes thunk must live as long as the context.
         self._cb_eval = (
             ll.ggml_backend_sched_eval_callback(lambda t, ask, _ud: bool(cb_eval(t, ask)))
             if cb_eval is not None
             else None
         )
-        if self._cb_eval is not None:
-            cparams.cb_eval = self._cb_eval
-            cparams.cb_eval_user_data = None
-        if flash_attn is None:
-            cparams.flash_attn_type = ll.LLAMA_FLASH_ATTN_TYPE_AUTO
-        else:
-            cparams.flash_attn_type = (
-                ll.LLAMA_FLASH_ATTN_TYPE_ENABLED if flash_attn else ll.LLAMA_FLASH_ATTN_TYPE_DISABLED
-            )
-        self.ctx = ll.llama_init_from_model(self.model, cparams)
-        if not self.ctx:
-            errs = sink.errors_since(mark)
-            ll.llama_model_free(self.model)
-            self.model = None
-            raise ModelLoadError(
-                f"{self.path}: llama.cpp could not create a context (n_ctx={n_ctx})"
-                + (f": {errs[-1].strip()}" if errs else "")
-            )
-        self.mem = ll.llama_get_memory(self.ctx)
-        self.n_ctx = ll.llama_n_ctx(self.ctx)
-        self.n_batch = n_batch
-        self.n_seq_max = n_seq_max
-        self.n_vocab = ll.llama_vocab_n_tokens(self.vocab)
-        self.seed = seed
+        self.ctx = None
+        self.cells = 0
+        # threads that log-softmax logits rows while the next decode runs (see prefill.TrieRunner)
+        self.row_workers = 0
+        self._create_context(n_ctx if initial_cells is None else max(1, min(initial_cells, n_ctx)))
+        if initial_cells is None:
+            self.n_ctx = self.cells
         self.info = ModelInfo(
             path=self.path,
             architecture=self.meta("general.architecture") or "?",
@@ -192,6 +171,72 @@ class NativeModel:
             eos=int(ll.llama_vocab_eos(self.vocab)),
         )
         self._batch = NumpyBatch(n_batch, n_seq_max)
+
+    def _create_context(self, cells: int) -> None:
+        """(Re)create the llama.cpp context with room for ``cells`` KV cells.
+
+        The KV cache and the compute buffer are sized by the context and are
+        written in full when it is created, so they count in resident memory
+        whether used or not: a 4096-cell cache of a 50M model is 67 MB that a
+        workload of 300-token requests never touches. The context therefore
+        starts small and grows (``ensure_cells``) up to ``n_ctx``, the
+        capacity that requests are checked against.
+        """
+        if self.ctx:
+            ll.llama_free(self.ctx)
+            self.ctx = None
+        n_batch = min(self._n_batch_max, cells)
+        cparams = ll.llama_context_default_params()
+        cparams.n_ctx = cells
+        cparams.n_batch = n_batch
+        cparams.n_ubatch = min(n_batch, 256)
+        cparams.n_seq_max = self.n_seq_max
+        # The logits buffer (and the output part of the compute graph) holds
+        # one n_vocab row per output of a decode: cap the rows per decode so a
+        # 262k-token vocabulary costs ~64 MB there, not n_batch rows' worth.
+        max_outputs = max(self.n_seq_max, min(n_batch, (64 << 20) // max(1, 4 * self.n_vocab)))
+        cparams.n_outputs_max = max_outputs
+        cparams.n_threads = self._n_threads
+        cparams.n_threads_batch = self._n_threads
+        cparams.kv_unified = True
+        cparams.swa_full = True
+        cparams.no_perf = True
+        if self._cb_eval is not None:
+            cparams.cb_eval = self._cb_eval
+            cparams.cb_eval_user_data = None
+        if self._flash_attn is None:
+            cparams.flash_attn_type = ll.LLAMA_FLASH_ATTN_TYPE_AUTO
+        else:
+            cparams.flash_attn_type = (
+                ll.LLAMA_FLASH_ATTN_TYPE_ENABLED if self._flash_attn else ll.LLAMA_FLASH_ATTN_TYPE_DISABLED
+            )
+        self.ctx = ll.llama_init_from_model(self.model, cparams)
+        if not self.ctx:
+            errs = _sink().errors_since(self._mark)
+            ll.llama_model_free(self.model)
+            self.model = None
+            raise ModelLoadError(
+                f"{self.path}: llama.cpp could not create a context (n_ctx={cells})"
+                + (f": {errs[-1].strip()}" if errs else "")
+            )
+        self.mem = ll.llama_get_memory(self.ctx)
+        self.cells = int(ll.llama_n_ctx(self.ctx))
+        self.n_batch = min(n_batch, self.cells)
+        self.max_outputs = max_outputs
+
+    def ensure_cells(self, need: int) -> None:
+        """Grow the context to hold at least ``need`` KV cells (never past ``n_ctx``); drops the cache.
+
+        Growth goes to the next power of two so that a run of slowly growing
+        requests recreates the context only a few times.
+        """
+        need = min(max(1, need), self.n_ctx)
+        if need <= self.cells:
+            return
+        size = 256
+        while size < need:
+            size *= 2
+        self._create_context(min(size, self.n_ctx))
 
     # -- metadata and tokens -------------------------------------------------
     def meta(self, key: str) -> str | None:

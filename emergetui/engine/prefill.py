@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,6 +14,8 @@ from emergetui.engine.plan import KEEPER_SEQ, Trie, Wave, resident_lengths
 
 # rows × vocab floats materialised at once for the log-softmax
 _ROW_BLOCK = 32
+# decodes whose copied logits rows may wait for the row workers at once (bounds memory)
+_MAX_PENDING = 2
 
 
 @dataclass
@@ -52,6 +56,9 @@ class TrieRunner:
             self._flag[np.fromiter(wants.keys(), dtype=np.int64)] = 1
         self._arange = np.arange(model.n_seq_max, dtype=np.int32)
         self.tokens_decoded = 0
+        workers = getattr(model, "row_workers", 0)
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="rows") if workers > 0 else None
+        self._pending: deque[list[Future[None]]] = deque()
 
     def run(self, waves: list[Wave]) -> Iterator[Wave]:
         """Decode each wave; yields after a wave's prefill, with its sequences still live.
@@ -61,20 +68,35 @@ class TrieRunner:
         resumes, keeping only what the next wave shares.
         """
         self.model.clear()
-        for wave in waves:
-            for i, length in enumerate(resident_lengths(self.trie, wave)):
-                if length:
-                    self.model.seq_cp(KEEPER_SEQ, i + 1, 0, length)
-            nodes = np.asarray(wave.new_nodes, dtype=np.int64)
-            for start, stop in self._chunks(nodes):
-                self._decode_chunk(nodes[start:stop], wave)
-            yield wave
-            self.model.seq_rm(KEEPER_SEQ)
-            if wave.keep:
-                self.model.seq_cp(wave.hi - wave.lo + 1, KEEPER_SEQ, 0, wave.keep)
-            for s in range(1, wave.n_requests + 1):
-                self.model.seq_rm(s)
+        try:
+            for wave in waves:
+                for i, length in enumerate(resident_lengths(self.trie, wave)):
+                    if length:
+                        self.model.seq_cp(KEEPER_SEQ, i + 1, 0, length)
+                nodes = np.asarray(wave.new_nodes, dtype=np.int64)
+                for start, stop in self._chunks(nodes):
+                    self._decode_chunk(nodes[start:stop], wave)
+                self._drain(0)
+                yield wave
+                self._next_wave(wave)
+        finally:
+            self._drain(0)
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
         self.model.clear()
+
+    def _next_wave(self, wave: Wave) -> None:
+        self.model.seq_rm(KEEPER_SEQ)
+        if wave.keep:
+            self.model.seq_cp(wave.hi - wave.lo + 1, KEEPER_SEQ, 0, wave.keep)
+        for s in range(1, wave.n_requests + 1):
+            self.model.seq_rm(s)
+
+    def _drain(self, keep: int) -> None:
+        """Wait until at most ``keep`` decodes' rows are still being reduced; re-raise their errors."""
+        while len(self._pending) > keep:
+            for fut in self._pending.popleft():
+                fut.result()
 
     def _chunks(self, nodes: np.ndarray) -> Iterator[tuple[int, int]]:
         """Slices of at most n_batch tokens and at most ``max_outputs`` logits rows each."""
@@ -103,8 +125,24 @@ class TrieRunner:
         self.model.decode(n)
         self.tokens_decoded += n
         out_nodes = nodes[flags.astype(bool)]
-        if len(out_nodes):
-            self._consume(self.model.output_rows(len(out_nodes)), out_nodes.tolist())
+        if not len(out_nodes):
+            return
+        rows = self.model.output_rows(len(out_nodes))
+        if self._pool is None:
+            self._consume(rows, out_nodes.tolist())
+            return
+        # With the model on a GPU the CPU would idle during the next decode:
+        # copy the rows out (the next decode overwrites them) and reduce them
+        # on worker threads (numpy releases the GIL) while the GPU goes on.
+        rows = np.array(rows)
+        node_list = out_nodes.tolist()
+        self._drain(_MAX_PENDING - 1)
+        self._pending.append(
+            [
+                self._pool.submit(self._consume, rows[i : i + _ROW_BLOCK], node_list[i : i + _ROW_BLOCK])
+                for i in range(0, len(node_list), _ROW_BLOCK)
+            ]
+        )
 
     def _consume(self, rows: np.ndarray, nodes: list[int]) -> None:
         for start in range(0, len(nodes), _ROW_BLOCK):
@@ -121,9 +159,14 @@ class TrieRunner:
 
 def row_stats(block: np.ndarray) -> list[RowStats]:
     """Log-softmax normalisers of a few rows, in float32 like llama.cpp's own tools."""
-    m = block.max(axis=1)
+    # argmax then gather instead of a separate max pass, and exp in place on
+    # the one temporary: three passes over the rows instead of five (the rows
+    # are n_vocab wide, so this is a third of the scorer's Python-side time).
     am = block.argmax(axis=1)
-    lse = m + np.log(np.exp(block - m[:, None]).sum(axis=1, dtype=np.float32))
+    m = block[np.arange(len(block)), am]
+    tmp = np.subtract(block, m[:, None], dtype=np.float32)
+    np.exp(tmp, out=tmp)
+    lse = m + np.log(tmp.sum(axis=1, dtype=np.float32))
     return [RowStats(float(lse[i]), float(m[i]), int(am[i])) for i in range(len(block))]
 
 

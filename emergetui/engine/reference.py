@@ -17,6 +17,7 @@ def logits_all(engine: Engine, tokens: list[int]) -> np.ndarray:
     m = engine.native
     if len(tokens) > m.n_ctx:
         raise ValueError("sequence longer than the context")
+    m.ensure_cells(len(tokens))
     m.clear()
     rows: list[np.ndarray] = []
     b = m.batch

@@ -51,7 +51,9 @@ def score_tokens(
             wants.setdefault(path[j], set()).add(r.tokens[j + 1])
     runner = TrieRunner(model, trie, wants)
     longest = max((len(s) for s in uniq), default=0)
-    waves = plan_waves(trie, n_slots=model.n_seq_max - 1, n_cells=wave_cells(model.n_ctx, longest))
+    cells = wave_cells(model.n_ctx, longest)
+    model.ensure_cells(cells)
+    waves = plan_waves(trie, n_slots=model.n_seq_max - 1, n_cells=cells)
     results: list[TokenScore | None] = [None] * len(requests)
     for wave in runner.run(waves):
         done: list[tuple[int, TokenScore]] = []

@@ -39,7 +39,7 @@ from pathlib import Path
 import llama_cpp as ll
 import numpy as np
 
-from emergetui.engine.engine import Engine, resolve_gpu_layers
+from emergetui.engine.engine import Engine, default_flash_attn, resolve_gpu_layers
 from emergetui.engine.errors import EngineError
 from emergetui.engine.native import NativeModel, physical_cores
 
@@ -115,7 +115,7 @@ class HiddenCapture:
             n_seq_max=max(2, n_seq_max),
             n_threads=n_threads or physical_cores(),
             # as Engine.load: CPU flash attention would make results depend on batch splits
-            flash_attn=False if gpu == 0 else None,
+            flash_attn=default_flash_attn(gpu),
             seed=0,
             cb_eval=self._on_eval,
         )

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from emergetui import Engine
 from emergetui.engine.reference import generate_naive, score_naive
+from tests.conftest import ENGINE_KW
 
 TOL = 1e-4
 
@@ -26,14 +27,14 @@ WORDS = ["Paris", " Paris", " the", " a", "46", " 15", "\n", "xyz", " of is", "Ã
 @pytest.fixture(scope="module")
 def small_engine(tiny_model: Path) -> Engine:
     """Tiny batch, few sequence slots, small context: forces chunking, many waves and the keeper path."""
-    eng = Engine.load(tiny_model, n_gpu_layers=0, n_ctx=256, n_batch=16, n_seq_max=4)
+    eng = Engine.load(tiny_model, **ENGINE_KW, n_ctx=256, n_batch=16, n_seq_max=4)
     yield eng
     eng.close()
 
 
 @pytest.fixture(scope="module")
 def big_engine(tiny_model: Path) -> Engine:
-    eng = Engine.load(tiny_model, n_gpu_layers=0, n_ctx=2048)
+    eng = Engine.load(tiny_model, **ENGINE_KW, n_ctx=2048)
     yield eng
     eng.close()
 
@@ -142,7 +143,7 @@ def test_rolling_loss_matches_scoring(small_engine: Engine, big_engine: Engine) 
 
 def test_output_row_cap_splits_decodes(tiny_model: Path, big_engine: Engine) -> None:
     """With few logits rows allowed per decode, chunks split on the row count and results do not change."""
-    with Engine.load(tiny_model, n_gpu_layers=0, n_ctx=512, n_batch=64, n_seq_max=4) as eng:
+    with Engine.load(tiny_model, **ENGINE_KW, n_ctx=512, n_batch=64, n_seq_max=4) as eng:
         eng.native.max_outputs = 4
         pairs = [(f"Q: {i} and {i}?\nA:", " the answer is long enough") for i in range(6)]
         _assert_same(eng.score(pairs), score_naive(big_engine, pairs))
@@ -161,3 +162,42 @@ def test_stop_string_at_start_does_not_stop(big_engine: Engine) -> None:
     rest = g.text[1:]
     if first in rest:
         assert again.stop_reason == "stop" and again.text == g.text[: 1 + rest.index(first)]
+
+
+def test_row_workers_reduce_rows_off_thread(tiny_model: Path, big_engine: Engine) -> None:
+    """The GPU-side pipelining (rows reduced on worker threads during the next decode) changes nothing."""
+    with Engine.load(tiny_model, **ENGINE_KW, n_ctx=512, n_batch=64, n_seq_max=4, row_workers=2) as eng:
+        eng.native.max_outputs = 5  # many decodes, several pending at once
+        shots = "Q: 1+2=\nA: 3\n\nQ: 30+4=\nA: 34\n\n"
+        pairs = [(shots + f"Q: {i}+{i}=\nA:", f" {c}") for i in range(5) for c in (2 * i, 99, i)]
+        _assert_same(eng.score(pairs), score_naive(big_engine, pairs))
+        gens = eng.generate(["the", "a"], max_tokens=4, stop=[])
+        assert [g.tokens for g in gens] == [g.tokens for g in big_engine.generate(["the", "a"], max_tokens=4, stop=[])]
+
+
+def test_context_grows_to_what_requests_need(tiny_model: Path, big_engine: Engine) -> None:
+    """The KV cache starts small (resident memory) and grows for a long request, up to n_ctx."""
+    with Engine.load(tiny_model, **ENGINE_KW, n_ctx=2048) as eng:
+        assert eng.native.cells == 512 and eng.n_ctx == 2048
+        short = [("Q: 7+8=\nA:", " 15")]
+        _assert_same(eng.score(short), score_naive(big_engine, short))
+        assert eng.native.cells == 512
+        long_ctx = "the quick brown fox jumps over the lazy dog. " * 25
+        pair = [(long_ctx, " the end")]
+        assert len(eng.tokenize(long_ctx)) > 700
+        _assert_same(eng.score(pair), score_naive(big_engine, pair))
+        assert 1024 <= eng.native.cells <= 2048
+        too_long = eng.score([("the " * 3000, " x")])[0]
+        assert too_long.error and "do not fit the context of 2048" in too_long.error
+
+
+def test_gpu_request_on_a_cpu_build_keeps_cpu_settings(tiny_model: Path, big_engine: Engine) -> None:
+    """n_gpu_layers=-1 on a build without GPU offload must not switch on CPU flash attention or row threads."""
+    from emergetui.engine.engine import gpu_offload_supported
+
+    if gpu_offload_supported():
+        pytest.skip("this llama.cpp build offloads to a GPU")
+    with Engine.load(tiny_model, n_gpu_layers=-1, n_ctx=512) as eng:
+        assert eng.native.row_workers == 0
+        pairs = [(f"Q: {i}+{i}=\nA: the", f" {w}") for i in range(40) for w in ("a", "the")]
+        _assert_same(eng.score(pairs), score_naive(big_engine, pairs))

@@ -8,11 +8,12 @@ import pytest
 
 from emergetui import Engine
 from emergetui.engine import RequestError
+from tests.conftest import ENGINE_KW
 
 
 @pytest.fixture(scope="module")
 def qwen(qwen_tiny_model: Path) -> Engine:
-    eng = Engine.load(qwen_tiny_model, n_gpu_layers=0, n_ctx=512)
+    eng = Engine.load(qwen_tiny_model, **ENGINE_KW, n_ctx=512)
     yield eng
     eng.close()
 
@@ -76,7 +77,7 @@ def test_empty_continuation_is_an_item_error(qwen: Engine) -> None:
 
 
 def test_spm_vocab_bos_and_space(tiny_model: Path) -> None:
-    with Engine.load(tiny_model, n_gpu_layers=0, n_ctx=256) as eng:
+    with Engine.load(tiny_model, **ENGINE_KW, n_ctx=256) as eng:
         assert eng.info.add_bos is True
         ctx, cont = eng.encode_pair("the", " the")
         assert ctx[0] == eng.info.bos

@@ -11,20 +11,21 @@ from emergetui import Engine
 from emergetui.engine.reference import logits_all
 from emergetui.gguf_writer import LlamaShape, byte_spm_vocab, random_llama_weights, write_llama_gguf
 from emergetui.probe import HiddenCapture, LensHead, capture_hidden
+from tests.conftest import GPU_LAYERS
 
 PROMPTS = ["hello world", "the cat is in the", "a", "12+34=", "Q: What is 7 plus 8?\nA:"]
 
 
 @pytest.fixture(scope="module")
 def engine(tiny_model: Path) -> Engine:
-    eng = Engine.load(tiny_model, n_gpu_layers=0, n_ctx=512)
+    eng = Engine.load(tiny_model, n_gpu_layers=GPU_LAYERS, n_ctx=512)
     yield eng
     eng.close()
 
 
 @pytest.fixture(scope="module")
 def states(tiny_model: Path) -> np.ndarray:
-    return capture_hidden(tiny_model, PROMPTS, n_gpu_layers=0)
+    return capture_hidden(tiny_model, PROMPTS, n_gpu_layers=GPU_LAYERS)
 
 
 def test_one_state_per_layer_and_item(states: np.ndarray) -> None:
@@ -57,7 +58,7 @@ def test_lens_logprob_equals_engine_score(tiny_model: Path, engine: Engine, stat
 
 def test_packed_equals_one_at_a_time(tiny_model: Path, states: np.ndarray) -> None:
     """Several prompts per decode map rows to items exactly as one prompt per decode does."""
-    with HiddenCapture(tiny_model, n_gpu_layers=0) as cap:
+    with HiddenCapture(tiny_model, n_gpu_layers=GPU_LAYERS) as cap:
         toks = [cap.engine.tokenize(p) for p in PROMPTS]
         assert len(cap._groups(toks)) == 1  # all in one decode
         alone = np.stack([cap.capture_tokens([t])[0] for t in toks])
@@ -67,7 +68,7 @@ def test_packed_equals_one_at_a_time(tiny_model: Path, states: np.ndarray) -> No
 def test_long_prompt_in_chunks_and_layer_subset(tiny_model: Path, engine: Engine) -> None:
     """A prompt longer than a micro-batch is decoded in chunks; early chunks capture nothing."""
     text = "the cat is in the hat and the dog is on the mat; " * 2
-    with HiddenCapture(tiny_model, n_gpu_layers=0, n_batch=16, n_seq_max=4, layers=[1]) as cap:
+    with HiddenCapture(tiny_model, n_gpu_layers=GPU_LAYERS, n_batch=16, n_seq_max=4, layers=[1]) as cap:
         assert cap.n_ubatch == 16
         toks = cap.engine.tokenize(text)
         assert len(toks) > 40
@@ -81,7 +82,7 @@ def test_long_prompt_in_chunks_and_layer_subset(tiny_model: Path, engine: Engine
 
 def test_bad_layers_rejected(tiny_model: Path) -> None:
     with pytest.raises(ValueError, match="out of range"):
-        HiddenCapture(tiny_model, n_gpu_layers=0, layers=[2])
+        HiddenCapture(tiny_model, n_gpu_layers=GPU_LAYERS, layers=[2])
 
 
 def test_tied_f16_model(tmp_path: Path) -> None:
@@ -89,11 +90,11 @@ def test_tied_f16_model(tmp_path: Path) -> None:
     vocab = byte_spm_vocab(["\u2581the", "he"])
     shape = LlamaShape(n_vocab=vocab.size, n_embd=32, n_layer=3, n_head=4, n_head_kv=2, n_ff=64, tied=True)
     path = write_llama_gguf(tmp_path / "tied.gguf", shape, vocab, random_llama_weights(shape, seed=5), f16=True)
-    h = capture_hidden(path, ["the the he", "he"], n_gpu_layers=0)
+    h = capture_hidden(path, ["the the he", "he"], n_gpu_layers=GPU_LAYERS)
     assert h.shape == (2, 3, 32)
     head = LensHead.from_gguf(path)
     assert head.weight.dtype == np.float16
-    with Engine.load(path, n_gpu_layers=0, n_ctx=256) as eng:
+    with Engine.load(path, n_gpu_layers=GPU_LAYERS, n_ctx=256) as eng:
         ref = logits_all(eng, eng.tokenize("the the he"))[-1]
     got = head.logits(h[0, -1])
     # llama.cpp multiplies f16 weights with f16-rounded activations: agree to f16 precision

@@ -48,7 +48,7 @@ def generate_greedy(
     runner = TrieRunner(model, trie, wants)
     longest = max((len(p) for p in uniq), default=0) + max_tokens
     cells = wave_cells(model.n_ctx, longest)
-    model.ensure_cells(cells)
+    model.size_cells(cells)
     waves = plan_waves(trie, model.n_seq_max - 1, cells, extra_per_request=max_tokens)
     out: list[Generated | None] = [None] * len(prompts)
     for wave in runner.run(waves):

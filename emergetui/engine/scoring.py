@@ -52,7 +52,7 @@ def score_tokens(
     runner = TrieRunner(model, trie, wants)
     longest = max((len(s) for s in uniq), default=0)
     cells = wave_cells(model.n_ctx, longest)
-    model.ensure_cells(cells)
+    model.size_cells(cells)
     waves = plan_waves(trie, n_slots=model.n_seq_max - 1, n_cells=cells)
     results: list[TokenScore | None] = [None] * len(requests)
     for wave in runner.run(waves):

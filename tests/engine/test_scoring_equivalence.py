@@ -175,8 +175,8 @@ def test_row_workers_reduce_rows_off_thread(tiny_model: Path, big_engine: Engine
         assert [g.tokens for g in gens] == [g.tokens for g in big_engine.generate(["the", "a"], max_tokens=4, stop=[])]
 
 
-def test_context_grows_to_what_requests_need(tiny_model: Path, big_engine: Engine) -> None:
-    """The KV cache starts small (resident memory) and grows for a long request, up to n_ctx."""
+def test_context_sized_to_what_requests_need(tiny_model: Path, big_engine: Engine) -> None:
+    """The KV cache starts small (resident memory), grows for long requests up to n_ctx, shrinks back for short ones."""
     with Engine.load(tiny_model, **ENGINE_KW, n_ctx=2048) as eng:
         assert eng.native.cells == 512 and eng.n_ctx == 2048
         short = [("Q: 7+8=\nA:", " 15")]
@@ -187,6 +187,8 @@ def test_context_grows_to_what_requests_need(tiny_model: Path, big_engine: Engin
         assert len(eng.tokenize(long_ctx)) > 700
         _assert_same(eng.score(pair), score_naive(big_engine, pair))
         assert 1024 <= eng.native.cells <= 2048
+        _assert_same(eng.score(short), score_naive(big_engine, short))
+        assert eng.native.cells == 512
         too_long = eng.score([("the " * 3000, " x")])[0]
         assert too_long.error and "do not fit the context of 2048" in too_long.error
 

@@ -237,6 +237,8 @@ class HiddenCapture:
 
     def _run_group(self, group: list[Sequence[int]], items: np.ndarray) -> None:
         m = self.native
+        # the engine's scoring may have resized the context to its own waves since
+        m.ensure_cells(sum(len(p) for p in group))
         m.clear()
         if len(group) == 1 and len(group[0]) > self.n_ubatch:
             toks = list(group[0])

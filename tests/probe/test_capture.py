@@ -100,3 +100,17 @@ def test_tied_f16_model(tmp_path: Path) -> None:
     # llama.cpp multiplies f16 weights with f16-rounded activations: agree to f16 precision
     np.testing.assert_allclose(got, ref, rtol=2e-2, atol=2e-2 * np.abs(ref).max())
     assert int(got.argmax()) == int(ref.argmax())
+
+
+def test_capture_after_engine_scoring_resized_the_context(tiny_model: Path) -> None:
+    """Scoring through the capture's engine sizes the KV cache to its waves; a long capture afterwards still fits."""
+    text = "the cat is in the hat. " * 40
+    with HiddenCapture(tiny_model, n_gpu_layers=GPU_LAYERS, n_ctx=2048, layers=[1]) as cap:
+        assert cap.engine.score([("the cat", " is")])[0].error is None
+        assert cap.native.cells == 512
+        toks = cap.engine.tokenize(text)
+        assert len(toks) > 600
+        got = cap.capture_tokens([toks])
+    with Engine.load(tiny_model, n_gpu_layers=GPU_LAYERS, n_ctx=2048) as ref:
+        want = logits_all(ref, toks)[-1]
+    np.testing.assert_allclose(LensHead.from_gguf(tiny_model).logits(got[0, 0]), want, rtol=1e-4, atol=1e-4)

@@ -17,7 +17,7 @@ from emergetui.engine.types import Generated, RollingLoss, Scored
 DEFAULT_N_CTX = 4096
 DEFAULT_N_BATCH = 2048
 DEFAULT_N_SEQ = 64
-# The context starts with this many KV cells and grows to n_ctx on demand (NativeModel.ensure_cells).
+# KV cells of the context at load; each call then sizes it to its waves (NativeModel.size_cells).
 _FIRST_CELLS = 512
 
 
@@ -90,8 +90,8 @@ class Engine:
 
         ``n_ctx`` (default 4096) is the most KV cells a call may use: the
         longest request accepted, and the room packed sequences share. The
-        cache itself starts at 512 cells and grows to what a call's requests
-        need, so short-prompt workloads do not pay resident memory for 4096.
+        cache itself starts at 512 cells and each call sizes it to what its
+        requests need, so short-prompt workloads do not pay for 4096.
         """
         layers = resolve_gpu_layers(n_gpu_layers)
         if flash_attn is None:
@@ -107,7 +107,7 @@ class Engine:
             n_threads=n_threads or _default_threads(path),
             flash_attn=flash_attn,
             seed=seed,
-            initial_cells=min(n_ctx, _FIRST_CELLS),
+            initial_cells=_FIRST_CELLS,
         )
         # With layers on a GPU the CPU is free during a decode: reduce the
         # previous decode's logits rows meanwhile. On CPU the decode already

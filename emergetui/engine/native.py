@@ -124,7 +124,7 @@ class NativeModel:
         graph node by node, so ordinary scoring leaves it unset.
 
         ``initial_cells`` sizes the first context (default: all of ``n_ctx``);
-        callers that start smaller must call ``ensure_cells`` before decoding.
+        callers that start smaller size it (``size_cells``/``ensure_cells``) before decoding.
         """
         sink = _sink()
         self.path = str(path)
@@ -179,8 +179,8 @@ class NativeModel:
         written in full when it is created, so they count in resident memory
         whether used or not: a 4096-cell cache of a 50M model is 67 MB that a
         workload of 300-token requests never touches. The context therefore
-        starts small and grows (``ensure_cells``) up to ``n_ctx``, the
-        capacity that requests are checked against.
+        starts small and is resized (``size_cells``, ``ensure_cells``) within
+        ``n_ctx``, the capacity that requests are checked against.
         """
         if self.ctx:
             ll.llama_free(self.ctx)
@@ -246,12 +246,8 @@ class NativeModel:
         power of two so that slowly growing requests recreate it only a few times.
         """
         need = min(max(1, need), self.n_ctx)
-        if need <= self.cells:
-            return
-        size = 256
-        while size < need:
-            size *= 2
-        self._create_context(min(size, self.n_ctx))
+        if need > self.cells:
+            self.size_cells(max(256, 1 << (need - 1).bit_length()))
 
     # -- metadata and tokens -------------------------------------------------
     def meta(self, key: str) -> str | None:

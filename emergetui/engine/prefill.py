@@ -56,7 +56,7 @@ class TrieRunner:
             self._flag[np.fromiter(wants.keys(), dtype=np.int64)] = 1
         self._arange = np.arange(model.n_seq_max, dtype=np.int32)
         self.tokens_decoded = 0
-        workers = getattr(model, "row_workers", 0)
+        workers = model.row_workers
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="rows") if workers > 0 else None
         self._pending: deque[list[Future[None]]] = deque()
 

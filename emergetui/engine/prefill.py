@@ -11,6 +11,7 @@ import numpy as np
 
 from emergetui.engine.native import NativeModel
 from emergetui.engine.plan import KEEPER_SEQ, Trie, Wave, resident_lengths
+from emergetui.engine.sumexp import best_sum_exp
 
 # rows × vocab floats materialised at once for the log-softmax
 _ROW_BLOCK = 32
@@ -158,15 +159,12 @@ class TrieRunner:
 
 
 def row_stats(block: np.ndarray) -> list[RowStats]:
-    """Log-softmax normalisers of a few rows, in float32 like llama.cpp's own tools."""
-    # argmax then gather instead of a separate max pass, and exp in place on
-    # the one temporary: three passes over the rows instead of five (the rows
-    # are n_vocab wide, so this is a third of the scorer's Python-side time).
+    """Log-softmax normalisers of a few rows: float32 logits, the exp-sum accumulated in float64."""
+    # argmax then gather instead of a separate max pass; the exp-and-sum pass
+    # (see engine.sumexp) is the only other pass over the n_vocab-wide rows.
     am = block.argmax(axis=1)
     m = block[np.arange(len(block)), am]
-    tmp = np.subtract(block, m[:, None], dtype=np.float32)
-    np.exp(tmp, out=tmp)
-    lse = m + np.log(tmp.sum(axis=1, dtype=np.float32))
+    lse = m + np.log(best_sum_exp()(block, m))
     return [RowStats(float(lse[i]), float(m[i]), int(am[i])) for i in range(len(block))]
 
 

@@ -152,7 +152,9 @@ class Engine:
         info = self._m.info
         return info.bos if info.bos >= 0 else info.eos
 
-    def encode_pair(self, context: str, continuation: str) -> tuple[list[int], list[int]]:
+    def encode_pair(
+        self, context: str, continuation: str, cache: dict[str, list[int]] | None = None
+    ) -> tuple[list[int], list[int]]:
         """Split (context, continuation) into tokens the way lm-evaluation-harness does.
 
         Trailing whitespace of the context moves to the continuation (" Paris"
@@ -161,7 +163,8 @@ class Engine:
         context's own tokens (when the tokenizer merges across the boundary,
         the continuation is tokenized on its own instead). An empty context is replaced by BOS (or EOS when
         the model has no BOS), so the first continuation token has something
-        to be predicted from.
+        to be predicted from. ``cache`` (context text -> tokens) lets a caller
+        tokenize a context shared by many pairs (the options of a question) once.
         """
         if not continuation:
             raise RequestError("empty continuation")
@@ -169,7 +172,14 @@ class Engine:
         if n_spaces:
             continuation = context[-n_spaces:] + continuation
             context = context[:-n_spaces]
-        ctx = self.tokenize(context, add_bos=True) if context else []
+        if not context:
+            ctx = []
+        elif cache is not None and context in cache:
+            ctx = cache[context]
+        else:
+            ctx = self.tokenize(context, add_bos=True)
+            if cache is not None:
+                cache[context] = ctx
         whole = self.tokenize(context + continuation, add_bos=True)
         if not ctx:
             bos_added = bool(whole) and self._m.info.add_bos and whole[0] == self._m.info.bos
@@ -198,9 +208,10 @@ class Engine:
         a ``Scored`` with ``error`` set; the others are unaffected.
         """
         encoded: list[tuple[list[int], list[int]] | str] = []
+        contexts: dict[str, list[int]] = {}
         for ctx, cont in pairs:
             try:
-                encoded.append(self.encode_pair(ctx, cont))
+                encoded.append(self.encode_pair(ctx, cont, contexts))
             except RequestError as e:
                 encoded.append(str(e))
         return self.score_tokens(encoded, on_result)

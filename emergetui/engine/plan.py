@@ -57,19 +57,17 @@ class Trie:
         for r, s in enumerate(seqs):
             lcp = _lcp(prev, s)
             path = prev_path[:lcp]
-            for node in path:
-                t.last[node] = r
             for d in range(lcp, len(s)):
                 node = len(t.token)
                 t.token.append(s[d])
                 t.depth.append(d)
                 t.first.append(r)
-                t.last.append(r)
                 path.append(node)
             t.seqs.append(s)
             t.paths.append(path)
             t.lcp_prev.append(lcp)
             prev, prev_path = s, path
+        t.last = _subtree_last(t.depth, t.first, len(seqs))
         return t
 
     @property
@@ -78,11 +76,37 @@ class Trie:
 
 
 def _lcp(a: Sequence[int], b: Sequence[int]) -> int:
+    """Length of the common prefix, by bisection on slice equality (compared in C, not a Python loop)."""
     n = min(len(a), len(b))
-    i = 0
-    while i < n and a[i] == b[i]:
-        i += 1
-    return i
+    if a[:n] == b[:n]:
+        return n
+    lo, hi = 0, n  # a[:lo] == b[:lo] and a[:hi] != b[:hi]
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if a[:mid] == b[:mid]:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def _subtree_last(depth: list[int], first: list[int], n_requests: int) -> list[int]:
+    """The last request through each node: one less than the first request of the next node outside its subtree.
+
+    Nodes are numbered in pre-order and requests are sorted, so a node's
+    subtree is a contiguous run of node ids and the requests through it a
+    contiguous run of request indices; the first node after the subtree (the
+    next one no deeper than the node) is created by the first request that
+    does not pass through it. One stack pass instead of touching every shared
+    node once per request.
+    """
+    last = [n_requests - 1] * len(depth)
+    stack: list[int] = []
+    for v, d in enumerate(depth):
+        while stack and depth[stack[-1]] >= d:
+            last[stack.pop()] = first[v] - 1
+        stack.append(v)
+    return last
 
 
 @dataclass

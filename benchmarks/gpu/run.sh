@@ -33,6 +33,6 @@ step tests 150 python3 -m pytest -q -p no:cacheprovider $TESTS \
   || EMERGETUI_TEST_FLASH_ATTN=0 step tests-fa-off 120 python3 -m pytest -q -p no:cacheprovider $TESTS
 step write-05b 90 python3 benchmarks/scoring.py --synthetic qwen0.5b --write-synthetic /tmp/q05.gguf
 step segv 150 python3 benchmarks/gpu/segv_repro.py /tmp/q05.gguf --timeout 45
-step bench-50m 80 python3 benchmarks/scoring.py --n-gpu-layers -1 --items 300 --naive-items 2
-step bench-05b 100 python3 benchmarks/scoring.py /tmp/q05.gguf --n-gpu-layers -1 --items 300 --naive-items 2
+step bench-50m 80 python3 benchmarks/scoring.py --n-gpu-layers -1 --items 300 --naive-items 2 --repeat 3
+step bench-05b 100 python3 benchmarks/scoring.py /tmp/q05.gguf --n-gpu-layers -1 --items 300 --naive-items 2 --repeat 3
 echo "done at +$(( $(date +%s) - T0 )) s" | tee -a "$S"

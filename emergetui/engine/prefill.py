@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -166,10 +166,3 @@ def row_stats(block: np.ndarray) -> list[RowStats]:
     m = block[np.arange(len(block)), am]
     lse = m + np.log(best_sum_exp()(block, m))
     return [RowStats(float(lse[i]), float(m[i]), int(am[i])) for i in range(len(block))]
-
-
-def single_row_stats(row: np.ndarray) -> RowStats:
-    return row_stats(row[None, :])[0]
-
-
-OnDone = Callable[[int], None]

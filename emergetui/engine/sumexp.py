@@ -24,6 +24,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import llama_cpp
 import numpy as np
 
 log = logging.getLogger(__name__)
@@ -31,12 +32,9 @@ log = logging.getLogger(__name__)
 SumExp = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
-def _library_names() -> list[str]:
-    if sys.platform == "win32":
-        return ["ggml-cpu.dll"]
-    if sys.platform == "darwin":
-        return ["libggml-cpu.dylib"]
-    return ["libggml-cpu.so"]
+def _library_name() -> str:
+    """The plain CPU library's file name in llama-cpp-python's ``lib`` folder."""
+    return {"win32": "ggml-cpu.dll", "darwin": "libggml-cpu.dylib"}.get(sys.platform, "libggml-cpu.so")
 
 
 def numpy_sum_exp(block: np.ndarray, m: np.ndarray) -> np.ndarray:
@@ -47,24 +45,17 @@ def numpy_sum_exp(block: np.ndarray, m: np.ndarray) -> np.ndarray:
 
 
 def _ggml_fn() -> Callable[..., float] | None:
-    try:
-        import llama_cpp
-    except ImportError:  # pragma: no cover - llama-cpp-python is a dependency
+    path = Path(llama_cpp.__file__).parent / "lib" / _library_name()
+    if not path.is_file():
         return None
-    lib_dir = Path(llama_cpp.__file__).parent / "lib"
-    for name in _library_names():
-        path = lib_dir / name
-        if not path.is_file():
-            continue
-        try:
-            fn = ctypes.CDLL(str(path)).ggml_vec_soft_max_f32
-        except (OSError, AttributeError):
-            continue
-        # ggml_float ggml_vec_soft_max_f32(const int n, float * y, const float * x, float max)
-        fn.restype = ctypes.c_double
-        fn.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_float]
-        return fn
-    return None
+    try:
+        fn = ctypes.CDLL(str(path)).ggml_vec_soft_max_f32
+    except (OSError, AttributeError):
+        return None
+    # ggml_float ggml_vec_soft_max_f32(const int n, float * y, const float * x, float max)
+    fn.restype = ctypes.c_double
+    fn.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_float]
+    return fn
 
 
 def _ggml_sum_exp(fn: Callable[..., float]) -> SumExp:

@@ -128,6 +128,17 @@ class GatedRunner(Runner):
         return super()._rung(store, emit, idx, rung)
 
 
+async def _start_until_first_rung_done(pilot, app: LabApp) -> RunScreen:  # type: ignore[no-untyped-def]
+    """Start a run from the start screen and wait until its first rung ("a") is done."""
+    await show_start(pilot)
+    await pilot.press("s")
+    await wait_until(pilot, lambda: isinstance(app.screen, RunScreen))
+    rs = app.screen
+    assert isinstance(rs, RunScreen)
+    await wait_until(pilot, lambda: "a" in rs.state.rungs and rs.state.rungs["a"].status == "done", 60)
+    return rs
+
+
 def test_cancel_keeps_the_run_resumable_and_resume_finishes_it(lab_args: argparse.Namespace, tmp_path: Path) -> None:
     gate = threading.Event()
     lab_args.shots = "0"  # 4 items per rung are enough to cancel between rungs
@@ -135,12 +146,7 @@ def test_cancel_keeps_the_run_resumable_and_resume_finishes_it(lab_args: argpars
     async def body() -> None:
         app = _app(lab_args, tmp_path, runner_factory=lambda c, s: GatedRunner(c, s, gate))
         async with app.run_test(size=(100, 30)) as pilot:
-            await show_start(pilot)
-            await pilot.press("s")
-            await wait_until(pilot, lambda: isinstance(app.screen, RunScreen))
-            rs = app.screen
-            assert isinstance(rs, RunScreen)
-            await wait_until(pilot, lambda: "a" in rs.state.rungs and rs.state.rungs["a"].status == "done", 60)
+            rs = await _start_until_first_rung_done(pilot, app)
             await pilot.press("c")
             assert rs.driver is not None and rs.driver.cancel_requested
             gate.set()
@@ -168,11 +174,7 @@ def test_ctrl_c_during_a_run_cancels_then_exits(lab_args: argparse.Namespace, tm
     async def body() -> None:
         app = _app(lab_args, tmp_path, runner_factory=lambda c, s: GatedRunner(c, s, gate))
         async with app.run_test(size=(100, 30)) as pilot:
-            await show_start(pilot)
-            await pilot.press("s")
-            await wait_until(pilot, lambda: isinstance(app.screen, RunScreen))
-            rs = app.screen
-            await wait_until(pilot, lambda: "a" in rs.state.rungs and rs.state.rungs["a"].status == "done", 60)  # type: ignore[attr-defined]
+            await _start_until_first_rung_done(pilot, app)
             await pilot.press("ctrl+c")
             assert app.quitting and app.is_running  # still draining the runner
             gate.set()

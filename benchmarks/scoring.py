@@ -36,32 +36,45 @@ import numpy as np
 from emergetui import Engine
 from emergetui.engine.plan import Trie
 from emergetui.engine.reference import score_tokens_naive
-from emergetui.gguf_writer import LlamaShape, Vocab, random_llama_weights, write_llama_gguf
+from emergetui.models.gguf_writer import LlamaShape, Vocab, random_llama_weights, write_llama_gguf
 
 SYL = [c + v for c in "bdfgklmnprstvz" for v in "aeiou"]
 
 
 def syllable_vocab(n_vocab: int) -> Vocab:
     """A SentencePiece vocabulary of n_vocab tokens: bytes, then two- and three-syllable words."""
-    from emergetui.gguf_writer import byte_spm_vocab
+    from emergetui.models.gguf_writer import byte_spm_vocab
 
     base = byte_spm_vocab()
     words = ["\u2581" + a + b for a in SYL for b in SYL]
     words += ["\u2581" + a + b + c for a in SYL for b in SYL for c in SYL]
     extra = words[: n_vocab - base.size]
     return Vocab(
-        model="llama", tokens=base.tokens + extra, types=base.types + [1] * len(extra),
+        model="llama",
+        tokens=base.tokens + extra,
+        types=base.types + [1] * len(extra),
         scores=(base.scores or []) + [-float(i) * 1e-4 for i in range(len(extra))],
-        bos=1, eos=2, unk=0, add_bos=True, add_space_prefix=False,
+        bos=1,
+        eos=2,
+        unk=0,
+        add_bos=True,
+        add_space_prefix=False,
     )
 
 
 def synthetic_model(path: Path) -> Path:
     """~50M parameters, 32k-token SentencePiece vocabulary of syllable words."""
     vocab = syllable_vocab(32000)
-    shape = LlamaShape(n_vocab=vocab.size, n_embd=512, n_layer=8, n_head=8, n_head_kv=8, n_ff=1408, n_ctx=4096)
-    print(f"writing synthetic model: {shape.n_params() / 1e6:.1f}M params, vocab {vocab.size}", file=sys.stderr)
-    return write_llama_gguf(path, shape, vocab, random_llama_weights(shape, seed=0), name="bench-50m", f16=True)
+    shape = LlamaShape(
+        n_vocab=vocab.size, n_embd=512, n_layer=8, n_head=8, n_head_kv=8, n_ff=1408, n_ctx=4096
+    )
+    print(
+        f"writing synthetic model: {shape.n_params() / 1e6:.1f}M params, vocab {vocab.size}",
+        file=sys.stderr,
+    )
+    return write_llama_gguf(
+        path, shape, vocab, random_llama_weights(shape, seed=0), name="bench-50m", f16=True
+    )
 
 
 def synthetic_qwen05b(path: Path) -> Path:
@@ -71,10 +84,22 @@ def synthetic_qwen05b(path: Path) -> Path:
     the real model on machines without network (the GPU machine).
     """
     vocab = syllable_vocab(151936)
-    shape = LlamaShape(n_vocab=vocab.size, n_embd=896, n_layer=24, n_head=14, n_head_kv=2, n_ff=4864, n_ctx=32768)
-    print(f"writing synthetic model: {shape.n_params() / 1e6:.1f}M params, vocab {vocab.size}", file=sys.stderr)
+    shape = LlamaShape(
+        n_vocab=vocab.size, n_embd=896, n_layer=24, n_head=14, n_head_kv=2, n_ff=4864, n_ctx=32768
+    )
+    print(
+        f"writing synthetic model: {shape.n_params() / 1e6:.1f}M params, vocab {vocab.size}",
+        file=sys.stderr,
+    )
     f16 = path.with_suffix(".f16.gguf")
-    write_llama_gguf(f16, shape, vocab, random_llama_weights(shape, seed=0), name="bench-qwen0.5b-shape", f16=True)
+    write_llama_gguf(
+        f16,
+        shape,
+        vocab,
+        random_llama_weights(shape, seed=0),
+        name="bench-qwen0.5b-shape",
+        f16=True,
+    )
     quantize(f16, path)
     f16.unlink()
     return path
@@ -93,7 +118,10 @@ def quantize(src: Path, dst: Path, ftype: str = "Q4_K_M") -> None:
         raise SystemExit(f"quantizing {src} to {ftype} failed ({rc})")
 
 
-SYNTHETIC = {"50m": ("bench-50m.gguf", "synthetic_model"), "qwen0.5b": ("bench-qwen0.5b-q4km.gguf", "synthetic_qwen05b")}
+SYNTHETIC = {
+    "50m": ("bench-50m.gguf", "synthetic_model"),
+    "qwen0.5b": ("bench-qwen0.5b-q4km.gguf", "synthetic_qwen05b"),
+}
 
 
 def workload(n_items: int, seed: int = 0) -> list[tuple[str, str]]:
@@ -149,7 +177,9 @@ def limit_decode(eng: Engine, tokens: np.ndarray, n_rows: int) -> float:
         m.decode(n)
         if k > 0:
             rows = m.output_rows(k)
-            for i in range(k):  # copied out one by one into one buffer: (a)'s own memory stays small
+            for i in range(
+                k
+            ):  # copied out one by one into one buffer: (a)'s own memory stays small
                 np.copyto(row_buf, rows[i])
                 sink += float(row_buf[0])
             rows_left -= k
@@ -161,7 +191,9 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def bench(path: Path, n_items: int, naive_items: int, n_gpu_layers: int = 0, repeat: int = 5) -> None:
+def bench(
+    path: Path, n_items: int, naive_items: int, n_gpu_layers: int = 0, repeat: int = 5
+) -> None:
     """Measure and print (a), (b), (c); each line is printed as soon as it is measured."""
     size_mb = path.stat().st_size / 2**20
     eng = Engine.load(path, n_gpu_layers=n_gpu_layers)
@@ -169,9 +201,16 @@ def bench(path: Path, n_items: int, naive_items: int, n_gpu_layers: int = 0, rep
     encoded = [eng.encode_pair(c, t) for c, t in pairs]
     total = sum(len(c) + len(t) for c, t in encoded)
     tokens, n_rows = limit_plan(encoded)
-    where = "CPU" if n_gpu_layers == 0 else f"n_gpu_layers={n_gpu_layers}, row workers {eng.native.row_workers}"
-    print(f"model {path.name} ({where}): {size_mb:.0f} MB file, {n_items} items x 4 options = {len(pairs)} requests, "
-          f"{total} request tokens, {len(tokens)} distinct (trie) tokens", flush=True)
+    where = (
+        "CPU"
+        if n_gpu_layers == 0
+        else f"n_gpu_layers={n_gpu_layers}, row workers {eng.native.row_workers}"
+    )
+    print(
+        f"model {path.name} ({where}): {size_mb:.0f} MB file, {n_items} items x 4 options = {len(pairs)} requests, "
+        f"{total} request tokens, {len(tokens)} distinct (trie) tokens",
+        flush=True,
+    )
 
     def line(name: str, t: float) -> None:
         print(f"  {name:<34} {t:8.2f} s  {total / t:10.0f} workload tokens/s", flush=True)
@@ -192,11 +231,19 @@ def bench(path: Path, n_items: int, naive_items: int, n_gpu_layers: int = 0, rep
     line(f"(a) limit ({n_rows} scored rows)", t_a)
     line("(b) score()", t_b)
     if repeat > 1:
-        print(f"  runs (a): {' '.join(f'{t:.2f}' for t in runs_a)} s;  runs (b): {' '.join(f'{t:.2f}' for t in runs_b)} s")
-    print(f"  (b)/(a) = {t_a / t_b:.2f}x   (target >= 0.85; fastest of {repeat} alternating runs each)", flush=True)
+        print(
+            f"  runs (a): {' '.join(f'{t:.2f}' for t in runs_a)} s;  runs (b): {' '.join(f'{t:.2f}' for t in runs_b)} s"
+        )
+    print(
+        f"  (b)/(a) = {t_a / t_b:.2f}x   (target >= 0.85; fastest of {repeat} alternating runs each)",
+        flush=True,
+    )
     if repeat > 1:
         pairs_ratio = float(np.median([a / b for a, b in zip(runs_a, runs_b)]))
-        print(f"  (b)/(a) = {pairs_ratio:.2f}x   median over the {repeat} adjacent (a),(b) pairs", flush=True)
+        print(
+            f"  (b)/(a) = {pairs_ratio:.2f}x   median over the {repeat} adjacent (a),(b) pairs",
+            flush=True,
+        )
     k = naive_items * 4
     t0 = time.perf_counter()
     for c, t in encoded[:k]:
@@ -205,19 +252,31 @@ def bench(path: Path, n_items: int, naive_items: int, n_gpu_layers: int = 0, rep
     eng.close()
     line(f"(c) naive (x{len(encoded) / k:.0f} extrapolated)", t_c)
     print(f"  (b)/(c) = {t_c / t_b:.1f}x   (target >= 5)")
-    print(f"  peak RSS through (b) {rss_b:.0f} MB = model file + {rss_b - size_mb:.0f} MB (target <= +300 MB); "
-          f"after (c) {peak_rss_mb():.0f} MB")
+    print(
+        f"  peak RSS through (b) {rss_b:.0f} MB = model file + {rss_b - size_mb:.0f} MB (target <= +300 MB); "
+        f"after (c) {peak_rss_mb():.0f} MB"
+    )
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("models", nargs="*", type=Path)
     ap.add_argument("--items", type=int, default=300)
     ap.add_argument("--naive-items", type=int, default=10)
-    ap.add_argument("--repeat", type=int, default=5, help="alternating runs of (a) and (b); the fastest counts")
-    ap.add_argument("--synthetic", choices=sorted(SYNTHETIC), default="50m",
-                    help="the model written when none is given (default 50m; qwen0.5b: Qwen2.5-0.5B's shape, Q4_K_M)")
-    ap.add_argument("--n-gpu-layers", type=int, default=0, help="layers to offload (-1: all; needs a GPU build)")
+    ap.add_argument(
+        "--repeat", type=int, default=5, help="alternating runs of (a) and (b); the fastest counts"
+    )
+    ap.add_argument(
+        "--synthetic",
+        choices=sorted(SYNTHETIC),
+        default="50m",
+        help="the model written when none is given (default 50m; qwen0.5b: Qwen2.5-0.5B's shape, Q4_K_M)",
+    )
+    ap.add_argument(
+        "--n-gpu-layers", type=int, default=0, help="layers to offload (-1: all; needs a GPU build)"
+    )
     ap.add_argument("--write-synthetic", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     models = list(args.models)
@@ -232,7 +291,15 @@ def main() -> None:
         # peaks well above what scoring uses, and would otherwise be what the
         # peak-RSS figure of this process measures.
         subprocess.run(
-            [sys.executable, __file__, "--synthetic", args.synthetic, "--write-synthetic", str(path)], check=True
+            [
+                sys.executable,
+                __file__,
+                "--synthetic",
+                args.synthetic,
+                "--write-synthetic",
+                str(path),
+            ],
+            check=True,
         )
         models = [path]
     for m in models:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from emergetui.gguf_writer import (
+from emergetui.models.gguf_writer import (
     LlamaShape,
     byte_spm_vocab,
     random_llama_weights,
@@ -25,18 +25,41 @@ _FA = os.environ.get("EMERGETUI_TEST_FLASH_ATTN", "")
 ENGINE_KW: dict = {"n_gpu_layers": GPU_LAYERS, **({"flash_attn": _FA == "1"} if _FA else {})}
 
 
-def shared_dir() -> Path:
-    env = os.environ.get("EMERGETUI_SHARED")
-    return Path(env) if env else REPO.parent / "shared"
+# Real third-party files the tests read (BIG-bench tasks, the Qwen2 vocabulary), with their notices.
+FIXTURES = REPO / "tests" / "fixtures"
 
 
-EXTRA_TOKENS = ["\u2581the", "\u2581a", "th", "he", "in", "er", "an", "\u2581is", "\u2581of", "12", "34"]
+EXTRA_TOKENS = [
+    "\u2581the",
+    "\u2581a",
+    "th",
+    "he",
+    "in",
+    "er",
+    "an",
+    "\u2581is",
+    "\u2581of",
+    "12",
+    "34",
+]
 
 
-def write_tiny(path: Path, seed: int = 0, n_embd: int = 32, n_layer: int = 2, n_ctx: int = 2048) -> Path:
+def write_tiny(
+    path: Path, seed: int = 0, n_embd: int = 32, n_layer: int = 2, n_ctx: int = 2048
+) -> Path:
     vocab = byte_spm_vocab(EXTRA_TOKENS)
-    shape = LlamaShape(n_vocab=vocab.size, n_embd=n_embd, n_layer=n_layer, n_head=4, n_head_kv=2, n_ff=n_embd * 2, n_ctx=n_ctx)
-    return write_llama_gguf(path, shape, vocab, random_llama_weights(shape, seed=seed), name=f"tiny-{seed}")
+    shape = LlamaShape(
+        n_vocab=vocab.size,
+        n_embd=n_embd,
+        n_layer=n_layer,
+        n_head=4,
+        n_head_kv=2,
+        n_ff=n_embd * 2,
+        n_ctx=n_ctx,
+    )
+    return write_llama_gguf(
+        path, shape, vocab, random_llama_weights(shape, seed=seed), name=f"tiny-{seed}"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -58,17 +81,21 @@ def tiny_model_b(model_dir: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def qwen_vocab_path() -> Path:
-    p = shared_dir() / "fixtures" / "vocab" / "ggml-vocab-qwen2.gguf"
-    if not p.exists():
-        pytest.skip(f"Qwen2 vocab fixture not found at {p}")
-    return p
+    return FIXTURES / "vocab" / "ggml-vocab-qwen2.gguf"
 
 
 @pytest.fixture(scope="session")
 def qwen_tiny_model(model_dir: Path, qwen_vocab_path: Path) -> Path:
     """A tiny random llama carrying the real Qwen2 tokenizer (151k tokens, BPE)."""
     vocab = vocab_from_gguf(qwen_vocab_path)
-    shape = LlamaShape(n_vocab=vocab.size, n_embd=16, n_layer=1, n_head=2, n_head_kv=1, n_ff=32, tied=True)
+    shape = LlamaShape(
+        n_vocab=vocab.size, n_embd=16, n_layer=1, n_head=2, n_head_kv=1, n_ff=32, tied=True
+    )
     return write_llama_gguf(
-        model_dir / "tiny-qwen2.gguf", shape, vocab, random_llama_weights(shape, seed=3), name="tiny-qwen2", f16=True
+        model_dir / "tiny-qwen2.gguf",
+        shape,
+        vocab,
+        random_llama_weights(shape, seed=3),
+        name="tiny-qwen2",
+        f16=True,
     )

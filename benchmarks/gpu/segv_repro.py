@@ -45,14 +45,20 @@ one = logits_all(eng, reqs[0][0] + reqs[0][1][:-1])
 print("engine: scored", len(out), "requests; cells", eng.native.cells, "; naive rows", one.shape)
 """
 
-NOTES = dict(n_gpu_layers=-1, n_ctx=4096, n_batch=2048, n_ubatch=512, flash_attn=False, verbose=False)
+NOTES = dict(
+    n_gpu_layers=-1, n_ctx=4096, n_batch=2048, n_ubatch=512, flash_attn=False, verbose=False
+)
 VARIANTS = [
     ("as reported (verbose=False)", HIGH_LEVEL, NOTES),
     ("verbose=True", HIGH_LEVEL, {**NOTES, "verbose": True}),
     ("verbose=True, flash_attn=True", HIGH_LEVEL, {**NOTES, "verbose": True, "flash_attn": True}),
     ("verbose=True, n_ubatch=256", HIGH_LEVEL, {**NOTES, "verbose": True, "n_ubatch": 256}),
     ("verbose=True, 512-token batch", HIGH_LEVEL, {**NOTES, "verbose": True, "n_batch": 512}),
-    ("verbose=True, CPU only (n_gpu_layers=0)", HIGH_LEVEL, {**NOTES, "verbose": True, "n_gpu_layers": 0}),
+    (
+        "verbose=True, CPU only (n_gpu_layers=0)",
+        HIGH_LEVEL,
+        {**NOTES, "verbose": True, "n_gpu_layers": 0},
+    ),
     ("emergetui Engine (flash attention auto)", ENGINE, {}),
     ("emergetui Engine (flash attention off)", ENGINE, {"flash_attn": False}),
 ]
@@ -62,14 +68,27 @@ def run_variant(name: str, template: str, kw: dict, path: str, timeout: int) -> 
     code = template.format(path=path, kw=repr(kw), n_tokens=2048)
     t0 = time.perf_counter()
     try:
-        p = subprocess.run([sys.executable, "-X", "faulthandler", "-c", code], capture_output=True, text=True,
-                           timeout=timeout)
+        p = subprocess.run(
+            [sys.executable, "-X", "faulthandler", "-c", code],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         rc, out, err = p.returncode, p.stdout, p.stderr
     except subprocess.TimeoutExpired as e:
-        rc, out, err = "timeout", (e.stdout or b"").decode(errors="replace"), (e.stderr or b"").decode(errors="replace")
+        rc, out, err = (
+            "timeout",
+            (e.stdout or b"").decode(errors="replace"),
+            (e.stderr or b"").decode(errors="replace"),
+        )
     tail = [ln for ln in err.splitlines() if ln.strip()][-25:]
-    res = {"variant": name, "rc": rc, "seconds": round(time.perf_counter() - t0, 1), "stdout": out.strip()[-300:],
-           "stderr_tail": tail}
+    res = {
+        "variant": name,
+        "rc": rc,
+        "seconds": round(time.perf_counter() - t0, 1),
+        "stdout": out.strip()[-300:],
+        "stderr_tail": tail,
+    }
     status = "ok" if rc == 0 else f"FAILED rc={rc}" + (" (SIGSEGV)" if rc == -11 else "")
     print(f"--- {name}: {status} in {res['seconds']} s; {res['stdout']}", flush=True)
     if rc != 0:
@@ -78,7 +97,9 @@ def run_variant(name: str, template: str, kw: dict, path: str, timeout: int) -> 
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("model")
     ap.add_argument("--timeout", type=int, default=60)
     ap.add_argument("--json", help="write all results (with log tails) here")

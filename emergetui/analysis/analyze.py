@@ -11,7 +11,6 @@ regenerated at any time.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -27,11 +26,12 @@ from emergetui.analysis.emergence import (
     verdict,
     verdict_rule_text,
 )
+from emergetui.analysis.export import clean_json, emergence_json
 from emergetui.analysis.icl import IclResult, icl_curves
 from emergetui.analysis.loss_ability import LossAbility, loss_to_ability
 from emergetui.analysis.mirage import MirageResult, mirage_test
 from emergetui.analysis.sigmoid import SigmoidFit, fit_curve_sigmoid
-from emergetui.records import ItemRecord
+from emergetui.tasks.records import ItemRecord
 
 
 @dataclass(frozen=True)
@@ -74,19 +74,6 @@ class CurveScores:
         }
 
 
-def clean_json(value: Any) -> Any:
-    """Make ``value`` strict JSON: NaN and infinities (not JSON) become ``None``."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(k): clean_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [clean_json(v) for v in value]
-    if hasattr(value, "item") and callable(value.item):  # numpy scalars
-        return clean_json(value.item())
-    return value
-
-
 @dataclass
 class Analysis:
     """The full result of :func:`analyze`; see :meth:`to_dict` for its JSON."""
@@ -114,8 +101,6 @@ class Analysis:
         return next((x for x in self.loss_ability if (x.task, x.setting, x.metric) == key), None)
 
     def to_dict(self) -> dict[str, Any]:
-        from emergetui.analysis.export import emergence_json
-
         doc = {
             "seed": self.seed,
             "config": asdict(self.config),

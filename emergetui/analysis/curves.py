@@ -19,7 +19,7 @@ import numpy as np
 
 from emergetui.analysis.bootstrap import mean_ci, rng_for
 from emergetui.analysis.data import RungInfo, chance_from_records, metric_kind
-from emergetui.records import ItemRecord
+from emergetui.tasks.records import ItemRecord
 
 CurveKey = tuple[str, str, str]
 

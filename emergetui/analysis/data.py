@@ -1,7 +1,7 @@
 """What the analysis needs to know about rungs and metrics, and nothing more.
 
 The analysis runs on stored rows alone (no model, no database), so everything
-it cannot read off an :class:`~emergetui.records.ItemRecord` comes in through
+it cannot read off an :class:`~emergetui.tasks.records.ItemRecord` comes in through
 the small types defined here: a rung's size and held-out loss, and whether a
 metric is discrete (the kind that makes "emergence" look sudden, Schaeffer et
 al. 2023) and in which direction it improves.

@@ -9,12 +9,24 @@ cannot carry (NaN, infinite breakthroughness of a pure step) become ``null``.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
-
-from emergetui.analysis.analyze import clean_json
 
 if TYPE_CHECKING:
     from emergetui.analysis.analyze import Analysis
+
+
+def clean_json(value: Any) -> Any:
+    """Make ``value`` strict JSON: NaN and infinities (not JSON) become ``None``."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): clean_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean_json(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        return clean_json(value.item())
+    return value
 
 
 def emergence_json(analysis: Analysis) -> list[dict[str, Any]]:

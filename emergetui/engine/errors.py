@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from emergetui.errors import EmergetuiError
 
-class EngineError(RuntimeError):
+
+class EngineError(EmergetuiError, RuntimeError):
     """Something went wrong inside llama.cpp or with its inputs."""
 
 

@@ -66,7 +66,9 @@ def generate_greedy(
                 done.append((i, seq.result))
         if on_done is not None:
             on_done(done)
-    return [g if g is not None else Generated(stop_reason="error", error="not generated") for g in out]
+    return [
+        g if g is not None else Generated(stop_reason="error", error="not generated") for g in out
+    ]
 
 
 def _steps(model: NativeModel, live: list[_Live], max_tokens: int, stop: Sequence[str]) -> None:
@@ -89,7 +91,9 @@ def _steps(model: NativeModel, live: list[_Live], max_tokens: int, stop: Sequenc
         live = [s for s in live if s.result is None]
 
 
-def _accept(model: NativeModel, seq: _Live, token: int, logprob: float, max_tokens: int, stop: Sequence[str]) -> None:
+def _accept(
+    model: NativeModel, seq: _Live, token: int, logprob: float, max_tokens: int, stop: Sequence[str]
+) -> None:
     """Take one greedy token and decide whether the sequence is finished."""
     if max_tokens <= 0:
         seq.result = _finish(seq, "length", None)

@@ -140,7 +140,9 @@ class TrieRunner:
         self._drain(_MAX_PENDING - 1)
         self._pending.append(
             [
-                self._pool.submit(self._consume, rows[i : i + _ROW_BLOCK], node_list[i : i + _ROW_BLOCK])
+                self._pool.submit(
+                    self._consume, rows[i : i + _ROW_BLOCK], node_list[i : i + _ROW_BLOCK]
+                )
                 for i in range(0, len(node_list), _ROW_BLOCK)
             ]
         )

@@ -61,7 +61,10 @@ def score_tokens(
             path = trie.paths[u]
             for i in owners[u]:
                 r = requests[i]
-                pairs = [runner.scores[(path[j], r.tokens[j + 1])] for j in range(r.n_context - 1, len(r.tokens) - 1)]
+                pairs = [
+                    runner.scores[(path[j], r.tokens[j + 1])]
+                    for j in range(r.n_context - 1, len(r.tokens) - 1)
+                ]
                 res = TokenScore([p[0] for p in pairs], [p[1] for p in pairs])
                 results[i] = res
                 done.append((i, res))

@@ -34,7 +34,9 @@ SumExp = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 def _library_name() -> str:
     """The plain CPU library's file name in llama-cpp-python's ``lib`` folder."""
-    return {"win32": "ggml-cpu.dll", "darwin": "libggml-cpu.dylib"}.get(sys.platform, "libggml-cpu.so")
+    return {"win32": "ggml-cpu.dll", "darwin": "libggml-cpu.dylib"}.get(
+        sys.platform, "libggml-cpu.so"
+    )
 
 
 def numpy_sum_exp(block: np.ndarray, m: np.ndarray) -> np.ndarray:

@@ -5,13 +5,31 @@ pass (evaluation callback), ``lens`` reads them through the model's own output
 head, ``probes`` fits cross-validated linear read-outs, ``run`` ties these
 together per (rung, task), ``store`` keeps the results in the run's SQLite file
 and ``report`` renders heat maps and a Markdown section.
+
+The package loads lazily: reading stored probe results (``result``, ``store``,
+``report``) must not load llama.cpp, which ``capture`` needs.
 """
 
-from emergetui.probe.capture import HiddenCapture, capture_hidden
-from emergetui.probe.lens import LensHead
-from emergetui.probe.report import heatmap_text, onset, probe_report_markdown
-from emergetui.probe.run import Prober, ProbeResult, probe_rung, run_probes
-from emergetui.probe.store import behaviour_from_store, load_probe_results, save_probe_results
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+_EXPORTS = {
+    "HiddenCapture": "emergetui.probe.capture",
+    "capture_hidden": "emergetui.probe.capture",
+    "LensHead": "emergetui.probe.lens",
+    "heatmap_text": "emergetui.probe.report",
+    "onset": "emergetui.probe.report",
+    "probe_report_markdown": "emergetui.probe.report",
+    "Prober": "emergetui.probe.run",
+    "probe_rung": "emergetui.probe.run",
+    "run_probes": "emergetui.probe.run",
+    "ProbeResult": "emergetui.probe.result",
+    "behaviour_from_store": "emergetui.probe.store",
+    "load_probe_results": "emergetui.probe.store",
+    "save_probe_results": "emergetui.probe.store",
+}
 
 __all__ = [
     "HiddenCapture",
@@ -28,3 +46,10 @@ __all__ = [
     "run_probes",
     "save_probe_results",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'emergetui.probe' has no attribute {name!r}")
+    return getattr(import_module(module), name)

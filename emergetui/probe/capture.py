@@ -69,7 +69,12 @@ def _ggml_base() -> ctypes.CDLL:
         lib = ctypes.CDLL("libggml-base.so")
     lib.ggml_get_name.argtypes = [ctypes.c_void_p]
     lib.ggml_get_name.restype = ctypes.c_char_p
-    lib.ggml_backend_tensor_get.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t]
+    lib.ggml_backend_tensor_get.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_void_p,
+        ctypes.c_size_t,
+        ctypes.c_size_t,
+    ]
     lib.ggml_backend_tensor_get.restype = None
     return lib
 
@@ -182,7 +187,9 @@ class HiddenCapture:
             # the last block: only output rows, in batch order
             rows = np.arange(n_out)
         else:
-            raise EngineError(f"l_out-{il} has {n_rows} rows; the decode has {d.n_tokens} tokens, {n_out} outputs")
+            raise EngineError(
+                f"l_out-{il} has {n_rows} rows; the decode has {d.n_tokens} tokens, {n_out} outputs"
+            )
         nb1 = int(head.nb[1])
         slot = self._slot[il]
         if n_rows == n_out and nb1 == ne0 * 4:
@@ -211,7 +218,9 @@ class HiddenCapture:
             if not p:
                 raise ValueError(f"prompt {i} has no tokens")
             if len(p) > self.native.n_ctx:
-                raise ValueError(f"prompt {i}: {len(p)} tokens exceed the context of {self.native.n_ctx}")
+                raise ValueError(
+                    f"prompt {i}: {len(p)} tokens exceed the context of {self.native.n_ctx}"
+                )
         try:
             for group in self._groups(prompts):
                 self._run_group([prompts[i] for i in group], np.asarray(group, dtype=np.int64))

@@ -88,9 +88,15 @@ class LensHead:
             f = r.get_field(f"{arch}.{key}")
             return None if f is None else float(f.contents())
 
-        out = tensors["output.weight"] if "output.weight" in tensors else tensors.get("token_embd.weight")
+        out = (
+            tensors["output.weight"]
+            if "output.weight" in tensors
+            else tensors.get("token_embd.weight")
+        )
         if out is None or "output_norm.weight" not in tensors:
-            raise ValueError(f"{path}: no output_norm.weight / output.weight / token_embd.weight to build a lens")
+            raise ValueError(
+                f"{path}: no output_norm.weight / output.weight / token_embd.weight to build a lens"
+            )
         ln_eps = field("attention.layer_norm_epsilon")
         rms_eps = field("attention.layer_norm_rms_epsilon")
         layer_norm = ln_eps is not None and rms_eps is None
@@ -138,7 +144,9 @@ class LensHead:
         """Logit of ``tokens[i, j]`` for normalised state ``i`` (``tokens < 0`` gives NaN)."""
         tok = np.asarray(tokens, dtype=np.int64)
         safe = np.where(tok < 0, 0, tok)
-        w = np.asarray(self.weight[safe.reshape(-1)], dtype=np.float32).reshape(*tok.shape, self.n_embd)
+        w = np.asarray(self.weight[safe.reshape(-1)], dtype=np.float32).reshape(
+            *tok.shape, self.n_embd
+        )
         lg = np.einsum("nd,nkd->nk", x_normed, w, dtype=np.float32).astype(np.float64)
         if self.out_bias is not None:
             lg = lg + self.out_bias[safe]
@@ -146,7 +154,9 @@ class LensHead:
             lg = np.tanh(lg / self.softcap) * self.softcap
         return np.where(tok < 0, np.nan, lg)
 
-    def read(self, states: np.ndarray, targets: np.ndarray, candidates: np.ndarray | None = None) -> LensOut:
+    def read(
+        self, states: np.ndarray, targets: np.ndarray, candidates: np.ndarray | None = None
+    ) -> LensOut:
         """Lens every state of ``states`` [n, n_embd] against its target token and candidates.
 
         The full-vocabulary normaliser is accumulated over vocabulary chunks,

@@ -45,7 +45,9 @@ def _standardize(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.nd
     return (train - mu) / sd, (test - mu) / sd
 
 
-def ridge_fit_predict(x_tr: np.ndarray, y_tr: np.ndarray, x_te: np.ndarray, n_classes: int) -> np.ndarray:
+def ridge_fit_predict(
+    x_tr: np.ndarray, y_tr: np.ndarray, x_te: np.ndarray, n_classes: int
+) -> np.ndarray:
     """Class scores of the test rows, ridge strength chosen by exact leave-one-out accuracy."""
     xtr, xte = _standardize(x_tr.astype(np.float64), x_te.astype(np.float64))
     onehot = np.eye(n_classes)[y_tr]
@@ -95,8 +97,13 @@ def logistic_fit_predict(
         gw = xtr.T @ g + w / (c * n)
         return nll + float((w * w).sum()) / (2 * c * n), np.concatenate([gw.ravel(), g.sum(axis=0)])
 
-    res = minimize(loss, np.zeros(d * n_classes + n_classes), jac=True, method="L-BFGS-B",
-                   options={"maxiter": 300})
+    res = minimize(
+        loss,
+        np.zeros(d * n_classes + n_classes),
+        jac=True,
+        method="L-BFGS-B",
+        options={"maxiter": 300},
+    )
     w = res.x[: d * n_classes].reshape(d, n_classes)
     return xte @ w + res.x[d * n_classes :]
 
@@ -111,7 +118,9 @@ class ProbeScore:
     n_classes: int
 
 
-def cv_probe(x: np.ndarray, labels: np.ndarray, *, k: int = 5, seed: int = 0, method: str = "ridge") -> ProbeScore:
+def cv_probe(
+    x: np.ndarray, labels: np.ndarray, *, k: int = 5, seed: int = 0, method: str = "ridge"
+) -> ProbeScore:
     """k-fold accuracy of a linear probe predicting ``labels`` from the rows of ``x``."""
     classes, y = np.unique(np.asarray(labels), return_inverse=True)
     n = len(y)
@@ -131,7 +140,12 @@ def cv_probe(x: np.ndarray, labels: np.ndarray, *, k: int = 5, seed: int = 0, me
 
 
 def probe_layers(
-    states: np.ndarray, labels: np.ndarray, *, k: int = 5, seed: int = 0, method: str = "ridge",
+    states: np.ndarray,
+    labels: np.ndarray,
+    *,
+    k: int = 5,
+    seed: int = 0,
+    method: str = "ridge",
     shuffled: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, ProbeScore]:
     """Accuracy per layer of ``states`` [n, n_layers, d], and of the shuffled-label control.
@@ -148,5 +162,7 @@ def probe_layers(
         last = cv_probe(states[:, layer], labels, k=k, seed=seed, method=method)
         acc[layer] = last.accuracy
         if shuffled:
-            ctl[layer] = cv_probe(states[:, layer], labels[perm], k=k, seed=seed, method=method).accuracy
+            ctl[layer] = cv_probe(
+                states[:, layer], labels[perm], k=k, seed=seed, method=method
+            ).accuracy
     return acc, ctl, last

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emergetui.probe.run import ProbeResult
+from emergetui.probe.result import ProbeResult
 
 SHADES = " .:-=+*#%@"
 MISSING = "·"
@@ -43,8 +43,16 @@ def _select(results: Sequence[ProbeResult], task: str, setting: str | None) -> l
 
 
 def heatmap_text(
-    results: Sequence[ProbeResult], task: str, kind: str = "probe_acc", *, setting: str | None = None,
-    depth: str = "relative", rows: int = 12, cell: int = 3, vmin: float | None = None, vmax: float | None = None,
+    results: Sequence[ProbeResult],
+    task: str,
+    kind: str = "probe_acc",
+    *,
+    setting: str | None = None,
+    depth: str = "relative",
+    rows: int = 12,
+    cell: int = 3,
+    vmin: float | None = None,
+    vmax: float | None = None,
 ) -> str:
     """A plain-text heat map: layer rows (deepest on top) × rung columns (smallest left)."""
     rs = [r for r in _select(results, task, setting) if r.curves.get(kind)]
@@ -52,8 +60,16 @@ def heatmap_text(
         return f"(no {kind} results for {task})"
     curves = [np.asarray(r.curves[kind], dtype=np.float64) for r in rs]
     finite = np.concatenate([c[np.isfinite(c)] for c in curves]) if curves else np.array([])
-    lo = vmin if vmin is not None else (0.0 if kind in UNIT_KINDS else float(finite.min(initial=0.0)))
-    hi = vmax if vmax is not None else (1.0 if kind in UNIT_KINDS else float(finite.max(initial=1.0)))
+    lo = (
+        vmin
+        if vmin is not None
+        else (0.0 if kind in UNIT_KINDS else float(finite.min(initial=0.0)))
+    )
+    hi = (
+        vmax
+        if vmax is not None
+        else (1.0 if kind in UNIT_KINDS else float(finite.max(initial=1.0)))
+    )
     if depth == "absolute":
         n_rows = max(len(c) for c in curves)
         labels = [f"L{i:<3d}" for i in range(n_rows)]
@@ -63,8 +79,10 @@ def heatmap_text(
         fracs = np.linspace(0.0, 1.0, n_rows)
         labels = [f"{f:4.2f}" for f in fracs]
         grid = [[c[int(round(f * (len(c) - 1)))] for c in curves] for f in fracs]
-    lines = [f"{kind} · {task} [{rs[0].setting}] · rows: {'layer' if depth == 'absolute' else 'relative depth'}"
-             f" (top = last layer) · columns: rungs by size"]
+    lines = [
+        f"{kind} · {task} [{rs[0].setting}] · rows: {'layer' if depth == 'absolute' else 'relative depth'}"
+        f" (top = last layer) · columns: rungs by size"
+    ]
     for label, row in zip(reversed(labels), reversed(grid)):
         lines.append(f"{label} |" + "".join(_shade(v, lo, hi) * cell for v in row))
     lines.append(" " * 5 + "+" + "-" * (cell * len(rs)))
@@ -105,7 +123,9 @@ def onset(results: Sequence[ProbeResult], behaviour: Mapping[str, float] | None 
         ctl = np.asarray(r.curves.get("probe_shuffled", []), dtype=np.float64)
         chance = r.scalars.get("probe_chance", float("nan"))
         if len(ctl) and np.isfinite(ctl).any():
-            chance = max(chance, float(np.nanmean(ctl)))  # the control, when it is above the majority rate
+            chance = max(
+                chance, float(np.nanmean(ctl))
+            )  # the control, when it is above the majority rate
         hits = [i for i, v in enumerate(acc) if significant(float(v), chance, r.n)]
         if hits:
             depth[r.rung] = hits[0] / max(1, len(acc) - 1)
@@ -123,7 +143,8 @@ def _fmt(v: float, pct: bool = True) -> str:
 
 
 def probe_report_markdown(
-    results: Sequence[ProbeResult], behaviour: Mapping[tuple[str, str, str], float] | None = None,
+    results: Sequence[ProbeResult],
+    behaviour: Mapping[tuple[str, str, str], float] | None = None,
     kinds: Sequence[str] = ("probe_acc", "lens_prob"),
 ) -> str:
     """A Markdown section: per task and setting, a table of rungs, the onsets and heat maps.
@@ -145,10 +166,16 @@ def probe_report_markdown(
     keys = sorted({(r.task, r.setting) for r in results})
     for task, setting in keys:
         rs = _select(results, task, setting)
-        beh = {r.rung: behaviour[(r.rung, task, setting)] for r in rs if behaviour and (r.rung, task, setting) in behaviour}
+        beh = {
+            r.rung: behaviour[(r.rung, task, setting)]
+            for r in rs
+            if behaviour and (r.rung, task, setting) in behaviour
+        }
         on = onset(rs, beh)
         out += [f"### {task} [{setting}]", ""]
-        out.append("| rung | params | n | behaviour | chance | best probe (layer) | probe chance | shuffled | lens p(correct), last layer |")
+        out.append(
+            "| rung | params | n | behaviour | chance | best probe (layer) | probe chance | shuffled | lens p(correct), last layer |"
+        )
         out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         for r in rs:
             layer, best = r.best("probe_acc")
@@ -164,16 +191,21 @@ def probe_report_markdown(
         rep, bon = on.probe, on.behaviour
         order = [r.rung for r in rs]
         if rep and (bon is None or order.index(rep) < order.index(bon)):
-            verdict = f"the answer is linearly readable from rung **{rep}** on, before the behaviour" + (
-                f" appears (rung **{bon}**)." if bon else " appears at any rung.")
+            verdict = (
+                f"the answer is linearly readable from rung **{rep}** on, before the behaviour"
+                + (f" appears (rung **{bon}**)." if bon else " appears at any rung.")
+            )
         elif rep and bon:
             verdict = f"representation (rung **{rep}**) and behaviour (rung **{bon}**) appear together or behaviour first."
         else:
             verdict = f"no rung's probe beats chance; behaviour onset: {bon or 'none'}."
         out += [f"Onset: {verdict}", ""]
         if on.first_depth:
-            out += ["First layer where the probe beats chance (fraction of depth): "
-                    + ", ".join(f"{k} {v:.2f}" for k, v in on.first_depth.items()), ""]
+            out += [
+                "First layer where the probe beats chance (fraction of depth): "
+                + ", ".join(f"{k} {v:.2f}" for k, v in on.first_depth.items()),
+                "",
+            ]
         for kind in kinds:
             out += ["```", heatmap_text(rs, task, kind, setting=setting), "```", ""]
     return "\n".join(out)

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -48,35 +48,8 @@ from emergetui.engine.errors import RequestError
 from emergetui.probe.capture import HiddenCapture
 from emergetui.probe.lens import LensHead
 from emergetui.probe.probes import probe_layers
+from emergetui.probe.result import ProbeResult
 from emergetui.tasks.base import Item, ItemSet
-
-
-@dataclass
-class ProbeResult:
-    """Per-layer curves and per-rung scalars of one (rung, task, setting)."""
-
-    rung: str
-    task: str
-    setting: str
-    n: int
-    curves: dict[str, list[float]] = field(default_factory=dict)
-    scalars: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def params(self) -> int:
-        return int(self.scalars.get("params", 0) or 0)
-
-    @property
-    def n_layer(self) -> int:
-        return max((len(v) for v in self.curves.values()), default=0)
-
-    def best(self, kind: str = "probe_acc") -> tuple[int, float]:
-        """(layer, value) of the best layer of a curve; (-1, nan) when it has none."""
-        v = np.asarray(self.curves.get(kind, []), dtype=np.float64)
-        if not len(v) or np.isnan(v).all():
-            return -1, float("nan")
-        i = int(np.nanargmax(v))
-        return i, float(v[i])
 
 
 @dataclass
@@ -113,7 +86,9 @@ def prepare_item(engine: Engine, item: Item) -> ProbeItem | None:
         if any(len(c) <= k for c in conts):
             return None  # an option is a prefix of another: no single deciding token
         cands = [c[k] for c in conts]
-        return ProbeItem(item.item_id, list(ctx) + list(conts[0][:k]), cands[correct], correct, cands)
+        return ProbeItem(
+            item.item_id, list(ctx) + list(conts[0][:k]), cands[correct], correct, cands
+        )
     if item.targets:
         ctx, cont = engine.encode_pair(item.prompt, item.targets[0])
         k = 0
@@ -145,8 +120,15 @@ class Prober:
     method: str = "ridge"
 
     @classmethod
-    def open(cls, path: str | Path, rung: str | None = None, *, n_gpu_layers: str | int = "auto",
-             n_ctx: int = 4096, **kw: object) -> Prober:
+    def open(
+        cls,
+        path: str | Path,
+        rung: str | None = None,
+        *,
+        n_gpu_layers: str | int = "auto",
+        n_ctx: int = 4096,
+        **kw: object,
+    ) -> Prober:
         p = Path(path)
         cap = HiddenCapture(p, n_gpu_layers=n_gpu_layers, n_ctx=n_ctx)
         try:
@@ -174,15 +156,22 @@ class Prober:
                 pi = prepare_item(eng, it)
             except RequestError:
                 pi = None
-            mode_ok = pi is not None and (not prepared or (pi.candidates is None) == (prepared[0].candidates is None))
+            mode_ok = pi is not None and (
+                not prepared or (pi.candidates is None) == (prepared[0].candidates is None)
+            )
             if pi is None or not mode_ok or len(pi.context) > cap.native.n_ctx:
                 skipped += 1  # unprobeable, too long, or of the other kind (MC vs generative) than the first
             else:
                 prepared.append(pi)
         res = ProbeResult(self.rung, item_set.task, item_set.setting, len(prepared))
         info = cap.native.info
-        res.scalars.update(params=float(info.n_params), n_layer=float(cap.n_layer), n_embd=float(cap.n_embd),
-                           bytes_per_item=float(cap.bytes_per_item), skipped=float(skipped))
+        res.scalars.update(
+            params=float(info.n_params),
+            n_layer=float(cap.n_layer),
+            n_embd=float(cap.n_embd),
+            bytes_per_item=float(cap.bytes_per_item),
+            skipped=float(skipped),
+        )
         if not prepared:
             return res
         t0 = time.perf_counter()
@@ -191,17 +180,27 @@ class Prober:
         res.curves.update(self._lens(states, prepared))
         t2 = time.perf_counter()
         labels = np.asarray([p.label for p in prepared])
-        acc, ctl, last = probe_layers(states, labels, k=self.folds, seed=self.seed, method=self.method)
+        acc, ctl, last = probe_layers(
+            states, labels, k=self.folds, seed=self.seed, method=self.method
+        )
         t3 = time.perf_counter()
         res.curves["probe_acc"] = acc.tolist()
         res.curves["probe_shuffled"] = ctl.tolist()
         mc = prepared[0].candidates is not None
         final = res.curves["lens_choice" if mc else "lens_top1"][-1]
         # a model that always gives the most frequent answer (or guesses uniformly among options) scores this
-        chance = max(last.majority, float(np.mean([1.0 / len(p.candidates or [1]) for p in prepared])) if mc else 0.0)
+        chance = max(
+            last.majority,
+            float(np.mean([1.0 / len(p.candidates or [1]) for p in prepared])) if mc else 0.0,
+        )
         res.scalars.update(
-            behaviour=final, behaviour_chance=chance, probe_chance=last.majority,
-            n_classes=float(last.n_classes), capture_s=t1 - t0, lens_s=t2 - t1, probe_s=t3 - t2,
+            behaviour=final,
+            behaviour_chance=chance,
+            probe_chance=last.majority,
+            n_classes=float(last.n_classes),
+            capture_s=t1 - t0,
+            lens_s=t2 - t1,
+            probe_s=t3 - t2,
         )
         return res
 
@@ -237,13 +236,26 @@ class Prober:
 
 
 def probe_rung(
-    engine_path: str | Path, item_sets: Sequence[ItemSet], *, rung: str | None = None,
-    n_gpu_layers: str | int = "auto", folds: int = 5, seed: int = 0, max_items: int | None = 300,
+    engine_path: str | Path,
+    item_sets: Sequence[ItemSet],
+    *,
+    rung: str | None = None,
+    n_gpu_layers: str | int = "auto",
+    folds: int = 5,
+    seed: int = 0,
+    max_items: int | None = 300,
     method: str = "ridge",
 ) -> list[ProbeResult]:
     """Probe several item sets on one model, loading it (and its lens head) once."""
-    with Prober.open(engine_path, rung, n_gpu_layers=n_gpu_layers, folds=folds, seed=seed,
-                     max_items=max_items, method=method) as prober:
+    with Prober.open(
+        engine_path,
+        rung,
+        n_gpu_layers=n_gpu_layers,
+        folds=folds,
+        seed=seed,
+        max_items=max_items,
+        method=method,
+    ) as prober:
         return [prober.run(s) for s in item_sets]
 
 

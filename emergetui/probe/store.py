@@ -15,10 +15,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from emergetui.probe.run import ProbeResult
+from emergetui.probe.result import ProbeResult
 
 if TYPE_CHECKING:
-    from emergetui.store import Store
+    from emergetui.run.store import Store
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS probe_results (
@@ -40,7 +40,9 @@ def _connect(store: str | Path | _HasPath, timeout_s: float = 60.0) -> sqlite3.C
     return db
 
 
-def save_probe_results(store: str | Path | _HasPath, run_id: str, results: Iterable[ProbeResult]) -> int:
+def save_probe_results(
+    store: str | Path | _HasPath, run_id: str, results: Iterable[ProbeResult]
+) -> int:
     """Write results (replacing earlier rows of the same rung/task/setting); returns rows written."""
     db = _connect(store)
     written = 0

@@ -20,7 +20,7 @@ from emergetui.report.markdown import render_markdown
 from emergetui.report.paths import slug as _slug
 
 if TYPE_CHECKING:
-    from emergetui.store import Store
+    from emergetui.run.store import Store
 
 __all__ = [
     "augment_results",
@@ -150,5 +150,7 @@ def _probe_section(store: Store, run_id: str, out_dir: Path) -> list[Path]:
     if not results:
         return []
     path = out_dir / "probes.md"
-    path.write_text(probe_report_markdown(results, behaviour_from_store(store, run_id)), encoding="utf-8")
+    path.write_text(
+        probe_report_markdown(results, behaviour_from_store(store, run_id)), encoding="utf-8"
+    )
     return [path]

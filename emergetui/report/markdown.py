@@ -14,7 +14,7 @@ from typing import Any
 
 from emergetui.analysis.analyze import Analysis
 from emergetui.analysis.emergence import verdict_rule_text
-from emergetui.report.termplot import format_params
+from emergetui.fmt import fmt_params
 
 
 def fmt(value: Any, digits: int = 3) -> str:
@@ -59,7 +59,7 @@ def _rungs_section(analysis: Analysis) -> str:
         rows.append(
             [
                 r.label,
-                format_params(r.params),
+                fmt_params(r.params),
                 fmt(h.get("loss"), 4),
                 fmt(h.get("bpb"), 4),
                 fmt(h.get("ppl"), 4),
@@ -99,9 +99,9 @@ def _verdict_section(analysis: Analysis) -> str:
         fit = s.sigmoid
         if fit is not None:
             ci = fit.critical_params_ci
-            crit = format_params(fit.critical_params)
+            crit = fmt_params(fit.critical_params)
             if ci:
-                crit += f" [{format_params(ci[0])}, {format_params(ci[1])}]"
+                crit += f" [{fmt_params(ci[0])}, {fmt_params(ci[1])}]"
             failed = fmt(fit.fail_fraction, 2)
         else:
             crit, failed = "–", "–"

@@ -15,8 +15,8 @@ from typing import Any
 
 from emergetui.analysis.analyze import Analysis
 from emergetui.analysis.curves import Curve
+from emergetui.fmt import fmt_params
 from emergetui.report.paths import slug as _slug
-from emergetui.report.termplot import format_params
 
 
 def matplotlib_available() -> bool:
@@ -50,7 +50,7 @@ def draw_curve(ax: Any, curve: Curve, verdict: str | None = None) -> None:
     if curve.chance is not None:
         ax.axhline(curve.chance, linestyle="--", color="gray", linewidth=1)
     ax.set_xscale("log")
-    ax.set_xticks(x, [format_params(v) for v in x], rotation=45, fontsize=7)
+    ax.set_xticks(x, [fmt_params(v) for v in x], rotation=45, fontsize=7)
     ax.minorticks_off()
     ax.set_title(f"{curve.metric}" + (f" — {verdict}" if verdict else ""), fontsize=9)
     ax.set_xlabel("parameters", fontsize=8)

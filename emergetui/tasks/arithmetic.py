@@ -82,7 +82,9 @@ def generate(op: str, digits: int, n: int, seed: int, *salt: str) -> list[Proble
     if not isinstance(n, int) or n < 1:
         raise TaskError(f"arithmetic: n must be an integer >= 1, got {n!r}")
     if n > MAX_PROBLEMS:  # a typo like n = 10_000_000_000 would otherwise exhaust memory, not fail
-        raise TaskError(f"arithmetic: cannot draw {n} problems (items or shots), at most {MAX_PROBLEMS}")
+        raise TaskError(
+            f"arithmetic: cannot draw {n} problems (items or shots), at most {MAX_PROBLEMS}"
+        )
     lo, hi = operand_range(digits)
     b_lo = max(lo, 1) if op == "div" else lo
     rng = random.Random(derived_seed(seed, "arithmetic", op, str(digits), *salt))
@@ -126,17 +128,25 @@ def item_set(
     for i, p in enumerate(problems[:limit] if limit is not None else problems):
         picked = order.shots_for(shots, lambda j, p=p: pool[j] == p, f"{task} (shot pool)")
         shot_texts = [pool[j].question(style) + str(pool[j].answer) for j in picked]
-        items.append(Item(
-            item_id=f"{op}{digits}-{i}",
-            prompt=join_shots(shot_texts, p.question(style), sep),
-            targets=(str(p.answer),),
-            generate=True,
-            stop=("\n",),
-            max_tokens=2 * digits + 8,
-            output_regex=ANSWER_REGEX,
-            shots=shots,
-            meta=(("op", op), ("digits", str(digits)), ("a", str(p.a)), ("b", str(p.b)), ("style", style)),
-        ))
+        items.append(
+            Item(
+                item_id=f"{op}{digits}-{i}",
+                prompt=join_shots(shot_texts, p.question(style), sep),
+                targets=(str(p.answer),),
+                generate=True,
+                stop=("\n",),
+                max_tokens=2 * digits + 8,
+                output_regex=ANSWER_REGEX,
+                shots=shots,
+                meta=(
+                    ("op", op),
+                    ("digits", str(digits)),
+                    ("a", str(p.a)),
+                    ("b", str(p.b)),
+                    ("style", style),
+                ),
+            )
+        )
     return ItemSet(
         task=task,
         setting=setting_name(shots),
@@ -145,7 +155,13 @@ def item_set(
         preferred_metric="exact_match",
         shots=shots,
         description=f"{digits}-digit {OPS[op][0]} ({style} style)",
-        extra={"source": "arithmetic", "op": op, "digits": str(digits), "style": style, "seed": str(seed)},
+        extra={
+            "source": "arithmetic",
+            "op": op,
+            "digits": str(digits),
+            "style": style,
+            "seed": str(seed),
+        },
     )
 
 

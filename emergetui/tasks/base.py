@@ -12,8 +12,10 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 
+from emergetui.errors import EmergetuiError
 
-class TaskError(ValueError):
+
+class TaskError(EmergetuiError, ValueError):
     """Bad task input: the message names the file and the line, item or field.
 
     Control characters in the message (a key or value read from the file may

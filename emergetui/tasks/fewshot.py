@@ -120,7 +120,9 @@ def bigbench_draws(
     for i in range(len(keys) if count is None else min(count, len(keys))):
         valid = np.delete(everything, same[keys[i]])
         if len(valid) < shots:
-            raise TaskError(f"{what or 'task'}: {shots} shots need at least {shots + 1} distinct examples")
+            raise TaskError(
+                f"{what or 'task'}: {shots} shots need at least {shots + 1} distinct examples"
+            )
         picked = valid[rng.permutation(len(valid))[:shots]]
         parts = [inputs[j] + targets[j][int(rng.randint(0, len(targets[j])))] for j in picked]
         contexts.append(separator.join(parts))

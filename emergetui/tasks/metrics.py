@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Protocol
 
-from emergetui.records import ItemRaw
 from emergetui.tasks.base import Item
+from emergetui.tasks.records import ItemRaw
 
 #: BIG-bench's regex for generative tasks that set neither output_regex nor stop_string.
 BIGBENCH_DEFAULT_REGEX = r"[^\.\?\!\;\n]+"
@@ -53,23 +53,63 @@ METRICS: Mapping[str, MetricInfo] = MappingProxyType(
     {
         m.name: m
         for m in (
-            MetricInfo("exact_match", "generated answer equals a target after BIG-bench "
-                       "post-processing (stop string, output regex)", True, True, "generation"),
-            MetricInfo("multiple_choice_grade", "target score of the highest log-likelihood "
-                       "choice (first maximum wins, as np.argmax)", True, True, "choices"),
-            MetricInfo("mc_grade_norm", "multiple-choice grade with log-likelihood divided by "
-                       "the choice's length in characters (lm-eval acc_norm)", True, True, "choices"),
-            MetricInfo("logprob_correct", "log P(correct answer | prompt), summed over its "
-                       "tokens", False, True, "answer"),
-            MetricInfo("logprob_correct_mean", "per-token mean of logprob_correct", False, True,
-                       "answer"),
-            MetricInfo("prob_correct", "P(correct answer | prompt) = exp(logprob_correct)", False,
-                       True, "answer"),
-            MetricInfo("brier", "Brier score (sum over choices) of the softmax over choice "
-                       "log-likelihoods against the target scores normalised to sum 1",
-                       False, False, "choices"),
-            MetricInfo("token_edit_distance", "Levenshtein distance between generated token ids "
-                       "and the closest target's token ids", False, False, "generation"),
+            MetricInfo(
+                "exact_match",
+                "generated answer equals a target after BIG-bench "
+                "post-processing (stop string, output regex)",
+                True,
+                True,
+                "generation",
+            ),
+            MetricInfo(
+                "multiple_choice_grade",
+                "target score of the highest log-likelihood "
+                "choice (first maximum wins, as np.argmax)",
+                True,
+                True,
+                "choices",
+            ),
+            MetricInfo(
+                "mc_grade_norm",
+                "multiple-choice grade with log-likelihood divided by "
+                "the choice's length in characters (lm-eval acc_norm)",
+                True,
+                True,
+                "choices",
+            ),
+            MetricInfo(
+                "logprob_correct",
+                "log P(correct answer | prompt), summed over its tokens",
+                False,
+                True,
+                "answer",
+            ),
+            MetricInfo(
+                "logprob_correct_mean", "per-token mean of logprob_correct", False, True, "answer"
+            ),
+            MetricInfo(
+                "prob_correct",
+                "P(correct answer | prompt) = exp(logprob_correct)",
+                False,
+                True,
+                "answer",
+            ),
+            MetricInfo(
+                "brier",
+                "Brier score (sum over choices) of the softmax over choice "
+                "log-likelihoods against the target scores normalised to sum 1",
+                False,
+                False,
+                "choices",
+            ),
+            MetricInfo(
+                "token_edit_distance",
+                "Levenshtein distance between generated token ids "
+                "and the closest target's token ids",
+                False,
+                False,
+                "generation",
+            ),
         )
     }
 )

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from emergetui.gguf_writer import Vocab, byte_spm_vocab
+from emergetui.models.gguf_writer import Vocab, byte_spm_vocab
 
 #: SentencePiece's visible space: llama.cpp turns " " into this before lookup.
 SPM_SPACE = "\u2581"
@@ -45,7 +45,9 @@ class Problem:
 
     @property
     def question(self) -> str:
-        return f"{self.little_endian(self.a, self.digits)}+{self.little_endian(self.b, self.digits)}"
+        return (
+            f"{self.little_endian(self.a, self.digits)}+{self.little_endian(self.b, self.digits)}"
+        )
 
     @property
     def answer(self) -> str:
@@ -97,7 +99,10 @@ def draw_task_problem(rng: np.random.Generator, spec: CorpusSpec) -> Problem:
 
 
 def _unique(
-    rng: np.random.Generator, n: int, draw: Callable[[np.random.Generator], Problem], exclude: set[Problem]
+    rng: np.random.Generator,
+    n: int,
+    draw: Callable[[np.random.Generator], Problem],
+    exclude: set[Problem],
 ) -> list[Problem]:
     out: list[Problem] = []
     seen = set(exclude)
@@ -163,7 +168,9 @@ def make_split(spec: CorpusSpec) -> Split:
     task = _unique(rng, spec.n_task, lambda r: draw_task_problem(r, spec), set())
     heldout = _unique(rng, spec.n_heldout, lambda r: draw_problem(r, spec), set(task))
     facts = Facts.make(spec)
-    n_facts = round(spec.n_heldout * spec.fact_fraction / (1 - spec.fact_fraction)) if spec.n_facts else 0
+    n_facts = (
+        round(spec.n_heldout * spec.fact_fraction / (1 - spec.fact_fraction)) if spec.n_facts else 0
+    )
     heldout_facts = [facts.draw(rng) for _ in range(n_facts)]
     return Split(spec, task, heldout, facts, heldout_facts, set(task) | set(heldout))
 
@@ -230,7 +237,9 @@ class CharTokenizer:
         return [self.bos, *body] if add_bos else body
 
 
-def pack_rows(lines: Iterable[str], tok: CharTokenizer, n_seq: int | None, seq_len: int) -> np.ndarray:
+def pack_rows(
+    lines: Iterable[str], tok: CharTokenizer, n_seq: int | None, seq_len: int
+) -> np.ndarray:
     """Rows of ``seq_len + 1`` ids: BOS then whole lines, the last one cut at the row's end.
 
     Every row starts at a line boundary after BOS, exactly like a 0-shot
@@ -251,7 +260,9 @@ def pack_rows(lines: Iterable[str], tok: CharTokenizer, n_seq: int | None, seq_l
     return np.array(rows, dtype=np.int64).reshape(len(rows), seq_len + 1)
 
 
-def training_tokens(split: Split, tok: CharTokenizer, n_seq: int, seq_len: int, stream: int = 0) -> np.ndarray:
+def training_tokens(
+    split: Split, tok: CharTokenizer, n_seq: int, seq_len: int, stream: int = 0
+) -> np.ndarray:
     return pack_rows(training_lines(split, stream), tok, n_seq, seq_len)
 
 

@@ -9,11 +9,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from emergetui.gguf_writer import Vocab, write_llama_gguf
+from emergetui.models.gguf_writer import Vocab, write_llama_gguf
 from emergetui.toy.model import ToyLlama, gguf_weights
 
 
 def export_gguf(
-    model: ToyLlama, path: str | Path, vocab: Vocab, *, name: str, metadata: dict[str, str] | None = None
+    model: ToyLlama,
+    path: str | Path,
+    vocab: Vocab,
+    *,
+    name: str,
+    metadata: dict[str, str] | None = None,
 ) -> Path:
-    return write_llama_gguf(path, model.c.shape(), vocab, gguf_weights(model), name=name, metadata=metadata)
+    return write_llama_gguf(
+        path, model.c.shape(), vocab, gguf_weights(model), name=name, metadata=metadata
+    )

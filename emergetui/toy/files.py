@@ -52,7 +52,9 @@ def task_json(split: Split) -> dict[str, Any]:
     return {
         "name": "toy_addition",
         "description": TASK_DESCRIPTION.format(
-            d=split.spec.digits, d1=split.spec.digits + 1, example=Problem(347, 285, split.spec.digits).line
+            d=split.spec.digits,
+            d1=split.spec.digits + 1,
+            example=Problem(347, 285, split.spec.digits).line,
         ),
         "keywords": ["arithmetic", "mathematics", "numerical response", "zero-shot", "emergence"],
         "metrics": ["exact_str_match"],

@@ -84,7 +84,13 @@ def measure_ladder(
     window = int(manifest.training.get("seq_len", 128))
     return [
         measure_rung(
-            directory / r.file, items, heldout, label=r.label, params=r.params, window=window, n_threads=n_threads
+            directory / r.file,
+            items,
+            heldout,
+            label=r.label,
+            params=r.params,
+            window=window,
+            n_threads=n_threads,
         )
         for r in manifest.rungs
     ]
@@ -207,9 +213,13 @@ def measure_and_write(directory: str | Path = TOY_DIR, n_items: int | None = Non
 if __name__ == "__main__":
     import argparse
 
-    ap = argparse.ArgumentParser(prog="python -m emergetui.toy.measure", description="Measure the toy ladder.")
+    ap = argparse.ArgumentParser(
+        prog="python -m emergetui.toy.measure", description="Measure the toy ladder."
+    )
     ap.add_argument("directory", nargs="?", type=Path, default=TOY_DIR)
-    ap.add_argument("--items", type=int, default=None, help="test questions per rung (default: all)")
+    ap.add_argument(
+        "--items", type=int, default=None, help="test questions per rung (default: all)"
+    )
     ap.add_argument("--write", action="store_true", help="write results.json and RESULTS.md")
     a = ap.parse_args()
     if a.write:

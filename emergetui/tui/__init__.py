@@ -2,5 +2,5 @@
 
 Nothing in the core imports this package (an import-linter contract enforces
 it), so the engine, store and analysis stay usable headless; everything here
-only consumes :mod:`emergetui.events` and reads the store.
+only consumes :mod:`emergetui.run.events` and reads the store.
 """

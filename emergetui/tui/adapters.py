@@ -8,8 +8,6 @@ keeps the widgets free of engine, store and analysis logic.
 
 from __future__ import annotations
 
-import argparse
-import copy
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,10 +15,10 @@ from typing import Any
 
 from emergetui.analysis.analyze import Analysis, AnalysisConfig, analyze
 from emergetui.analysis.data import RungInfo
-from emergetui.fit import Memory, detect_memory
-from emergetui.ladder_status import DEFAULT_N_CTX, RungRow, memory_note, rung_rows
-from emergetui.ladders import Ladder, LadderError, get_ladder, load_ladders
-from emergetui.store import RunSummary, Store, StoredRung
+from emergetui.models.fit import Memory, detect_memory
+from emergetui.models.ladders import Ladder, LadderError, get_ladder, load_ladders
+from emergetui.models.status import DEFAULT_N_CTX, RungRow, memory_note, rung_rows
+from emergetui.run.store import RunSummary, Store, StoredRung
 
 __all__ = ["DEFAULT_N_CTX", "RungRow", "memory_note", "rung_rows"]
 
@@ -46,7 +44,9 @@ def available_ladders(extra: str | None = None) -> list[LadderChoice]:
     choices: dict[str, LadderChoice] = {}
     try:
         for name, lad in load_ladders().items():
-            choices[name] = LadderChoice(name, name, lad.description, None if lad.problem else lad, lad.problem)
+            choices[name] = LadderChoice(
+                name, name, lad.description, None if lad.problem else lad, lad.problem
+            )
     except LadderError as e:
         choices["?"] = LadderChoice("?", "", "", None, str(e))
     if extra and extra not in choices:
@@ -72,8 +72,11 @@ def task_choices(tasks_dir: list[Path], preselected: list[str]) -> list[TaskChoi
 
     infos = [t for t in list_tasks(list(tasks_dir)) if not t.error]
     names = {t.name for t in infos}
-    out = [TaskChoice(spec, "from the command line or the ladder's default", True)
-           for spec in preselected if spec not in names]
+    out = [
+        TaskChoice(spec, "from the command line or the ladder's default", True)
+        for spec in preselected
+        if spec not in names
+    ]
     out += [TaskChoice(t.name, t.description, t.name in preselected) for t in infos]
     return out
 
@@ -81,38 +84,9 @@ def task_choices(tasks_dir: list[Path], preselected: list[str]) -> list[TaskChoi
 def default_task_specs(ladder: Ladder | None) -> list[str]:
     if ladder is None:
         return []
-    from emergetui.experiment import default_tasks
+    from emergetui.run.spec import default_tasks
 
     return default_tasks(ladder)
-
-
-# -- arguments ------------------------------------------------------------------------------
-def run_args(base: argparse.Namespace, **overrides: Any) -> argparse.Namespace:
-    """A copy of the CLI's Namespace with the start screen's choices, for ``build_experiment``.
-
-    Going through the same Namespace as ``--batch`` is what makes the lab and
-    the batch CLI produce the same run id for the same choices.
-    """
-    args = copy.copy(base)
-    for k, v in overrides.items():
-        setattr(args, k, v)
-    return args
-
-
-def args_from_run_config(base: argparse.Namespace, cfg: dict[str, Any]) -> argparse.Namespace:
-    """Rebuild the choices of a stored run so that running them again resumes it."""
-    shots = cfg.get("shots")
-    rungs = cfg.get("rungs") or []
-    return run_args(
-        base,
-        ladder=cfg.get("ladder", base.ladder),
-        rungs=",".join(rungs) or None,
-        tasks=list(cfg.get("task_specs") or []) or None,
-        shots=",".join(str(s) for s in shots) if shots else None,
-        limit=cfg.get("limit"),
-        seed=int(cfg.get("seed", 0)),
-        no_heldout=not cfg.get("heldout"),
-    )
 
 
 # -- stored runs ------------------------------------------------------------------------------
@@ -159,8 +133,10 @@ def probe_heatmaps(store: Store, run_id: str, task: str | None = None) -> str:
             continue
         sel = [r for r in results if r.task == t and r.setting == setting]
         o = onset(sel)
-        out.append(f"{t} [{setting}]: the probe first beats chance at rung {o.probe or 'none'}; "
-                   f"the behaviour at rung {o.behaviour or 'none'}")
+        out.append(
+            f"{t} [{setting}]: the probe first beats chance at rung {o.probe or 'none'}; "
+            f"the behaviour at rung {o.behaviour or 'none'}"
+        )
         for kind in ("probe_acc", "lens_prob"):
             out.append(heatmap_text(sel, t, kind=kind, setting=setting))
     return "\n".join(out)
@@ -186,9 +162,15 @@ def load_results(
     analysis = analyze(records, infos, seed=seed, chance=chance, config=config) if records else None
     settings = [(t.task, t.setting) for t in tasksets]
     return ResultsData(
-        run_id=run_id, ladder=str(cfg.get("ladder", "?")), status=status, rungs=rungs,
-        analysis=analysis, task_settings=settings, n_items=len(records),
-        n_errors=sum(1 for r in records if r.error), probes=probes,
+        run_id=run_id,
+        ladder=str(cfg.get("ladder", "?")),
+        status=status,
+        rungs=rungs,
+        analysis=analysis,
+        task_settings=settings,
+        n_items=len(records),
+        n_errors=sum(1 for r in records if r.error),
+        probes=probes,
     )
 
 

@@ -1,26 +1,25 @@
 """The Textual app: screens, global keys, theme, and a quit that never leaves a run half-written.
 
-``emergetui`` with no arguments calls :func:`run_app` with the batch parser's
-Namespace, so every command-line choice (``--ladder``, ``--task``,
-``--store``, ...) pre-fills the start screen and the lab builds experiments
-exactly as ``--batch`` does.
+``emergetui`` with no arguments calls :func:`run_app` with the
+:class:`~emergetui.run.spec.ExperimentSpec` the command line describes, so every
+choice (``--ladder``, ``--task``, ``--shots``, ...) pre-fills the start screen,
+and the lab builds experiments from the same typed spec as ``--batch`` does.
 """
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
-from typing import Any
 
 from textual.app import App
 from textual.binding import Binding
 
 from emergetui.analysis.analyze import AnalysisConfig
-from emergetui.fit import Memory
+from emergetui.models.fit import Memory
+from emergetui.run.spec import ExperimentSpec
 from emergetui.tui import adapters
 from emergetui.tui.adapters import REPORT_FORMATS
-from emergetui.tui.commands import LabCommands
 from emergetui.tui.driver import RunnerFactory
+from emergetui.tui.palette import LabCommands
 from emergetui.tui.screens.help import HelpScreen
 from emergetui.tui.screens.results import ResultsScreen
 from emergetui.tui.screens.run import RunScreen
@@ -28,16 +27,6 @@ from emergetui.tui.screens.start import StartScreen
 from emergetui.tui.styles import LAB_CSS
 
 DARK, LIGHT = "textual-dark", "textual-light"
-
-
-def default_args(**overrides: Any) -> argparse.Namespace:
-    """The CLI's defaults with ``overrides``: what ``emergetui`` alone would pass (tests use it too)."""
-    from emergetui.cli import batch_parser
-
-    args = batch_parser().parse_args([])
-    for k, v in overrides.items():
-        setattr(args, k, v)
-    return args
 
 
 class LabApp(App[int]):
@@ -53,7 +42,8 @@ class LabApp(App[int]):
 
     def __init__(
         self,
-        args: argparse.Namespace | None = None,
+        spec: ExperimentSpec | None = None,
+        store: Path | None = None,
         *,
         memory: Memory | None = None,
         report_dir: Path | None = None,
@@ -62,11 +52,13 @@ class LabApp(App[int]):
         analysis_config: AnalysisConfig | None = None,
         report_formats: tuple[str, ...] = REPORT_FORMATS,
     ) -> None:
-        """``memory`` pins the machine's free RAM/VRAM (tests and screenshots need stable fit columns);
-        ``runner_factory`` replaces :class:`~emergetui.runner.Runner` (tests hold a rung back with it);
+        """``spec`` pre-fills the start screen; ``store`` is the results database (None: the default).
+        ``memory`` pins the machine's free RAM/VRAM (tests and screenshots need stable fit columns);
+        ``runner_factory`` replaces :class:`~emergetui.run.runner.Runner` (tests hold a rung back with it);
         ``analysis_config`` and ``report_formats`` let tests use small bootstraps and skip PNGs."""
         super().__init__()
-        self.base_args = args if args is not None else default_args()
+        self.spec = spec if spec is not None else ExperimentSpec()
+        self.store_path = store
         self._memory = memory
         self.report_dir = report_dir or Path.cwd()
         self.open_results_when_done = open_results_when_done
@@ -77,7 +69,7 @@ class LabApp(App[int]):
 
     @property
     def analysis_seed(self) -> int:
-        return int(getattr(self.base_args, "seed", 0) or 0)
+        return self.spec.seed
 
     def memory(self) -> Memory:
         """Free memory for the fit columns; measured once (it probes the GPU) unless injected."""
@@ -90,11 +82,13 @@ class LabApp(App[int]):
         self.push_screen(StartScreen())
 
     # -- navigation -------------------------------------------------------------------------
-    def start_run(self, args: argparse.Namespace, expect_run_id: str | None = None) -> None:
+    def start_run(self, spec: ExperimentSpec, expect_run_id: str | None = None) -> None:
         if self.active_run() is not None:
             self.notify("a run is already in progress", severity="warning")
             return
-        self.push_screen(RunScreen(args, expect_run_id=expect_run_id, runner_factory=self.runner_factory))
+        self.push_screen(
+            RunScreen(spec, expect_run_id=expect_run_id, runner_factory=self.runner_factory)
+        )
 
     def open_results(self, run_id: str) -> None:
         self.push_screen(ResultsScreen(run_id))
@@ -134,11 +128,14 @@ class LabApp(App[int]):
             return
         self.quitting = True
         run.cancel()
-        self.notify("stopping the run: the current wave is being stored (press q again to force)",
-                    title="quitting", timeout=30)
+        self.notify(
+            "stopping the run: the current wave is being stored (press q again to force)",
+            title="quitting",
+            timeout=30,
+        )
 
 
-def run_app(args: argparse.Namespace) -> int:
-    app = LabApp(args)
+def run_app(spec: ExperimentSpec, store: Path | None = None) -> int:
+    app = LabApp(spec, store)
     code = app.run()
     return code if isinstance(code, int) else 0

@@ -10,7 +10,6 @@ committed and the store's run status says "cancelled" (a resumable state).
 
 from __future__ import annotations
 
-import argparse
 import math
 import threading
 from collections.abc import Callable
@@ -18,9 +17,11 @@ from pathlib import Path
 
 from textual.message import Message
 
-from emergetui.events import RunFinished, TaskFinished
-from emergetui.runner import RunConfig, Runner
-from emergetui.store import Store
+from emergetui.errors import EmergetuiError
+from emergetui.run.events import RunFinished, TaskFinished
+from emergetui.run.runner import RunConfig, Runner
+from emergetui.run.spec import ExperimentSpec, build_experiment
+from emergetui.run.store import Store
 from emergetui.tui.live import Moments, SettledTask
 from emergetui.tui.messages import RunEnded, RunnerBatch, RunPrepared
 from emergetui.tui.pump import EventPump
@@ -45,13 +46,15 @@ class RunDriver:
 
     def __init__(
         self,
-        args: argparse.Namespace,
+        spec: ExperimentSpec,
+        store_path: Path | None,
         post: Callable[[Message], object],
         *,
         runner_factory: RunnerFactory = Runner,
         interval_s: float = 0.1,
     ) -> None:
-        self.args = args
+        self.spec = spec
+        self.store_path = store_path
         self._post = post
         self._factory = runner_factory
         self.pump = EventPump(lambda items: post(RunnerBatch(items)), interval_s=interval_s)
@@ -59,10 +62,6 @@ class RunDriver:
         self._runner: Runner | None = None
         self._lock = threading.Lock()
         self.run_id: str | None = None
-
-    @property
-    def store_path(self) -> Path | None:
-        return getattr(self.args, "store", None)
 
     def cancel(self) -> None:
         with self._lock:
@@ -76,16 +75,10 @@ class RunDriver:
 
     def drive(self, worker_cancelled: Callable[[], bool] = lambda: False) -> None:
         """Build, run, and report the end; never raises (errors end the run with a message)."""
-        from emergetui.cli import CliError
-        from emergetui.experiment import build_experiment
-        from emergetui.ladders import LadderError
-        from emergetui.store import StoreError
-        from emergetui.tasks.base import TaskError
-
         try:
-            exp = build_experiment(self.args)
+            exp = build_experiment(self.spec)
             store = Store(self.store_path)
-        except (CliError, LadderError, StoreError, TaskError, OSError) as e:
+        except (EmergetuiError, OSError) as e:
             self._post(RunEnded(None, cancelled=False, error=str(e)))
             return
         finished: RunFinished | None = None
@@ -99,7 +92,15 @@ class RunDriver:
                     runner.cancel()
             self.run_id = runner.run_id
             tasks = [(s.task, s.setting) for s in exp.config.item_sets]
-            self._post(RunPrepared(runner.run_id, exp.config.ladder, len(exp.config.rungs), tasks, list(exp.warnings)))
+            self._post(
+                RunPrepared(
+                    runner.run_id,
+                    exp.config.ladder,
+                    len(exp.config.rungs),
+                    tasks,
+                    list(exp.warnings),
+                )
+            )
             # the app may exit (cancelling the worker) while the runner is quiet: relay it
             threading.Thread(target=self._relay, args=(worker_cancelled, done), daemon=True).start()
             for event in runner.events():

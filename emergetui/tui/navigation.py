@@ -10,6 +10,7 @@ class CurveNavigation:
 
     metric: MetricChoice
     task_index: int
+
     def _redraw(self) -> None: ...  # the screen provides it
 
     def action_toggle_metric(self) -> None:

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from emergetui.events import DownloadProgress, RunFinished
+from emergetui.run.events import DownloadProgress, RunFinished
 
 
 class EventPump:
@@ -41,7 +41,10 @@ class EventPump:
             if isinstance(item, DownloadProgress):
                 for i in range(len(self._buffer) - 1, -1, -1):
                     old = self._buffer[i]
-                    if isinstance(old, DownloadProgress) and (old.rung, old.file) == (item.rung, item.file):
+                    if isinstance(old, DownloadProgress) and (old.rung, old.file) == (
+                        item.rung,
+                        item.file,
+                    ):
                         del self._buffer[i]
                         break
             self._buffer.append(item)

@@ -9,12 +9,14 @@ from __future__ import annotations
 from emergetui.analysis.analyze import Analysis
 from emergetui.analysis.icl import IclResult, setting_family
 from emergetui.analysis.loss_ability import LossAbility
-from emergetui.tui.format import fmt_params, fmt_value
+from emergetui.fmt import fmt_params, fmt_value
 from emergetui.tui.live import order_metrics
 
 
 def metrics_of(analysis: Analysis, task: str, setting: str) -> list[str]:
-    return order_metrics(c.metric for c in analysis.curves if (c.task, c.setting) == (task, setting))
+    return order_metrics(
+        c.metric for c in analysis.curves if (c.task, c.setting) == (task, setting)
+    )
 
 
 def table_metrics(analysis: Analysis) -> list[str]:
@@ -22,7 +24,9 @@ def table_metrics(analysis: Analysis) -> list[str]:
     return order_metrics(c.metric for c in analysis.curves)
 
 
-def table_rows(analysis: Analysis, heldout: dict[str, float | None]) -> tuple[list[str], list[tuple[str, ...]]]:
+def table_rows(
+    analysis: Analysis, heldout: dict[str, float | None]
+) -> tuple[list[str], list[tuple[str, ...]]]:
     """Rung × (task, setting) rows, one column per metric, each cell ``mean [lo, hi]``."""
     metrics = table_metrics(analysis)
     cells: dict[tuple[str, str, str], dict[str, str]] = {}
@@ -34,10 +38,20 @@ def table_rows(analysis: Analysis, heldout: dict[str, float | None]) -> tuple[li
             cells.setdefault((c.task, c.setting, p.rung), {})[c.metric] = cell
     order = {r.label: i for i, r in enumerate(analysis.rungs)}
     rows = []
-    for (task, setting, rung), by_metric in sorted(cells.items(), key=lambda kv: (kv[0][0], kv[0][1], order.get(kv[0][2], 99))):
+    for (task, setting, rung), by_metric in sorted(
+        cells.items(), key=lambda kv: (kv[0][0], kv[0][1], order.get(kv[0][2], 99))
+    ):
         loss = heldout.get(rung)
-        rows.append((task, setting, rung, fmt_params(params[rung]), fmt_value(loss) if loss is not None else "",
-                     *(by_metric.get(m, "") for m in metrics)))
+        rows.append(
+            (
+                task,
+                setting,
+                rung,
+                fmt_params(params[rung]),
+                fmt_value(loss) if loss is not None else "",
+                *(by_metric.get(m, "") for m in metrics),
+            )
+        )
     return ["task", "setting", "rung", "params", "loss", *metrics], rows
 
 
@@ -63,8 +77,17 @@ def verdict_rows(analysis: Analysis) -> list[tuple[str, ...]]:
     for s in analysis.scores:
         mirage = analysis.mirage_for(s.task, s.setting)
         crit = fmt_params(s.sigmoid.critical_params) if s.sigmoid is not None else ""
-        rows.append((s.task, s.setting, s.metric, s.verdict.label, crit,
-                     mirage.outcome if mirage is not None else "n/a", s.verdict.reason))
+        rows.append(
+            (
+                s.task,
+                s.setting,
+                s.metric,
+                s.verdict.label,
+                crit,
+                mirage.outcome if mirage is not None else "n/a",
+                s.verdict.reason,
+            )
+        )
     return rows
 
 
@@ -79,7 +102,11 @@ def loss_text(result: LossAbility | None, any_heldout: bool) -> str:
         return "not enough rungs with a held-out loss for this curve"
     parts = []
     if result.threshold is not None:
-        ci = f" [{result.threshold_ci[0]:.2f}, {result.threshold_ci[1]:.2f}]" if result.threshold_ci else ""
+        ci = (
+            f" [{result.threshold_ci[0]:.2f}, {result.threshold_ci[1]:.2f}]"
+            if result.threshold_ci
+            else ""
+        )
         parts.append(f"ability leaves chance below loss {result.threshold:.3f}{ci}")
     else:
         parts.append(result.threshold_note or "no loss threshold found")
@@ -92,7 +119,9 @@ def loss_text(result: LossAbility | None, any_heldout: bool) -> str:
 
 def icl_for(analysis: Analysis, task: str, setting: str, metric: str) -> IclResult | None:
     family = setting_family(setting)
-    return next((r for r in analysis.icl if (r.task, r.family, r.metric) == (task, family, metric)), None)
+    return next(
+        (r for r in analysis.icl if (r.task, r.family, r.metric) == (task, family, metric)), None
+    )
 
 
 def icl_text(result: IclResult | None) -> str:
@@ -100,5 +129,7 @@ def icl_text(result: IclResult | None) -> str:
         return "in-context learning needs this task at 0 shots and at least one k > 0 (set shots, e.g. 0,1,3)"
     if result.first_rung is None:
         return f"shots {', '.join(map(str, result.shots))}: no rung gains from examples beyond the noise"
-    return (f"shots {', '.join(map(str, result.shots))}: smallest rung where k shots beats 0 is "
-            f"{result.first_rung} (k={result.first_shots})")
+    return (
+        f"shots {', '.join(map(str, result.shots))}: smallest rung where k shots beats 0 is "
+        f"{result.first_rung} (k={result.first_shots})"
+    )

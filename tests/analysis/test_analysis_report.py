@@ -10,6 +10,7 @@ import pytest
 from analysis_synth import FAST, bernoulli, ladder, records
 
 from emergetui.analysis import Analysis, analyze
+from emergetui.fmt import fmt_params
 from emergetui.report import png, termplot, write_report
 
 
@@ -104,5 +105,5 @@ def test_terminal_plots_are_strings(analysis: Analysis) -> None:
     assert "held-out loss" in by_loss
     with pytest.raises(ValueError, match="unknown x axis"):
         termplot.scaling_plot(curve, x="flops")
-    assert termplot.format_params(1_400_000_000) == "1.4B"
-    assert termplot.format_params(135_000_000) == "135M"
+    assert fmt_params(1_400_000_000) == "1.4B"
+    assert fmt_params(135_000_000) == "135M"

@@ -29,7 +29,10 @@ def _unknown_arch(path: Path) -> Path:
     [
         (lambda p, m: p, "no such model file"),
         (lambda p, m: (p.write_bytes(b"PK\x03\x04 not a gguf" * 10), p)[1], "not a GGUF file"),
-        (lambda p, m: (p.write_bytes(m.read_bytes()[: m.stat().st_size // 3]), p)[1], "could not load"),
+        (
+            lambda p, m: (p.write_bytes(m.read_bytes()[: m.stat().st_size // 3]), p)[1],
+            "could not load",
+        ),
         (lambda p, m: (p.write_bytes(b"GGUF" + b"\x00" * 100), p)[1], "could not load"),
         (lambda p, m: _unknown_arch(p), "architecture frobnicator is not known"),
         (lambda p, m: (p.mkdir(), p)[1], "is a folder"),

@@ -7,7 +7,9 @@ from hypothesis import strategies as st
 
 from emergetui.engine.plan import Trie, _lcp
 
-sequences = st.lists(st.lists(st.integers(0, 3), min_size=1, max_size=9).map(tuple), min_size=1, max_size=40)
+sequences = st.lists(
+    st.lists(st.integers(0, 3), min_size=1, max_size=9).map(tuple), min_size=1, max_size=40
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -22,7 +24,9 @@ def test_trie_matches_brute_force(raw: list[tuple[int, ...]]) -> None:
         for v in path:
             through.setdefault(v, []).append(r)
         prev = seqs[r - 1] if r else ()
-        assert t.lcp_prev[r] == next((i for i, (a, b) in enumerate(zip(prev, s)) if a != b), min(len(prev), len(s)))
+        assert t.lcp_prev[r] == next(
+            (i for i, (a, b) in enumerate(zip(prev, s)) if a != b), min(len(prev), len(s))
+        )
     # one node per distinct prefix, each on some request's path
     assert t.n_nodes == len({s[: d + 1] for s in seqs for d in range(len(s))}) == len(through)
     for v, rs in through.items():

@@ -50,12 +50,16 @@ def _assert_same(packed, naive) -> None:
 
 
 pair = st.tuples(
-    st.sampled_from(PREFIXES).flatmap(lambda p: st.lists(st.sampled_from(WORDS), max_size=3).map(lambda w: p + "".join(w))),
+    st.sampled_from(PREFIXES).flatmap(
+        lambda p: st.lists(st.sampled_from(WORDS), max_size=3).map(lambda w: p + "".join(w))
+    ),
     st.lists(st.sampled_from(WORDS), min_size=1, max_size=3).map("".join),
 )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(pairs=st.lists(pair, min_size=1, max_size=14))
 def test_packed_equals_naive_randomised(small_engine: Engine, pairs: list[tuple[str, str]]) -> None:
     _assert_same(small_engine.score(pairs), score_naive(small_engine, pairs))
@@ -64,7 +68,9 @@ def test_packed_equals_naive_randomised(small_engine: Engine, pairs: list[tuple[
 def test_many_requests_more_than_slots_and_batch(small_engine: Engine, big_engine: Engine) -> None:
     """Multiple-choice items behind one shared few-shot prefix: > n_batch tokens, > n_seq_max requests."""
     shots = "".join(f"Q: {a}+{b}=\nA: {a + b}\n\n" for a, b in [(1, 2), (30, 4), (12, 9), (7, 7)])
-    pairs = [(shots + f"Q: {i}+{i}=\nA:", f" {c}") for i in range(12) for c in (2 * i, 2 * i + 1, i, 99)]
+    pairs = [
+        (shots + f"Q: {i}+{i}=\nA:", f" {c}") for i in range(12) for c in (2 * i, 2 * i + 1, i, 99)
+    ]
     naive = score_naive(big_engine, pairs)
     _assert_same(small_engine.score(pairs), naive)
     _assert_same(big_engine.score(pairs), naive)
@@ -148,7 +154,9 @@ def test_output_row_cap_splits_decodes(tiny_model: Path, big_engine: Engine) -> 
         pairs = [(f"Q: {i} and {i}?\nA:", " the answer is long enough") for i in range(6)]
         _assert_same(eng.score(pairs), score_naive(big_engine, pairs))
         gens = eng.generate(["the", "a"], max_tokens=4, stop=[])
-        assert [g.tokens for g in gens] == [g.tokens for g in big_engine.generate(["the", "a"], max_tokens=4, stop=[])]
+        assert [g.tokens for g in gens] == [
+            g.tokens for g in big_engine.generate(["the", "a"], max_tokens=4, stop=[])
+        ]
 
 
 def test_stop_string_at_start_does_not_stop(big_engine: Engine) -> None:
@@ -166,13 +174,17 @@ def test_stop_string_at_start_does_not_stop(big_engine: Engine) -> None:
 
 def test_row_workers_reduce_rows_off_thread(tiny_model: Path, big_engine: Engine) -> None:
     """The GPU-side pipelining (rows reduced on worker threads during the next decode) changes nothing."""
-    with Engine.load(tiny_model, **ENGINE_KW, n_ctx=512, n_batch=64, n_seq_max=4, row_workers=2) as eng:
+    with Engine.load(
+        tiny_model, **ENGINE_KW, n_ctx=512, n_batch=64, n_seq_max=4, row_workers=2
+    ) as eng:
         eng.native.max_outputs = 5  # many decodes, several pending at once
         shots = "Q: 1+2=\nA: 3\n\nQ: 30+4=\nA: 34\n\n"
         pairs = [(shots + f"Q: {i}+{i}=\nA:", f" {c}") for i in range(5) for c in (2 * i, 99, i)]
         _assert_same(eng.score(pairs), score_naive(big_engine, pairs))
         gens = eng.generate(["the", "a"], max_tokens=4, stop=[])
-        assert [g.tokens for g in gens] == [g.tokens for g in big_engine.generate(["the", "a"], max_tokens=4, stop=[])]
+        assert [g.tokens for g in gens] == [
+            g.tokens for g in big_engine.generate(["the", "a"], max_tokens=4, stop=[])
+        ]
 
 
 def test_context_sized_to_what_requests_need(tiny_model: Path, big_engine: Engine) -> None:
@@ -193,7 +205,9 @@ def test_context_sized_to_what_requests_need(tiny_model: Path, big_engine: Engin
         assert too_long.error and "do not fit the context of 2048" in too_long.error
 
 
-def test_gpu_request_on_a_cpu_build_keeps_cpu_settings(tiny_model: Path, big_engine: Engine) -> None:
+def test_gpu_request_on_a_cpu_build_keeps_cpu_settings(
+    tiny_model: Path, big_engine: Engine
+) -> None:
     """n_gpu_layers=-1 on a build without GPU offload must not switch on CPU flash attention or row threads."""
     from emergetui.engine.engine import gpu_offload_supported
 

@@ -27,7 +27,9 @@ def test_sum_exp_matches_float64_on_vocab_rows(impl: str) -> None:
     fn = sumexp.best_sum_exp() if impl == "best" else sumexp.numpy_sum_exp
     rng = np.random.default_rng(1)
     for n_vocab in (1, 9, 151_936):
-        block = (rng.standard_normal((5, n_vocab)) * np.array([[0.1], [2], [10], [60], [300]])).astype(np.float32)
+        block = (
+            rng.standard_normal((5, n_vocab)) * np.array([[0.1], [2], [10], [60], [300]])
+        ).astype(np.float32)
         m = block.max(axis=1)
         np.testing.assert_allclose(fn(block, m), _reference(block, m), rtol=1e-6, atol=0)
 

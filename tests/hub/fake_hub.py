@@ -1,6 +1,6 @@
 """A small stand-in for the Hugging Face Hub, served on 127.0.0.1 for offline tests.
 
-It speaks the parts of the Hub protocol that huggingface_hub and emergetui.hub
+It speaks the parts of the Hub protocol that huggingface_hub and emergetui.models.hub
 use, as read from huggingface_hub 2.x:
 
 * ``GET /api/models/{repo}/tree/{rev}?recursive=..`` - the file listing (LFS oid = sha256);
@@ -79,7 +79,9 @@ class FakeHub:
     def count(self, method: str | None = None, contains: str = "") -> int:
         with self.lock:
             return sum(
-                1 for r in self.requests if (method is None or r.method == method) and contains in r.path
+                1
+                for r in self.requests
+                if (method is None or r.method == method) and contains in r.path
             )
 
     def __enter__(self) -> FakeHub:
@@ -90,11 +92,15 @@ class FakeHub:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.02,), daemon=True
+        )
         self._thread.start()
         return self
 
-    def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
         assert self._server is not None and self._thread is not None
         self._server.shutdown()
         self._server.server_close()
@@ -119,7 +125,9 @@ class _Handler(BaseHTTPRequestHandler):
         hub = self.owner
         path = urlsplit(self.path).path
         with hub.lock:
-            hub.requests.append(Recorded(self.command, path, {k.lower(): v for k, v in self.headers.items()}))
+            hub.requests.append(
+                Recorded(self.command, path, {k.lower(): v for k, v in self.headers.items()})
+            )
         parts = [unquote(p) for p in path.split("/") if p]
         if len(parts) >= 6 and parts[:2] == ["api", "models"] and parts[4] == "tree":
             return self._tree("/".join(parts[2:4]), parts[5])
@@ -161,7 +169,9 @@ class _Handler(BaseHTTPRequestHandler):
         if rev not in ("main", repo.commit):
             return self._send(404, b"", {"X-Error-Code": "RevisionNotFound"})
         if name not in repo.files:
-            return self._send(404, b"", {"X-Error-Code": "EntryNotFound", "X-Repo-Commit": repo.commit})
+            return self._send(
+                404, b"", {"X-Error-Code": "EntryNotFound", "X-Repo-Commit": repo.commit}
+            )
         sha = repo.sha(name)
         headers = {
             "Location": f"{self.owner.cdn}/cdn/{sha}",
@@ -185,9 +195,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve_bytes(self, name: str, data: bytes, head: bool) -> None:
         start = 0
         rng = self.headers.get("Range")
-        status, extra = 200, {"Accept-Ranges": "bytes", "ETag": f'"{hashlib.sha256(data).hexdigest()}"'}
+        status, extra = (
+            200,
+            {"Accept-Ranges": "bytes", "ETag": f'"{hashlib.sha256(data).hexdigest()}"'},
+        )
         if rng and rng.startswith("bytes=") and rng.endswith("-"):
-            start = int(rng[len("bytes="):-1])
+            start = int(rng[len("bytes=") : -1])
             if start >= len(data):
                 return self._send(416, b"", {"Content-Range": f"bytes */{len(data)}"})
             status = 206
@@ -204,7 +217,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
         self.close_connection = True  # the rest never comes: the client must resume
 
-    def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None, head: bool = False) -> None:
+    def _send(
+        self, status: int, body: bytes, headers: dict[str, str] | None = None, head: bool = False
+    ) -> None:
         self._send_headers(status, len(body), headers or {})
         if not head and body:
             self.wfile.write(body)

@@ -9,8 +9,8 @@ from types import SimpleNamespace
 import pytest
 from fake_hub import FakeHub
 
-from emergetui.gguf_info import read_model_info
-from emergetui.hub import (
+from emergetui.models.gguf_info import read_model_info
+from emergetui.models.hub import (
     DownloadProgress,
     HubError,
     HubSettings,
@@ -18,16 +18,21 @@ from emergetui.hub import (
     is_cached,
     resolve_files,
 )
-from emergetui.ladders import RungSpec
+from emergetui.models.ladders import RungSpec
 
 OFFICIAL = "Qwen/Qwen2.5-0.5B-Instruct-GGUF"
 MRADER = "mradermacher/Qwen2.5-0.5B-GGUF"
 SPLIT = "Qwen/Qwen2.5-7B-Instruct-GGUF"
-S1, S2 = "qwen2.5-7b-instruct-q4_k_m-00001-of-00002.gguf", "qwen2.5-7b-instruct-q4_k_m-00002-of-00002.gguf"
+S1, S2 = (
+    "qwen2.5-7b-instruct-q4_k_m-00001-of-00002.gguf",
+    "qwen2.5-7b-instruct-q4_k_m-00002-of-00002.gguf",
+)
 TOKEN = "hf_SeCrEtToKeN0123456789"
 
 
-def settings(hub: FakeHub, tmp_path: Path, token: str | None = None, offline: bool = False) -> HubSettings:
+def settings(
+    hub: FakeHub, tmp_path: Path, token: str | None = None, offline: bool = False
+) -> HubSettings:
     return HubSettings(hub.url, tmp_path / "hf" / "hub", offline, token)
 
 
@@ -38,24 +43,41 @@ def rung(repo: str, pattern: str = "Q4_K_M", **kw: object) -> RungSpec:
 @pytest.fixture()
 def repos(fake_hub: FakeHub, gguf_bytes: dict[str, bytes]) -> FakeHub:
     one = gguf_bytes["single"]
-    fake_hub.add_repo(OFFICIAL, {"qwen2.5-0.5b-instruct-q4_k_m.gguf": one,
-                                 "qwen2.5-0.5b-instruct-q8_0.gguf": one[:-1] + b"x", "README.md": b"hi"})
-    fake_hub.add_repo(MRADER, {"Qwen2.5-0.5B.Q4_K_M.gguf": one, "Qwen2.5-0.5B.Q4_K_S.gguf": one[:100]})
+    fake_hub.add_repo(
+        OFFICIAL,
+        {
+            "qwen2.5-0.5b-instruct-q4_k_m.gguf": one,
+            "qwen2.5-0.5b-instruct-q8_0.gguf": one[:-1] + b"x",
+            "README.md": b"hi",
+        },
+    )
+    fake_hub.add_repo(
+        MRADER, {"Qwen2.5-0.5B.Q4_K_M.gguf": one, "Qwen2.5-0.5B.Q4_K_S.gguf": one[:100]}
+    )
     fake_hub.add_repo(SPLIT, {S1: gguf_bytes["shard1"], S2: gguf_bytes["shard2"]})
     return fake_hub
 
 
-def test_settings_follow_the_environment(fake_hub: FakeHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_settings_follow_the_environment(
+    fake_hub: FakeHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HF_TOKEN", TOKEN)
     s = HubSettings.from_env()
-    assert (s.endpoint, s.cache_dir, s.offline, s.token) == (fake_hub.url, tmp_path / "hf" / "hub", False, TOKEN)
+    assert (s.endpoint, s.cache_dir, s.offline, s.token) == (
+        fake_hub.url,
+        tmp_path / "hf" / "hub",
+        False,
+        TOKEN,
+    )
     assert TOKEN not in repr(s)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     assert HubSettings.from_env().offline
 
 
-@pytest.mark.parametrize(("repo", "name"), [(OFFICIAL, "qwen2.5-0.5b-instruct-q4_k_m.gguf"),
-                                            (MRADER, "Qwen2.5-0.5B.Q4_K_M.gguf")])
+@pytest.mark.parametrize(
+    ("repo", "name"),
+    [(OFFICIAL, "qwen2.5-0.5b-instruct-q4_k_m.gguf"), (MRADER, "Qwen2.5-0.5B.Q4_K_M.gguf")],
+)
 def test_download_resolves_pattern_and_lands_in_hf_cache(
     repos: FakeHub, gguf_bytes: dict[str, bytes], tmp_path: Path, repo: str, name: str
 ) -> None:
@@ -63,7 +85,8 @@ def test_download_resolves_pattern_and_lands_in_hf_cache(
     r = rung(repo)
     files = resolve_files(r, offline=False, settings=s)
     assert [(f.name, f.size, f.sha256) for f in files] == [
-        (name, len(gguf_bytes["single"]), hashlib.sha256(gguf_bytes["single"]).hexdigest())]
+        (name, len(gguf_bytes["single"]), hashlib.sha256(gguf_bytes["single"]).hexdigest())
+    ]
     events: list[DownloadProgress] = []
     path = ensure_rung(r, events.append, settings=s)
     commit = repos.repos[repo].commit
@@ -90,7 +113,9 @@ def test_split_model_fetches_every_shard_and_returns_the_first(
     assert info.output_bytes > 0 and info.architecture == "llama"
 
 
-def test_connection_cut_mid_file_is_resumed_with_range(repos: FakeHub, tmp_path: Path, gguf_bytes: dict[str, bytes]) -> None:
+def test_connection_cut_mid_file_is_resumed_with_range(
+    repos: FakeHub, tmp_path: Path, gguf_bytes: dict[str, bytes]
+) -> None:
     repos.cut_after["qwen2.5-0.5b-instruct-q4_k_m.gguf"] = 1000
     path = ensure_rung(rung(OFFICIAL), settings=settings(repos, tmp_path))
     assert path.read_bytes() == gguf_bytes["single"]
@@ -98,7 +123,9 @@ def test_connection_cut_mid_file_is_resumed_with_range(repos: FakeHub, tmp_path:
     assert [r.headers.get("range") for r in cdn] == [None, "bytes=1000-"]
 
 
-def test_partial_file_from_an_earlier_run_is_resumed(repos: FakeHub, tmp_path: Path, gguf_bytes: dict[str, bytes]) -> None:
+def test_partial_file_from_an_earlier_run_is_resumed(
+    repos: FakeHub, tmp_path: Path, gguf_bytes: dict[str, bytes]
+) -> None:
     s = settings(repos, tmp_path)
     data = gguf_bytes["single"]
     blobs = s.cache_dir / f"models--{OFFICIAL.replace('/', '--')}" / "blobs"
@@ -121,7 +148,9 @@ def test_offline_uses_cache_only_and_never_the_network(
     offline = settings(repos, tmp_path, offline=True)
     assert ensure_rung(rung(OFFICIAL), settings=offline) == path
     assert ensure_rung(rung(OFFICIAL), offline=True, settings=online) == path
-    assert resolve_files(rung(OFFICIAL), offline=True, settings=online)[0].size == path.stat().st_size
+    assert (
+        resolve_files(rung(OFFICIAL), offline=True, settings=online)[0].size == path.stat().st_size
+    )
     with pytest.raises(HubError, match="not in the cache.*HF_HUB_OFFLINE"):
         ensure_rung(rung(SPLIT), settings=offline)
     with pytest.raises(HubError, match="not in the cache"):
@@ -132,7 +161,9 @@ def test_offline_uses_cache_only_and_never_the_network(
     assert len(repos.requests) == before
 
 
-def test_unreachable_hub_falls_back_to_a_cached_rung(repos: FakeHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unreachable_hub_falls_back_to_a_cached_rung(
+    repos: FakeHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     s = settings(repos, tmp_path)
     path = ensure_rung(rung(OFFICIAL), settings=s)
     import huggingface_hub
@@ -150,7 +181,9 @@ def test_unreachable_hub_falls_back_to_a_cached_rung(repos: FakeHub, tmp_path: P
 def test_gated_repo_asks_to_log_in_and_never_leaks_the_token(
     fake_hub: FakeHub, gguf_bytes: dict[str, bytes], tmp_path: Path
 ) -> None:
-    fake_hub.add_repo("meta/gated-GGUF", {"m-Q4_K_M.gguf": gguf_bytes["single"]}, gated=True, token=TOKEN)
+    fake_hub.add_repo(
+        "meta/gated-GGUF", {"m-Q4_K_M.gguf": gguf_bytes["single"]}, gated=True, token=TOKEN
+    )
     r = rung("meta/gated-GGUF")
     with pytest.raises(HubError, match="no Hugging Face token.*hf auth login.*HF_TOKEN"):
         ensure_rung(r, settings=settings(fake_hub, tmp_path))
@@ -180,7 +213,9 @@ def test_refuses_when_the_disk_is_too_small(repos: FakeHub, tmp_path: Path) -> N
         seen.append(path)
         return SimpleNamespace(total=10**9, used=10**9 - 5000, free=5000)
 
-    with pytest.raises(HubError, match="not enough disk space for r: .* GB to download but only 0.00 GB free"):
+    with pytest.raises(
+        HubError, match="not enough disk space for r: .* GB to download but only 0.00 GB free"
+    ):
         ensure_rung(rung(SPLIT), disk_usage=tiny_disk, settings=s)
     assert seen and repos.count("GET", "/cdn/") == 0
     assert not is_cached(rung(SPLIT), s)
@@ -191,7 +226,9 @@ def test_sha256_mismatch_is_an_error_and_leaves_nothing_usable(
 ) -> None:
     repos.repos[OFFICIAL].corrupt.add("qwen2.5-0.5b-instruct-q4_k_m.gguf")
     s = settings(repos, tmp_path)
-    with pytest.raises(HubError, match="sha256 mismatch for qwen2.5-0.5b-instruct-q4_k_m.gguf.*deleted"):
+    with pytest.raises(
+        HubError, match="sha256 mismatch for qwen2.5-0.5b-instruct-q4_k_m.gguf.*deleted"
+    ):
         ensure_rung(rung(OFFICIAL), settings=s)
     storage = s.cache_dir / f"models--{OFFICIAL.replace('/', '--')}"
     assert not list(storage.rglob("*.gguf")) and not list((storage / "blobs").iterdir())
@@ -217,7 +254,9 @@ def test_local_path_rungs_are_only_validated(tmp_path: Path, gguf_bytes: dict[st
         ensure_rung(RungSpec("l", 1, path=tmp_path / "nope.gguf"), settings=s)
 
 
-def test_revision_pinned_to_a_commit_works_online_and_offline(repos: FakeHub, tmp_path: Path) -> None:
+def test_revision_pinned_to_a_commit_works_online_and_offline(
+    repos: FakeHub, tmp_path: Path
+) -> None:
     commit = repos.repos[MRADER].commit
     r = rung(MRADER, revision=commit)
     path = ensure_rung(r, settings=settings(repos, tmp_path))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from tiny_gguf import write_gguf
 
-from emergetui.fit import (
+from emergetui.models.fit import (
     ALL_LAYERS,
     GB,
     Memory,
@@ -19,23 +19,25 @@ from emergetui.fit import (
     read_ram_available,
     vram_from_nvidia_smi,
 )
-from emergetui.gguf_info import GGUFInfoError, ModelInfo, read_model_info
+from emergetui.models.gguf_info import GGUFHeader, GGUFInfoError, read_model_info
 
 
 @pytest.fixture(scope="module")
-def info(tmp_path_factory: pytest.TempPathFactory) -> ModelInfo:
+def info(tmp_path_factory: pytest.TempPathFactory) -> GGUFHeader:
     path = tmp_path_factory.mktemp("fit") / "m.gguf"
-    return read_model_info(write_gguf(path, n_layers=4, n_embd=16, n_head=4, n_head_kv=2, n_ctx=512))
+    return read_model_info(
+        write_gguf(path, n_layers=4, n_embd=16, n_head=4, n_head_kv=2, n_ctx=512)
+    )
 
 
-def big(info: ModelInfo, gb: float) -> ModelInfo:
+def big(info: GGUFHeader, gb: float) -> GGUFHeader:
     """The same shape scaled to ``gb`` gigabytes of weights: 90% in blocks, 10% elsewhere."""
     total = int(gb * GB)
     per = int(total * 0.9) // info.n_layers
     return replace(info, tensor_bytes=total, layer_bytes=[per] * info.n_layers)
 
 
-def test_header_fields(info: ModelInfo) -> None:
+def test_header_fields(info: GGUFHeader) -> None:
     assert (info.architecture, info.n_layers, info.context_length) == ("llama", 4, 512)
     n_vocab = 3 + 256 + 8
     assert (info.n_embd, info.n_head, info.n_head_kv, info.n_vocab) == (16, 4, 2, n_vocab)
@@ -55,31 +57,33 @@ def test_not_a_gguf(tmp_path: Path) -> None:
         read_model_info(tmp_path / "m-00001-of-00002.gguf")
 
 
-def test_cpu_only(info: ModelInfo) -> None:
+def test_cpu_only(info: GGUFHeader) -> None:
     d = fit_rung("7B", big(info, 4), Memory(ram_free=16 * GB, source="no GPU found"))
     assert (d.n_gpu_layers, d.fits, d.n_layers, d.model_bytes) == (0, True, 4, 4 * GB)
     assert "CPU only" in d.reason
 
 
-def test_everything_on_a_big_gpu(info: ModelInfo) -> None:
+def test_everything_on_a_big_gpu(info: GGUFHeader) -> None:
     d = fit_rung("7B", big(info, 4), Memory(ram_free=8 * GB, vram_free=24 * GB))
     assert (d.n_gpu_layers, d.fits) == (ALL_LAYERS, True) and "all 4 layers" in d.reason
     m = fit_rung("7B", big(info, 4), Memory(ram_free=32 * GB, unified=True))
     assert m.n_gpu_layers == ALL_LAYERS and "unified" in m.reason
 
 
-def test_partial_offload_counts_layers_that_fit(info: ModelInfo) -> None:
+def test_partial_offload_counts_layers_that_fit(info: GGUFHeader) -> None:
     model = big(info, 8)  # 1.8 GB per block
     d = fit_rung("14B", model, Memory(ram_free=32 * GB, vram_free=5 * GB), n_ctx=16)
     assert d.fits and d.n_gpu_layers == 2 and "2 of 4 layers on GPU" in d.reason
 
 
-def test_too_big_for_ram_plus_vram_is_skipped(info: ModelInfo) -> None:
+def test_too_big_for_ram_plus_vram_is_skipped(info: GGUFHeader) -> None:
     d = fit_rung("72B", big(info, 47), Memory(ram_free=16 * GB, vram_free=24 * GB))
-    assert not d.fits and d.n_gpu_layers == 0 and "cannot run" in d.reason and "RAM + VRAM" in d.reason
+    assert (
+        not d.fits and d.n_gpu_layers == 0 and "cannot run" in d.reason and "RAM + VRAM" in d.reason
+    )
 
 
-def test_overrides(info: ModelInfo) -> None:
+def test_overrides(info: GGUFHeader) -> None:
     mem = Memory(ram_free=64 * GB, vram_free=80 * GB)
     d = fit_rung("32B", big(info, 20), mem, max_model_gb=10)
     assert not d.fits and "--max-model-gb 10" in d.reason
@@ -89,7 +93,9 @@ def test_overrides(info: ModelInfo) -> None:
 
 def test_memory_detection_from_meminfo_and_nvidia_smi(tmp_path: Path) -> None:
     meminfo = tmp_path / "meminfo"
-    meminfo.write_text("MemTotal:       32000000 kB\nMemFree:  1000 kB\nMemAvailable:   20000000 kB\n")
+    meminfo.write_text(
+        "MemTotal:       32000000 kB\nMemFree:  1000 kB\nMemAvailable:   20000000 kB\n"
+    )
     assert read_ram_available(meminfo) == 20_000_000 * 1024
 
     def smi(args: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
@@ -98,7 +104,11 @@ def test_memory_detection_from_meminfo_and_nvidia_smi(tmp_path: Path) -> None:
 
     assert vram_from_nvidia_smi(smi) == 82000 * (1 << 20)
     mem = detect_memory(meminfo=meminfo, run=smi, use_llama_cpp=False, apple_silicon=False)
-    assert (mem.ram_free, mem.vram_free, mem.source) == (20_000_000 * 1024, 82000 << 20, "nvidia-smi")
+    assert (mem.ram_free, mem.vram_free, mem.source) == (
+        20_000_000 * 1024,
+        82000 << 20,
+        "nvidia-smi",
+    )
 
     def no_gpu(args: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
         raise FileNotFoundError("nvidia-smi")
@@ -118,7 +128,9 @@ def test_load_with_retry_halves_gpu_layers_until_it_loads() -> None:
         return f"model@{n}"
 
     retries: list[tuple[int, int]] = []
-    loaded = load_with_retry(load, ALL_LAYERS, n_layers=40, on_retry=lambda a, b, e: retries.append((a, b)))
+    loaded = load_with_retry(
+        load, ALL_LAYERS, n_layers=40, on_retry=lambda a, b, e: retries.append((a, b))
+    )
     assert tried == [-1, 20, 10, 5] and loaded.model == "model@5" and loaded.n_gpu_layers == 5
     assert retries == [(-1, 20), (20, 10), (10, 5)] and len(loaded.failures) == 3
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from emergetui.ladders import (
+from emergetui.models.ladders import (
     BUILTIN_FILE,
     LadderError,
     RungSpec,
@@ -45,8 +45,10 @@ def test_builtin_ladders_load_and_are_ordered_by_params() -> None:
         assert [r.params for r in ladder.rungs] == sorted(r.params for r in ladder.rungs)
         for rung in ladder.rungs:
             assert rung.path is not None or (rung.repo and (rung.pattern or rung.file))
-    assert all(r.repo.startswith("Qwen/Qwen2.5-") and r.repo.endswith("-Instruct-GGUF")
-               for r in ladders["qwen2.5-instruct"].rungs)
+    assert all(
+        r.repo.startswith("Qwen/Qwen2.5-") and r.repo.endswith("-Instruct-GGUF")
+        for r in ladders["qwen2.5-instruct"].rungs
+    )
     assert all(r.repo.startswith("Qwen/Qwen3-") for r in ladders["qwen3"].rungs)
 
 
@@ -67,7 +69,9 @@ def test_bundled_ladder_builds_rungs_from_manifest(tmp_path: Path) -> None:
         {"label": "t1", "params": 1000, "file": "t1.gguf", "sha256": "A" * 64},
     ]
     entries[0]["size_bytes"] = 1234  # emergetui.toy.files.RungRecord's name for it
-    (tmp_path / "toy" / "manifest.json").write_text(json.dumps({"heldout": "heldout.txt", "rungs": entries}))
+    (tmp_path / "toy" / "manifest.json").write_text(
+        json.dumps({"heldout": "heldout.txt", "rungs": entries})
+    )
     f = write(tmp_path, '[ladders.mytoy]\nkind = "bundled"\nmanifest = "toy/manifest.json"\n')
     ladder = get_ladder(str(f))
     assert [r.label for r in ladder.rungs] == ["t1", "t2"]
@@ -75,7 +79,9 @@ def test_bundled_ladder_builds_rungs_from_manifest(tmp_path: Path) -> None:
     assert ladder.rungs[0].sha256 == "a" * 64 and ladder.rungs[1].size == 1234
     assert ladder.heldout == tmp_path / "toy" / "heldout.txt"
 
-    (tmp_path / "toy" / "manifest.json").write_text(json.dumps([{**entries[0], "file": "../evil.gguf"}]))
+    (tmp_path / "toy" / "manifest.json").write_text(
+        json.dumps([{**entries[0], "file": "../evil.gguf"}])
+    )
     with pytest.raises(LadderError, match="manifest.json: rungs\\[0\\].file"):
         parse_ladder_file(f)
 
@@ -83,21 +89,54 @@ def test_bundled_ladder_builds_rungs_from_manifest(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("body", "where"),
     [
-        ('[ladders.a]\nrungs = [{ label = "x", params = 10, repo = "o/r" }]\n', "ladders.a.rungs[0].pattern"),
-        ('[ladders.a]\nrungs = [{ label = "x", repo = "o/r", pattern = "Q8_0" }]\n', "ladders.a.rungs[0].params"),
-        ('[ladders.a]\nrungs = [{ label = "x", params = "1B", repo = "o/r", pattern = "Q8_0" }]\n', "ladders.a.rungs[0].params"),
-        ('[ladders.a]\nrungs = [{ label = "x", params = 1, repo = "o/r", pattern = "Q8_0", colour = 1 }]\n', "ladders.a.rungs[0].colour"),
-        ('[ladders.a]\nrungs = [{ label = "../x", params = 1, repo = "o/r", pattern = "Q8_0" }]\n', "ladders.a.rungs[0].label"),
-        ('[ladders.a]\nrungs = [{ label = "x", params = 1, repo = "o/r", file = "../../etc/x.gguf" }]\n', "ladders.a.rungs[0].file"),
-        ('[ladders.a]\nrungs = [{ label = "x", params = 1, repo = "o/r", file = "/abs.gguf" }]\n', "ladders.a.rungs[0].file"),
-        ('[ladders.a]\nrungs = [{ label = "x", params = 1, repo = "o/r", pattern = "Q8_0", sha256 = "zz" }]\n', "ladders.a.rungs[0].sha256"),
-        ('[ladders.a]\nrungs = [{ label = "x", params = 1, repo = "not a repo", pattern = "Q8_0" }]\n', "ladders.a.rungs[0].repo"),
-        ('[ladders.a]\nrungs = [{ label = "x", params = 1, path = "m.gguf", repo = "o/r" }]\n', "ladders.a.rungs[0].repo"),
-        ('[ladders.a]\npattern = "Q8_0"\nrungs = [{ label = "x", params = 1, repo = "o/r" }, { label = "x", params = 2, repo = "o/s" }]\n', "ladders.a.rungs[1].label"),
-        ('[ladders.a]\ndescription = 3\nrungs = []\n', "ladders.a.description"),
-        ('[ladders.a]\nrungs = []\n', "ladders.a.rungs"),
+        (
+            '[ladders.a]\nrungs = [{ label = "x", params = 10, repo = "o/r" }]\n',
+            "ladders.a.rungs[0].pattern",
+        ),
+        (
+            '[ladders.a]\nrungs = [{ label = "x", repo = "o/r", pattern = "Q8_0" }]\n',
+            "ladders.a.rungs[0].params",
+        ),
+        (
+            '[ladders.a]\nrungs = [{ label = "x", params = "1B", repo = "o/r", pattern = "Q8_0" }]\n',
+            "ladders.a.rungs[0].params",
+        ),
+        (
+            '[ladders.a]\nrungs = [{ label = "x", params = 1, repo = "o/r", pattern = "Q8_0", colour = 1 }]\n',
+            "ladders.a.rungs[0].colour",
+        ),
+        (
+            '[ladders.a]\nrungs = [{ label = "../x", params = 1, repo = "o/r", pattern = "Q8_0" }]\n',
+            "ladders.a.rungs[0].label",
+        ),
+        (
+            '[ladders.a]\nrungs = [{ label = "x", params = 1, repo = "o/r", file = "../../etc/x.gguf" }]\n',
+            "ladders.a.rungs[0].file",
+        ),
+        (
+            '[ladders.a]\nrungs = [{ label = "x", params = 1, repo = "o/r", file = "/abs.gguf" }]\n',
+            "ladders.a.rungs[0].file",
+        ),
+        (
+            '[ladders.a]\nrungs = [{ label = "x", params = 1, repo = "o/r", pattern = "Q8_0", sha256 = "zz" }]\n',
+            "ladders.a.rungs[0].sha256",
+        ),
+        (
+            '[ladders.a]\nrungs = [{ label = "x", params = 1, repo = "not a repo", pattern = "Q8_0" }]\n',
+            "ladders.a.rungs[0].repo",
+        ),
+        (
+            '[ladders.a]\nrungs = [{ label = "x", params = 1, path = "m.gguf", repo = "o/r" }]\n',
+            "ladders.a.rungs[0].repo",
+        ),
+        (
+            '[ladders.a]\npattern = "Q8_0"\nrungs = [{ label = "x", params = 1, repo = "o/r" }, { label = "x", params = 2, repo = "o/s" }]\n',
+            "ladders.a.rungs[1].label",
+        ),
+        ("[ladders.a]\ndescription = 3\nrungs = []\n", "ladders.a.description"),
+        ("[ladders.a]\nrungs = []\n", "ladders.a.rungs"),
         ('[ladders.a]\nflavour = "x"\n', "ladders.a.flavour"),
-        ('[models.a]\n', "models"),
+        ("[models.a]\n", "models"),
     ],
 )
 def test_bad_ladder_file_names_file_and_key(tmp_path: Path, body: str, where: str) -> None:
@@ -114,7 +153,9 @@ def test_toml_syntax_error_reports_line_and_column(tmp_path: Path) -> None:
         parse_ladder_file(f)
 
 
-def test_user_file_and_extra_file_override_builtin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_user_file_and_extra_file_override_builtin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
     user = tmp_path / "cfg" / "emergetui" / "models.toml"
     user.parent.mkdir(parents=True)
@@ -132,7 +173,8 @@ def test_user_file_and_extra_file_override_builtin(tmp_path: Path, monkeypatch: 
 
     local = tmp_path / "m.gguf"
     extra = write(
-        tmp_path, '[ladders.smollm2]\nheldout = "corpus.txt"\nrungs = [ { label = "a", params = 1, path = "m.gguf" } ]\n',
+        tmp_path,
+        '[ladders.smollm2]\nheldout = "corpus.txt"\nrungs = [ { label = "a", params = 1, path = "m.gguf" } ]\n',
         name="extra.toml",
     )
     s = get_ladder("smollm2", [extra])
@@ -142,8 +184,11 @@ def test_user_file_and_extra_file_override_builtin(tmp_path: Path, monkeypatch: 
 
 
 def test_get_ladder_from_file_requires_one_ladder(tmp_path: Path) -> None:
-    two = write(tmp_path, '[ladders.a]\nrungs = [ { label = "a", params = 1, path = "x.gguf" } ]\n'
-                          '[ladders.b]\nrungs = [ { label = "b", params = 1, path = "y.gguf" } ]\n')
+    two = write(
+        tmp_path,
+        '[ladders.a]\nrungs = [ { label = "a", params = 1, path = "x.gguf" } ]\n'
+        '[ladders.b]\nrungs = [ { label = "b", params = 1, path = "y.gguf" } ]\n',
+    )
     with pytest.raises(LadderError, match="defines 2 ladders \\(a, b\\)"):
         get_ladder(str(two))
     with pytest.raises(LadderError, match="not found"):
@@ -158,8 +203,14 @@ QWEN_OFFICIAL = [
     "qwen2.5-7b-instruct-q8_0-00002-of-00003.gguf",
     "README.md",
 ]
-MRADERMACHER = ["Qwen2.5-7B.Q4_K_M.gguf", "Qwen2.5-7B.Q4_K_S.gguf", "Qwen2.5-7B.Q4_0_4_4.gguf",
-                "Qwen2.5-7B.Q4_0.gguf", "Qwen2.5-7B.Q6_K.gguf.part1of2", ".gitattributes"]
+MRADERMACHER = [
+    "Qwen2.5-7B.Q4_K_M.gguf",
+    "Qwen2.5-7B.Q4_K_S.gguf",
+    "Qwen2.5-7B.Q4_0_4_4.gguf",
+    "Qwen2.5-7B.Q4_0.gguf",
+    "Qwen2.5-7B.Q6_K.gguf.part1of2",
+    ".gitattributes",
+]
 
 
 def rung(**kw: object) -> RungSpec:
@@ -179,9 +230,14 @@ def test_pattern_matches_both_naming_styles_and_groups_shards() -> None:
 
 
 def test_pattern_errors_list_candidates() -> None:
-    with pytest.raises(LadderError, match="ambiguous, it matches 2 models: Qwen2.5-7B.Q4_0.gguf; Qwen2.5-7B.Q4_0_4_4"):
+    with pytest.raises(
+        LadderError,
+        match="ambiguous, it matches 2 models: Qwen2.5-7B.Q4_0.gguf; Qwen2.5-7B.Q4_0_4_4",
+    ):
         select_gguf_files(rung(pattern="*Q4_0*"), MRADERMACHER)
-    with pytest.raises(LadderError, match="no .gguf file matches pattern 'Q5_K_M'; available: Qwen2.5-7B.Q4_0.gguf"):
+    with pytest.raises(
+        LadderError, match="no .gguf file matches pattern 'Q5_K_M'; available: Qwen2.5-7B.Q4_0.gguf"
+    ):
         select_gguf_files(rung(pattern="Q5_K_M"), MRADERMACHER)
     with pytest.raises(LadderError, match="split model is incomplete"):
         select_gguf_files(rung(pattern="Q8_0"), QWEN_OFFICIAL)

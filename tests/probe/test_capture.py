@@ -9,7 +9,12 @@ import pytest
 
 from emergetui import Engine
 from emergetui.engine.reference import logits_all
-from emergetui.gguf_writer import LlamaShape, byte_spm_vocab, random_llama_weights, write_llama_gguf
+from emergetui.models.gguf_writer import (
+    LlamaShape,
+    byte_spm_vocab,
+    random_llama_weights,
+    write_llama_gguf,
+)
 from emergetui.probe import HiddenCapture, LensHead, capture_hidden
 from tests.conftest import GPU_LAYERS
 
@@ -37,14 +42,18 @@ def test_one_state_per_layer_and_item(states: np.ndarray) -> None:
     assert not np.allclose(states[:, 0], states[:, 1])
 
 
-def test_last_layer_through_head_equals_engine_logits(tiny_model: Path, engine: Engine, states: np.ndarray) -> None:
+def test_last_layer_through_head_equals_engine_logits(
+    tiny_model: Path, engine: Engine, states: np.ndarray
+) -> None:
     head = LensHead.from_gguf(tiny_model)
     for i, p in enumerate(PROMPTS):
         ref = logits_all(engine, engine.tokenize(p))[-1]
         np.testing.assert_allclose(head.logits(states[i, -1]), ref, rtol=1e-4, atol=1e-4)
 
 
-def test_lens_logprob_equals_engine_score(tiny_model: Path, engine: Engine, states: np.ndarray) -> None:
+def test_lens_logprob_equals_engine_score(
+    tiny_model: Path, engine: Engine, states: np.ndarray
+) -> None:
     """The full-vocabulary lens log-softmax is the scorer's log-probability of the next token."""
     head = LensHead.from_gguf(tiny_model)
     prompt, cont = "the cat is in the", " hat"
@@ -68,7 +77,9 @@ def test_packed_equals_one_at_a_time(tiny_model: Path, states: np.ndarray) -> No
 def test_long_prompt_in_chunks_and_layer_subset(tiny_model: Path, engine: Engine) -> None:
     """A prompt longer than a micro-batch is decoded in chunks; early chunks capture nothing."""
     text = "the cat is in the hat and the dog is on the mat; " * 2
-    with HiddenCapture(tiny_model, n_gpu_layers=GPU_LAYERS, n_batch=16, n_seq_max=4, layers=[1]) as cap:
+    with HiddenCapture(
+        tiny_model, n_gpu_layers=GPU_LAYERS, n_batch=16, n_seq_max=4, layers=[1]
+    ) as cap:
         assert cap.n_ubatch == 16
         toks = cap.engine.tokenize(text)
         assert len(toks) > 40
@@ -76,7 +87,9 @@ def test_long_prompt_in_chunks_and_layer_subset(tiny_model: Path, engine: Engine
         got = cap.capture_tokens([short, toks, short])
         assert got.shape == (3, 1, 32)
     head = LensHead.from_gguf(tiny_model)
-    np.testing.assert_allclose(head.logits(got[1, 0]), logits_all(engine, toks)[-1], rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(
+        head.logits(got[1, 0]), logits_all(engine, toks)[-1], rtol=1e-4, atol=1e-4
+    )
     np.testing.assert_allclose(got[0], got[2], rtol=1e-5, atol=1e-5)
 
 
@@ -88,8 +101,12 @@ def test_bad_layers_rejected(tiny_model: Path) -> None:
 def test_tied_f16_model(tmp_path: Path) -> None:
     """Tied embeddings: the lens falls back to token_embd.weight (here stored as float16)."""
     vocab = byte_spm_vocab(["\u2581the", "he"])
-    shape = LlamaShape(n_vocab=vocab.size, n_embd=32, n_layer=3, n_head=4, n_head_kv=2, n_ff=64, tied=True)
-    path = write_llama_gguf(tmp_path / "tied.gguf", shape, vocab, random_llama_weights(shape, seed=5), f16=True)
+    shape = LlamaShape(
+        n_vocab=vocab.size, n_embd=32, n_layer=3, n_head=4, n_head_kv=2, n_ff=64, tied=True
+    )
+    path = write_llama_gguf(
+        tmp_path / "tied.gguf", shape, vocab, random_llama_weights(shape, seed=5), f16=True
+    )
     h = capture_hidden(path, ["the the he", "he"], n_gpu_layers=GPU_LAYERS)
     assert h.shape == (2, 3, 32)
     head = LensHead.from_gguf(path)
@@ -113,4 +130,6 @@ def test_capture_after_engine_scoring_resized_the_context(tiny_model: Path) -> N
         got = cap.capture_tokens([toks])
     with Engine.load(tiny_model, n_gpu_layers=GPU_LAYERS, n_ctx=2048) as ref:
         want = logits_all(ref, toks)[-1]
-    np.testing.assert_allclose(LensHead.from_gguf(tiny_model).logits(got[0, 0]), want, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(
+        LensHead.from_gguf(tiny_model).logits(got[0, 0]), want, rtol=1e-4, atol=1e-4
+    )

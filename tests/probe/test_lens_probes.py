@@ -24,7 +24,12 @@ def test_streamed_lens_equals_dense(monkeypatch: pytest.MonkeyPatch, variant: st
     v, d = 50, 16
     kw = {}
     if variant != "rms":
-        kw = {"norm_b": rng.standard_normal(d), "layer_norm": True, "out_bias": rng.standard_normal(v), "softcap": 5.0}
+        kw = {
+            "norm_b": rng.standard_normal(d),
+            "layer_norm": True,
+            "out_bias": rng.standard_normal(v),
+            "softcap": 5.0,
+        }
     head = LensHead(rng.standard_normal((v, d)).astype(np.float32), rng.random(d) + 0.5, 1e-5, **kw)
     monkeypatch.setattr(lens_mod, "_VOCAB_CHUNK", 7)  # many vocabulary chunks, a ragged last one
     monkeypatch.setattr(lens_mod, "_STATE_BLOCK", 4)
@@ -36,7 +41,9 @@ def test_streamed_lens_equals_dense(monkeypatch: pytest.MonkeyPatch, variant: st
     np.testing.assert_allclose(out.logp_target, ref[np.arange(11), targets], atol=1e-4)
     np.testing.assert_array_equal(out.argmax, ref.argmax(axis=1))
     dense = head.logits(h)
-    np.testing.assert_allclose(out.cand_logits[:, :2], dense[np.arange(11)[:, None], cands[:, :2]], atol=1e-4)
+    np.testing.assert_allclose(
+        out.cand_logits[:, :2], dense[np.arange(11)[:, None], cands[:, :2]], atol=1e-4
+    )
     assert np.isnan(out.cand_logits[:, 2]).all()
 
 
@@ -69,11 +76,15 @@ def test_folds_are_stratified_and_seeded() -> None:
         np.testing.assert_array_equal(np.bincount(f[y == c], minlength=5), np.full(5, count // 5))
 
 
-def _planted(n: int = 90, layers: int = 4, d: int = 40, at: int = 2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def _planted(
+    n: int = 90, layers: int = 4, d: int = 40, at: int = 2, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     y = rng.integers(0, 3, n)
     x = rng.standard_normal((n, layers, d)).astype(np.float32)
-    x[:, :, 0] *= 30.0  # a large nuisance dimension ("massive activation"): standardisation must cope
+    x[:, :, 0] *= (
+        30.0  # a large nuisance dimension ("massive activation"): standardisation must cope
+    )
     x[:, at] += 1.5 * rng.standard_normal((3, d))[y]
     return x, y
 

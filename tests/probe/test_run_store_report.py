@@ -21,20 +21,27 @@ from emergetui.probe import (
 )
 from emergetui.probe.run import prepare_item, select_items
 from emergetui.probe.store import behaviour_from_store
-from emergetui.records import ItemRaw, ItemRecord
-from emergetui.store import Store, StoredTaskSet
+from emergetui.run.store import Store, StoredTaskSet
 from emergetui.tasks.base import Item, ItemSet
+from emergetui.tasks.records import ItemRaw, ItemRecord
 
 
 def _gen_set(n: int = 24) -> ItemSet:
-    items = [Item(f"g{i}", f"Q: {i} plus {i % 5}?\nA: ", targets=(str(i + i % 5),), generate=True) for i in range(n)]
+    items = [
+        Item(f"g{i}", f"Q: {i} plus {i % 5}?\nA: ", targets=(str(i + i % 5),), generate=True)
+        for i in range(n)
+    ]
     return ItemSet("toy-add", "shots=0", items)
 
 
 def _mc_set(n: int = 24) -> ItemSet:
     items = [
-        Item(f"m{i}", f"Q: pick {i}\nA:", choices=(" the", " a", " of"),
-             target_scores=tuple(1.0 if j == i % 3 else 0.0 for j in range(3)))
+        Item(
+            f"m{i}",
+            f"Q: pick {i}\nA:",
+            choices=(" the", " a", " of"),
+            target_scores=tuple(1.0 if j == i % 3 else 0.0 for j in range(3)),
+        )
         for i in range(n)
     ]
     return ItemSet("toy-mc", "shots=0", items)
@@ -42,7 +49,9 @@ def _mc_set(n: int = 24) -> ItemSet:
 
 @pytest.fixture(scope="module")
 def results(tiny_model: Path) -> list[ProbeResult]:
-    return probe_rung(tiny_model, [_gen_set(), _mc_set()], rung="tiny", n_gpu_layers=0, folds=3, max_items=20)
+    return probe_rung(
+        tiny_model, [_gen_set(), _mc_set()], rung="tiny", n_gpu_layers=0, folds=3, max_items=20
+    )
 
 
 def test_prepare_skips_whitespace_tokens(tiny_model: Path) -> None:
@@ -50,12 +59,19 @@ def test_prepare_skips_whitespace_tokens(tiny_model: Path) -> None:
     with Engine.load(tiny_model, n_gpu_layers=0, n_ctx=256) as eng:
         gen = prepare_item(eng, _gen_set().items[3])
         assert gen is not None and eng.native.piece(gen.target).strip() == b"6"
-        assert eng.detokenize(gen.context).endswith("A: ") or eng.detokenize(gen.context).endswith("A:")
-        mc = prepare_item(eng, Item("x", "Q:", choices=(" the cat", " the dog"), target_scores=(0.0, 1.0)))
+        assert eng.detokenize(gen.context).endswith("A: ") or eng.detokenize(gen.context).endswith(
+            "A:"
+        )
+        mc = prepare_item(
+            eng, Item("x", "Q:", choices=(" the cat", " the dog"), target_scores=(0.0, 1.0))
+        )
         assert mc is not None and mc.label == 1 and mc.candidates is not None
         assert mc.candidates[0] != mc.candidates[1]
         assert eng.detokenize(mc.context).rstrip().endswith("Q: the")  # the options' shared tokens
-        assert prepare_item(eng, Item("y", "Q:", choices=(" a", " a b"), target_scores=(1.0, 0.0))) is None
+        assert (
+            prepare_item(eng, Item("y", "Q:", choices=(" a", " a b"), target_scores=(1.0, 0.0)))
+            is None
+        )
 
 
 def test_result_shapes_and_behaviour(tiny_model: Path, results: list[ProbeResult]) -> None:
@@ -104,11 +120,25 @@ def _ladder() -> list[ProbeResult]:
     for i, (acc, beh) in enumerate([(0.25, 0.25), (0.9, 0.26), (0.95, 0.8)]):
         n_layer = 4 + 2 * i
         curve = [0.25] * (n_layer // 2) + [acc] * (n_layer - n_layer // 2)
-        out.append(ProbeResult(
-            f"r{i}", "t", "shots=0", 200,
-            curves={"probe_acc": curve, "probe_shuffled": [0.25] * n_layer, "lens_prob": list(np.linspace(0, beh, n_layer))},
-            scalars={"params": 10.0 ** (6 + i), "behaviour": beh, "behaviour_chance": 0.25, "probe_chance": 0.25},
-        ))
+        out.append(
+            ProbeResult(
+                f"r{i}",
+                "t",
+                "shots=0",
+                200,
+                curves={
+                    "probe_acc": curve,
+                    "probe_shuffled": [0.25] * n_layer,
+                    "lens_prob": list(np.linspace(0, beh, n_layer)),
+                },
+                scalars={
+                    "params": 10.0 ** (6 + i),
+                    "behaviour": beh,
+                    "behaviour_chance": 0.25,
+                    "probe_chance": 0.25,
+                },
+            )
+        )
     return out
 
 
@@ -141,10 +171,26 @@ def test_heatmap_text() -> None:
 
 def test_behaviour_from_store(tmp_path: Path) -> None:
     with Store(tmp_path / "b.sqlite") as st:
-        st.set_taskset("run", StoredTaskSet("t", "shots=0", 0, ["exact_match"], "exact_match", {}, [], 3))
+        st.set_taskset(
+            "run", StoredTaskSet("t", "shots=0", 0, ["exact_match"], "exact_match", {}, [], 3)
+        )
         recs = [
-            ItemRecord("run", "r0", "t", "shots=0", f"i{i}", "h", "sha", "p", [], [], ["1"], ItemRaw(),
-                       {"exact_match": float(i % 2)}, error="boom" if i == 3 else None)
+            ItemRecord(
+                "run",
+                "r0",
+                "t",
+                "shots=0",
+                f"i{i}",
+                "h",
+                "sha",
+                "p",
+                [],
+                [],
+                ["1"],
+                ItemRaw(),
+                {"exact_match": float(i % 2)},
+                error="boom" if i == 3 else None,
+            )
             for i in range(4)
         ]
         st.put_records(recs)

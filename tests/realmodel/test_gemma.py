@@ -36,12 +36,18 @@ def test_gemma_packed_agrees_with_naive_within_llama_cpp_own_spread(gemma: Engin
     be more exact than that: it must stay within the spread llama.cpp itself shows and
     make the same choices."""
     shots = "Q: What is the capital of France?\nA: Paris\n\nQ: What is the capital of Italy?\nA: Rome\n\n"
-    qs = ["Q: What is the capital of Spain?\nA:", "Q: What is the capital of Germany?\nA:", "Q: What is 2+2?\nA:"]
+    qs = [
+        "Q: What is the capital of Spain?\nA:",
+        "Q: What is the capital of Germany?\nA:",
+        "Q: What is 2+2?\nA:",
+    ]
     options = [" Madrid", " Berlin", " 4", " Paris"]
     pairs = [(shots + q, o) for q in qs for o in options]
     packed = gemma.score(pairs)
     naive = score_naive(gemma, pairs)
-    with Engine.load(gemma.native.path, n_gpu_layers=0, n_ctx=1024, n_batch=7, n_seq_max=2) as other:
+    with Engine.load(
+        gemma.native.path, n_gpu_layers=0, n_ctx=1024, n_batch=7, n_seq_max=2
+    ) as other:
         naive_small_ubatch = score_naive(other, pairs)
     spread = max(abs(a.logprob - b.logprob) for a, b in zip(naive, naive_small_ubatch))
     diff = max(abs(a.logprob - b.logprob) for a, b in zip(packed, naive))
@@ -50,7 +56,9 @@ def test_gemma_packed_agrees_with_naive_within_llama_cpp_own_spread(gemma: Engin
     # the same multiple-choice decisions, and a real model knows some of this
     for k in range(len(qs)):
         group = slice(4 * k, 4 * k + 4)
-        assert np.argmax([s.logprob for s in packed[group]]) == np.argmax([s.logprob for s in naive[group]])
+        assert np.argmax([s.logprob for s in packed[group]]) == np.argmax(
+            [s.logprob for s in naive[group]]
+        )
     lp = {(q, o): s.logprob for (q, o), s in zip(pairs, packed)}
     spain = shots + qs[0]
     assert lp[(spain, " Madrid")] > max(lp[(spain, o)] for o in (" Berlin", " 4"))
@@ -58,7 +66,9 @@ def test_gemma_packed_agrees_with_naive_within_llama_cpp_own_spread(gemma: Engin
 
 def test_gemma_generation_matches_naive(gemma: Engine) -> None:
     prompt = "Q: What is the capital of France?\nA:"
-    g = gemma.generate([prompt, prompt + " Paris\n\nQ: What is the capital of Spain?\nA:"], max_tokens=5, stop=[])
+    g = gemma.generate(
+        [prompt, prompt + " Paris\n\nQ: What is the capital of Spain?\nA:"], max_tokens=5, stop=[]
+    )
     for out, p in zip(g, [prompt, prompt + " Paris\n\nQ: What is the capital of Spain?\nA:"]):
         ref = generate_naive(gemma, p, 5)
         assert out.tokens[:2] == ref[:2]

@@ -39,9 +39,13 @@ def mix_task(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_ladder(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path, tiny_model_b: Path) -> Path:
-    return write_ladder(tmp_path_factory.mktemp("ladder") / "ladder.toml",
-                        [("small", 20000, tiny_model), ("large", 90000, tiny_model_b)])
+def tiny_ladder(
+    tmp_path_factory: pytest.TempPathFactory, tiny_model: Path, tiny_model_b: Path
+) -> Path:
+    return write_ladder(
+        tmp_path_factory.mktemp("ladder") / "ladder.toml",
+        [("small", 20000, tiny_model), ("large", 90000, tiny_model_b)],
+    )
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,9 @@ class CleanRun:
 
 
 @pytest.fixture(scope="session")
-def clean_run(tmp_path_factory: pytest.TempPathFactory, tiny_ladder: Path, mix_task: Path) -> CleanRun:
+def clean_run(
+    tmp_path_factory: pytest.TempPathFactory, tiny_ladder: Path, mix_task: Path
+) -> CleanRun:
     """Run once per session, in this process, with the CLI (one llama.cpp thread, as in the children)."""
     import contextlib
     import io

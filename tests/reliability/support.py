@@ -19,8 +19,21 @@ from typing import Any
 
 #: Columns of ``items`` that make up a result; ``created`` (a timestamp) is left out on purpose.
 ITEM_COLUMNS = (
-    "run_id", "rung", "task", "setting", "item_id", "item_hash", "model_sha256", "shots",
-    "prompt", "choices", "target_scores", "targets", "raw", "metrics", "error",
+    "run_id",
+    "rung",
+    "task",
+    "setting",
+    "item_id",
+    "item_hash",
+    "model_sha256",
+    "shots",
+    "prompt",
+    "choices",
+    "target_scores",
+    "targets",
+    "raw",
+    "metrics",
+    "error",
 )
 JSON_COLUMNS = {"choices", "target_scores", "targets", "raw", "metrics"}
 
@@ -41,8 +54,8 @@ cpu = os.environ.pop("RELIABILITY_CPU", "")
 if cpu and hasattr(os, "sched_setaffinity"):
     os.sched_setaffinity(0, {int(cpu)})
 if os.environ.pop("RELIABILITY_COMMIT_EVERY_WAVE", ""):
-    import emergetui.batch, emergetui.runner
-    emergetui.batch.Runner = functools.partial(emergetui.runner.Runner, commit_every_s=0.0)
+    import emergetui.cli.batch, emergetui.run.runner
+    emergetui.cli.batch.Runner = functools.partial(emergetui.run.runner.Runner, commit_every_s=0.0)
 from emergetui.cli import main
 sys.exit(main())
 """
@@ -60,33 +73,58 @@ def write_mix_task(folder: Path, n_mc: int = 30, n_gen: int = 10, name: str = "m
     for i in range(n_mc):
         a, b = i % 7, (i * 3) % 5
         wrong = {str(a + b + 1), str(a + b + 2)}
-        examples.append({"input": f"{a} plus {b}", "target_scores": {str(a + b): 1, **dict.fromkeys(sorted(wrong), 0)}})
+        examples.append(
+            {
+                "input": f"{a} plus {b}",
+                "target_scores": {str(a + b): 1, **dict.fromkeys(sorted(wrong), 0)},
+            }
+        )
     for i in range(n_gen):
         examples.append({"input": f"{i} times 2", "target": str(2 * i)})
     task = {
-        "name": name, "description": "reliability fixture",
-        "metrics": ["multiple_choice_grade", "exact_str_match"], "preferred_score": "multiple_choice_grade",
-        "stop_string": "\n", "examples": examples,
+        "name": name,
+        "description": "reliability fixture",
+        "metrics": ["multiple_choice_grade", "exact_str_match"],
+        "preferred_score": "multiple_choice_grade",
+        "stop_string": "\n",
+        "examples": examples,
     }
     (folder / "task.json").write_text(json.dumps(task), encoding="utf-8")
     toml = folder / f"{name}.toml"
-    toml.write_text(f'name = "{name}"\nmax_tokens = 4\n[source]\ntype = "bigbench"\npath = "task.json"\n', encoding="utf-8")
+    toml.write_text(
+        f'name = "{name}"\nmax_tokens = 4\n[source]\ntype = "bigbench"\npath = "task.json"\n',
+        encoding="utf-8",
+    )
     return toml
 
 
 def write_ladder(path: Path, rungs: Sequence[tuple[str, int, Path]], name: str = "tiny") -> Path:
     lines = [f"[ladders.{name}]", 'description = "tiny random models"', "rungs = ["]
-    lines += [f'  {{ label = "{label}", params = {params}, path = "{p}" }},' for label, params, p in rungs]
+    lines += [
+        f'  {{ label = "{label}", params = {params}, path = "{p}" }},' for label, params, p in rungs
+    ]
     path.write_text("\n".join([*lines, "]", ""]), encoding="utf-8")
     return path
 
 
 def batch_args(ladder: Path, task: Path, store: Path, *extra: str) -> list[str]:
-    return ["--batch", "--ladder", str(ladder), "--task", str(task), "--store", str(store),
-            "--no-heldout", "--json", *extra]
+    return [
+        "--batch",
+        "--ladder",
+        str(ladder),
+        "--task",
+        str(task),
+        "--store",
+        str(store),
+        "--no-heldout",
+        "--json",
+        *extra,
+    ]
 
 
-def child_env(tmp: Path, cpu: int | None = None, commit_every_wave: bool = False, **extra: str) -> dict[str, str]:
+def child_env(
+    tmp: Path, cpu: int | None = None, commit_every_wave: bool = False, **extra: str
+) -> dict[str, str]:
     """An environment for an ``emergetui`` child: no network, no real HF cache or token."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING_FACE"))}
     env.update(HF_HUB_OFFLINE="1", HF_HOME=str(tmp / "hf-home"), PYTHONUNBUFFERED="1")
@@ -102,11 +140,17 @@ def cpus() -> list[int]:
     return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [0]
 
 
-def spawn_cli(args: Sequence[str], env: dict[str, str], cwd: Path, stderr: int | None = subprocess.PIPE) -> subprocess.Popen[str]:
+def spawn_cli(
+    args: Sequence[str], env: dict[str, str], cwd: Path, stderr: int | None = subprocess.PIPE
+) -> subprocess.Popen[str]:
     """Start ``emergetui ARGS`` as a real process (stdout discarded: the JSON document is not needed)."""
     return subprocess.Popen(
-        [sys.executable, "-c", LAUNCHER, *args], env=env, cwd=cwd, text=True,
-        stdout=subprocess.DEVNULL, stderr=stderr,
+        [sys.executable, "-c", LAUNCHER, *args],
+        env=env,
+        cwd=cwd,
+        text=True,
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
     )
 
 
@@ -139,7 +183,10 @@ def item_rows(db: Path, run_id: str | None = None) -> dict[Key, dict[str, Any]]:
         con.close()
     out: dict[Key, dict[str, Any]] = {}
     for r in rows:
-        d = {c: (json.loads(v) if c in JSON_COLUMNS and v is not None else v) for c, v in zip(ITEM_COLUMNS, r)}
+        d = {
+            c: (json.loads(v) if c in JSON_COLUMNS and v is not None else v)
+            for c, v in zip(ITEM_COLUMNS, r)
+        }
         key = (d["run_id"], d["rung"], d["task"], d["setting"], d["item_id"])
         assert key not in out, f"item stored twice: {key}"
         out[key] = d
@@ -161,7 +208,9 @@ def max_float_diff(a: Any, b: Any, where: str = "") -> float:
     AssertionError naming where it is.
     """
     if isinstance(a, float) or isinstance(b, float):
-        assert isinstance(a, (int, float)) and isinstance(b, (int, float)), f"{where}: {a!r} != {b!r}"
+        assert isinstance(a, (int, float)) and isinstance(b, (int, float)), (
+            f"{where}: {a!r} != {b!r}"
+        )
         if math.isnan(a) or math.isnan(b):
             assert math.isnan(a) and math.isnan(b), f"{where}: {a!r} != {b!r}"
             return 0.0
@@ -171,18 +220,27 @@ def max_float_diff(a: Any, b: Any, where: str = "") -> float:
         return max((max_float_diff(a[k], b[k], f"{where}.{k}") for k in a), default=0.0)
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         assert len(a) == len(b), f"{where}: length {len(a)} != {len(b)}"
-        return max((max_float_diff(x, y, f"{where}[{i}]") for i, (x, y) in enumerate(zip(a, b))), default=0.0)
+        return max(
+            (max_float_diff(x, y, f"{where}[{i}]") for i, (x, y) in enumerate(zip(a, b))),
+            default=0.0,
+        )
     assert a == b, f"{where}: {a!r} != {b!r}"
     return 0.0
 
 
-def compare_rows(got: dict[Key, dict[str, Any]], want: dict[Key, dict[str, Any]], exact_rungs: set[str] | None = None) -> float:
+def compare_rows(
+    got: dict[Key, dict[str, Any]],
+    want: dict[Key, dict[str, Any]],
+    exact_rungs: set[str] | None = None,
+) -> float:
     """Check ``got`` against ``want`` row by row; return the largest float difference.
 
     Rows of ``exact_rungs`` (None: all) must be bit-identical; the others may
     differ in their floats by at most :data:`PACKING_TOL`.
     """
-    assert set(got) <= set(want), f"rows that a clean run does not have: {sorted(set(got) - set(want))[:3]}"
+    assert set(got) <= set(want), (
+        f"rows that a clean run does not have: {sorted(set(got) - set(want))[:3]}"
+    )
     worst = 0.0
     for key, row in got.items():
         d = max_float_diff(row, want[key], "/".join(key[1:]))

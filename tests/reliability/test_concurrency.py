@@ -47,8 +47,12 @@ def test_two_experiments_and_the_same_experiment_twice_at_once(
     cores = cpus()
     procs = [
         spawn_cli(a, child_env(tmp_path, cpu=cores[0]), tmp_path),
-        spawn_cli(b, child_env(tmp_path, cpu=cores[1 % len(cores)], commit_every_wave=True), tmp_path),
-        spawn_cli(a, child_env(tmp_path, cpu=cores[2 % len(cores)], commit_every_wave=True), tmp_path),
+        spawn_cli(
+            b, child_env(tmp_path, cpu=cores[1 % len(cores)], commit_every_wave=True), tmp_path
+        ),
+        spawn_cli(
+            a, child_env(tmp_path, cpu=cores[2 % len(cores)], commit_every_wave=True), tmp_path
+        ),
     ]
     errs = []
     for p in procs:
@@ -80,8 +84,8 @@ def test_two_experiments_and_the_same_experiment_twice_at_once(
 
 WRITER = textwrap.dedent("""
     import sys
-    from emergetui.records import ItemRaw, ItemRecord
-    from emergetui.store import Store
+    from emergetui.tasks.records import ItemRaw, ItemRecord
+    from emergetui.run.store import Store
 
     path, who, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
     store = Store(path, timeout_s=60)
@@ -103,8 +107,15 @@ def test_store_writers_in_two_processes_queue_instead_of_failing(tmp_path: Path)
     """Two processes each commit 150 small transactions (own rows and rows of one shared run)
     while this process keeps reading: every row arrives, none twice, the file stays sound."""
     store, n = tmp_path / "s.sqlite", 150
-    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(store), who, str(n)], text=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for who in ("a", "b")]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(store), who, str(n)],
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for who in ("a", "b")
+    ]
     seen: list[int] = []
     failures: list[str] = []
     stop = threading.Event()
@@ -133,12 +144,17 @@ def test_store_writers_in_two_processes_queue_instead_of_failing(tmp_path: Path)
         stop.set()
         reader.join()
     assert not failures, failures
-    assert seen and seen == sorted(seen)  # the reader saw whole commits only, and never a row vanish
+    assert seen and seen == sorted(
+        seen
+    )  # the reader saw whole commits only, and never a row vanish
     assert integrity(store) == "ok"
     with connect(store) as con:
         per_run = dict(con.execute("SELECT run_id, COUNT(*) FROM items GROUP BY run_id").fetchall())
         status = dict(con.execute("SELECT run_id, status FROM runs").fetchall())
-        raws = {json.loads(r)["choice_logprobs"][0][0] for (r,) in con.execute("SELECT raw FROM items WHERE run_id='ra'")}
+        raws = {
+            json.loads(r)["choice_logprobs"][0][0]
+            for (r,) in con.execute("SELECT raw FROM items WHERE run_id='ra'")
+        }
     assert per_run == {"ra": 3 * n, "rb": 3 * n, "shared": n}
     assert status == {"ra": "done", "rb": "done", "shared": "running"}
     assert raws == {0.0, -0.5, -1.0}

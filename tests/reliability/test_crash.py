@@ -52,7 +52,9 @@ TOTAL_PER_RUNG = 40
 CHILD_TIMEOUT_S = 120.0
 
 
-def _stored_count(con: sqlite3.Connection | None, db: Path) -> tuple[sqlite3.Connection | None, int]:
+def _stored_count(
+    con: sqlite3.Connection | None, db: Path
+) -> tuple[sqlite3.Connection | None, int]:
     """Rows committed so far, read while the child writes (WAL readers never block the writer)."""
     if con is None:
         if not db.exists():
@@ -64,7 +66,9 @@ def _stored_count(con: sqlite3.Connection | None, db: Path) -> tuple[sqlite3.Con
         return con, 0
 
 
-def kill_at_random_point(args: list[str], tmp: Path, store: Path, trigger: str, rng: random.Random, cpu: int) -> str:
+def kill_at_random_point(
+    args: list[str], tmp: Path, store: Path, trigger: str, rng: random.Random, cpu: int
+) -> str:
     """Run one child and SIGKILL it at a point drawn from ``rng``; return a description of the point.
 
     ``trigger="rows"``: once the store holds a random number of rows, with the
@@ -108,14 +112,23 @@ def kill_at_random_point(args: list[str], tmp: Path, store: Path, trigger: str, 
             proc.wait()
     said = "".join(lines.get_nowait() for _ in range(lines.qsize()))
     assert time.monotonic() < deadline, f"child never reached the kill point ({point}):\n{said}"
-    assert code in (-signal.SIGKILL, 0), f"child died on its own with {code} before {point}:\n{said}"
+    assert code in (-signal.SIGKILL, 0), (
+        f"child died on its own with {code} before {point}:\n{said}"
+    )
     return point + ("" if code else " (the run had already finished)")
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("seed", "triggers"), [(0, ("rows",)), (1, ("lines",)), (2, ("rows", "lines"))])
+@pytest.mark.parametrize(
+    ("seed", "triggers"), [(0, ("rows",)), (1, ("lines",)), (2, ("rows", "lines"))]
+)
 def test_sigkill_then_rerun_gives_the_clean_result(
-    seed: int, triggers: tuple[str, ...], tmp_path: Path, tiny_ladder: Path, mix_task: Path, clean_run: CleanRun,
+    seed: int,
+    triggers: tuple[str, ...],
+    tmp_path: Path,
+    tiny_ladder: Path,
+    mix_task: Path,
+    clean_run: CleanRun,
     record_property: pytest.RecordProperty,
 ) -> None:
     rng = random.Random(seed)
@@ -124,7 +137,11 @@ def test_sigkill_then_rerun_gives_the_clean_result(
     resumed: set[str] = set()  # rungs that some process had to finish from a partial state
     points = []
     for k, trigger in enumerate(triggers):
-        points.append(kill_at_random_point(args, tmp_path, store, trigger, rng, cpus()[(seed + k) % len(cpus())]))
+        points.append(
+            kill_at_random_point(
+                args, tmp_path, store, trigger, rng, cpus()[(seed + k) % len(cpus())]
+            )
+        )
         if not store.exists():
             continue
         assert integrity(store) == "ok", points
@@ -141,12 +158,16 @@ def test_sigkill_then_rerun_gives_the_clean_result(
     assert doc["run_id"] == clean_run.run_id
     assert integrity(store) == "ok"
     rows = item_rows(store, clean_run.run_id)
-    assert set(rows) == set(clean_run.rows), points  # every item, each once (item_rows checks "once")
+    assert set(rows) == set(clean_run.rows), (
+        points
+    )  # every item, each once (item_rows checks "once")
     with sqlite3.connect(str(store)) as con:
         assert con.execute("SELECT COUNT(*) FROM items").fetchone()[0] == 2 * TOTAL_PER_RUNG
         assert con.execute("SELECT status FROM runs").fetchall() == [("done",)]
         assert sorted(con.execute("SELECT label, status, error FROM rungs").fetchall()) == [
-            ("large", "done", None), ("small", "done", None)]
+            ("large", "done", None),
+            ("small", "done", None),
+        ]
     worst = compare_rows(rows, clean_run.rows, exact_rungs={"small", "large"} - resumed)
     record_property("kill_points", "; ".join(points))
     record_property("max_resume_logprob_diff", worst)

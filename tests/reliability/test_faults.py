@@ -23,13 +23,13 @@ from typing import Any
 
 import pytest
 
-from emergetui import events as ev
 from emergetui.cli import main
 from emergetui.engine import Engine, ModelLoadError
-from emergetui.hub import HubError, HubSettings, ensure_rung, is_cached
-from emergetui.ladders import RungSpec
-from emergetui.runner import RunConfig, Rung, Runner
-from emergetui.store import Store
+from emergetui.models.hub import HubError, HubSettings, ensure_rung, is_cached
+from emergetui.models.ladders import RungSpec
+from emergetui.run import events as ev
+from emergetui.run.runner import RunConfig, Rung, Runner
+from emergetui.run.store import Store
 from emergetui.tasks.base import Item, ItemSet
 from tests.hub.fake_hub import FakeHub
 
@@ -113,7 +113,11 @@ def hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tiny_model: Path) -> It
 
 
 def _cdn_ranges(h: FakeHub) -> list[str | None]:
-    return [r.headers.get("range") for r in h.requests if r.path.startswith("/cdn/") and r.method == "GET"]
+    return [
+        r.headers.get("range")
+        for r in h.requests
+        if r.path.startswith("/cdn/") and r.method == "GET"
+    ]
 
 
 def test_disk_full_mid_download_is_one_clear_error_and_the_next_run_resumes(
@@ -169,7 +173,10 @@ def test_disk_full_during_a_batch_download_fails_that_rung_only(
     code, out, err = run_cli(batch_args(lad, mix_task, store))
     assert code == 0, err
     assert "40/40 already stored" in err  # the local rung is not redone
-    assert {r["label"]: r["status"] for r in json.loads(out)["rungs"]} == {"local": "done", "dl": "done"}
+    assert {r["label"]: r["status"] for r in json.loads(out)["rungs"]} == {
+        "local": "done",
+        "dl": "done",
+    }
     assert count_by_rung(item_rows(store)) == {"local": 40, "dl": 40}
     assert _cdn_ranges(hub) == [None, "bytes=30000-"]
 
@@ -214,12 +221,16 @@ def _fill_after_first_rows(kind: str) -> type[Store]:
 
 @pytest.mark.parametrize("kind", ["grow", "commit"])
 def test_disk_full_in_the_store_is_one_clear_error_and_keeps_committed_rows(
-    kind: str, tmp_path: Path, tiny_ladder: Path, mix_task: Path, clean_run: CleanRun,
+    kind: str,
+    tmp_path: Path,
+    tiny_ladder: Path,
+    mix_task: Path,
+    clean_run: CleanRun,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     store = tmp_path / "s.sqlite"
     with monkeypatch.context() as m:
-        m.setattr("emergetui.runner.Store", _fill_after_first_rows(kind))
+        m.setattr("emergetui.run.runner.Store", _fill_after_first_rows(kind))
         code, _, err = run_cli(batch_args(tiny_ladder, mix_task, store))
     assert code == 2
     assert_one_clean_error(err, str(store), "disk is full")
@@ -235,16 +246,35 @@ def test_disk_full_in_the_store_is_one_clear_error_and_keeps_committed_rows(
     assert code == 0, err
     rows = item_rows(store)
     assert set(rows) == set(clean_run.rows)
-    compare_rows(rows, clean_run.rows, exact_rungs={"large"} | ({"small"} if counts["small"] == 40 else set()))
+    compare_rows(
+        rows,
+        clean_run.rows,
+        exact_rungs={"large"} | ({"small"} if counts["small"] == 40 else set()),
+    )
 
 
 # --------------------------------------------------------------------------- models that do not load
 
 
 def _sets(n: int = 4) -> list[ItemSet]:
-    items = [Item(item_id=f"q{i}", prompt=f"Q: {i}+1=\nA:", choices=(f" {i + 1}", " no"), target_scores=(1.0, 0.0))
-             for i in range(n)]
-    return [ItemSet("mc", "shots=0", items, metrics=("multiple_choice_grade",), preferred_metric="multiple_choice_grade")]
+    items = [
+        Item(
+            item_id=f"q{i}",
+            prompt=f"Q: {i}+1=\nA:",
+            choices=(f" {i + 1}", " no"),
+            target_scores=(1.0, 0.0),
+        )
+        for i in range(n)
+    ]
+    return [
+        ItemSet(
+            "mc",
+            "shots=0",
+            items,
+            metrics=("multiple_choice_grade",),
+            preferred_metric="multiple_choice_grade",
+        )
+    ]
 
 
 def test_a_gguf_that_fails_to_load_is_recorded_others_run_and_a_fixed_file_reruns(
@@ -262,13 +292,22 @@ def test_a_gguf_that_fails_to_load_is_recorded_others_run_and_a_fixed_file_rerun
         assert set(failed) == {"mid"} and str(broken) in failed["mid"]
         assert events[-1].n_failed_rungs == 1
         assert {r.label: (r.status, r.error) for r in store.rungs(cfg.run_id())} == {
-            "small": ("done", None), "mid": ("failed", failed["mid"]), "large": ("done", None)}
+            "small": ("done", None),
+            "mid": ("failed", failed["mid"]),
+            "large": ("done", None),
+        }
         assert count_by_rung(item_rows(store.path)) == {"small": 4, "large": 4}
 
         broken.write_bytes(data)  # the user re-downloads the file
         events = list(Runner(cfg, store).events())
-        assert [e.rung for e in events if isinstance(e, ev.ModelLoaded)] == ["mid"]  # only the failed rung works
-        assert {r.label: r.status for r in store.rungs(cfg.run_id())} == {"small": "done", "mid": "done", "large": "done"}
+        assert [e.rung for e in events if isinstance(e, ev.ModelLoaded)] == [
+            "mid"
+        ]  # only the failed rung works
+        assert {r.label: r.status for r in store.rungs(cfg.run_id())} == {
+            "small": "done",
+            "mid": "done",
+            "large": "done",
+        }
         assert count_by_rung(item_rows(store.path)) == {"small": 4, "mid": 4, "large": 4}
 
 
@@ -277,10 +316,14 @@ def test_gpu_out_of_memory_retries_with_fewer_layers(
 ) -> None:
     """The runner's wiring of ``fit.load_with_retry``: a load that runs out of GPU memory above
     one layer is retried with half the layers; a model that fails even on the CPU is recorded."""
-    from emergetui import runner as runner_mod
-    from emergetui.fit import GB, Memory
+    from emergetui.models.fit import GB, Memory
+    from emergetui.run import runner as runner_mod
 
-    monkeypatch.setattr(runner_mod, "detect_memory", lambda: Memory(ram_free=64 * GB, vram_free=80 * GB, source="test GPU"))
+    monkeypatch.setattr(
+        runner_mod,
+        "detect_memory",
+        lambda: Memory(ram_free=64 * GB, vram_free=80 * GB, source="test GPU"),
+    )
     real_load = Engine.load.__func__  # type: ignore[attr-defined]
     tried: dict[str, list[int]] = {}
 
@@ -288,19 +331,32 @@ def test_gpu_out_of_memory_retries_with_fewer_layers(
         name = Path(path).name
         tried.setdefault(name, []).append(n_gpu_layers)
         if n_gpu_layers < 0 or n_gpu_layers > 1 or name == Path(tiny_model_b).name:
-            raise ModelLoadError(f"{path}: CUDA error: out of memory (simulated, {n_gpu_layers} layers)")
+            raise ModelLoadError(
+                f"{path}: CUDA error: out of memory (simulated, {n_gpu_layers} layers)"
+            )
         return real_load(cls, path, n_gpu_layers, *a, **k)
 
     monkeypatch.setattr(Engine, "load", classmethod(load))
-    cfg = RunConfig(ladder="x", rungs=[Rung("small", 1, tiny_model), Rung("large", 2, tiny_model_b)],
-                    item_sets=_sets(), n_gpu_layers="auto")
+    cfg = RunConfig(
+        ladder="x",
+        rungs=[Rung("small", 1, tiny_model), Rung("large", 2, tiny_model_b)],
+        item_sets=_sets(),
+        n_gpu_layers="auto",
+    )
     with Store(tmp_path / "s.sqlite") as store:
         events = list(Runner(cfg, store).events())
         # small: 2 layers, all on GPU (-1) fails, half (1) loads; large: 3 layers, -1 -> 1 -> 0, all fail
         assert tried == {tiny_model.name: [-1, 1], tiny_model_b.name: [-1, 1, 0]}
-        warnings = [e.message for e in events if isinstance(e, ev.LogMessage) and e.level == "warning"]
-        assert any("small: loading with -1 GPU layers failed" in w and "retrying with 1" in w for w in warnings)
-        assert [(e.rung, e.n_gpu_layers) for e in events if isinstance(e, ev.ModelLoaded)] == [("small", 1)]
+        warnings = [
+            e.message for e in events if isinstance(e, ev.LogMessage) and e.level == "warning"
+        ]
+        assert any(
+            "small: loading with -1 GPU layers failed" in w and "retrying with 1" in w
+            for w in warnings
+        )
+        assert [(e.rung, e.n_gpu_layers) for e in events if isinstance(e, ev.ModelLoaded)] == [
+            ("small", 1)
+        ]
         rungs = {r.label: r for r in store.rungs(cfg.run_id())}
         assert (rungs["small"].status, rungs["small"].n_gpu_layers) == ("done", 1)
         assert rungs["large"].status == "failed" and "out of memory" in (rungs["large"].error or "")
@@ -311,11 +367,34 @@ def test_a_generation_that_never_meets_its_stop_string_ends_at_its_token_bound(
     tmp_path: Path, tiny_model: Path
 ) -> None:
     bounds = (1, 5, 17, 120)
-    items = [Item(item_id=f"g{k}", prompt="the", targets=(" the",), generate=True, stop=("<never>",), max_tokens=k)
-             for k in bounds]
-    items.append(Item(item_id="toolong", prompt="the", targets=(" the",), generate=True, stop=("<never>",), max_tokens=10_000))
-    cfg = RunConfig(ladder="x", rungs=[Rung("r", 1, tiny_model)], item_sets=[ItemSet("gen", "shots=0", items)],
-                    n_gpu_layers=0, n_ctx=256)
+    items = [
+        Item(
+            item_id=f"g{k}",
+            prompt="the",
+            targets=(" the",),
+            generate=True,
+            stop=("<never>",),
+            max_tokens=k,
+        )
+        for k in bounds
+    ]
+    items.append(
+        Item(
+            item_id="toolong",
+            prompt="the",
+            targets=(" the",),
+            generate=True,
+            stop=("<never>",),
+            max_tokens=10_000,
+        )
+    )
+    cfg = RunConfig(
+        ladder="x",
+        rungs=[Rung("r", 1, tiny_model)],
+        item_sets=[ItemSet("gen", "shots=0", items)],
+        n_gpu_layers=0,
+        n_ctx=256,
+    )
     t0 = time.monotonic()
     with Store(tmp_path / "s.sqlite") as store:
         list(Runner(cfg, store).events())
@@ -326,7 +405,8 @@ def test_a_generation_that_never_meets_its_stop_string_ends_at_its_token_bound(
         assert recs[f"g{k}"].error is None
         # "eos" only if the model itself chose to end; it can never run past the bound
         assert (raw.stop_reason, len(raw.generated_tokens)) == ("length", k) or (
-            raw.stop_reason == "eos" and len(raw.generated_tokens) < k), (k, raw.stop_reason, len(raw.generated_tokens))
+            raw.stop_reason == "eos" and len(raw.generated_tokens) < k
+        ), (k, raw.stop_reason, len(raw.generated_tokens))
         assert len(raw.generated_logprobs) == len(raw.generated_tokens)
     # a bound the context cannot hold is refused for that item, not truncated silently or hung on
     assert "do not fit the context" in (recs["toolong"].error or "")

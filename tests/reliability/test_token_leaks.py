@@ -36,7 +36,9 @@ def hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tiny_model: Path) -> It
     with FakeHub() as h:
         data = tiny_model.read_bytes()
         h.add_repo("org/private-GGUF", {"private-Q8_0.gguf": data}, token=TOKEN)
-        h.add_repo("org/gated-GGUF", {"gated-Q8_0.gguf": data[:-1] + b"\0"}, gated=True, token=OTHER)
+        h.add_repo(
+            "org/gated-GGUF", {"gated-Q8_0.gguf": data[:-1] + b"\0"}, gated=True, token=OTHER
+        )
         h.cut_after["private-Q8_0.gguf"] = 20_000
         monkeypatch.setenv("HF_ENDPOINT", h.url)
         yield h
@@ -56,13 +58,21 @@ def test_hf_token_is_used_but_never_written_or_logged(
     caplog.set_level(logging.DEBUG)  # everything any library logs, huggingface_hub's debug included
     with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
         assert main(batch_args(lad, mix_task, store)) == 0
-        for argv in (["report", "last", "--out", str(out_dir)], ["export", "last", "--out", str(export)],
-                     ["export", "last"], ["runs"]):
+        for argv in (
+            ["report", "last", "--out", str(out_dir)],
+            ["export", "last", "--out", str(export)],
+            ["export", "last"],
+            ["runs"],
+        ):
             assert main([*argv, "--store", str(store)]) == 0
     text = printed.getvalue()
 
     # the token was really in play: sent to the Hub host for the private repo, refused by the gated one
-    assert any(r.headers.get("authorization") == f"Bearer {TOKEN}" for r in hub.requests if "/resolve/" in r.path)
+    assert any(
+        r.headers.get("authorization") == f"Bearer {TOKEN}"
+        for r in hub.requests
+        if "/resolve/" in r.path
+    )
     assert "rung gated FAILED" in text and "hf auth login" in text
     assert count_by_rung(item_rows(store)) == {"private": 40}
     assert (out_dir / "report.md").is_file() and export.stat().st_size > 0

@@ -24,7 +24,12 @@ import pytest
 import emergetui
 from emergetui import Engine
 from emergetui.cli import main
-from emergetui.gguf_writer import LlamaShape, byte_spm_vocab, random_llama_weights, write_llama_gguf
+from emergetui.models.gguf_writer import (
+    LlamaShape,
+    byte_spm_vocab,
+    random_llama_weights,
+    write_llama_gguf,
+)
 from tests.conftest import EXTRA_TOKENS
 
 from .support import batch_args, count_by_rung, item_rows, write_ladder
@@ -32,13 +37,17 @@ from .support import batch_args, count_by_rung, item_rows, write_ladder
 PACKAGE = Path(emergetui.__file__).parent
 # Anything that could render or hand over a chat template: Jinja itself, llama.cpp's template
 # call, llama-cpp-python's high-level class and its chat API, the metadata key itself.
-RISKY = re.compile(r"jinja|chat_template|chat_format|llama_chat_apply_template|create_chat_completion|\bLlama\(")
+RISKY = re.compile(
+    r"jinja|chat_template|chat_format|llama_chat_apply_template|create_chat_completion|\bLlama\("
+)
 
 
 def payload(sentinel: Path) -> str:
     """A template that creates ``sentinel`` when rendered outside a sandbox."""
-    return ("{{ cycler.__init__.__globals__.os.makedirs('" + str(sentinel) + "') }}"
-            "{% for m in messages %}{{ m['content'] }}{% endfor %}")
+    return (
+        "{{ cycler.__init__.__globals__.os.makedirs('" + str(sentinel) + "') }}"
+        "{% for m in messages %}{{ m['content'] }}{% endfor %}"
+    )
 
 
 def test_no_emergetui_module_renders_chat_templates() -> None:
@@ -60,7 +69,9 @@ def test_the_payload_is_real(tmp_path: Path) -> None:
     jinja2.Environment().from_string(payload(sentinel)).render(messages=[{"content": "hi"}])
     assert sentinel.is_dir()
     with pytest.raises(SecurityError):
-        ImmutableSandboxedEnvironment().from_string(payload(tmp_path / "pwned-sandbox")).render(messages=[])
+        ImmutableSandboxedEnvironment().from_string(payload(tmp_path / "pwned-sandbox")).render(
+            messages=[]
+        )
     assert not (tmp_path / "pwned-sandbox").exists()
 
 
@@ -69,9 +80,17 @@ def test_a_gguf_with_a_malicious_chat_template_is_scored_without_running_it(
 ) -> None:
     sentinel = tmp_path / "pwned"
     vocab = byte_spm_vocab(EXTRA_TOKENS)
-    shape = LlamaShape(n_vocab=vocab.size, n_embd=32, n_layer=2, n_head=4, n_head_kv=2, n_ff=64, n_ctx=2048)
-    model = write_llama_gguf(tmp_path / "templated.gguf", shape, vocab, random_llama_weights(shape, seed=5),
-                             name="templated", metadata={"tokenizer.chat_template": payload(sentinel)})
+    shape = LlamaShape(
+        n_vocab=vocab.size, n_embd=32, n_layer=2, n_head=4, n_head_kv=2, n_ff=64, n_ctx=2048
+    )
+    model = write_llama_gguf(
+        tmp_path / "templated.gguf",
+        shape,
+        vocab,
+        random_llama_weights(shape, seed=5),
+        name="templated",
+        metadata={"tokenizer.chat_template": payload(sentinel)},
+    )
     with Engine.load(model, n_gpu_layers=0) as e:  # llama.cpp sees the template in the file...
         assert e.native.meta("tokenizer.chat_template") == payload(sentinel)  # (under 512 bytes)
     lad = write_ladder(tmp_path / "ladder.toml", [("templated", 1000, model)])

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from emergetui import events as ev
-from emergetui.runner import RunConfig, Rung, Runner
-from emergetui.store import Store
+from emergetui.run import events as ev
+from emergetui.run.runner import RunConfig, Rung, Runner
+from emergetui.run.store import Store
 
 from .conftest import mc_and_gen_sets
 
@@ -16,16 +16,22 @@ def _config(tiny_model: Path, tiny_model_b: Path, **kw) -> RunConfig:
     return RunConfig(ladder="tiny", rungs=rungs, item_sets=mc_and_gen_sets(), n_gpu_layers=0, **kw)
 
 
-def test_full_run_stores_every_item_once(tmp_path: Path, tiny_model: Path, tiny_model_b: Path) -> None:
+def test_full_run_stores_every_item_once(
+    tmp_path: Path, tiny_model: Path, tiny_model_b: Path
+) -> None:
     store = Store(tmp_path / "s.sqlite")
-    cfg = _config(tiny_model, tiny_model_b, heldout_text="the quick brown fox. " * 20, heldout_name="fox")
+    cfg = _config(
+        tiny_model, tiny_model_b, heldout_text="the quick brown fox. " * 20, heldout_name="fox"
+    )
     events = list(Runner(cfg, store).events())
     kinds = [type(e).__name__ for e in events]
     assert kinds[0] == "RunStarted" and kinds[-1] == "RunFinished"
     assert kinds.count("ModelLoaded") == 2 and kinds.count("RungFinished") == 2
     assert kinds.count("HeldoutLoss") == 2
     finished = [e for e in events if isinstance(e, ev.TaskFinished)]
-    assert {(e.rung, e.task) for e in finished} == {(r, t) for r in ("small", "large") for t in ("mc", "gen")}
+    assert {(e.rung, e.task) for e in finished} == {
+        (r, t) for r in ("small", "large") for t in ("mc", "gen")
+    }
     recs = store.records(cfg.run_id())
     assert len(recs) == 2 * 24
     assert len({(r.rung, r.task, r.item_id) for r in recs}) == len(recs)
@@ -37,11 +43,15 @@ def test_full_run_stores_every_item_once(tmp_path: Path, tiny_model: Path, tiny_
     assert gen.raw.target_logprobs[0] and "exact_match" in gen.metrics
     rungs = store.rungs(cfg.run_id())
     assert [r.label for r in rungs] == ["small", "large"]
-    assert all(r.sha256 and len(r.sha256) == 64 and r.heldout and r.heldout["loss"] > 0 for r in rungs)
+    assert all(
+        r.sha256 and len(r.sha256) == 64 and r.heldout and r.heldout["loss"] > 0 for r in rungs
+    )
     assert store.integrity_ok()
 
 
-def test_interrupted_run_resumes_with_one_row_per_item(tmp_path: Path, tiny_model: Path, tiny_model_b: Path) -> None:
+def test_interrupted_run_resumes_with_one_row_per_item(
+    tmp_path: Path, tiny_model: Path, tiny_model_b: Path
+) -> None:
     store = Store(tmp_path / "s.sqlite")
     cfg = _config(tiny_model, tiny_model_b)
     runner = Runner(cfg, store, commit_every_s=0.0)
@@ -73,8 +83,14 @@ def test_bad_rung_is_recorded_and_others_run(tmp_path: Path, tiny_model: Path) -
     broken.write_bytes(b"GGUF" + b"\x00" * 64)
     store = Store(tmp_path / "s.sqlite")
     cfg = RunConfig(
-        ladder="x", rungs=[Rung("broken", 1, broken), Rung("missing", 2, tmp_path / "nope.gguf"), Rung("ok", 3, tiny_model)],
-        item_sets=mc_and_gen_sets(3), n_gpu_layers=0,
+        ladder="x",
+        rungs=[
+            Rung("broken", 1, broken),
+            Rung("missing", 2, tmp_path / "nope.gguf"),
+            Rung("ok", 3, tiny_model),
+        ],
+        item_sets=mc_and_gen_sets(3),
+        n_gpu_layers=0,
     )
     events = list(Runner(cfg, store).events())
     failed = {e.rung: e.error for e in events if isinstance(e, ev.RungFailed)}
@@ -96,7 +112,13 @@ def test_item_errors_are_stored_not_fatal(tmp_path: Path, tiny_model: Path) -> N
         Item(item_id="fine", prompt="Q:", choices=(" a", " b"), target_scores=(1.0, 0.0)),
     ]
     store = Store(tmp_path / "s.sqlite")
-    cfg = RunConfig(ladder="x", rungs=[Rung("ok", 1, tiny_model)], item_sets=[ItemSet("t", "shots=0", items)], n_gpu_layers=0, n_ctx=1024)
+    cfg = RunConfig(
+        ladder="x",
+        rungs=[Rung("ok", 1, tiny_model)],
+        item_sets=[ItemSet("t", "shots=0", items)],
+        n_gpu_layers=0,
+        n_ctx=1024,
+    )
     events = list(Runner(cfg, store).events())
     failed = {e.item_id: e.error for e in events if isinstance(e, ev.ItemFailed)}
     assert set(failed) == {"empty", "long"}
@@ -110,13 +132,15 @@ def test_item_errors_are_stored_not_fatal(tmp_path: Path, tiny_model: Path) -> N
 def test_sha256_cache_and_model_change_invalidates(tmp_path: Path, tiny_model: Path) -> None:
     import shutil
 
-    from emergetui.store import file_sha256
+    from emergetui.run.store import file_sha256
 
     m = tmp_path / "m.gguf"
     shutil.copy(tiny_model, m)
     store = Store(tmp_path / "s.sqlite")
     assert store.sha256_of(m) == file_sha256(tiny_model)
-    cfg = RunConfig(ladder="x", rungs=[Rung("r", 1, m)], item_sets=mc_and_gen_sets(2), n_gpu_layers=0)
+    cfg = RunConfig(
+        ladder="x", rungs=[Rung("r", 1, m)], item_sets=mc_and_gen_sets(2), n_gpu_layers=0
+    )
     list(Runner(cfg, store).events())
     first = {r.item_id: r.model_sha256 for r in store.records(cfg.run_id())}
     from tests.conftest import write_tiny

@@ -1,29 +1,19 @@
-"""Fixtures for the task tests: the real BIG-bench files in ../shared, and tiny MMLU CSVs."""
+"""Fixtures for the task tests: the real BIG-bench files in tests/fixtures, and tiny MMLU CSVs."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 from tasks_testdata import write_mmlu
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def bigbench_root() -> Path:
-    env = os.environ.get("EMERGETUI_SHARED")
-    shared = Path(env) if env else REPO.parent / "shared"
-    return shared / "fixtures" / "bigbench"
+from tests.conftest import FIXTURES
 
 
 @pytest.fixture(scope="session")
 def bb() -> Path:
-    """Folder of unchanged BIG-bench task.json files (skips the test when absent)."""
-    root = bigbench_root()
-    if not (root / "arithmetic" / "1_digit_addition" / "task.json").is_file():
-        pytest.skip(f"BIG-bench fixtures not found at {root}")
-    return root
+    """Folder of unchanged BIG-bench task.json files (tests/fixtures/bigbench, with their notice)."""
+    return FIXTURES / "bigbench"
 
 
 @pytest.fixture

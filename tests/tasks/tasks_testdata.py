@@ -16,7 +16,7 @@ MMLU_ROWS = {
         "val": [["What is 1+1 in Z_2?", "0", "1", "2", "3", "A"]],
         "test": [
             ["What is the order of 2 in Z_4?", "1", "2", "3", "4", "B"],
-            ["Pick, the \"odd\" one", "a,b", "c", "d\ne", "f", "D"],
+            ['Pick, the "odd" one', "a,b", "c", "d\ne", "f", "D"],
             ["Which is a field?", "Z_4", "Z_6", "Z_5", "Z_8", "C"],
         ],
     },

@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emergetui.records import ItemRaw
 from emergetui.tasks import arithmetic
 from emergetui.tasks.base import TaskError
 from emergetui.tasks.fewshot import ShotOrder, derived_seed, setting_name
 from emergetui.tasks.metrics import item_metrics
+from emergetui.tasks.records import ItemRaw
 
 
 def test_generation_is_deterministic_and_distinct() -> None:
@@ -31,11 +31,15 @@ def test_one_digit_space_is_exhausted_not_overdrawn() -> None:
 
 
 @settings(max_examples=80, deadline=None)
-@given(op=st.sampled_from(sorted(arithmetic.OPS)), digits=st.integers(1, 5), seed=st.integers(0, 2**32))
+@given(
+    op=st.sampled_from(sorted(arithmetic.OPS)), digits=st.integers(1, 5), seed=st.integers(0, 2**32)
+)
 def test_answers_are_correct_and_operands_have_the_digits(op: str, digits: int, seed: int) -> None:
     lo, hi = arithmetic.operand_range(digits)
     for p in arithmetic.generate(op, digits, 5, seed):
-        q = re.fullmatch(r"\nQ: What is (\d+) (plus|minus|times|divided by) (\d+)\?\nA: ", p.question("bigbench"))
+        q = re.fullmatch(
+            r"\nQ: What is (\d+) (plus|minus|times|divided by) (\d+)\?\nA: ", p.question("bigbench")
+        )
         assert q is not None
         a, b = int(q.group(1)), int(q.group(3))
         if op == "div":
@@ -58,7 +62,9 @@ def test_bigbench_style_prompt_and_item_fields() -> None:
         f"\nQ: What is {pool[1].a} plus {pool[1].b}?\nA: {pool[1].answer}\n"
         f"\nQ: What is {test.a} plus {test.b}?\nA: "
     )
-    assert item.targets == (str(test.answer),) and item.generate and item.output_regex == r"[-+]?\d+"
+    assert (
+        item.targets == (str(test.answer),) and item.generate and item.output_regex == r"[-+]?\d+"
+    )
     assert item.shots == 2 and dict(item.meta)["op"] == "add"
     # all items share the 2-shot context (the pool is separate from the test set)
     context = item.prompt[: item.prompt.rindex("\nQ:")]
@@ -85,13 +91,16 @@ def test_test_item_is_never_its_own_shot() -> None:
     assert 2 <= len(contexts) <= 4  # the shared one, plus one per item that was a shot
 
 
-@pytest.mark.parametrize(("kw", "message"), [
-    ({"op": "pow"}, "op must be"),
-    ({"digits": 6}, "digits must be"),
-    ({"digits": 0}, "digits must be"),
-    ({"style": "latex"}, "style must be"),
-    ({"n": 0}, "n must be"),
-])
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        ({"op": "pow"}, "op must be"),
+        ({"digits": 6}, "digits must be"),
+        ({"digits": 0}, "digits must be"),
+        ({"style": "latex"}, "style must be"),
+        ({"n": 0}, "n must be"),
+    ],
+)
 def test_bad_arguments(kw: dict, message: str) -> None:
     args = {"task": "t", "op": "add", "digits": 2, "n": 5, "shots": 0, "seed": 0} | kw
     with pytest.raises(TaskError, match=message):

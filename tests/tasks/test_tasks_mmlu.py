@@ -19,7 +19,8 @@ from emergetui.tasks.base import TaskError
 def test_subject_list() -> None:
     assert len(mmlu.SUBJECTS) == 57 == len(set(mmlu.SUBJECTS))
     assert mmlu.header("high_school_us_history") == (
-        "The following are multiple choice questions (with answers) about high school us history.\n\n")
+        "The following are multiple choice questions (with answers) about high school us history.\n\n"
+    )
 
 
 def test_two_shot_letter_prompt_exact(mmlu_dir: Path) -> None:
@@ -47,7 +48,8 @@ def test_two_shot_letter_prompt_exact(mmlu_dir: Path) -> None:
     astro = [it for it in letter.items if mmlu.subject_of(it) == "astronomy"]
     assert astro[0].prompt.startswith(
         "The following are multiple choice questions (with answers) about astronomy.\n\n"
-        "What orbits a planet?\nA. A moon\n")
+        "What orbits a planet?\nA. A moon\n"
+    )
 
 
 def test_zero_shot_and_prefix_sharing(mmlu_dir: Path) -> None:
@@ -55,7 +57,8 @@ def test_zero_shot_and_prefix_sharing(mmlu_dir: Path) -> None:
     (zero,), _ = mmlu.item_sets(data, [0], ["letter"])
     assert zero.items[0].prompt == (
         "The following are multiple choice questions (with answers) about abstract algebra.\n\n"
-        "What is the order of 2 in Z_4?\nA. 1\nB. 2\nC. 3\nD. 4\nAnswer:")
+        "What is the order of 2 in Z_4?\nA. 1\nB. 2\nC. 3\nD. 4\nAnswer:"
+    )
     (two,), _ = mmlu.item_sets(data, [2], ["letter"])
     algebra = [it.prompt for it in two.items if mmlu.subject_of(it) == "abstract_algebra"]
     shared = algebra[0][: algebra[0].index("What is the order")]
@@ -84,12 +87,21 @@ def test_accepts_parent_data_folder(tmp_path: Path) -> None:
     assert sorted(mmlu.load_local(tmp_path)["dev"]) == ["abstract_algebra", "astronomy"]
 
 
-@pytest.mark.parametrize(("rows", "message"), [
-    ([["q", "a", "b", "c", "E"]], r"astronomy_test.csv:1: expected 6 columns"),
-    ([["q", "a", "b", "c", "d", "A"], ["q", "a", "b", "c", "d", "E"]], r"astronomy_test.csv:2: answer must be"),
-    ([], "no questions"),
-    ([["q", "a", "b", "c", "d", "A"], ['"unterminated', "a", "b", "c", "d", "A"]], r"astronomy_test.csv:\d+:"),
-])
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ([["q", "a", "b", "c", "E"]], r"astronomy_test.csv:1: expected 6 columns"),
+        (
+            [["q", "a", "b", "c", "d", "A"], ["q", "a", "b", "c", "d", "E"]],
+            r"astronomy_test.csv:2: answer must be",
+        ),
+        ([], "no questions"),
+        (
+            [["q", "a", "b", "c", "d", "A"], ['"unterminated', "a", "b", "c", "d", "A"]],
+            r"astronomy_test.csv:\d+:",
+        ),
+    ],
+)
 def test_bad_csv(tmp_path: Path, rows: list, message: str) -> None:
     bad = {"astronomy": {**MMLU_ROWS["astronomy"], "test": rows}}
     root = write_mmlu(tmp_path, bad)
@@ -102,7 +114,9 @@ def test_bad_csv(tmp_path: Path, rows: list, message: str) -> None:
 def test_missing_split_and_non_utf8(tmp_path: Path) -> None:
     root = write_mmlu(tmp_path)
     (root / "dev" / "astronomy_dev.csv").unlink()
-    with pytest.raises(TaskError, match=r"astronomy_dev.csv: missing \(dev split of subject 'astronomy'\)"):
+    with pytest.raises(
+        TaskError, match=r"astronomy_dev.csv: missing \(dev split of subject 'astronomy'\)"
+    ):
         mmlu.load_local(root)
     (root / "dev" / "astronomy_dev.csv").write_bytes(b"q,a,b,c,d,A\nq\xff,a,b,c,d,B\n")
     with pytest.raises(TaskError, match=r"astronomy_dev.csv:2: not UTF-8"):
@@ -121,24 +135,35 @@ def test_hub_path_with_fake_download(tmp_path: Path, monkeypatch: pytest.MonkeyP
         downloaded.append(filename)
         return str(tmp_path / filename.replace("/", "__"))
 
-    monkeypatch.setitem(sys.modules, "huggingface_hub", types.SimpleNamespace(hf_hub_download=hf_hub_download))
-    rows = {"dev": [{"question": "d?", "choices": ["w", "x", "y", "z"], "answer": 2}],
-            "test": [{"question": "t?", "choices": ["a", "b", "c", "d"], "answer": 1}]}
+    monkeypatch.setitem(
+        sys.modules, "huggingface_hub", types.SimpleNamespace(hf_hub_download=hf_hub_download)
+    )
+    rows = {
+        "dev": [{"question": "d?", "choices": ["w", "x", "y", "z"], "answer": 2}],
+        "test": [{"question": "t?", "choices": ["a", "b", "c", "d"], "answer": 1}],
+    }
 
     def read_rows(path: Path) -> list[dict]:
         return rows["dev" if "__dev-" in path.name else "test"]
 
     data = mmlu.load_hf(subjects=["virology"], read_rows=read_rows)
-    assert downloaded == ["virology/dev-00000-of-00001.parquet", "virology/test-00000-of-00001.parquet"]
+    assert downloaded == [
+        "virology/dev-00000-of-00001.parquet",
+        "virology/test-00000-of-00001.parquet",
+    ]
     (s,), _ = mmlu.item_sets(data, [1], ["letter"])
-    assert s.items[0].prompt.endswith("d?\nA. w\nB. x\nC. y\nD. z\nAnswer: C\n\nt?\nA. a\nB. b\nC. c\nD. d\nAnswer:")
+    assert s.items[0].prompt.endswith(
+        "d?\nA. w\nB. x\nC. y\nD. z\nAnswer: C\n\nt?\nA. a\nB. b\nC. c\nD. d\nAnswer:"
+    )
     assert s.items[0].target_scores == (0.0, 1.0, 0.0, 0.0)
     rows["test"] = [{"question": "t?", "choices": ["a", "b"], "answer": 1}]
     with pytest.raises(TaskError, match="row 0"):
         mmlu.load_hf(subjects=["virology"], read_rows=read_rows)
 
 
-def test_parquet_without_pyarrow_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_parquet_without_pyarrow_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setitem(sys.modules, "pyarrow", None)
     monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
     with pytest.raises(TaskError, match="needs pyarrow"):

@@ -63,18 +63,29 @@ def test_mmlu_with_dir(mmlu_dir: Path) -> None:
 
 
 def test_bigbench_specs_by_path_folder_and_name(bb: Path) -> None:
-    sets, errors = resolve([str(bb / "arithmetic" / "1_digit_addition" / "task.json")], shots=[0], limit=3)
+    sets, errors = resolve(
+        [str(bb / "arithmetic" / "1_digit_addition" / "task.json")], shots=[0], limit=3
+    )
     assert not errors and sets[0].task == "1_digit_addition" and len(sets[0].items) == 3
     sets, errors = resolve([str(bb / "arithmetic")], shots=[1])
-    assert [s.task for s in sets] == ["arithmetic:1_digit_addition", "arithmetic:1_digit_multiplication"]
-    sets, errors = resolve(["arithmetic:1_digit_multiplication", "figure_of_speech_detection"],
-                           shots=[0], extra=[bb])
+    assert [s.task for s in sets] == [
+        "arithmetic:1_digit_addition",
+        "arithmetic:1_digit_multiplication",
+    ]
+    sets, errors = resolve(
+        ["arithmetic:1_digit_multiplication", "figure_of_speech_detection"], shots=[0], extra=[bb]
+    )
     assert not errors
-    assert [s.task for s in sets] == ["arithmetic:1_digit_multiplication", "figure_of_speech_detection"]
+    assert [s.task for s in sets] == [
+        "arithmetic:1_digit_multiplication",
+        "figure_of_speech_detection",
+    ]
     sets, errors = resolve(["arithmetic:3_digit_addition"], extra=[bb])
     assert not sets and "no subtask '3_digit_addition'" in str(errors[0])
     infos = {t.name: t for t in registry.list_tasks([bb])}
-    assert infos["logical_deduction"].source == "bigbench" and not infos["logical_deduction"].builtin
+    assert (
+        infos["logical_deduction"].source == "bigbench" and not infos["logical_deduction"].builtin
+    )
 
 
 def write_toml(folder: Path, name: str, text: str) -> Path:
@@ -86,7 +97,10 @@ def write_toml(folder: Path, name: str, text: str) -> Path:
 
 def test_toml_bigbench_task_with_prompt_overrides(bb: Path, tmp_path: Path) -> None:
     shutil.copytree(bb / "arithmetic", tmp_path / "tasks" / "data" / "arith")
-    p = write_toml(tmp_path / "tasks", "my-arith", """
+    p = write_toml(
+        tmp_path / "tasks",
+        "my-arith",
+        """
 name = "my-arith"
 description = "BIG-bench arithmetic, no choices shown"
 shots = [0, 2]
@@ -103,15 +117,22 @@ path = "data/arith"
 append_choices_to_input = false
 example_input_prefix = "\\nQuestion: "
 stop_string = "!"
-""")
+""",
+    )
     sets, errors = resolve([str(p)])
     assert not errors
     assert [(s.task, s.setting) for s in sets] == [
-        ("my-arith:1_digit_addition", "shots=0"), ("my-arith:1_digit_addition", "shots=2"),
-        ("my-arith:1_digit_multiplication", "shots=0"), ("my-arith:1_digit_multiplication", "shots=2")]
+        ("my-arith:1_digit_addition", "shots=0"),
+        ("my-arith:1_digit_addition", "shots=2"),
+        ("my-arith:1_digit_multiplication", "shots=0"),
+        ("my-arith:1_digit_multiplication", "shots=2"),
+    ]
     item = sets[0].items[0]
     assert item.prompt == "\nQuestion: What is 0 plus 0?\nA: " and item.max_tokens == 8
-    assert sets[0].metrics == ("exact_match", "logprob_correct") and sets[0].preferred_metric == "exact_match"
+    assert (
+        sets[0].metrics == ("exact_match", "logprob_correct")
+        and sets[0].preferred_metric == "exact_match"
+    )
     assert sets[1].extra["shot_sampling"] == "bigbench"
     assert item.stop == ("!",) and item.output_regex == r"[-+]?\d+"  # the file's regex is kept
     by_name, errors = resolve(["my-arith"], extra=[tmp_path / "tasks"])
@@ -119,7 +140,9 @@ stop_string = "!"
 
 
 def test_toml_relative_path_may_not_escape(tmp_path: Path, bb: Path) -> None:
-    p = write_toml(tmp_path / "t", "evil", '[source]\ntype = "bigbench"\npath = "../../etc/passwd"\n')
+    p = write_toml(
+        tmp_path / "t", "evil", '[source]\ntype = "bigbench"\npath = "../../etc/passwd"\n'
+    )
     _, errors = resolve([str(p)])
     assert "leaves the task file's folder" in str(errors[0])
     absolute = bb / "figure_of_speech_detection"
@@ -128,26 +151,35 @@ def test_toml_relative_path_may_not_escape(tmp_path: Path, bb: Path) -> None:
     assert not errors and sets[0].task == "abs"
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ('name = "x"\n[source\ntype = "arithmetic"\n', r"invalid TOML: .*line 2"),
-    ('name = "x"\n', r"missing \[source\] table"),
-    ('[source]\ntype = "csv"\n', r"field 'source.type'"),
-    ('metrics = ["accuracy"]\n[source]\ntype = "arithmetic"\n', "unknown metric 'accuracy'"),
-    ('shots = [1, -1]\n[source]\ntype = "arithmetic"\n', "field 'shots'"),
-    ('shots = "3"\n[source]\ntype = "arithmetic"\n', "field 'shots'"),
-    ('limit = 0\n[source]\ntype = "arithmetic"\n', "field 'limit'"),
-    ('name = "../x"\n[source]\ntype = "arithmetic"\n', "field 'name'"),
-    ('shot_sampling = "random"\n[source]\ntype = "arithmetic"\n', "field 'shot_sampling'"),
-    ('[source]\ntype = "arithmetic"\n[prompt]\ninput_prefix = "Q"\n', r"unknown field 'prompt.input_prefix'"),
-    ('[source]\ntype = "arithmetic"\n[prompt]\ntask_prefix = 3\n', "task_prefix"),
-    ('[source]\ntype = "arithmetic"\ndigits = 9\n', r"\[source\]: arithmetic: digits must be"),
-    ('[source]\ntype = "arithmetic"\ndigits = "2"\n', r"field 'digits'"),
-    ('[source]\ntype = "bigbench"\n', "needs 'path' or 'hf_repo'"),
-    ('shot = [1]\n[source]\ntype = "arithmetic"\n', "unknown field 'shot'"),
-    ('[source]\ntype = "arithmetic"\ndigit = 3\n', "unknown field 'source.digit'"),
-    ('[source]\ntype = "mmlu"\nsubjects = ["nope"]\npath = "."\n', "field 'subjects': unknown MMLU subject 'nope'"),
-    ('[source]\ntype = "mmlu"\nscoring = ["words"]\npath = "."\n', "field 'scoring'"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('name = "x"\n[source\ntype = "arithmetic"\n', r"invalid TOML: .*line 2"),
+        ('name = "x"\n', r"missing \[source\] table"),
+        ('[source]\ntype = "csv"\n', r"field 'source.type'"),
+        ('metrics = ["accuracy"]\n[source]\ntype = "arithmetic"\n', "unknown metric 'accuracy'"),
+        ('shots = [1, -1]\n[source]\ntype = "arithmetic"\n', "field 'shots'"),
+        ('shots = "3"\n[source]\ntype = "arithmetic"\n', "field 'shots'"),
+        ('limit = 0\n[source]\ntype = "arithmetic"\n', "field 'limit'"),
+        ('name = "../x"\n[source]\ntype = "arithmetic"\n', "field 'name'"),
+        ('shot_sampling = "random"\n[source]\ntype = "arithmetic"\n', "field 'shot_sampling'"),
+        (
+            '[source]\ntype = "arithmetic"\n[prompt]\ninput_prefix = "Q"\n',
+            r"unknown field 'prompt.input_prefix'",
+        ),
+        ('[source]\ntype = "arithmetic"\n[prompt]\ntask_prefix = 3\n', "task_prefix"),
+        ('[source]\ntype = "arithmetic"\ndigits = 9\n', r"\[source\]: arithmetic: digits must be"),
+        ('[source]\ntype = "arithmetic"\ndigits = "2"\n', r"field 'digits'"),
+        ('[source]\ntype = "bigbench"\n', "needs 'path' or 'hf_repo'"),
+        ('shot = [1]\n[source]\ntype = "arithmetic"\n', "unknown field 'shot'"),
+        ('[source]\ntype = "arithmetic"\ndigit = 3\n', "unknown field 'source.digit'"),
+        (
+            '[source]\ntype = "mmlu"\nsubjects = ["nope"]\npath = "."\n',
+            "field 'subjects': unknown MMLU subject 'nope'",
+        ),
+        ('[source]\ntype = "mmlu"\nscoring = ["words"]\npath = "."\n', "field 'scoring'"),
+    ],
+)
 def test_bad_toml_files(tmp_path: Path, text: str, message: str) -> None:
     p = write_toml(tmp_path, "bad", text)
     sets, errors = resolve([str(p)])
@@ -167,13 +199,19 @@ def test_broken_toml_is_listed_not_fatal(tmp_path: Path) -> None:
 
 
 def test_extra_dir_overrides_builtin(tmp_path: Path) -> None:
-    write_toml(tmp_path, "mine", 'name = "arith-1digit-add"\nshots = [2]\n[source]\ntype = "arithmetic"\nop = "mul"\n')
+    write_toml(
+        tmp_path,
+        "mine",
+        'name = "arith-1digit-add"\nshots = [2]\n[source]\ntype = "arithmetic"\nop = "mul"\n',
+    )
     sets, errors = resolve(["arith-1digit-add"], extra=[tmp_path], limit=1)
     assert not errors and [s.setting for s in sets] == ["shots=2"]
     assert "times" in sets[0].items[0].prompt
 
 
-def test_task_name_wins_over_a_same_named_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_task_name_wins_over_a_same_named_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "arith-1digit-add").mkdir()
     monkeypatch.chdir(tmp_path)
     sets, errors = resolve(["arith-1digit-add"], shots=[0], limit=1)
@@ -200,7 +238,9 @@ def test_non_utf8_toml(tmp_path: Path) -> None:
 
 @settings(max_examples=40, deadline=None)
 @given(text=st.text(max_size=80), head=st.booleans())
-def test_arbitrary_toml_text_never_crashes(tmp_path_factory: pytest.TempPathFactory, text: str, head: bool) -> None:
+def test_arbitrary_toml_text_never_crashes(
+    tmp_path_factory: pytest.TempPathFactory, text: str, head: bool
+) -> None:
     p = tmp_path_factory.mktemp("fuzz") / "fuzz.toml"
     p.write_text(('[source]\ntype = "arithmetic"\n' if head else "") + text, encoding="utf-8")
     try:

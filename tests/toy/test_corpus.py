@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from emergetui.engine import Engine
-from emergetui.gguf_writer import LlamaShape, random_llama_weights, write_llama_gguf
+from emergetui.models.gguf_writer import LlamaShape, random_llama_weights, write_llama_gguf
 from emergetui.toy.corpus import (
     CharTokenizer,
     CorpusSpec,
@@ -48,7 +48,9 @@ def _piece(tok: CharTokenizer, t: int) -> str:
 @pytest.fixture(scope="module")
 def random_toy_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
     vocab = toy_vocab()
-    shape = LlamaShape(n_vocab=vocab.size, n_embd=16, n_layer=1, n_head=2, n_head_kv=2, n_ff=32, n_ctx=256)
+    shape = LlamaShape(
+        n_vocab=vocab.size, n_embd=16, n_layer=1, n_head=2, n_head_kv=2, n_ff=32, n_ctx=256
+    )
     path = tmp_path_factory.mktemp("toy") / "random.gguf"
     return write_llama_gguf(path, shape, vocab, random_llama_weights(shape))
 

@@ -74,7 +74,9 @@ def test_files_load_in_llama_cpp(toy_dir: Path, manifest: Manifest) -> None:
 
 
 def _documented(toy_dir: Path) -> dict[str, dict]:
-    return {r["label"]: r for r in json.loads((toy_dir / "results.json").read_text(encoding="utf-8"))}
+    return {
+        r["label"]: r for r in json.loads((toy_dir / "results.json").read_text(encoding="utf-8"))
+    }
 
 
 def test_quick_remeasure_reproduces_the_table(toy_dir: Path, manifest: Manifest) -> None:
@@ -82,7 +84,10 @@ def test_quick_remeasure_reproduces_the_table(toy_dir: Path, manifest: Manifest)
     items = load_task(toy_dir)[:N_QUICK]
     heldout = (toy_dir / HELDOUT_FILE).read_text(encoding="utf-8")
     window = int(manifest.training["seq_len"])
-    got = [measure_rung(toy_dir / r.file, items, heldout, label=r.label, window=window) for r in manifest.rungs]
+    got = [
+        measure_rung(toy_dir / r.file, items, heldout, label=r.label, window=window)
+        for r in manifest.rungs
+    ]
     for g in got:
         want = documented[g.label]
         assert abs(g.heldout_loss - want["heldout_loss"]) < LOSS_TOL, g

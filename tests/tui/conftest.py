@@ -1,17 +1,30 @@
-"""Fixtures of the lab's tests: a ladder of the two tiny test models, a corpus, CLI-like args."""
+"""Fixtures of the lab's tests: a ladder of the two tiny test models, a corpus, the lab's choices."""
 
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 
-from emergetui.tui.app import default_args
+from emergetui.run.spec import ExperimentSpec
+
+
+@dataclass
+class LabChoices:
+    """What the command line hands the lab: an experiment spec and the results store."""
+
+    spec: ExperimentSpec
+    store: Path
+
+    def with_spec(self, **changes: object) -> LabChoices:
+        return replace(self, spec=self.spec.replace(**changes))
 
 
 @pytest.fixture(scope="session")
-def tiny_ladder(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path, tiny_model_b: Path) -> Path:
+def tiny_ladder(
+    tmp_path_factory: pytest.TempPathFactory, tiny_model: Path, tiny_model_b: Path
+) -> Path:
     path = tmp_path_factory.mktemp("ladder") / "tiny.toml"
     path.write_text(
         "[ladders.tiny]\n"
@@ -35,9 +48,9 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def lab_args(tmp_path: Path, tiny_ladder: Path, corpus: Path) -> argparse.Namespace:
+def lab_args(tmp_path: Path, tiny_ladder: Path, corpus: Path) -> LabChoices:
     """What `emergetui --ladder tiny.toml --task arith-1digit-add --shots 0,1 --limit 4` passes."""
-    return default_args(
-        ladder=str(tiny_ladder), tasks=["arith-1digit-add"], shots="0,1", limit=4,
-        store=tmp_path / "results.sqlite", corpus=corpus,
+    spec = ExperimentSpec(
+        ladder=str(tiny_ladder), tasks=("arith-1digit-add",), shots=(0, 1), limit=4, corpus=corpus
     )
+    return LabChoices(spec, tmp_path / "results.sqlite")

@@ -36,7 +36,9 @@ def test_palette_opens_a_stored_run_theme_and_help(tmp_path: Path, tiny_ladder: 
             await pilot.press(*"demo0")
             await pilot.pause(0.5)
             await pilot.press("down", "enter")
-            await wait_until(pilot, lambda: isinstance(app.screen, ResultsScreen) and app.screen.data is not None)
+            await wait_until(
+                pilot, lambda: isinstance(app.screen, ResultsScreen) and app.screen.data is not None
+            )
             assert app.screen.run_id == DEMO_RUN  # type: ignore[attr-defined]
 
             await pilot.press("ctrl+p")
@@ -60,7 +62,9 @@ def test_missing_run_is_reported_on_the_results_screen(tmp_path: Path) -> None:
             await show_start(pilot)
             screen = ResultsScreen("no-such-run")
             await app.push_screen(screen)
-            await wait_until(pilot, lambda: "no run" in str(screen.query_one("#results-head").render()))
+            await wait_until(
+                pilot, lambda: "no run" in str(screen.query_one("#results-head").render())
+            )
             await pilot.press("m", "t", "e")  # nothing to toggle or export, nothing crashes
             await pilot.pause(0.2)
 

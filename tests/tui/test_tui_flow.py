@@ -7,34 +7,41 @@ in the middle of a run and find the store consistent.
 
 from __future__ import annotations
 
-import argparse
 import threading
 from pathlib import Path
 
 from tui_support import FAST_ANALYSIS, MEMORY, run, show_start, wait_until
 
-from emergetui.runner import RunConfig, Runner
-from emergetui.store import Store
+from emergetui.run.runner import RunConfig, Runner
+from emergetui.run.store import Store
 from emergetui.tui.app import LabApp
 from emergetui.tui.screens.export import ExportScreen
 from emergetui.tui.screens.results import ResultsScreen
 from emergetui.tui.screens.run import RunScreen
 from emergetui.tui.screens.start import RungTable, RunsTable, StartScreen
 from emergetui.tui.widgets.curve_plot import CurvePlot
+from tests.tui.conftest import LabChoices
 
 TASK = "arith-1digit-add"
 
 
-def _app(args: argparse.Namespace, tmp_path: Path, **kw: object) -> LabApp:
-    return LabApp(args, memory=MEMORY, report_dir=tmp_path, analysis_config=FAST_ANALYSIS,
-                  report_formats=("md", "csv", "json"), **kw)  # type: ignore[arg-type]
+def _app(args: LabChoices, tmp_path: Path, **kw: object) -> LabApp:
+    return LabApp(
+        args.spec,
+        args.store,
+        memory=MEMORY,
+        report_dir=tmp_path,
+        analysis_config=FAST_ANALYSIS,
+        report_formats=("md", "csv", "json"),
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 def _run_screen(app: LabApp) -> RunScreen:
     return next(s for s in app.screen_stack if isinstance(s, RunScreen))
 
 
-def test_full_run_results_toggle_export_and_reopen(lab_args: argparse.Namespace, tmp_path: Path) -> None:
+def test_full_run_results_toggle_export_and_reopen(lab_args: LabChoices, tmp_path: Path) -> None:
     async def body() -> None:
         app = _app(lab_args, tmp_path)
         async with app.run_test(size=(100, 30)) as pilot:
@@ -44,7 +51,9 @@ def test_full_run_results_toggle_export_and_reopen(lab_args: argparse.Namespace,
             await wait_until(pilot, lambda: len(table.rows_info) == 2)
             await wait_until(pilot, lambda: bool(start.query_one("#tasks").selected))
             assert [(r.label, r.cached, r.fits, r.gpu_layers) for r in table.rows_info] == [
-                ("a", True, True, "CPU"), ("b", True, True, "CPU")]
+                ("a", True, True, "CPU"),
+                ("b", True, True, "CPU"),
+            ]
             # skip rung b, then take it back (keyboard), the table says so
             table.focus()
             await pilot.press("down", "space")
@@ -58,8 +67,15 @@ def test_full_run_results_toggle_export_and_reopen(lab_args: argparse.Namespace,
             assert start.query_one("#tasks").selected == [TASK]
 
             await pilot.click("#start")  # the mouse starts it
-            await wait_until(pilot, lambda: isinstance(app.screen, RunScreen) or isinstance(app.screen, ResultsScreen))
-            await wait_until(pilot, lambda: isinstance(app.screen, ResultsScreen) and app.screen.data is not None, 60)
+            await wait_until(
+                pilot,
+                lambda: isinstance(app.screen, RunScreen) or isinstance(app.screen, ResultsScreen),
+            )
+            await wait_until(
+                pilot,
+                lambda: isinstance(app.screen, ResultsScreen) and app.screen.data is not None,
+                60,
+            )
 
             runs = _run_screen(app)
             assert runs.ended is not None and not runs.ended.cancelled and runs.ended.error is None
@@ -81,12 +97,16 @@ def test_full_run_results_toggle_export_and_reopen(lab_args: argparse.Namespace,
             plot = res.query_one("#curve-plot", CurvePlot)
             assert "exact_match" in plot.title_text
             await pilot.press("m")  # the mirage toggle: same outputs, continuous metric
-            assert res.current_metric() == "logprob_correct" and "logprob_correct" in plot.title_text
+            assert (
+                res.current_metric() == "logprob_correct" and "logprob_correct" in plot.title_text
+            )
             await pilot.press("M")
             assert res.current_metric() == "prob_correct"
             await pilot.press("t")
             assert res.current_task() == (TASK, "shots=1")
-            assert res.query_one("#loss-plot", CurvePlot).title_text == "prob_correct"  # loss-to-ability drawn
+            assert (
+                res.query_one("#loss-plot", CurvePlot).title_text == "prob_correct"
+            )  # loss-to-ability drawn
             assert "shots 0, 1" in str(res.query_one("#icl-note").render())
             await pilot.press("3")
             assert res.query_one("#results-tabs").active == "loss"
@@ -108,7 +128,9 @@ def test_full_run_results_toggle_export_and_reopen(lab_args: argparse.Namespace,
             assert runs_table.selected_run() == runs.run_id
             runs_table.focus()
             await pilot.press("enter")  # open the stored run
-            await wait_until(pilot, lambda: isinstance(app.screen, ResultsScreen) and app.screen.data is not None)
+            await wait_until(
+                pilot, lambda: isinstance(app.screen, ResultsScreen) and app.screen.data is not None
+            )
             assert app.screen is not res and app.screen.run_id == runs.run_id  # type: ignore[attr-defined]
             assert app.screen.data.n_items == 16  # type: ignore[attr-defined]
 
@@ -135,13 +157,17 @@ async def _start_until_first_rung_done(pilot, app: LabApp) -> RunScreen:  # type
     await wait_until(pilot, lambda: isinstance(app.screen, RunScreen))
     rs = app.screen
     assert isinstance(rs, RunScreen)
-    await wait_until(pilot, lambda: "a" in rs.state.rungs and rs.state.rungs["a"].status == "done", 60)
+    await wait_until(
+        pilot, lambda: "a" in rs.state.rungs and rs.state.rungs["a"].status == "done", 60
+    )
     return rs
 
 
-def test_cancel_keeps_the_run_resumable_and_resume_finishes_it(lab_args: argparse.Namespace, tmp_path: Path) -> None:
+def test_cancel_keeps_the_run_resumable_and_resume_finishes_it(
+    lab_args: LabChoices, tmp_path: Path
+) -> None:
     gate = threading.Event()
-    lab_args.shots = "0"  # 4 items per rung are enough to cancel between rungs
+    lab_args = lab_args.with_spec(shots=(0,))  # 4 items per rung are enough to cancel between rungs
 
     async def body() -> None:
         app = _app(lab_args, tmp_path, runner_factory=lambda c, s: GatedRunner(c, s, gate))
@@ -158,7 +184,11 @@ def test_cancel_keeps_the_run_resumable_and_resume_finishes_it(lab_args: argpars
                 assert store.integrity_ok()
             assert isinstance(app.screen, RunScreen)  # a cancelled run does not jump to the results
             await pilot.press("r")
-            await wait_until(pilot, lambda: isinstance(app.screen, ResultsScreen) and app.screen.data is not None, 60)
+            await wait_until(
+                pilot,
+                lambda: isinstance(app.screen, ResultsScreen) and app.screen.data is not None,
+                60,
+            )
             assert rs.state.resumed_items >= 4 and rs.ended is not None and not rs.ended.cancelled
             with Store(lab_args.store) as store:
                 (summary,) = store.runs()
@@ -167,9 +197,9 @@ def test_cancel_keeps_the_run_resumable_and_resume_finishes_it(lab_args: argpars
     run(body())
 
 
-def test_ctrl_c_during_a_run_cancels_then_exits(lab_args: argparse.Namespace, tmp_path: Path) -> None:
+def test_ctrl_c_during_a_run_cancels_then_exits(lab_args: LabChoices, tmp_path: Path) -> None:
     gate = threading.Event()
-    lab_args.shots = "0"
+    lab_args = lab_args.with_spec(shots=(0,))
 
     async def body() -> None:
         app = _app(lab_args, tmp_path, runner_factory=lambda c, s: GatedRunner(c, s, gate))

@@ -7,7 +7,7 @@ import math
 import pytest
 from tui_support import DEMO_ITEMS, DEMO_TASK, demo_download, demo_events, demo_values
 
-from emergetui import events as ev
+from emergetui.run import events as ev
 from emergetui.tui.live import LiveState, MetricChoice, Moments, SettledTask, order_metrics, wilson
 from emergetui.tui.widgets.progress_panel import render_progress
 
@@ -17,7 +17,9 @@ def test_moments_mean_sd_and_normal_interval() -> None:
     m.add([1.0, 2.0, 3.0, float("nan"), float("-inf")])
     assert m.n == 3 and m.mean == pytest.approx(2.0) and m.sd == pytest.approx(1.0)
     lo, hi = m.interval(binary=False)
-    assert lo == pytest.approx(2 - 1.96 / math.sqrt(3), abs=1e-3) and hi == pytest.approx(2 + 1.96 / math.sqrt(3), abs=1e-3)
+    assert lo == pytest.approx(2 - 1.96 / math.sqrt(3), abs=1e-3) and hi == pytest.approx(
+        2 + 1.96 / math.sqrt(3), abs=1e-3
+    )
 
 
 def test_wilson_stays_inside_0_1_and_narrows_with_n() -> None:
@@ -42,8 +44,14 @@ def test_running_point_then_settled_point() -> None:
     assert current.mean == pytest.approx(sum(demo_values(3, 0)["exact_match"][:24]) / 24)
     assert 0.0 <= current.ci_low <= current.mean <= current.ci_high <= 1.0
     # the scoring rung's interval narrows as more items arrive
-    more = ev.ItemsDone("1B", DEMO_TASK, "shots=0", 40, DEMO_ITEMS,
-                        {"exact_match": tuple(demo_values(3, 0)["exact_match"][24:])})
+    more = ev.ItemsDone(
+        "1B",
+        DEMO_TASK,
+        "shots=0",
+        40,
+        DEMO_ITEMS,
+        {"exact_match": tuple(demo_values(3, 0)["exact_match"][24:])},
+    )
     width_before = current.ci_high - current.ci_low
     s.apply(more)
     after = s.curve(DEMO_TASK, "shots=0", "exact_match")[-1]
@@ -62,7 +70,14 @@ def test_progress_statuses_and_log_lines() -> None:
     s = LiveState()
     lines = [s.apply(e) for e in demo_events(scoring_rung=3, scored=24)]
     assert s.run_id == "demo0emerge1" and s.current_rung == "1B"
-    assert [r.status for r in s.rungs.values()] == ["done", "done", "done", "scoring", "pending", "pending"]
+    assert [r.status for r in s.rungs.values()] == [
+        "done",
+        "done",
+        "done",
+        "scoring",
+        "pending",
+        "pending",
+    ]
     assert s.overall() == (3 * 2 * DEMO_ITEMS + 24, 4 * 2 * DEMO_ITEMS)
     assert any(line and "rung 70M" in line for line in lines)
     assert s.apply(ev.RungFailed("6.9B", "out of memory")) is not None
@@ -84,7 +99,12 @@ def test_download_progress_is_shown_with_bytes_speed_and_eta() -> None:
 
 def test_metric_choice_toggles_discrete_and_cycles_continuous() -> None:
     avail = ["token_edit_distance", "exact_match", "prob_correct", "logprob_correct"]
-    assert order_metrics(avail) == ["exact_match", "logprob_correct", "prob_correct", "token_edit_distance"]
+    assert order_metrics(avail) == [
+        "exact_match",
+        "logprob_correct",
+        "prob_correct",
+        "token_edit_distance",
+    ]
     c = MetricChoice()
     assert c.pick(avail) == "exact_match" and c.label == "discrete"
     c.toggle()
@@ -93,5 +113,7 @@ def test_metric_choice_toggles_discrete_and_cycles_continuous() -> None:
     assert c.pick(avail) == "prob_correct"
     c.toggle()
     assert c.pick(avail) == "exact_match"
-    assert c.pick(["logprob_correct"]) == "logprob_correct"  # no discrete metric: show what there is
+    assert (
+        c.pick(["logprob_correct"]) == "logprob_correct"
+    )  # no discrete metric: show what there is
     assert c.pick([]) is None

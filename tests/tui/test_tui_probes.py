@@ -4,17 +4,31 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from emergetui.probe.run import ProbeResult
+from emergetui.probe.result import ProbeResult
 from emergetui.probe.store import save_probe_results
-from emergetui.store import Store
+from emergetui.run.store import Store
 from emergetui.tui.adapters import probe_heatmaps
 
 
 def test_probe_heatmaps_text(tmp_path: Path) -> None:
     store = Store(tmp_path / "s.sqlite")
     results = [
-        ProbeResult("a", "t", "shots=0", 40, {"probe_acc": [0.5, 0.55], "lens_prob": [0.1, 0.2]}, {"params": 10, "probe_chance": 0.5}),
-        ProbeResult("b", "t", "shots=0", 40, {"probe_acc": [0.6, 0.95], "lens_prob": [0.2, 0.9]}, {"params": 100, "probe_chance": 0.5}),
+        ProbeResult(
+            "a",
+            "t",
+            "shots=0",
+            40,
+            {"probe_acc": [0.5, 0.55], "lens_prob": [0.1, 0.2]},
+            {"params": 10, "probe_chance": 0.5},
+        ),
+        ProbeResult(
+            "b",
+            "t",
+            "shots=0",
+            40,
+            {"probe_acc": [0.6, 0.95], "lens_prob": [0.2, 0.9]},
+            {"params": 100, "probe_chance": 0.5},
+        ),
     ]
     save_probe_results(store, "run1", results)
     text = probe_heatmaps(store, "run1")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from emergetui import events as ev
+from emergetui.run import events as ev
 from emergetui.tui.pump import EventPump
 
 

@@ -49,13 +49,23 @@ def test_run_screen_while_downloading(tmp_path: Path) -> None:
         await show_run(pilot, download=True)
 
     text = _capture(demo_app(tmp_path / "demo.sqlite"), (100, 30), download)
-    check_capture("run-download", text, (100, 30),
-                  ["▶ 6.9B downloading", "demo-6.9B-Q4_K_M.gguf", "1.2 GiB/4.1 GiB", "45.8 MiB/s", "ETA 1m05s"])
+    check_capture(
+        "run-download",
+        text,
+        (100, 30),
+        [
+            "▶ 6.9B downloading",
+            "demo-6.9B-Q4_K_M.gguf",
+            "1.2 GiB/4.1 GiB",
+            "45.8 MiB/s",
+            "ETA 1m05s",
+        ],
+    )
 
 
 def test_help_screen(tmp_path: Path, tiny_ladder: Path) -> None:
     make_demo_store(tmp_path / "demo.sqlite")
-    app = demo_app(tmp_path / "demo.sqlite", ladder=str(tiny_ladder), tasks=["arith-1digit-add"])
+    app = demo_app(tmp_path / "demo.sqlite", ladder=str(tiny_ladder), tasks=("arith-1digit-add",))
     text = _capture(app, (80, 24), show_help)
     check_capture("help", text, (80, 24), ["Start screen", "use or skip the highlighted"])
 

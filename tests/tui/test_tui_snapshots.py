@@ -23,14 +23,33 @@ def demo_store(tmp_path: Path) -> Path:
 
 
 def test_start_screen_80x24(snap_compare: Any, demo_store: Path, tiny_ladder: Path) -> None:
-    app = demo_app(demo_store, ladder=str(tiny_ladder), tasks=["arith-1digit-add"], shots="0,1", limit=4)
-    expected = ["use", "rung", "cached", "fits", "GPU", "Start", "CPU only", "tasks: arith-1digit-add"]
+    app = demo_app(
+        demo_store, ladder=str(tiny_ladder), tasks=("arith-1digit-add",), shots=(0, 1), limit=4
+    )
+    expected = [
+        "use",
+        "rung",
+        "cached",
+        "fits",
+        "GPU",
+        "Start",
+        "CPU only",
+        "tasks: arith-1digit-add",
+    ]
     check = capturing("start-80x24", (80, 24), show_start, expected)
     assert snap_compare(app, terminal_size=(80, 24), run_before=check)
 
 
 def test_run_screen_live_curve(snap_compare: Any, demo_store: Path) -> None:
-    expected = ["scoring", "24/40", "exact_match (discrete)", "▶ 1B", "settled", "tok/s", "scoring (95% CI)"]
+    expected = [
+        "scoring",
+        "24/40",
+        "exact_match (discrete)",
+        "▶ 1B",
+        "settled",
+        "tok/s",
+        "scoring (95% CI)",
+    ]
     check = capturing("run", (100, 30), show_run, expected)
     assert snap_compare(demo_app(demo_store), terminal_size=(100, 30), run_before=check)
 
@@ -45,5 +64,7 @@ def test_results_continuous_metric(snap_compare: Any, demo_store: Path) -> None:
     async def continuous(pilot: Any) -> None:
         await show_results(pilot, "m")
 
-    check = capturing("results-curve-continuous", (100, 30), continuous, ["logprob_correct (continuous", "SMOOTH"])
+    check = capturing(
+        "results-curve-continuous", (100, 30), continuous, ["logprob_correct (continuous", "SMOOTH"]
+    )
     assert snap_compare(demo_app(demo_store), terminal_size=(100, 30), run_before=check)

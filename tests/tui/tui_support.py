@@ -19,12 +19,13 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
-from emergetui import events as ev
 from emergetui.analysis.analyze import AnalysisConfig
-from emergetui.fit import Memory
-from emergetui.records import ItemRaw, ItemRecord
-from emergetui.store import Store, StoredTaskSet
-from emergetui.tui.app import LabApp, default_args
+from emergetui.models.fit import Memory
+from emergetui.run import events as ev
+from emergetui.run.spec import ExperimentSpec
+from emergetui.run.store import Store, StoredTaskSet
+from emergetui.tasks.records import ItemRaw, ItemRecord
+from emergetui.tui.app import LabApp
 from emergetui.tui.capture import screen_text
 from emergetui.tui.live import Moments, SettledTask
 from emergetui.tui.messages import RunnerBatch
@@ -38,8 +39,14 @@ FAST_ANALYSIS = AnalysisConfig(n_boot=200, n_boot_fit=10)
 
 DEMO_RUN = "demo0emerge1"
 DEMO_TASK = "arith-2digit-add"
-DEMO_RUNGS = (("70M", 70_000_000), ("160M", 160_000_000), ("410M", 410_000_000),
-              ("1B", 1_000_000_000), ("2.8B", 2_800_000_000), ("6.9B", 6_900_000_000))
+DEMO_RUNGS = (
+    ("70M", 70_000_000),
+    ("160M", 160_000_000),
+    ("410M", 410_000_000),
+    ("1B", 1_000_000_000),
+    ("2.8B", 2_800_000_000),
+    ("6.9B", 6_900_000_000),
+)
 DEMO_SETTINGS = (("shots=0", 0), ("shots=3", 3))
 DEMO_ITEMS = 40
 DEMO_METRICS = ["exact_match", "logprob_correct", "prob_correct", "token_edit_distance"]
@@ -69,27 +76,60 @@ def demo_heldout(rung_index: int) -> float:
 def make_demo_store(path: Path) -> str:
     """Write the demo run into a fresh store at ``path``; returns its run id."""
     with Store(path) as store:
-        config = {"ladder": "demo", "rungs": [r for r, _ in DEMO_RUNGS], "seed": 0,
-                  "tasks": [[DEMO_TASK, s] for s, _ in DEMO_SETTINGS], "task_specs": [DEMO_TASK]}
+        config = {
+            "ladder": "demo",
+            "rungs": [r for r, _ in DEMO_RUNGS],
+            "seed": 0,
+            "tasks": [[DEMO_TASK, s] for s, _ in DEMO_SETTINGS],
+            "task_specs": [DEMO_TASK],
+        }
         store.begin_run(DEMO_RUN, "demo", config)
         for setting, shots in DEMO_SETTINGS:
-            store.set_taskset(DEMO_RUN, StoredTaskSet(DEMO_TASK, setting, shots, DEMO_METRICS, "exact_match",
-                                                      {"exact_match": 0.0}, [], DEMO_ITEMS))
+            store.set_taskset(
+                DEMO_RUN,
+                StoredTaskSet(
+                    DEMO_TASK,
+                    setting,
+                    shots,
+                    DEMO_METRICS,
+                    "exact_match",
+                    {"exact_match": 0.0},
+                    [],
+                    DEMO_ITEMS,
+                ),
+            )
         for i, (label, params) in enumerate(DEMO_RUNGS):
             store.set_rung(DEMO_RUN, i, label, params, f"/models/demo-{label}.gguf", f"{i:064d}")
             loss = demo_heldout(i)
-            store.update_rung(DEMO_RUN, label, status="done", n_gpu_layers=-1,
-                              heldout={"loss": loss, "ppl": math.exp(loss), "bpb": loss / 2.1, "tokens": 4096})
+            store.update_rung(
+                DEMO_RUN,
+                label,
+                status="done",
+                n_gpu_layers=-1,
+                heldout={"loss": loss, "ppl": math.exp(loss), "bpb": loss / 2.1, "tokens": 4096},
+            )
             records = []
             for setting, shots in DEMO_SETTINGS:
                 values = demo_values(i, shots)
                 for j in range(DEMO_ITEMS):
-                    records.append(ItemRecord(
-                        run_id=DEMO_RUN, rung=label, task=DEMO_TASK, setting=setting, item_id=f"{j:03d}",
-                        item_hash=f"h{j}", model_sha256=f"{i:064d}", prompt=f"Q: What is {j} plus {j + 7}?\nA:",
-                        choices=[], target_scores=[], targets=[str(2 * j + 7)], raw=ItemRaw(),
-                        metrics={m: values[m][j] for m in DEMO_METRICS}, shots=shots,
-                    ))
+                    records.append(
+                        ItemRecord(
+                            run_id=DEMO_RUN,
+                            rung=label,
+                            task=DEMO_TASK,
+                            setting=setting,
+                            item_id=f"{j:03d}",
+                            item_hash=f"h{j}",
+                            model_sha256=f"{i:064d}",
+                            prompt=f"Q: What is {j} plus {j + 7}?\nA:",
+                            choices=[],
+                            target_scores=[],
+                            targets=[str(2 * j + 7)],
+                            raw=ItemRaw(),
+                            metrics={m: values[m][j] for m in DEMO_METRICS},
+                            shots=shots,
+                        )
+                    )
             store.put_records(records)
         store.set_run_status(DEMO_RUN, "done")
     return DEMO_RUN
@@ -98,15 +138,19 @@ def make_demo_store(path: Path) -> str:
 def demo_events(scoring_rung: int = 3, scored: int = 24, downloading: bool = False) -> list[object]:
     """A run caught while rung ``scoring_rung`` has scored ``scored`` items of its first setting
     (or, with ``downloading``, while its file is still being downloaded)."""
-    rungs = tuple(ev.RungInfo(label, params, f"/models/demo-{label}.gguf") for label, params in DEMO_RUNGS)
+    rungs = tuple(
+        ev.PlannedRung(label, params, f"/models/demo-{label}.gguf") for label, params in DEMO_RUNGS
+    )
     tasks = tuple((DEMO_TASK, s) for s, _ in DEMO_SETTINGS)
     out: list[object] = [ev.RunStarted(DEMO_RUN, "demo", rungs, tasks)]
     for i, (label, params) in enumerate(DEMO_RUNGS[: scoring_rung + 1]):
         if downloading and i == scoring_rung:
             out.append(demo_download(label))
             break
-        out += [ev.RungStarted(label, i, len(DEMO_RUNGS), params),
-                ev.ModelLoaded(label, -1, 0.4 + 0.3 * i, params, params // 2)]
+        out += [
+            ev.RungStarted(label, i, len(DEMO_RUNGS), params),
+            ev.ModelLoaded(label, -1, 0.4 + 0.3 * i, params, params // 2),
+        ]
         for setting, shots in DEMO_SETTINGS:
             values = demo_values(i, shots)
             out.append(ev.TaskStarted(label, DEMO_TASK, setting, DEMO_ITEMS, 0))
@@ -115,9 +159,18 @@ def demo_events(scoring_rung: int = 3, scored: int = 24, downloading: bool = Fal
                 continue
             for start in range(0, n, 8):
                 stop = min(n, start + 8)
-                out.append(ev.ItemsDone(label, DEMO_TASK, setting, stop, DEMO_ITEMS,
-                                        {m: tuple(v[start:stop]) for m, v in values.items()},
-                                        items_per_s=42.0 / (i + 1), tokens_per_s=3100.0 / (i + 1)))
+                out.append(
+                    ev.ItemsDone(
+                        label,
+                        DEMO_TASK,
+                        setting,
+                        stop,
+                        DEMO_ITEMS,
+                        {m: tuple(v[start:stop]) for m, v in values.items()},
+                        items_per_s=42.0 / (i + 1),
+                        tokens_per_s=3100.0 / (i + 1),
+                    )
+                )
             if n == DEMO_ITEMS:
                 means = {m: sum(v) / len(v) for m, v in values.items()}
                 out.append(ev.TaskFinished(label, DEMO_TASK, setting, means, DEMO_ITEMS))
@@ -128,17 +181,31 @@ def demo_events(scoring_rung: int = 3, scored: int = 24, downloading: bool = Fal
                 out.append(SettledTask(label, DEMO_TASK, setting, moments))
         if i < scoring_rung:
             loss = demo_heldout(i)
-            out += [ev.HeldoutLoss(label, loss, math.exp(loss), loss / 2.1, 4096),
-                    ev.RungFinished(label, 12.0 + 9 * i, 40_000)]
+            out += [
+                ev.HeldoutLoss(label, loss, math.exp(loss), loss / 2.1, 4096),
+                ev.RungFinished(label, 12.0 + 9 * i, 40_000),
+            ]
     return out
 
 
 def demo_download(rung: str = "6.9B") -> ev.DownloadProgress:
-    return ev.DownloadProgress(rung, f"demo-{rung}-Q4_K_M.gguf", 1_288_490_188, 4_402_341_478,
-                               48_000_000.0, 64.9, 0, 1, 1_288_490_188, 4_402_341_478)
+    return ev.DownloadProgress(
+        rung,
+        f"demo-{rung}-Q4_K_M.gguf",
+        1_288_490_188,
+        4_402_341_478,
+        48_000_000.0,
+        64.9,
+        0,
+        1,
+        1_288_490_188,
+        4_402_341_478,
+    )
 
 
-async def wait_until(pilot: Pilot[object], cond: Callable[[], object], timeout: float = 30.0) -> None:
+async def wait_until(
+    pilot: Pilot[object], cond: Callable[[], object], timeout: float = 30.0
+) -> None:
     """Let the app run until ``cond()`` holds; fail with the condition's source on timeout."""
     deadline = time.monotonic() + timeout
     while not cond():
@@ -155,15 +222,25 @@ def run(coro: object) -> None:
 # -- scenarios shared by the snapshot tests and the text captures ---------------------------
 def demo_app(store: Path, **args: object) -> LabApp:
     """The lab on a store holding the demo run; memory pinned so the fit columns are stable."""
-    return LabApp(default_args(store=store, **args), memory=MEMORY, analysis_config=FAST_ANALYSIS,
-                  open_results_when_done=False)
+    return LabApp(
+        ExperimentSpec(**args),
+        store,
+        memory=MEMORY,
+        analysis_config=FAST_ANALYSIS,
+        open_results_when_done=False,
+    )
 
 
 async def show_start(pilot: Pilot[object]) -> None:
     app = pilot.app
     await wait_until(pilot, lambda: isinstance(app.screen, StartScreen))
     table = app.screen.query_one(RungTable)
-    await wait_until(pilot, lambda: bool(table.rows_info) or "no ladder" in str(app.screen.query_one("#rung-note").render()))
+    await wait_until(
+        pilot,
+        lambda: (
+            bool(table.rows_info) or "no ladder" in str(app.screen.query_one("#rung-note").render())
+        ),
+    )
     await wait_until(pilot, lambda: app.screen.query_one("#tasks").option_count > 0)
     await pilot.pause(0.2)
 
@@ -171,7 +248,7 @@ async def show_start(pilot: Pilot[object]) -> None:
 async def show_run(pilot: Pilot[object], download: bool = False) -> None:
     app = pilot.app
     await wait_until(pilot, lambda: isinstance(app.screen, StartScreen))
-    screen = RunScreen(app.base_args, autostart=False)  # type: ignore[attr-defined]
+    screen = RunScreen(app.spec, autostart=False)  # type: ignore[attr-defined]
     await app.push_screen(screen)
     items = demo_events(scoring_rung=5, downloading=True) if download else demo_events()
     screen.post_message(RunnerBatch(tuple(items)))
@@ -210,8 +287,12 @@ def check_capture(name: str, text: str, size: tuple[int, int], expected: list[st
         (DOCS_SCREENS / f"{name}.txt").write_text(text, encoding="utf-8")
 
 
-def capturing(name: str, size: tuple[int, int], scenario: Callable[[Pilot[object]], Awaitable[None]],
-              expected: list[str]) -> Callable[[Pilot[object]], Awaitable[None]]:
+def capturing(
+    name: str,
+    size: tuple[int, int],
+    scenario: Callable[[Pilot[object]], Awaitable[None]],
+    expected: list[str],
+) -> Callable[[Pilot[object]], Awaitable[None]]:
     """A ``run_before`` for ``snap_compare`` that also checks (and may save) the screen's text."""
 
     async def go(pilot: Pilot[object]) -> None:

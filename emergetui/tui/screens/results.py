@@ -34,7 +34,10 @@ class ResultsScreen(CurveNavigation, Screen[None]):
         Binding("T", "prev_task", "Prev task", show=False),
         Binding("e", "export", "Export"),
         Binding("escape", "back", "Back"),
-        *(Binding(str(i + 1), f"tab('{t}')", t.capitalize(), show=False) for i, t in enumerate(TABS)),
+        *(
+            Binding(str(i + 1), f"tab('{t}')", t.capitalize(), show=False)
+            for i, t in enumerate(TABS)
+        ),
     ]
 
     def __init__(self, run_id: str) -> None:
@@ -79,8 +82,12 @@ class ResultsScreen(CurveNavigation, Screen[None]):
     @work(thread=True, exclusive=True, group="results")
     def _load(self) -> None:
         try:
-            data = adapters.load_results(self.lab.base_args.store, self.run_id, seed=self.lab.analysis_seed,
-                                         config=self.lab.analysis_config)
+            data = adapters.load_results(
+                self.lab.store_path,
+                self.run_id,
+                seed=self.lab.analysis_seed,
+                config=self.lab.analysis_config,
+            )
         except Exception as e:  # noqa: BLE001 - shown on the screen instead of crashing the lab
             self.post_message(ResultsReady(self.run_id, None, f"{type(e).__name__}: {e}"))
             return
@@ -92,7 +99,8 @@ class ResultsScreen(CurveNavigation, Screen[None]):
             return
         self.data = msg.data
         self.query_one("#probe-maps", Static).update(
-            msg.data.probes or "No probe results: run with `emergetui --batch --probe` to capture per-layer "
+            msg.data.probes
+            or "No probe results: run with `emergetui --batch --probe` to capture per-layer "
             "states, the logit lens and linear probes."
         )
         self._fill_tables()
@@ -140,8 +148,10 @@ class ResultsScreen(CurveNavigation, Screen[None]):
             head.update(base + "\nno scored items stored for this run")
             return
         keys = list(dict.fromkeys((c.task, c.setting) for c in d.analysis.curves))
-        head.update(f"{base}\n{task[0]} [{task[1]}] ({self.task_index % len(keys) + 1}/{len(keys)}, t: next) · "
-                    f"{metric} ({self.metric.label}, m: toggle)")
+        head.update(
+            f"{base}\n{task[0]} [{task[1]}] ({self.task_index % len(keys) + 1}/{len(keys)}, t: next) · "
+            f"{metric} ({self.metric.label}, m: toggle)"
+        )
         a = d.analysis
         curve = a.curve(task[0], task[1], metric)
         plot = self.query_one("#curve-plot", CurvePlot)
@@ -149,7 +159,9 @@ class ResultsScreen(CurveNavigation, Screen[None]):
             plot.show_curve(curve, f"{task[0]} [{task[1]}] {metric}")
         else:
             plot.show_message(metric, "no curve")
-        self.query_one("#verdict", Static).update(results_view.verdict_text(a, task[0], task[1], metric))
+        self.query_one("#verdict", Static).update(
+            results_view.verdict_text(a, task[0], task[1], metric)
+        )
         loss = results_view.loss_for(a, task[0], task[1], metric)
         loss_plot = self.query_one("#loss-plot", CurvePlot)
         if loss is not None:
@@ -186,8 +198,9 @@ class ResultsScreen(CurveNavigation, Screen[None]):
     def _export_worker(self, out: Path) -> None:
         analysis = self.data.analysis if self.data else None
         try:
-            paths = adapters.export_report(self.lab.base_args.store, self.run_id, analysis, out,
-                                           self.lab.report_formats)
+            paths = adapters.export_report(
+                self.lab.store_path, self.run_id, analysis, out, self.lab.report_formats
+            )
         except Exception as e:  # noqa: BLE001 - a failed export is reported, the lab stays up
             self.post_message(ExportDone(out, [], f"{type(e).__name__}: {e}"))
             return
@@ -195,7 +208,13 @@ class ResultsScreen(CurveNavigation, Screen[None]):
 
     def on_export_done(self, msg: ExportDone) -> None:
         if msg.error:
-            self.notify(msg.error, title="export failed", severity="error", timeout=10, markup=False)
+            self.notify(
+                msg.error, title="export failed", severity="error", timeout=10, markup=False
+            )
             return
         self.exported = msg.paths
-        self.notify(f"{len(msg.paths)} files written to {msg.out_dir}", title="report exported", markup=False)
+        self.notify(
+            f"{len(msg.paths)} files written to {msg.out_dir}",
+            title="report exported",
+            markup=False,
+        )

@@ -9,7 +9,6 @@ makes ``r`` (resume) skip everything already scored.
 
 from __future__ import annotations
 
-import argparse
 from typing import TYPE_CHECKING, cast
 
 from textual import work
@@ -20,7 +19,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, RichLog, Static
 from textual.worker import get_current_worker
 
-from emergetui.runner import Runner
+from emergetui.run.runner import Runner
+from emergetui.run.spec import ExperimentSpec
 from emergetui.tui.driver import RunDriver, RunnerFactory
 from emergetui.tui.live import LiveState, MetricChoice
 from emergetui.tui.messages import RunEnded, RunnerBatch, RunPrepared
@@ -46,7 +46,7 @@ class RunScreen(CurveNavigation, Screen[None]):
 
     def __init__(
         self,
-        args: argparse.Namespace,
+        spec: ExperimentSpec,
         *,
         autostart: bool = True,
         expect_run_id: str | None = None,
@@ -54,7 +54,7 @@ class RunScreen(CurveNavigation, Screen[None]):
     ) -> None:
         super().__init__()
         self.runner_factory = runner_factory
-        self.args = args
+        self.spec = spec
         self.autostart = autostart
         self.expect_run_id = expect_run_id
         self.state = LiveState()
@@ -96,7 +96,12 @@ class RunScreen(CurveNavigation, Screen[None]):
         self.state = LiveState()
         self.ended = None
         self.running = True
-        self.driver = RunDriver(self.args, self.post_message, runner_factory=self.runner_factory or Runner)
+        self.driver = RunDriver(
+            self.spec,
+            self.lab.store_path,
+            self.post_message,
+            runner_factory=self.runner_factory or Runner,
+        )
         self._log("starting: building the experiment...")
         self._run_worker(self.driver)
         self._redraw()
@@ -127,8 +132,10 @@ class RunScreen(CurveNavigation, Screen[None]):
         for w in msg.warnings:
             self._log(f"warning: {w}")
         if self.expect_run_id and msg.run_id != self.expect_run_id:
-            self._log(f"note: these choices make run {msg.run_id}, not {self.expect_run_id} "
-                      "(the ladder, tasks or held-out corpus changed)")
+            self._log(
+                f"note: these choices make run {msg.run_id}, not {self.expect_run_id} "
+                "(the ladder, tasks or held-out corpus changed)"
+            )
 
     def on_runner_batch(self, msg: RunnerBatch) -> None:
         self.batches_seen += 1
@@ -174,8 +181,10 @@ class RunScreen(CurveNavigation, Screen[None]):
             return
         metric = self.metric.pick(self.state.metrics_for(*task))
         n_tasks = len(self.state.tasks)
-        title.update(f"{self.task_index % n_tasks + 1}/{n_tasks} {task[0]} [{task[1]}] · "
-                     f"{metric or '-'} ({self.metric.label})")
+        title.update(
+            f"{self.task_index % n_tasks + 1}/{n_tasks} {task[0]} [{task[1]}] · "
+            f"{metric or '-'} ({self.metric.label})"
+        )
         if metric is None:
             plot.show_message(f"{task[0]} [{task[1]}]", "waiting for scored items")
             return

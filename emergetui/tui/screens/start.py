@@ -25,8 +25,8 @@ from textual.widgets import (
     TabPane,
 )
 
+from emergetui.fmt import fmt_bytes, fmt_params
 from emergetui.tui import adapters
-from emergetui.tui.format import fmt_bytes, fmt_params
 from emergetui.tui.messages import LadderRowsReady
 
 if TYPE_CHECKING:
@@ -57,8 +57,12 @@ class RungTable(DataTable[str]):
         for r in self.rows_info:
             fits = "?" if r.fits is None else ("yes" if r.fits else "NO")
             cells = (
-                "✔" if r.label in self.chosen else "·", r.label, fmt_params(r.params),
-                fmt_bytes(r.size_bytes) if r.size_bytes else "?", "yes" if r.cached else "no", fits,
+                "✔" if r.label in self.chosen else "·",
+                r.label,
+                fmt_params(r.params),
+                fmt_bytes(r.size_bytes) if r.size_bytes else "?",
+                "yes" if r.cached else "no",
+                fits,
                 r.gpu_layers,
             )
             self.add_row(*(Text(c) for c in cells), key=r.label)
@@ -124,18 +128,26 @@ class StartScreen(Screen[None]):
         return cast("LabApp", self.app)
 
     def compose(self) -> ComposeResult:
-        args = self.lab.base_args
-        self._choices = adapters.available_ladders(args.ladder)
+        spec = self.lab.spec
+        self._choices = adapters.available_ladders(spec.ladder)
         usable = [c for c in self._choices if c.ladder is not None]
-        initial = next((c.name for c in usable if args.ladder in (c.name, c.spec)), usable[0].name if usable else None)
+        initial = next(
+            (c.name for c in usable if spec.ladder in (c.name, c.spec)),
+            usable[0].name if usable else None,
+        )
         yield Header()
         with TabbedContent(initial="new"):
             with TabPane("New run", id="new"), Horizontal(id="start-body"):
                 with Vertical(id="ladder-col"):
                     yield Select(
-                        [(f"{c.name}" + ("" if c.ladder else " (unavailable)"), c.name) for c in self._choices],
-                        value=initial if initial is not None else Select.NULL, allow_blank=initial is None,
-                        id="ladder", compact=True,
+                        [
+                            (f"{c.name}" + ("" if c.ladder else " (unavailable)"), c.name)
+                            for c in self._choices
+                        ],
+                        value=initial if initial is not None else Select.NULL,
+                        allow_blank=initial is None,
+                        id="ladder",
+                        compact=True,
                     )
                     yield RungTable(id="rungs")
                     yield Static("", id="rung-note", markup=False)
@@ -144,13 +156,16 @@ class StartScreen(Screen[None]):
                     yield SelectionList[str](id="tasks")
                     with Grid(id="settings"):
                         yield Label("shots")
-                        yield Input(args.shots or "", placeholder="task default", id="shots", compact=True)
+                        shots = ",".join(str(s) for s in spec.shots) if spec.shots else ""
+                        yield Input(shots, placeholder="task default", id="shots", compact=True)
                         yield Label("limit")
-                        yield Input(str(args.limit or ""), placeholder="all items", id="limit", compact=True)
+                        yield Input(
+                            str(spec.limit or ""), placeholder="all items", id="limit", compact=True
+                        )
                         yield Label("seed")
-                        yield Input(str(args.seed), id="seed", compact=True)
+                        yield Input(str(spec.seed), id="seed", compact=True)
                         yield Label("GPU layers")
-                        yield Input(args.n_gpu_layers or "auto", id="gpu", compact=True)
+                        yield Input(str(spec.n_gpu_layers), id="gpu", compact=True)
                     yield Button("Start ▶", id="start", variant="success", compact=True)
             with TabPane("Previous runs", id="runs"):
                 yield RunsTable(id="runs-table")
@@ -179,9 +194,9 @@ class StartScreen(Screen[None]):
         self._load_rows(choice)
 
     def _fill_tasks(self, choice: adapters.LadderChoice | None) -> None:
-        args = self.lab.base_args
-        wanted = list(args.tasks or adapters.default_task_specs(choice.ladder if choice else None))
-        self._tasks_worker(list(args.tasks_dir), wanted)
+        spec = self.lab.spec
+        wanted = list(spec.tasks or adapters.default_task_specs(choice.ladder if choice else None))
+        self._tasks_worker(list(spec.tasks_dirs), wanted)
 
     @work(thread=True, exclusive=True, group="tasks")
     def _tasks_worker(self, dirs: list[Path], wanted: list[str]) -> None:
@@ -215,7 +230,7 @@ class StartScreen(Screen[None]):
     def _rows_worker(self, choice: adapters.LadderChoice, gpu: int | None) -> None:
         assert choice.ladder is not None
         mem = self.lab.memory()
-        rows = adapters.rung_rows(choice.ladder, mem, self.lab.base_args.n_ctx, gpu)
+        rows = adapters.rung_rows(choice.ladder, mem, self.lab.spec.n_ctx, gpu)
         self.post_message(LadderRowsReady(choice, rows, adapters.memory_note(mem)))
 
     def on_ladder_rows_ready(self, msg: LadderRowsReady) -> None:
@@ -261,22 +276,33 @@ class StartScreen(Screen[None]):
                 raise ValueError("choose at least one rung")
             if not tasks:
                 raise ValueError("choose at least one task")
-            shots = self.query_one("#shots", Input).value.strip() or None
-            if shots and not all(s.strip().isdigit() for s in shots.split(",")):
-                raise ValueError(f"shots: expected comma-separated counts like 0,1,3, got {shots!r}")
+            shots_text = self.query_one("#shots", Input).value.strip()
+            parts = [s.strip() for s in shots_text.split(",") if s.strip()]
+            if not all(s.isdigit() for s in parts):
+                raise ValueError(
+                    f"shots: expected comma-separated counts like 0,1,3, got {shots_text!r}"
+                )
             limit = self._read_int("limit", "limit")
             seed = self._read_int("seed", "seed", allow_empty=False)
+            gpu_text = self.query_one("#gpu", Input).value.strip() or "auto"
+            gpu: str | int = (
+                "auto" if gpu_text == "auto" else self._read_int("gpu", "GPU layers") or 0
+            )
         except ValueError as e:
             self.notify(str(e), severity="error", markup=False)
             return
         labels = [r.label for r in table.rows_info if r.label in table.chosen]
         all_chosen = len(labels) == len(table.rows_info)
-        gpu = self.query_one("#gpu", Input).value.strip() or "auto"
-        args = adapters.run_args(
-            self.lab.base_args, ladder=choice.spec, rungs=None if all_chosen else ",".join(labels),
-            tasks=tasks, shots=shots, limit=limit, seed=seed or 0, n_gpu_layers=gpu,
+        spec = self.lab.spec.replace(
+            ladder=choice.spec,
+            rungs=None if all_chosen else tuple(labels),
+            tasks=tuple(tasks),
+            shots=tuple(int(s) for s in parts) or None,
+            limit=limit,
+            seed=seed or 0,
+            n_gpu_layers=gpu,
         )
-        self.lab.start_run(args)
+        self.lab.start_run(spec)
 
     @on(Button.Pressed, "#start")
     def _start_pressed(self) -> None:
@@ -293,9 +319,11 @@ class StartScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="runs")
     def _load_runs(self) -> None:
         try:
-            runs = adapters.list_runs(self.lab.base_args.store)
+            runs = adapters.list_runs(self.lab.store_path)
         except Exception as e:  # noqa: BLE001 - an unreadable store is shown, not fatal
-            self.app.call_from_thread(self.notify, f"cannot read the store: {e}", severity="error", markup=False)
+            self.app.call_from_thread(
+                self.notify, f"cannot read the store: {e}", severity="error", markup=False
+            )
             return
         self.app.call_from_thread(self._fill_runs, runs)
 
@@ -307,7 +335,14 @@ class StartScreen(Screen[None]):
         table.clear()
         for r in runs:
             tasks = ", ".join(sorted({t[0] for t in r.config.get("tasks", [])}))
-            cells = (r.run_id, adapters.fmt_time(r.created), r.status, r.ladder, str(r.n_items), tasks)
+            cells = (
+                r.run_id,
+                adapters.fmt_time(r.created),
+                r.status,
+                r.ladder,
+                str(r.n_items),
+                tasks,
+            )
             table.add_row(*(Text(c) for c in cells), key=r.run_id)
 
     @on(DataTable.RowSelected, "#runs-table")
@@ -317,8 +352,8 @@ class StartScreen(Screen[None]):
 
     def resume_run(self, run_id: str) -> None:
         try:
-            cfg = adapters.run_config(self.lab.base_args.store, run_id)
+            cfg = adapters.run_config(self.lab.store_path, run_id)
         except Exception as e:  # noqa: BLE001
             self.notify(f"cannot read run {run_id}: {e}", severity="error", markup=False)
             return
-        self.lab.start_run(adapters.args_from_run_config(self.lab.base_args, cfg), expect_run_id=run_id)
+        self.lab.start_run(self.lab.spec.resuming(cfg), expect_run_id=run_id)

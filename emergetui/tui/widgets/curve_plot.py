@@ -10,6 +10,7 @@ from textual_plotext import PlotextPlot
 from emergetui.analysis.curves import Curve
 from emergetui.analysis.icl import IclResult
 from emergetui.analysis.loss_ability import LossAbility
+from emergetui.report import figures
 from emergetui.tui import plots
 from emergetui.tui.live import LivePoint
 
@@ -24,7 +25,9 @@ class CurvePlot(PlotextPlot):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.title_text = ""
-        self._draw: Callable[[Any], None] = lambda plt: plots.draw_message(plt, "", "nothing to show yet")
+        self._draw: Callable[[Any], None] = lambda plt: figures.draw_message(
+            plt, "", "nothing to show yet"
+        )
 
     def _show(self, title: str, draw: Callable[[Any], None]) -> None:
         self.title_text = title
@@ -35,18 +38,20 @@ class CurvePlot(PlotextPlot):
     def on_mount(self) -> None:
         self._draw(self.plt)
 
-    def show_live(self, points: Sequence[LivePoint], title: str, chance: float | None = None) -> None:
+    def show_live(
+        self, points: Sequence[LivePoint], title: str, chance: float | None = None
+    ) -> None:
         pts = list(points)
         self._show(title, lambda plt: plots.draw_live(plt, pts, title, chance))
 
     def show_curve(self, curve: Curve, title: str | None = None) -> None:
-        self._show(title or curve.metric, lambda plt: plots.draw_curve(plt, curve, title))
+        self._show(title or curve.metric, lambda plt: figures.draw_curve(plt, curve, title))
 
     def show_loss(self, result: LossAbility, chance: float | None = None) -> None:
-        self._show(result.metric, lambda plt: plots.draw_loss(plt, result, chance))
+        self._show(result.metric, lambda plt: figures.draw_loss(plt, result, chance))
 
     def show_icl(self, result: IclResult, rungs: Sequence[str] | None = None) -> None:
-        self._show(result.metric, lambda plt: plots.draw_icl(plt, result, rungs))
+        self._show(result.metric, lambda plt: figures.draw_icl(plt, result, rungs))
 
     def show_message(self, title: str, message: str) -> None:
-        self._show(title, lambda plt: plots.draw_message(plt, title, message))
+        self._show(title, lambda plt: figures.draw_message(plt, title, message))

@@ -1,0 +1,45 @@
+"""The library's two verbs: run an experiment, analyse a stored run.
+
+Both return the run document, the same dictionary ``emergetui --batch --json``
+prints, so a notebook and the command line see one shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from emergetui.report.document import run_document
+from emergetui.run.events import Event
+from emergetui.run.runner import Runner
+from emergetui.run.spec import ExperimentSpec, build_experiment
+from emergetui.run.store import Store
+
+
+def run(
+    spec: ExperimentSpec,
+    store: Path | str | None = None,
+    on_event: Callable[[Event], None] | None = None,
+) -> dict[str, Any]:
+    """Run (or resume) ``spec`` into ``store`` and return the analysed run document.
+
+    ``on_event`` sees every runner event (progress, rung failures); raise
+    inside it to stop the run, whose finished waves stay stored.
+    """
+    with Store(Path(store) if store is not None else None) as st:
+        exp = build_experiment(spec)
+        runner = Runner(exp.config, st)
+        for ev in runner.events():
+            if on_event is not None:
+                on_event(ev)
+        return run_document(st, runner.run_id, exp.config.ladder, analyse=True, seed=spec.seed)
+
+
+def analyze_run(
+    run_id: str = "last", store: Path | str | None = None, seed: int = 0
+) -> dict[str, Any]:
+    """The run document of a stored run (``run_id``: an id, a unique prefix, or ``"last"``)."""
+    with Store(Path(store) if store is not None else None) as st:
+        rid = st.resolve_run(run_id)
+        return run_document(st, rid, analyse=True, seed=seed)

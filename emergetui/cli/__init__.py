@@ -1,0 +1,55 @@
+"""Command line: `emergetui` opens the lab; `emergetui --batch` runs headless; subcommands for the rest.
+
+This package is one of the two front ends: it turns arguments into an
+:class:`~emergetui.run.spec.ExperimentSpec`, and every user-facing failure
+(an :class:`~emergetui.errors.EmergetuiError`) into one line and an exit status.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from emergetui.errors import CliError, EmergetuiError
+
+if TYPE_CHECKING:
+    from emergetui.run.spec import ExperimentSpec
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from emergetui.cli.parsers import SUBCOMMANDS, batch_parser, spec_from_args, sub_parser
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] in SUBCOMMANDS:
+            from emergetui.cli import commands
+
+            return commands.dispatch(sub_parser().parse_args(argv))
+        args = batch_parser(with_epilog="-h" in argv or "--help" in argv).parse_args(argv)
+        spec = spec_from_args(args)
+        if args.batch:
+            from emergetui.cli.batch import run_batch
+
+            return run_batch(spec, args.store, json_mode=args.json, plots=not args.no_plot)
+        return _open_lab(spec, args.store)
+    except EmergetuiError as e:
+        print(f"emergetui: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("emergetui: interrupted; stored results are kept, rerun to resume", file=sys.stderr)
+        return 130
+
+
+def _open_lab(spec: ExperimentSpec, store: Path | None) -> int:
+    if not sys.stdout.isatty():
+        raise CliError("the lab needs a terminal; use `emergetui --batch` for headless runs")
+    try:
+        from emergetui.tui.app import run_app
+    except ImportError as e:
+        raise CliError(f"the terminal lab is not available: {e}") from e
+    return run_app(spec, store)
+
+
+__all__ = ["main"]

@@ -1,0 +1,156 @@
+"""The command line's grammar, and the one place where its strings become an :class:`ExperimentSpec`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from emergetui.errors import CliError
+from emergetui.run.spec import ExperimentSpec
+
+
+def _verdict_help() -> str:
+    try:
+        from emergetui.analysis.emergence import verdict_rule_text
+
+        return verdict_rule_text()
+    except Exception:  # analysis not importable: --help must still work
+        return ""
+
+
+def add_store(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--store", type=Path, default=None, help="results database (default: user data dir)"
+    )
+
+
+def batch_parser(with_epilog: bool = False) -> argparse.ArgumentParser:
+    """The main parser; the verdict rule (which imports the analysis and scipy) only for --help."""
+    p = argparse.ArgumentParser(
+        prog="emergetui",
+        description="An emergence lab in the terminal. Without arguments, opens the Textual lab.",
+        epilog=_verdict_help() if with_epilog else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    a = p.add_argument
+    a("--batch", action="store_true", help="run headless and print the results")
+    a("--ladder", default="toy", help="ladder name (see `emergetui ladders`) or a TOML file")
+    a("--rungs", default=None, help="comma-separated rung labels to run (default: all)")
+    a(
+        "--task",
+        action="append",
+        default=None,
+        dest="tasks",
+        metavar="NAME|PATH",
+        help="task name, BIG-bench task.json, folder of subtasks, or task TOML (repeatable)",
+    )
+    a("--tasks-dir", action="append", default=[], type=Path, help="extra folder of task TOML files")
+    a("--mmlu-dir", type=Path, default=None, help="local MMLU data (dev/ val/ test/ CSV folders)")
+    a("--shots", default=None, help="comma-separated shot counts, e.g. 0,1,2,4,8")
+    a("--limit", type=int, default=None, help="items per task setting")
+    a("--seed", type=int, default=0)
+    a("--n-gpu-layers", default=None, help="auto or a number of layers to offload")
+    a("--max-model-gb", type=float, default=None, help="skip rungs whose files exceed this size")
+    a("--n-ctx", type=int, default=None, help="context size (KV cells shared by packed requests)")
+    a(
+        "--threads",
+        type=int,
+        default=None,
+        help="CPU threads for llama.cpp (default: physical cores)",
+    )
+    a(
+        "--corpus",
+        type=Path,
+        default=None,
+        help="held-out text for the loss (default: the ladder's)",
+    )
+    a("--no-heldout", action="store_true", help="skip the held-out loss")
+    a("--offline", action="store_true", help="use the Hugging Face cache only")
+    a("--json", action="store_true", help="print one JSON document on stdout")
+    a(
+        "--probe",
+        action="store_true",
+        help="after scoring, capture per-layer states and run the logit lens and linear probes "
+        "(costs n_layer x n_embd x 4 bytes per item and one more pass over up to "
+        "--probe-items items per task setting)",
+    )
+    a("--probe-items", type=int, default=300, help="items per task setting for --probe")
+    a("--no-plot", action="store_true", help="skip the terminal plots")
+    add_store(p)
+    return p
+
+
+def sub_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="emergetui")
+    sp = p.add_subparsers(dest="cmd", required=True)
+    e = sp.add_parser("export", help="write a run's stored items")
+    e.add_argument("run", help="run id, unique prefix, or 'last'")
+    e.add_argument("--format", choices=["jsonl"], default="jsonl")
+    e.add_argument("--out", type=Path, default=None, help="file to write (default: stdout)")
+    add_store(e)
+    t = sp.add_parser("tasks", help="list built-in and user tasks")
+    t.add_argument("--tasks-dir", action="append", default=[], type=Path)
+    lad = sp.add_parser("ladders", help="list ladders and their rungs")
+    lad.add_argument("--ladder", action="append", default=[], type=Path, help="extra ladder TOML")
+    pl = sp.add_parser("pull", help="download a ladder's files")
+    pl.add_argument("ladder")
+    pl.add_argument("--rungs", default=None)
+    r = sp.add_parser("report", help="write Markdown/CSV/JSON/plots for a run")
+    r.add_argument("run", help="run id, unique prefix, or 'last'")
+    r.add_argument("--out", type=Path, default=Path("emergetui-report"))
+    r.add_argument("--corpus", type=Path, default=None)
+    add_store(r)
+    ru = sp.add_parser("runs", help="list stored runs")
+    add_store(ru)
+    return p
+
+
+SUBCOMMANDS = ("export", "tasks", "ladders", "pull", "report", "runs")
+
+
+def parse_int_list(text: str | None, what: str) -> tuple[int, ...] | None:
+    if text is None:
+        return None
+    try:
+        return tuple(int(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise CliError(f"{what}: expected comma-separated integers, got {text!r}") from None
+
+
+def parse_gpu_layers(text: str | None) -> str | int:
+    if text is None or text == "auto":
+        return "auto"
+    try:
+        return int(text)
+    except ValueError:
+        raise CliError(f"--n-gpu-layers: expected 'auto' or an integer, got {text!r}") from None
+
+
+def parse_labels(text: str | None) -> tuple[str, ...] | None:
+    if not text:
+        return None
+    labels = tuple(w.strip() for w in text.split(",") if w.strip())
+    return labels or None
+
+
+def spec_from_args(args: argparse.Namespace) -> ExperimentSpec:
+    """The batch parser's strings as a typed spec; the only place the CLI's spelling is known."""
+    return ExperimentSpec(
+        ladder=args.ladder,
+        rungs=parse_labels(args.rungs),
+        tasks=tuple(args.tasks) if args.tasks else None,
+        tasks_dirs=tuple(args.tasks_dir),
+        mmlu_dir=args.mmlu_dir,
+        shots=parse_int_list(args.shots, "--shots"),
+        limit=args.limit,
+        seed=args.seed,
+        n_gpu_layers=parse_gpu_layers(args.n_gpu_layers),
+        max_model_gb=args.max_model_gb,
+        n_ctx=args.n_ctx,
+        threads=args.threads,
+        corpus=args.corpus,
+        heldout=not args.no_heldout,
+        offline=args.offline,
+        probe=args.probe,
+        probe_items=args.probe_items,
+    )

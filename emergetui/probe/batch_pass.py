@@ -1,0 +1,80 @@
+"""The `--probe` pass of a batch run: per rung, per-layer states → logit lens and linear probes, stored."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+from emergetui.run.spec import Experiment, ExperimentSpec
+from emergetui.run.store import Store
+
+
+def run_probe_pass(store: Store, run_id: str, exp: Experiment, spec: ExperimentSpec) -> None:
+    """Probe every rung that scored successfully, one model in memory at a time.
+
+    Runs after the behavioural scoring so a probe failure never costs the
+    stored results; each rung's probe results are saved as soon as they exist.
+    """
+    from emergetui.engine import EngineError
+    from emergetui.probe.run import probe_rung
+    from emergetui.probe.store import save_probe_results
+
+    for rung in store.rungs(run_id):
+        if rung.status != "done" or not rung.path:
+            continue
+        t0 = time.monotonic()
+        print(
+            f"probing {rung.label}: per-layer states, logit lens and linear probes",
+            file=sys.stderr,
+            flush=True,
+        )
+        try:
+            results = probe_rung(
+                rung.path,
+                exp.config.item_sets,
+                rung=rung.label,
+                n_gpu_layers=exp.config.n_gpu_layers,
+                seed=spec.seed,
+                max_items=spec.probe_items,
+            )
+        except (EngineError, ValueError, RuntimeError) as e:
+            print(f"  probe of {rung.label} failed: {e}", file=sys.stderr, flush=True)
+            continue
+        save_probe_results(store, run_id, results)
+        print(
+            f"  {rung.label}: {len(results)} task settings probed in {time.monotonic() - t0:.1f}s",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def probe_document(store: Store, run_id: str) -> list[dict[str, Any]]:
+    from emergetui.probe.store import load_probe_results
+
+    out = []
+    for r in load_probe_results(store, run_id):
+        layer, best = r.best("probe_acc")
+        out.append(
+            {
+                "rung": r.rung,
+                "task": r.task,
+                "setting": r.setting,
+                "n": r.n,
+                "curves": r.curves,
+                "scalars": r.scalars,
+                "best_probe_layer": layer,
+                "best_probe_acc": best,
+            }
+        )
+    return out
+
+
+def probe_text(store: Store, run_id: str) -> str:
+    from emergetui.probe.report import probe_report_markdown
+    from emergetui.probe.store import behaviour_from_store, load_probe_results
+
+    results = load_probe_results(store, run_id)
+    if not results:
+        return "no probe results"
+    return probe_report_markdown(results, behaviour_from_store(store, run_id))

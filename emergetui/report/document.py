@@ -1,0 +1,225 @@
+"""The run document (the `--json` output) and the final rung × task × metric table, from the store."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from typing import Any
+
+from emergetui.run.store import Store
+
+# the metrics shown in the terminal table, in this order
+TABLE_METRICS = (
+    "exact_match",
+    "multiple_choice_grade",
+    "logprob_correct_mean",
+    "prob_correct",
+    "token_edit_distance",
+)
+SHORT = {
+    "exact_match": "exact match",
+    "multiple_choice_grade": "MC grade",
+    "logprob_correct_mean": "logprob/token",
+    "prob_correct": "P(correct)",
+    "token_edit_distance": "edit dist",
+}
+
+
+def run_document(
+    store: Store, run_id: str, ladder: str | None = None, *, analyse: bool = True, seed: int = 0
+) -> dict[str, Any]:
+    """``{"run_id", "ladder", "rungs", "results", "emergence", ...}`` for a stored run.
+
+    Results are means over the items stored for each (rung, task, setting,
+    metric); items that failed carry no metrics and are counted in ``errors``.
+    """
+    cfg = store.run_config(run_id)
+    rungs = store.rungs(run_id)
+    tasksets = {(t.task, t.setting): t for t in store.tasksets(run_id)}
+    records = store.records(run_id)
+    sums: dict[tuple[str, str, str, str], list[float]] = defaultdict(list)
+    errors: dict[tuple[str, str, str], int] = defaultdict(int)
+    shots: dict[tuple[str, str], int] = {}
+    for r in records:
+        shots[(r.task, r.setting)] = r.shots
+        if r.error:
+            errors[(r.rung, r.task, r.setting)] += 1
+        for m, v in r.metrics.items():
+            if v is not None and math.isfinite(v):
+                sums[(r.rung, r.task, r.setting, m)].append(v)
+    order = {g.label: i for i, g in enumerate(rungs)}
+    results = []
+    for (rung, task, setting, metric), vals in sorted(
+        sums.items(), key=lambda kv: (order.get(kv[0][0], 99), kv[0][1:])
+    ):
+        ts = tasksets.get((task, setting))
+        chance = ts.chance.get(metric) if ts else None
+        results.append(
+            {
+                "rung": rung,
+                "task": task,
+                "setting": setting,
+                "shots": shots.get((task, setting), 0),
+                "metric": metric,
+                "value": sum(vals) / len(vals),
+                "n": len(vals),
+                "chance": chance,
+            }
+        )
+    doc: dict[str, Any] = {
+        "calibration": calibration(records, order),
+        "run_id": run_id,
+        "ladder": ladder or cfg.get("ladder"),
+        "rungs": [
+            {
+                "label": g.label,
+                "params": g.params,
+                "path": g.path,
+                "sha256": g.sha256,
+                "n_gpu_layers": g.n_gpu_layers,
+                "status": g.status,
+                "error": g.error,
+                "heldout": g.heldout,
+            }
+            for g in rungs
+        ],
+        "results": results,
+        "errors": [
+            {"rung": k[0], "task": k[1], "setting": k[2], "n": v} for k, v in sorted(errors.items())
+        ],
+        "not_computed": sorted({m for t in tasksets.values() for m in t.not_computed}),
+    }
+    if analyse and results:
+        from emergetui.analysis.analyze import analyze
+        from emergetui.analysis.data import RungInfo
+        from emergetui.analysis.export import augment_results, emergence_json
+
+        infos = [RungInfo(g.label, g.params, g.heldout) for g in rungs if g.status != "failed"]
+        chance = {(t.task, t.setting, m): c for t in tasksets.values() for m, c in t.chance.items()}
+        analysis = analyze(records, infos, seed=seed, chance=chance)
+        augment_results(doc["results"], analysis)
+        doc["emergence"] = emergence_json(analysis)
+        doc["warnings"] = list(analysis.warnings)
+    return finite(doc)
+
+
+def calibration(records: list[Any], order: dict[str, int]) -> list[dict[str, Any]]:
+    """Run-level expected calibration error per (rung, task, setting) of multiple-choice items."""
+    from emergetui.tasks.metrics import expected_calibration_error
+
+    groups: dict[tuple[str, str, str], list[Any]] = defaultdict(list)
+    for r in records:
+        if r.choices and not r.error:
+            groups[(r.rung, r.task, r.setting)].append(r)
+    rows = []
+    for (rung, task, setting), recs in sorted(
+        groups.items(), key=lambda kv: (order.get(kv[0][0], 99), kv[0][1:])
+    ):
+        rows.append(
+            {
+                "rung": rung,
+                "task": task,
+                "setting": setting,
+                "ece": expected_calibration_error(recs),
+                "n": len(recs),
+            }
+        )
+    return rows
+
+
+def finite(o: Any) -> Any:
+    """NaN/inf become null so the document is strict JSON."""
+    if isinstance(o, float):
+        return o if math.isfinite(o) else None
+    if isinstance(o, dict):
+        return {k: finite(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [finite(v) for v in o]
+    return o
+
+
+def results_table(doc: dict[str, Any]) -> str:
+    """Rung × (task, setting) × metric as an aligned text table, with held-out loss per rung."""
+    from rich.console import Console
+    from rich.table import Table
+
+    rows: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = defaultdict(dict)
+    metrics_seen: set[str] = set()
+    for r in doc["results"]:
+        rows[(r["task"], r["setting"], r["rung"])][r["metric"]] = r
+        metrics_seen.add(r["metric"])
+    metrics = [m for m in TABLE_METRICS if m in metrics_seen]
+    heldout = {g["label"]: (g.get("heldout") or {}).get("loss") for g in doc["rungs"]}
+    params = {g["label"]: g["params"] for g in doc["rungs"]}
+    table = Table(title=f"run {doc['run_id']} — ladder {doc['ladder']}", show_lines=False)
+    for col in ("task", "setting", "rung", "params", "held-out loss", *[SHORT[m] for m in metrics]):
+        table.add_column(
+            col, justify="left" if col in ("task", "setting", "rung") else "right", no_wrap=True
+        )
+    order = {g["label"]: i for i, g in enumerate(doc["rungs"])}
+    for (task, setting, rung), vals in sorted(
+        rows.items(), key=lambda kv: (kv[0][0], kv[0][1], order.get(kv[0][2], 99))
+    ):
+        loss = heldout.get(rung)
+        cells = [
+            task,
+            setting,
+            rung,
+            f"{params.get(rung, 0):,}",
+            "" if loss is None else f"{loss:.3f}",
+        ]
+        for m in metrics:
+            r = vals.get(m)
+            if r is None:
+                cells.append("")
+                continue
+            ci = ""
+            if r.get("ci_low") is not None and r.get("ci_high") is not None:
+                ci = f" [{r['ci_low']:.2f},{r['ci_high']:.2f}]"
+            cells.append(f"{r['value']:.2f}{ci}")
+        table.add_row(*cells)
+    import shutil
+    import sys
+
+    width = shutil.get_terminal_size((120, 24)).columns if sys.stdout.isatty() else 240
+    console = Console(width=width, record=True, file=_Null())
+    console.print(table)
+    text = console.export_text()
+    if doc.get("not_computed"):
+        text += f"not computed (unsupported metrics named by the tasks): {', '.join(doc['not_computed'])}\n"
+    return text
+
+
+class _Null:
+    def write(self, _s: str) -> int:
+        return 0
+
+    def flush(self) -> None:
+        pass
+
+
+def verdict_lines(doc: dict[str, Any]) -> list[str]:
+    """One line per task setting: the headline (discrete) verdict, the continuous ones, the mirage outcome."""
+    by_key: dict[tuple[str, str], dict[str, dict[str, Any]]] = defaultdict(dict)
+    for r in doc.get("emergence") or []:
+        by_key[(r["task"], r["setting"])][r["metric"]] = r
+    lines = []
+    for (task, setting), rows in by_key.items():
+        head = next((rows[m] for m in ("exact_match", "multiple_choice_grade") if m in rows), None)
+        if head is None:
+            continue
+        text = f"{task} [{setting}] {SHORT.get(head['metric'], head['metric'])}: {head['verdict'].upper()}"
+        mid = head.get("sigmoid_midpoint")
+        if head["verdict"] == "emergent" and isinstance(mid, (int, float)):
+            text += f" (critical scale ~{mid:.3g} params)"
+        cont = [
+            f"{SHORT.get(m, m)} {rows[m]['verdict']}"
+            for m in ("logprob_correct_mean", "prob_correct", "brier", "token_edit_distance")
+            if m in rows
+        ]
+        if cont:
+            text += "; continuous: " + ", ".join(cont)
+        if head.get("mirage") and head["mirage"] != "n/a":
+            text += f"; mirage test: {head['mirage']}"
+        lines.append(text)
+    return lines

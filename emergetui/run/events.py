@@ -1,0 +1,144 @@
+"""Plain progress/result events from the runner, consumed by the batch CLI and the TUI alike.
+
+Events are small frozen dataclasses with no behaviour: a front end decides how
+to show them, the runner never knows who listens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from emergetui.models.progress import DownloadProgress
+
+
+@dataclass(frozen=True)
+class PlannedRung:
+    """A rung as the run plans it (the model file may not be downloaded yet)."""
+
+    label: str
+    params: int
+    path: str
+    sha256: str = ""
+
+
+@dataclass(frozen=True)
+class RunStarted:
+    run_id: str
+    ladder: str
+    rungs: tuple[PlannedRung, ...]
+    tasks: tuple[tuple[str, str], ...]  # (task, setting)
+    resumed_items: int = 0
+
+
+@dataclass(frozen=True)
+class RungStarted:
+    rung: str
+    index: int
+    n_rungs: int
+    params: int
+
+
+@dataclass(frozen=True)
+class ModelLoaded:
+    rung: str
+    n_gpu_layers: int
+    load_s: float
+    n_params: int
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class TaskStarted:
+    rung: str
+    task: str
+    setting: str
+    n_items: int
+    n_done: int  # already stored from an earlier, interrupted run
+
+
+@dataclass(frozen=True)
+class ItemsDone:
+    """A batch of items stored. ``values`` maps metric -> the new items' values, for live curves."""
+
+    rung: str
+    task: str
+    setting: str
+    n_done: int
+    n_total: int
+    values: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    items_per_s: float = 0.0
+    tokens_per_s: float = 0.0
+    n_errors: int = 0
+
+
+@dataclass(frozen=True)
+class ItemFailed:
+    rung: str
+    task: str
+    setting: str
+    item_id: str
+    error: str
+
+
+@dataclass(frozen=True)
+class TaskFinished:
+    rung: str
+    task: str
+    setting: str
+    means: dict[str, float]
+    n: int
+
+
+@dataclass(frozen=True)
+class HeldoutLoss:
+    """Per-token loss of a rung on the held-out reference text."""
+
+    rung: str
+    loss: float
+    ppl: float
+    bpb: float
+    n_tokens: int
+
+
+@dataclass(frozen=True)
+class RungFinished:
+    rung: str
+    elapsed_s: float
+    tokens_decoded: int = 0
+
+
+@dataclass(frozen=True)
+class RungFailed:
+    rung: str
+    error: str
+
+
+@dataclass(frozen=True)
+class LogMessage:
+    level: str  # "info" | "warning" | "error"
+    message: str
+
+
+@dataclass(frozen=True)
+class RunFinished:
+    run_id: str
+    elapsed_s: float
+    cancelled: bool = False
+    n_failed_rungs: int = 0
+
+
+Event = (
+    RunStarted
+    | DownloadProgress
+    | RungStarted
+    | ModelLoaded
+    | TaskStarted
+    | ItemsDone
+    | ItemFailed
+    | TaskFinished
+    | HeldoutLoss
+    | RungFinished
+    | RungFailed
+    | LogMessage
+    | RunFinished
+)

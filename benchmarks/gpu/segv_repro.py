@@ -28,7 +28,10 @@ toks = [random.Random(0).randrange(3, llm.n_vocab()) for _ in range({n_tokens})]
 llm.eval(toks)
 import numpy as np
 row = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),))
-print("decoded", llm.n_tokens, "tokens; last row finite:", bool(np.isfinite(row).all()), "argmax", int(row.argmax()))
+print(
+    "decoded", llm.n_tokens, "tokens; last row finite:", bool(np.isfinite(row).all()),
+    "argmax", int(row.argmax()),
+)
 """
 
 ENGINE = """
@@ -38,7 +41,13 @@ from emergetui.engine.reference import logits_all
 eng = Engine.load({path!r}, n_gpu_layers=-1, n_ctx=4096, n_batch=2048, **{kw})
 rng = random.Random(0)
 shared = [rng.randrange(3, eng.info.n_vocab) for _ in range(1500)]
-reqs = [(shared + [rng.randrange(3, eng.info.n_vocab) for _ in range(40)], [rng.randrange(3, eng.info.n_vocab) for _ in range(5)]) for _ in range(64)]
+reqs = [
+    (
+        shared + [rng.randrange(3, eng.info.n_vocab) for _ in range(40)],
+        [rng.randrange(3, eng.info.n_vocab) for _ in range(5)],
+    )
+    for _ in range(64)
+]
 out = eng.score_tokens(reqs)
 assert all(s.error is None for s in out), [s.error for s in out if s.error][:3]
 one = logits_all(eng, reqs[0][0] + reqs[0][1][:-1])

@@ -40,7 +40,10 @@ _COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _CHUNK = 1 << 20
 _DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
-_LOGIN_HINT = "log in with `hf auth login` or set HF_TOKEN (and accept the model's terms on its Hub page if it is gated)"
+_LOGIN_HINT = (
+    "log in with `hf auth login` or set HF_TOKEN "
+    "(and accept the model's terms on its Hub page if it is gated)"
+)
 _log = logging.getLogger(__name__)
 DiskUsage = Callable[[str], Any]
 ProgressFn = Callable[["DownloadProgress"], None]
@@ -245,7 +248,8 @@ def _resolve_online(rung: RungSpec, s: HubSettings) -> list[RemoteFile]:
     for what, pinned, listed in (("sha256", rung.sha256, f.sha256), ("size", rung.size, f.size)):
         if pinned and listed and pinned != listed:
             raise HubError(
-                f"{rung.label}: {f.name} in {rung.repo} has {what} {listed}, not the pinned {pinned}"
+                f"{rung.label}: {f.name} in {rung.repo} has {what} {listed}, "
+                f"not the pinned {pinned}"
             )
     return [RemoteFile(f.name, f.size or rung.size, f.sha256 or rung.sha256)]
 
@@ -397,7 +401,8 @@ def _fetch(
                 continue
             if exc.code in (401, 403):
                 raise HubError(
-                    f"{rung.label}: access to {name} in {rung.repo} was refused (HTTP {exc.code}); {_LOGIN_HINT}"
+                    f"{rung.label}: access to {name} in {rung.repo} was refused "
+                    f"(HTTP {exc.code}); {_LOGIN_HINT}"
                 ) from None
             last_error = f"HTTP {exc.code}"
         except (urllib.error.URLError, HTTPException, OSError) as exc:
@@ -406,10 +411,10 @@ def _fetch(
             ):  # retrying cannot help, and it is no network error
                 kept = partial.stat().st_size if partial.is_file() else 0
                 raise HubError(
-                    f"{rung.label}: the disk is full: {name} could not be written to {partial.parent} "
-                    f"({kept} of {size if size is not None else '?'} bytes are kept and will be resumed). "
-                    "Free some space, or set HF_HUB_CACHE (or HF_HOME) to a folder on a bigger disk, "
-                    "then run again"
+                    f"{rung.label}: the disk is full: {name} could not be written to "
+                    f"{partial.parent} ({kept} of {size if size is not None else '?'} bytes "
+                    "are kept and will be resumed). Free some space, or set HF_HUB_CACHE "
+                    "(or HF_HOME) to a folder on a bigger disk, then run again"
                 ) from None
             last_error = _scrub(f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}", s.token)
         grew = (partial.stat().st_size if partial.is_file() else 0) > before
@@ -447,13 +452,15 @@ def _as_hub_error(exc: Exception, rung: RungSpec, s: HubSettings, doing: str) ->
         return HubError(f"{rung.label}: revision {rung.revision!r} not found in {repo}")
     if isinstance(exc, errors.RepositoryNotFoundError):
         return HubError(
-            f"{rung.label}: repository {repo} not found at {s.endpoint}; check the repo id, or if it is private or gated, {_LOGIN_HINT}"
+            f"{rung.label}: repository {repo} not found at {s.endpoint}; check the repo id, "
+            f"or if it is private or gated, {_LOGIN_HINT}"
         )
     first_line = _scrub(str(exc).strip().splitlines()[0] if str(exc).strip() else "", s.token)
     if isinstance(exc, errors.HfHubHTTPError):
         return HubError(f"{rung.label}: the Hub answered HTTP {status} while {doing}: {first_line}")
     return HubError(
-        f"{rung.label}: cannot reach {s.endpoint} while {doing} ({type(exc).__name__}: {first_line}); check the "
+        f"{rung.label}: cannot reach {s.endpoint} while {doing} "
+        f"({type(exc).__name__}: {first_line}); check the "
         "connection or HF_ENDPOINT, or set HF_HUB_OFFLINE=1 to use cached models only",
         network=True,
     )

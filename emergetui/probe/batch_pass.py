@@ -1,4 +1,5 @@
-"""The `--probe` pass of a batch run: per rung, per-layer states → logit lens and linear probes, stored."""
+"""The `--probe` pass of a batch run: per rung, per-layer states → logit lens and linear probes,
+stored."""
 
 from __future__ import annotations
 

@@ -178,7 +178,8 @@ class HiddenCapture:
         ne0, n_rows = int(head.ne[0]), int(head.ne[1])
         if head.type != _GGML_TYPE_F32 or ne0 != self.n_embd or head.ne[2] != 1 or head.ne[3] != 1:
             raise EngineError(
-                f"l_out-{il}: unexpected tensor (type {head.type}, ne {list(head.ne)}); expected f32 [{self.n_embd}, rows]"
+                f"l_out-{il}: unexpected tensor (type {head.type}, ne {list(head.ne)}); "
+                f"expected f32 [{self.n_embd}, rows]"
             )
         n_out = len(d.rows)
         if n_rows == d.n_tokens:

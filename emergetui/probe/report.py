@@ -80,7 +80,8 @@ def heatmap_text(
         labels = [f"{f:4.2f}" for f in fracs]
         grid = [[c[int(round(f * (len(c) - 1)))] for c in curves] for f in fracs]
     lines = [
-        f"{kind} · {task} [{rs[0].setting}] · rows: {'layer' if depth == 'absolute' else 'relative depth'}"
+        f"{kind} · {task} [{rs[0].setting}] · rows: "
+        f"{'layer' if depth == 'absolute' else 'relative depth'}"
         f" (top = last layer) · columns: rungs by size"
     ]
     for label, row in zip(reversed(labels), reversed(grid)):
@@ -93,7 +94,8 @@ def heatmap_text(
 
 
 def significant(value: float, chance: float, n: int, z: float = 2.0) -> bool:
-    """Above chance by ``z`` binomial standard errors (chance floored at 1/n so 0 is not trivially beaten)."""
+    """Above chance by ``z`` binomial standard errors (chance floored at 1/n so 0 is not
+    trivially beaten)."""
     if not (math.isfinite(value) and n > 0):
         return False
     p0 = min(max(chance, 1.0 / n), 1.0 - 1e-9)
@@ -102,7 +104,8 @@ def significant(value: float, chance: float, n: int, z: float = 2.0) -> bool:
 
 @dataclass
 class Onset:
-    """Where the answer shows first: rung labels (``None`` = never) and, per rung, the probe's first depth."""
+    """Where the answer shows first: rung labels (``None`` = never) and, per rung, the probe's
+    first depth."""
 
     probe: str | None
     behaviour: str | None
@@ -110,7 +113,8 @@ class Onset:
 
 
 def onset(results: Sequence[ProbeResult], behaviour: Mapping[str, float] | None = None) -> Onset:
-    """First rung (by size) whose best-layer probe / behaviour beats chance, and the probe's first such layer.
+    """First rung (by size) whose best-layer probe / behaviour beats chance, and the probe's first
+    such layer.
 
     ``behaviour`` optionally overrides the per-rung behaviour value (e.g. the
     stored task metric) by rung label; its chance level stays the result's.
@@ -158,7 +162,8 @@ def probe_report_markdown(
         return "\n".join(out + ["No probe results in this run (run with `--probe`).", ""])
     out += [
         "Hidden states are read at the token that decides the answer (see `emergetui.probe.run`). "
-        "*Probe* = k-fold accuracy of a linear read-out of the answer from one layer (best layer shown); "
+        "*Probe* = k-fold accuracy of a linear read-out of the answer from one layer "
+        "(best layer shown); "
         "*lens* = the layer read through the final norm and output head. "
         "*Onset* = first rung whose value beats chance by 2 binomial standard errors.",
         "",
@@ -174,7 +179,8 @@ def probe_report_markdown(
         on = onset(rs, beh)
         out += [f"### {task} [{setting}]", ""]
         out.append(
-            "| rung | params | n | behaviour | chance | best probe (layer) | probe chance | shuffled | lens p(correct), last layer |"
+            "| rung | params | n | behaviour | chance | best probe (layer) | probe chance "
+            "| shuffled | lens p(correct), last layer |"
         )
         out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         for r in rs:
@@ -182,10 +188,13 @@ def probe_report_markdown(
             b = beh.get(r.rung, r.scalars.get("behaviour", float("nan")))
             ctl = np.asarray(r.curves.get("probe_shuffled", [np.nan]), dtype=np.float64)
             lens = r.curves.get("lens_prob", [float("nan")])
+            b_chance = r.scalars.get("behaviour_chance", float("nan"))
+            p_chance = r.scalars.get("probe_chance", float("nan"))
+            shuffled = float(np.nanmean(ctl)) if np.isfinite(ctl).any() else float("nan")
             out.append(
-                f"| {r.rung} | {r.params:,} | {r.n} | {_fmt(b)} | {_fmt(r.scalars.get('behaviour_chance', float('nan')))}"
-                f" | {_fmt(best)} ({layer}/{r.n_layer - 1}) | {_fmt(r.scalars.get('probe_chance', float('nan')))}"
-                f" | {_fmt(float(np.nanmean(ctl)) if np.isfinite(ctl).any() else float('nan'))} | {_fmt(lens[-1])} |"
+                f"| {r.rung} | {r.params:,} | {r.n} | {_fmt(b)} | {_fmt(b_chance)}"
+                f" | {_fmt(best)} ({layer}/{r.n_layer - 1}) | {_fmt(p_chance)}"
+                f" | {_fmt(shuffled)} | {_fmt(lens[-1])} |"
             )
         out.append("")
         rep, bon = on.probe, on.behaviour
@@ -196,7 +205,10 @@ def probe_report_markdown(
                 + (f" appears (rung **{bon}**)." if bon else " appears at any rung.")
             )
         elif rep and bon:
-            verdict = f"representation (rung **{rep}**) and behaviour (rung **{bon}**) appear together or behaviour first."
+            verdict = (
+                f"representation (rung **{rep}**) and behaviour (rung **{bon}**) "
+                "appear together or behaviour first."
+            )
         else:
             verdict = f"no rung's probe beats chance; behaviour onset: {bon or 'none'}."
         out += [f"Onset: {verdict}", ""]

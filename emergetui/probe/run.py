@@ -99,7 +99,8 @@ def prepare_item(engine: Engine, item: Item) -> ProbeItem | None:
 
 
 def select_items(items: Sequence[Item], max_items: int | None, seed: int) -> list[Item]:
-    """A seeded subset of at most ``max_items``, in the item set's order (probes need a fixed sample)."""
+    """A seeded subset of at most ``max_items``, in the item set's order (probes need a fixed
+    sample)."""
     if max_items is None or len(items) <= max_items:
         return list(items)
     keep = np.sort(np.random.default_rng(seed).choice(len(items), max_items, replace=False))
@@ -160,7 +161,8 @@ class Prober:
                 not prepared or (pi.candidates is None) == (prepared[0].candidates is None)
             )
             if pi is None or not mode_ok or len(pi.context) > cap.native.n_ctx:
-                skipped += 1  # unprobeable, too long, or of the other kind (MC vs generative) than the first
+                # unprobeable, too long, or of the other kind (MC vs generative) than the first
+                skipped += 1
             else:
                 prepared.append(pi)
         res = ProbeResult(self.rung, item_set.task, item_set.setting, len(prepared))
@@ -188,7 +190,8 @@ class Prober:
         res.curves["probe_shuffled"] = ctl.tolist()
         mc = prepared[0].candidates is not None
         final = res.curves["lens_choice" if mc else "lens_top1"][-1]
-        # a model that always gives the most frequent answer (or guesses uniformly among options) scores this
+        # a model that always gives the most frequent answer (or guesses uniformly among options)
+        # scores this
         chance = max(
             last.majority,
             float(np.mean([1.0 / len(p.candidates or [1]) for p in prepared])) if mc else 0.0,

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS probe_results (
-    run_id TEXT, rung TEXT, task TEXT, setting TEXT, kind TEXT, layer INTEGER, value REAL, n INTEGER,
+    run_id TEXT, rung TEXT, task TEXT, setting TEXT, kind TEXT, layer INTEGER, value REAL,
+    n INTEGER,
     PRIMARY KEY (run_id, rung, task, setting, kind, layer)
 )
 """
@@ -43,7 +44,8 @@ def _connect(store: str | Path | _HasPath, timeout_s: float = 60.0) -> sqlite3.C
 def save_probe_results(
     store: str | Path | _HasPath, run_id: str, results: Iterable[ProbeResult]
 ) -> int:
-    """Write results (replacing earlier rows of the same rung/task/setting); returns rows written."""
+    """Write results (replacing earlier rows of the same rung/task/setting); returns rows
+    written."""
     db = _connect(store)
     written = 0
     try:
@@ -73,7 +75,8 @@ def save_probe_results(
 def load_probe_results(
     store: str | Path | _HasPath, run_id: str, task: str | None = None
 ) -> list[ProbeResult]:
-    """All stored results of a run (optionally one task), ordered by task, setting, then model size."""
+    """All stored results of a run (optionally one task), ordered by task, setting, then model
+    size."""
     path = store.path if hasattr(store, "path") else Path(store)  # type: ignore[union-attr]
     if not Path(path).exists():
         return []
@@ -106,7 +109,8 @@ def _num(v: float) -> float | None:
 
 
 def behaviour_from_store(store: Store, run_id: str) -> dict[tuple[str, str, str], float]:
-    """The run's behavioural score per (rung, task, setting): the mean of each task's preferred metric.
+    """The run's behavioural score per (rung, task, setting): the mean of each task's preferred
+    metric.
 
     This is the curve the probes are to be compared with (pass it as
     ``behaviour`` to :func:`emergetui.probe.report.probe_report_markdown`);

@@ -65,7 +65,8 @@ def single_x(fig: Figure, xs: Sequence[float]) -> None:
 
 
 def x_values(curve: Curve, x: str) -> list[tuple[float, CurvePoint]]:
-    """The curve's points on axis ``x`` (log10 for params/tokens); rungs without that number drop."""
+    """The curve's points on axis ``x`` (log10 for params/tokens); rungs without that number
+    drop."""
     if x not in X_AXES:
         raise ValueError(f"unknown x axis {x!r}; choose from {', '.join(X_AXES)}")
     out: list[tuple[float, CurvePoint]] = []

@@ -21,8 +21,9 @@ def test_import_contracts_kept() -> None:
 
 def test_core_modules_do_not_import_textual_at_runtime() -> None:
     code = (
-        "import sys; import emergetui.cli, emergetui.cli.batch, emergetui.run.runner, emergetui.analysis.analyze, "
-        "emergetui.report.termplot; bad=[m for m in sys.modules if m.startswith('textual')]; print(bad); "
+        "import sys; import emergetui.cli, emergetui.cli.batch, emergetui.run.runner, "
+        "emergetui.analysis.analyze, emergetui.report.termplot; "
+        "bad=[m for m in sys.modules if m.startswith('textual')]; print(bad); "
         "raise SystemExit(1 if bad else 0)"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
@@ -32,9 +33,11 @@ def test_core_modules_do_not_import_textual_at_runtime() -> None:
 def test_analysis_and_reports_load_without_llama_cpp() -> None:
     """A stored run is analysed on a machine without a model: nothing here may load llama.cpp."""
     code = (
-        "import sys; import emergetui, emergetui.analysis, emergetui.analysis.analyze, emergetui.report, "
-        "emergetui.report.document, emergetui.probe.store, emergetui.probe.report, emergetui.run.store; "
-        "bad=[m for m in sys.modules if m.startswith('llama_cpp')]; print(bad); raise SystemExit(1 if bad else 0)"
+        "import sys; import emergetui, emergetui.analysis, emergetui.analysis.analyze, "
+        "emergetui.report, emergetui.report.document, emergetui.probe.store, "
+        "emergetui.probe.report, emergetui.run.store; "
+        "bad=[m for m in sys.modules if m.startswith('llama_cpp')]; print(bad); "
+        "raise SystemExit(1 if bad else 0)"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -98,31 +98,39 @@ def test_bundled_ladder_builds_rungs_from_manifest(tmp_path: Path) -> None:
             "ladders.a.rungs[0].params",
         ),
         (
-            '[ladders.a]\nrungs = [{ label = "x", params = "1B", repo = "o/r", pattern = "Q8_0" }]\n',
+            "[ladders.a]\n"
+            'rungs = [{ label = "x", params = "1B", repo = "o/r", pattern = "Q8_0" }]\n',
             "ladders.a.rungs[0].params",
         ),
         (
-            '[ladders.a]\nrungs = [{ label = "x", params = 1, repo = "o/r", pattern = "Q8_0", colour = 1 }]\n',
+            "[ladders.a]\n"
+            'rungs = [{ label = "x", params = 1, repo = "o/r", pattern = "Q8_0", colour = 1 }]\n',
             "ladders.a.rungs[0].colour",
         ),
         (
-            '[ladders.a]\nrungs = [{ label = "../x", params = 1, repo = "o/r", pattern = "Q8_0" }]\n',
+            "[ladders.a]\n"
+            'rungs = [{ label = "../x", params = 1, repo = "o/r", pattern = "Q8_0" }]\n',
             "ladders.a.rungs[0].label",
         ),
         (
-            '[ladders.a]\nrungs = [{ label = "x", params = 1, repo = "o/r", file = "../../etc/x.gguf" }]\n',
+            "[ladders.a]\n"
+            'rungs = [{ label = "x", params = 1, repo = "o/r", file = "../../etc/x.gguf" }]\n',
             "ladders.a.rungs[0].file",
         ),
         (
-            '[ladders.a]\nrungs = [{ label = "x", params = 1, repo = "o/r", file = "/abs.gguf" }]\n',
+            "[ladders.a]\n"
+            'rungs = [{ label = "x", params = 1, repo = "o/r", file = "/abs.gguf" }]\n',
             "ladders.a.rungs[0].file",
         ),
         (
-            '[ladders.a]\nrungs = [{ label = "x", params = 1, repo = "o/r", pattern = "Q8_0", sha256 = "zz" }]\n',
+            "[ladders.a]\n"
+            'rungs = [{ label = "x", params = 1, repo = "o/r", pattern = "Q8_0", '
+            'sha256 = "zz" }]\n',
             "ladders.a.rungs[0].sha256",
         ),
         (
-            '[ladders.a]\nrungs = [{ label = "x", params = 1, repo = "not a repo", pattern = "Q8_0" }]\n',
+            "[ladders.a]\n"
+            'rungs = [{ label = "x", params = 1, repo = "not a repo", pattern = "Q8_0" }]\n',
             "ladders.a.rungs[0].repo",
         ),
         (
@@ -130,7 +138,9 @@ def test_bundled_ladder_builds_rungs_from_manifest(tmp_path: Path) -> None:
             "ladders.a.rungs[0].repo",
         ),
         (
-            '[ladders.a]\npattern = "Q8_0"\nrungs = [{ label = "x", params = 1, repo = "o/r" }, { label = "x", params = 2, repo = "o/s" }]\n',
+            '[ladders.a]\npattern = "Q8_0"\n'
+            'rungs = [{ label = "x", params = 1, repo = "o/r" }, '
+            '{ label = "x", params = 2, repo = "o/s" }]\n',
             "ladders.a.rungs[1].label",
         ),
         ("[ladders.a]\ndescription = 3\nrungs = []\n", "ladders.a.description"),
@@ -174,7 +184,8 @@ def test_user_file_and_extra_file_override_builtin(
     local = tmp_path / "m.gguf"
     extra = write(
         tmp_path,
-        '[ladders.smollm2]\nheldout = "corpus.txt"\nrungs = [ { label = "a", params = 1, path = "m.gguf" } ]\n',
+        '[ladders.smollm2]\nheldout = "corpus.txt"\n'
+        'rungs = [ { label = "a", params = 1, path = "m.gguf" } ]\n',
         name="extra.toml",
     )
     s = get_ladder("smollm2", [extra])

@@ -120,7 +120,8 @@ def test_tied_f16_model(tmp_path: Path) -> None:
 
 
 def test_capture_after_engine_scoring_resized_the_context(tiny_model: Path) -> None:
-    """Scoring through the capture's engine sizes the KV cache to its waves; a long capture afterwards still fits."""
+    """Scoring through the capture's engine sizes the KV cache to its waves; a long capture
+    afterwards still fits."""
     text = "the cat is in the hat. " * 40
     with HiddenCapture(tiny_model, n_gpu_layers=GPU_LAYERS, n_ctx=2048, layers=[1]) as cap:
         assert cap.engine.score([("the cat", " is")])[0].error is None

@@ -55,7 +55,8 @@ def results(tiny_model: Path) -> list[ProbeResult]:
 
 
 def test_prepare_skips_whitespace_tokens(tiny_model: Path) -> None:
-    """The capture point is just before the first non-blank answer token, after the shared option prefix."""
+    """The capture point is just before the first non-blank answer token, after the shared option
+    prefix."""
     with Engine.load(tiny_model, n_gpu_layers=0, n_ctx=256) as eng:
         gen = prepare_item(eng, _gen_set().items[3])
         assert gen is not None and eng.native.piece(gen.target).strip() == b"6"

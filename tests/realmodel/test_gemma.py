@@ -35,7 +35,10 @@ def test_gemma_packed_agrees_with_naive_within_llama_cpp_own_spread(gemma: Engin
     change with the micro-batch size), even for one sequence scored alone. Packing cannot
     be more exact than that: it must stay within the spread llama.cpp itself shows and
     make the same choices."""
-    shots = "Q: What is the capital of France?\nA: Paris\n\nQ: What is the capital of Italy?\nA: Rome\n\n"
+    shots = (
+        "Q: What is the capital of France?\nA: Paris\n\n"
+        "Q: What is the capital of Italy?\nA: Rome\n\n"
+    )
     qs = [
         "Q: What is the capital of Spain?\nA:",
         "Q: What is the capital of Germany?\nA:",

@@ -29,13 +29,42 @@ from typing import Any
 
 from emergetui.tasks.base import Item, ItemSet, TaskError
 from emergetui.tasks.fewshot import ShotOrder, bigbench_draws, join_shots, setting_name
-from emergetui.tasks.metrics import BIGBENCH_DEFAULT_REGEX, META_STOP_STRING, applicable_metrics
+from emergetui.tasks.bigbench_metrics import (
+    CORPUS_METRICS,
+    EXPANDS,
+    GENERATIVE_METRICS,
+    NOT_COMPUTED_REASONS,
+    SCORE_RANGES,
+)
+from emergetui.tasks.metrics import (
+    BIGBENCH_DEFAULT_REGEX,
+    META_ABSOLUTE_NORMALIZATION,
+    META_BIGBENCH_METRICS,
+    META_MULTI_TARGET,
+    META_STOP_STRING,
+    applicable_metrics,
+)
 from emergetui.tasks.sources import read_json
 
-#: BIG-bench metric name -> our metric name, for the metrics this lab computes.
-SUPPORTED_METRICS = {"multiple_choice_grade": "multiple_choice_grade", "exact_str_match": "exact_match"}
-#: BIG-bench metrics that score choices, not generations (the rest need a generation).
-_CHOICE_METRICS = {"multiple_choice_grade", "calibration_multiple_choice_brier_score", "macro_f1"}
+#: BIG-bench metric name -> the result names it is reported under (emergetui's own
+#: name only for exact_str_match, whose value is the same as exact_match's).
+SUPPORTED_METRICS: dict[str, tuple[str, ...]] = {
+    "exact_str_match": ("exact_match",),
+    "multiple_choice_grade": ("multiple_choice_grade",),
+    "case_insensitive_str_match": ("case_insensitive_str_match",),
+    "numeric_match_with_0_1_relative_error": ("numeric_match_with_0_1_relative_error",),
+    "sequence_f1": ("sequence_f1",),
+    "rouge": EXPANDS["rouge"],
+    "bleu": ("bleu",),
+    "log_likelihood": EXPANDS["log_likelihood"],
+    "weighted_log_probabilities": ("weighted_log_probabilities",),
+    "weighted_probabilities": ("weighted_probabilities",),
+    "macro_f1": ("macro_f1",),
+    "calibration_multiple_choice_brier_score": ("calibration_multiple_choice_brier_score",),
+    "expected_calibration_error": ("expected_calibration_error",),
+}
+#: BIG-bench preferred_score -> the result name of the headline metric.
+PREFERRED_NAME = {"exact_str_match": "exact_match"}
 #: TOML/JSON field name -> PromptFormat attribute.
 FORMAT_FIELDS = {
     "task_prefix": "task_prefix",
@@ -106,6 +135,23 @@ class BigBenchTask:
     stop_string: str | None = None
     examples: list[Example] = field(default_factory=list)
     duplicates_removed: int = 0
+    absolute_normalization: bool = False
+
+    def score_range(self) -> tuple[float, float] | None:
+        """BIG-bench's (low_score, high_score) for the preferred score, None if it has none.
+
+        As json_task: the range's ends, except that multiple_choice_grade's low
+        score is the mean over examples of the mean target score (random guessing).
+        """
+        rng = SCORE_RANGES.get(self.preferred_score)
+        if rng is None:
+            return None
+        low, high = rng
+        if self.preferred_score == "multiple_choice_grade":
+            mc = [ex.scores for ex in self.examples if ex.scores]
+            if mc:
+                low = sum(sum(s) / len(s) for s in mc) / len(mc)
+        return low, high
 
 
 # --------------------------------------------------------------------------- parsing
@@ -218,6 +264,7 @@ def parse_task(data: Any, where: str, default_name: str, parent: Mapping[str, An
         stop_string=stop_string,
         examples=examples,
         duplicates_removed=len(raw_examples) - len(examples),
+        absolute_normalization=data.get("absolute_normalization", False) is True,
     )
 
 
@@ -358,12 +405,14 @@ def item_sets(
     if shot_sampling not in SHOT_SAMPLING:
         raise TaskError(f"{task.name}: shot_sampling must be one of {SHOT_SAMPLING}, got {shot_sampling!r}")
     inputs = format_inputs(task, seed)
-    generative = not task.metrics or any(m not in _CHOICE_METRICS for m in task.metrics)
+    # As json_task: generate only for a generative metric (or when none is declared).
+    generative = not task.metrics or any(m in GENERATIVE_METRICS for m in task.metrics)
     stop = (task.stop_string,) if task.stop_string else ("\n",)
     meta_stop = ((META_STOP_STRING, task.stop_string),) if task.stop_string else ()
     sets: list[ItemSet] = []
     errors: list[TaskError] = []
     count = len(inputs) if limit is None else min(limit, len(inputs))
+    meta_bb = _bigbench_meta(task, count)
     for k in shots:
         try:
             if k == 0:
@@ -391,21 +440,60 @@ def item_sets(
                 max_tokens=max_tokens,
                 output_regex=task.output_regex,
                 shots=k,
-                meta=(("example", str(ex.index)), *meta_stop),
+                meta=(("example", str(ex.index)), *meta_stop, *meta_bb),
             ))
         sets.append(_item_set(task, k, items, seed, shot_sampling))
     return sets, errors
 
 
+def _bigbench_meta(task: BigBenchTask, count: int) -> tuple[tuple[str, str], ...]:
+    """Item meta telling the metrics what the task declares (see emergetui.tasks.metrics)."""
+    meta: list[tuple[str, str]] = []
+    if task.metrics:
+        meta.append((META_BIGBENCH_METRICS, ",".join(task.metrics)))
+    # BIG-bench decides "several targets" over the examples it evaluates.
+    if any(len(ex.target) > 1 for ex in task.examples[:count]):
+        meta.append((META_MULTI_TARGET, "1"))
+    if task.absolute_normalization:
+        meta.append((META_ABSOLUTE_NORMALIZATION, "1"))
+    return tuple(meta)
+
+
+def _declared_results(task: BigBenchTask, items: list[Item]) -> list[str]:
+    """Result names for the task's declared metrics, in the task's order.
+
+    BIG-bench adds its Brier score and ECE to every task scored by
+    multiple_choice_grade; corpus metrics are kept when the items can feed them.
+    """
+    declared = list(task.metrics)
+    if "multiple_choice_grade" in declared:
+        declared += ["calibration_multiple_choice_brier_score", "expected_calibration_error"]
+    applicable: set[str] = set()
+    for item in items:
+        applicable.update(applicable_metrics(item))
+    has_choices = any(it.choices for it in items)
+    has_generation = any(it.generate for it in items)
+    names: list[str] = []
+    for m in declared:
+        for name in SUPPORTED_METRICS.get(m, ()):
+            corpus_ok = (name in CORPUS_METRICS
+                         and (has_generation if name == "bleu" else has_choices))
+            if (name in applicable or corpus_ok) and name not in names:
+                names.append(name)
+    return names
+
+
 def _item_set(task: BigBenchTask, k: int, items: list[Item], seed: int, sampling: str) -> ItemSet:
-    ours = [SUPPORTED_METRICS[m] for m in task.metrics if m in SUPPORTED_METRICS]
+    ours = _declared_results(task, items)
     applicable: list[str] = []
     for item in items:
         applicable += [m for m in applicable_metrics(item) if m not in applicable]
-    metrics = tuple([m for m in ours if m in applicable] + [m for m in applicable if m not in ours])
-    preferred = SUPPORTED_METRICS.get(task.preferred_score, "")
+    metrics = tuple(ours + [m for m in applicable if m not in ours])
+    preferred = PREFERRED_NAME.get(task.preferred_score, task.preferred_score)
     if preferred not in metrics:
         preferred = metrics[0] if metrics else ""
+    score_range = task.score_range()
+    not_computed = tuple(m for m in task.metrics if m not in SUPPORTED_METRICS)
     return ItemSet(
         task=task.name,
         setting=setting_name(k),
@@ -414,7 +502,7 @@ def _item_set(task: BigBenchTask, k: int, items: list[Item], seed: int, sampling
         preferred_metric=preferred,
         shots=k,
         description=task.description,
-        not_computed=tuple(m for m in task.metrics if m not in SUPPORTED_METRICS),
+        not_computed=not_computed,
         extra={
             "source": "bigbench",
             "path": task.source,
@@ -422,5 +510,9 @@ def _item_set(task: BigBenchTask, k: int, items: list[Item], seed: int, sampling
             "shot_sampling": sampling,
             "duplicates_removed": str(task.duplicates_removed),
             "bigbench_preferred_score": task.preferred_score,
+            **({"bigbench_low_score": repr(score_range[0]), "bigbench_high_score": repr(score_range[1])}
+               if score_range else {}),
+            **{f"not_computed:{m}": NOT_COMPUTED_REASONS.get(m, "not a BIG-bench JSON metric")
+               for m in not_computed},
         },
     )

@@ -248,7 +248,10 @@ def corpus_metric_values(
     ids = list(item_ids) if item_ids is not None else sorted(
         {it.item_id for items in rungs.values() for it in items})
     pos = {item_id: i for i, item_id in enumerate(ids)}
-    reps = default_replicates(len(ids), n_boot, seed) if replicates is None else np.asarray(replicates)
+    if replicates is None:
+        reps = default_replicates(len(ids), n_boot, seed)
+    else:
+        reps = np.asarray(replicates)
     if reps.size and (reps.min() < 0 or reps.max() >= len(ids)):
         raise ValueError(f"replicates index outside item_ids (0..{len(ids) - 1})")
     w = np.zeros((len(reps), len(ids)))

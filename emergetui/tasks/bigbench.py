@@ -28,43 +28,14 @@ from pathlib import Path
 from typing import Any
 
 from emergetui.tasks.base import Item, ItemSet, TaskError
-from emergetui.tasks.fewshot import ShotOrder, bigbench_draws, join_shots, setting_name
-from emergetui.tasks.bigbench_metrics import (
-    CORPUS_METRICS,
-    EXPANDS,
-    GENERATIVE_METRICS,
-    NOT_COMPUTED_REASONS,
-    SCORE_RANGES,
-)
-from emergetui.tasks.metrics import (
-    BIGBENCH_DEFAULT_REGEX,
-    META_ABSOLUTE_NORMALIZATION,
-    META_BIGBENCH_METRICS,
-    META_MULTI_TARGET,
-    META_STOP_STRING,
-    applicable_metrics,
-)
+
+__all__ = ["SUPPORTED_METRICS", "BigBenchTask", "item_sets", "load_bigbench", "parse_task"]
+from emergetui.tasks.bigbench_metrics import GENERATIVE_METRICS, SCORE_RANGES
+from emergetui.tasks.bigbench_sets import SUPPORTED_METRICS, bigbench_meta, item_set
+from emergetui.tasks.fewshot import ShotOrder, bigbench_draws, join_shots
+from emergetui.tasks.metrics import BIGBENCH_DEFAULT_REGEX, META_STOP_STRING
 from emergetui.tasks.sources import read_json
 
-#: BIG-bench metric name -> the result names it is reported under (emergetui's own
-#: name only for exact_str_match, whose value is the same as exact_match's).
-SUPPORTED_METRICS: dict[str, tuple[str, ...]] = {
-    "exact_str_match": ("exact_match",),
-    "multiple_choice_grade": ("multiple_choice_grade",),
-    "case_insensitive_str_match": ("case_insensitive_str_match",),
-    "numeric_match_with_0_1_relative_error": ("numeric_match_with_0_1_relative_error",),
-    "sequence_f1": ("sequence_f1",),
-    "rouge": EXPANDS["rouge"],
-    "bleu": ("bleu",),
-    "log_likelihood": EXPANDS["log_likelihood"],
-    "weighted_log_probabilities": ("weighted_log_probabilities",),
-    "weighted_probabilities": ("weighted_probabilities",),
-    "macro_f1": ("macro_f1",),
-    "calibration_multiple_choice_brier_score": ("calibration_multiple_choice_brier_score",),
-    "expected_calibration_error": ("expected_calibration_error",),
-}
-#: BIG-bench preferred_score -> the result name of the headline metric.
-PREFERRED_NAME = {"exact_str_match": "exact_match"}
 #: TOML/JSON field name -> PromptFormat attribute.
 FORMAT_FIELDS = {
     "task_prefix": "task_prefix",
@@ -412,7 +383,7 @@ def item_sets(
     sets: list[ItemSet] = []
     errors: list[TaskError] = []
     count = len(inputs) if limit is None else min(limit, len(inputs))
-    meta_bb = _bigbench_meta(task, count)
+    meta_bb = bigbench_meta(task, count)
     for k in shots:
         try:
             if k == 0:
@@ -442,77 +413,5 @@ def item_sets(
                 shots=k,
                 meta=(("example", str(ex.index)), *meta_stop, *meta_bb),
             ))
-        sets.append(_item_set(task, k, items, seed, shot_sampling))
+        sets.append(item_set(task, k, items, seed, shot_sampling))
     return sets, errors
-
-
-def _bigbench_meta(task: BigBenchTask, count: int) -> tuple[tuple[str, str], ...]:
-    """Item meta telling the metrics what the task declares (see emergetui.tasks.metrics)."""
-    meta: list[tuple[str, str]] = []
-    if task.metrics:
-        meta.append((META_BIGBENCH_METRICS, ",".join(task.metrics)))
-    # BIG-bench decides "several targets" over the examples it evaluates.
-    if any(len(ex.target) > 1 for ex in task.examples[:count]):
-        meta.append((META_MULTI_TARGET, "1"))
-    if task.absolute_normalization:
-        meta.append((META_ABSOLUTE_NORMALIZATION, "1"))
-    return tuple(meta)
-
-
-def _declared_results(task: BigBenchTask, items: list[Item]) -> list[str]:
-    """Result names for the task's declared metrics, in the task's order.
-
-    BIG-bench adds its Brier score and ECE to every task scored by
-    multiple_choice_grade; corpus metrics are kept when the items can feed them.
-    """
-    declared = list(task.metrics)
-    if "multiple_choice_grade" in declared:
-        declared += ["calibration_multiple_choice_brier_score", "expected_calibration_error"]
-    applicable: set[str] = set()
-    for item in items:
-        applicable.update(applicable_metrics(item))
-    has_choices = any(it.choices for it in items)
-    has_generation = any(it.generate for it in items)
-    names: list[str] = []
-    for m in declared:
-        for name in SUPPORTED_METRICS.get(m, ()):
-            corpus_ok = (name in CORPUS_METRICS
-                         and (has_generation if name == "bleu" else has_choices))
-            if (name in applicable or corpus_ok) and name not in names:
-                names.append(name)
-    return names
-
-
-def _item_set(task: BigBenchTask, k: int, items: list[Item], seed: int, sampling: str) -> ItemSet:
-    ours = _declared_results(task, items)
-    applicable: list[str] = []
-    for item in items:
-        applicable += [m for m in applicable_metrics(item) if m not in applicable]
-    metrics = tuple(ours + [m for m in applicable if m not in ours])
-    preferred = PREFERRED_NAME.get(task.preferred_score, task.preferred_score)
-    if preferred not in metrics:
-        preferred = metrics[0] if metrics else ""
-    score_range = task.score_range()
-    not_computed = tuple(m for m in task.metrics if m not in SUPPORTED_METRICS)
-    return ItemSet(
-        task=task.name,
-        setting=setting_name(k),
-        items=items,
-        metrics=metrics,
-        preferred_metric=preferred,
-        shots=k,
-        description=task.description,
-        not_computed=not_computed,
-        extra={
-            "source": "bigbench",
-            "path": task.source,
-            "seed": str(seed),
-            "shot_sampling": sampling,
-            "duplicates_removed": str(task.duplicates_removed),
-            "bigbench_preferred_score": task.preferred_score,
-            **({"bigbench_low_score": repr(score_range[0]), "bigbench_high_score": repr(score_range[1])}
-               if score_range else {}),
-            **{f"not_computed:{m}": NOT_COMPUTED_REASONS.get(m, "not a BIG-bench JSON metric")
-               for m in not_computed},
-        },
-    )

@@ -101,6 +101,9 @@ def bb_argmax(values: Sequence[float]) -> int:
     """
     array = np.asarray(values, dtype=np.float64)
     max_indices = np.arange(len(array))[array == np.max(array)]
+    if not len(max_indices):  # a NaN (BIG-bench would divide by zero): NaN never wins
+        clean = np.where(np.isnan(array), -np.inf, array)
+        max_indices = np.arange(len(array))[clean == np.max(clean)]
     idx = int(hashlib.sha256(array.tobytes()).hexdigest(), 16) % len(max_indices)
     return int(max_indices[idx])
 
@@ -108,11 +111,12 @@ def bb_argmax(values: Sequence[float]) -> int:
 def mc_log_probs(absolute: Sequence[float], absolute_normalization: bool = False) -> list[float]:
     """The ``log_prob`` BIG-bench scores choices by: log-likelihoods normalised over the
     choices (``x - logsumexp(x)``) unless the task sets ``absolute_normalization``."""
-    if absolute_normalization:
-        return [float(x) for x in absolute]
     from scipy.special import logsumexp
 
-    return list(np.array(absolute, dtype=np.float64) - logsumexp(absolute))
+    if absolute_normalization or logsumexp(absolute) == -np.inf:
+        # every choice impossible: -inf - -inf would be NaN; all stay tied at -inf
+        return [float(x) for x in absolute]
+    return [float(x) for x in np.array(absolute, dtype=np.float64) - logsumexp(absolute)]
 
 
 def mc_probabilities(log_prob: Sequence[float], scores: Sequence[float]) -> tuple[Any, list[float]]:
@@ -356,4 +360,31 @@ def log_likelihood(target_logprobs: Sequence[float], targets: Sequence[str],
         out["log_likelihood_per_word"] = lp / len(target.split())
     if target:
         out["log_likelihood_per_char"] = lp / len(target)
+    return out
+
+
+# --------------------------------------------------------------------------- headline
+
+#: emergetui result name -> BIG-bench metric name, where they differ.
+_BIGBENCH_NAME = {"exact_match": "exact_str_match"}
+
+
+def headline(metric: str, chance: Mapping[str, float] | None = None) -> dict[str, Any]:
+    """The headline metric with BIG-bench's ``low_score``/``high_score`` (json_task).
+
+    ``low_score`` of multiple_choice_grade is the random-guess score (the mean
+    target score, here over the items run); otherwise the ends of BIG-bench's
+    SCORE_RANGES. ``higher_is_better`` gives the orientation (BIG-bench's ranges
+    put the Brier score and ECE "low" at 0 although lower is better there).
+    """
+    name = _BIGBENCH_NAME.get(metric, metric)
+    out: dict[str, Any] = {"metric": metric, "bigbench_name": name}
+    rng = SCORE_RANGES.get(name)
+    if rng is not None:
+        low, high = rng
+        if name == "multiple_choice_grade" and chance and metric in chance:
+            low = chance[metric]
+        out.update(low_score=low, high_score=high)
+    out["higher_is_better"] = name not in (
+        "calibration_multiple_choice_brier_score", "expected_calibration_error")
     return out

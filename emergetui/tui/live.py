@@ -23,7 +23,7 @@ from emergetui.progress import describe
 Z95 = 1.959963984540054
 
 # continuous metrics in the order the metric toggle visits them
-CONTINUOUS_ORDER = ("logprob_correct", "prob_correct", "brier", "token_edit_distance", "logprob_correct_mean")
+CONTINUOUS_ORDER = ("logprob_correct", "prob_correct", "brier_sum", "token_edit_distance", "logprob_correct_mean")
 
 
 @dataclass

@@ -188,8 +188,10 @@ def test_metrics_mapping_and_not_computed(tmp_path: Path) -> None:
     (tmp_path / "task.json").write_text(json.dumps(data))
     task = load_one(tmp_path / "task.json")
     s = sets_for(task, [0, 1])[1]
-    assert s.not_computed == ("bleu", "rouge")
-    assert s.metrics[0] == "exact_match" and s.preferred_metric == "exact_match"
+    assert s.not_computed == ()
+    assert s.metrics[:5] == ("bleu", "exact_match", "rouge1", "rouge2", "rougeLsum")
+    assert s.preferred_metric == "bleu"  # BIG-bench's preferred_score is the headline
+    assert s.extra["bigbench_low_score"] == "0.0" and s.extra["bigbench_high_score"] == "100.0"
     item = s.items[0]
     assert item.output_regex is None and item.stop == (".",)
     assert ("stop_string", ".") in item.meta

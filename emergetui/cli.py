@@ -40,6 +40,11 @@ def batch_parser(with_epilog: bool = False) -> argparse.ArgumentParser:
                    help="task name, BIG-bench task.json, folder of subtasks, or task TOML (repeatable)")
     p.add_argument("--tasks-dir", action="append", default=[], type=Path, help="extra folder of task TOML files")
     p.add_argument("--mmlu-dir", type=Path, default=None, help="local MMLU data (dev/ val/ test/ CSV folders)")
+    p.add_argument("--bigbench-dir", type=Path, default=None,
+                   help="a BIG-bench checkout's bigbench/benchmark_tasks, for --task bigbench:NAME[/SUBTASK] "
+                        "and --suite (default: $EMERGETUI_BIGBENCH_DIR, or [bigbench] dir in config.toml)")
+    p.add_argument("--suite", action="append", default=[], dest="suites", metavar="NAME",
+                   help="named BIG-bench suite: bigbench-lite, wei2022-emergent (repeatable)")
     p.add_argument("--shots", default=None, help="comma-separated shot counts, e.g. 0,1,2,4,8")
     p.add_argument("--limit", type=int, default=None, help="items per task setting")
     p.add_argument("--seed", type=int, default=0)
@@ -71,6 +76,8 @@ def sub_parser() -> argparse.ArgumentParser:
     _add_common(e)
     t = sp.add_parser("tasks", help="list built-in and user tasks")
     t.add_argument("--tasks-dir", action="append", default=[], type=Path)
+    t.add_argument("--bigbench-dir", type=Path, default=None,
+                   help="also list the JSON tasks of this BIG-bench benchmark_tasks folder")
     lad = sp.add_parser("ladders", help="list ladders and their rungs")
     lad.add_argument("--ladder", action="append", default=[], type=Path, help="extra ladder TOML")
     pl = sp.add_parser("pull", help="download a ladder's files")

@@ -67,6 +67,17 @@ def cmd_tasks(args: argparse.Namespace) -> int:
     for t in list_tasks(list(args.tasks_dir)):
         origin = "built-in" if t.builtin else str(t.path)
         print(f"{t.name:<32} {t.source:<10} {origin:<10} {t.description}")
+    from emergetui.tasks.base import TaskError
+    from emergetui.tasks.suites import find_bigbench_dir, listing_lines
+
+    try:
+        root = find_bigbench_dir(getattr(args, "bigbench_dir", None))
+    except TaskError as e:
+        raise CliError(str(e)) from None
+    if root is not None:
+        print(f"\nBIG-bench tasks in {root} (use as --task bigbench:NAME):")
+        for line in listing_lines(root):
+            print(line)
     return 0
 
 

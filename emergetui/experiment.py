@@ -102,9 +102,11 @@ def build_experiment(args: argparse.Namespace) -> Experiment:
     shots = parse_int_list(args.shots, "--shots")
     from emergetui.tasks.registry import resolve_tasks
 
-    tasks = args.tasks or default_tasks(ladder)
+    suite_names = list(getattr(args, "suites", None) or [])
+    tasks = args.tasks or ([] if suite_names else default_tasks(ladder))
     item_sets, errors = resolve_tasks(
-        tasks, shots, args.limit, args.seed, list(args.tasks_dir), mmlu_dir=getattr(args, "mmlu_dir", None)
+        tasks, shots, args.limit, args.seed, list(args.tasks_dir), mmlu_dir=getattr(args, "mmlu_dir", None),
+        bigbench_dir=getattr(args, "bigbench_dir", None), suite_names=suite_names,
     )
     warnings = [str(e) for e in errors]
     item_sets = [s for s in item_sets if s.items]
@@ -118,7 +120,7 @@ def build_experiment(args: argparse.Namespace) -> Experiment:
         else Rung(label=s.label, params=s.params, fetch=_fetcher(s, args.offline))
         for s in specs
     ]
-    extra = {"limit": args.limit, "shots": shots, "task_specs": tasks}
+    extra = {"limit": args.limit, "shots": shots, "task_specs": tasks, "suites": suite_names}
     config = RunConfig(
         ladder=ladder.name, rungs=rungs, item_sets=_sorted(item_sets), seed=args.seed,
         n_gpu_layers=layers, n_ctx=args.n_ctx, heldout_text=text, heldout_name=name, extra=extra,

@@ -99,7 +99,7 @@ def calibration(records: list[Any], order: dict[str, int]) -> list[dict[str, Any
     """Calibration per (rung, task, setting) of multiple-choice items: BIG-bench's
     ``expected_calibration_error`` (15 buckets) and Brier score, and emergetui's 10-bin ECE."""
     from emergetui.analysis.corpus_metrics import CorpusItem, corpus_metric_values
-    from emergetui.tasks.metrics import ece_10_bins
+    from emergetui.tasks.calibration import ece_10_bins
 
     names = ("expected_calibration_error", "calibration_multiple_choice_brier_score")
 

@@ -144,8 +144,10 @@ def _f1_atoms(items: Sequence[CorpusItem]) -> tuple[list[tuple[str, str]], np.nd
             continue
         true = bbm.macro_f1_label(it.choices, it.target_scores)
         if true is None:
-            return (f"item {it.item_id}: macro_f1 needs exactly one choice scored 1 and scores "
-                    "summing to 1 (BIG-bench raises)")
+            return (
+                f"item {it.item_id}: macro_f1 needs exactly one choice scored 1 and scores "
+                "summing to 1 (BIG-bench raises)"
+            )
         pred = it.choices[bbm.bb_argmax(_log_prob(it))]
         pairs.append((true, pred))
     return pairs, ok
@@ -169,8 +171,9 @@ def _point(metric: str, items: Sequence[CorpusItem], atoms: Any, ok: np.ndarray)
 def _weighted(metric: str, atoms: Any, w: np.ndarray) -> np.ndarray:
     """The statistic on every replicate; ``w[b, i]`` = times replicate b drew item i."""
     if metric == "bleu":
-        return np.array([bbm.bleu_from_stats(row) if row[0] or row[1] else math.nan
-                         for row in w @ atoms])
+        return np.array(
+            [bbm.bleu_from_stats(row) if row[0] or row[1] else math.nan for row in w @ atoms]
+        )
     if metric == "calibration_multiple_choice_brier_score":
         num, den = w @ atoms[:, 0], w @ atoms[:, 1]
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -200,8 +203,9 @@ def _weighted(metric: str, atoms: Any, w: np.ndarray) -> np.ndarray:
         f1[:, j] = np.where(denom > 0, 2 * tp / np.where(denom > 0, denom, 1), 0.0)
     count = present.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0, (f1 * present).sum(axis=1) / np.where(count > 0, count, 1),
-                        math.nan)
+        return np.where(
+            count > 0, (f1 * present).sum(axis=1) / np.where(count > 0, count, 1), math.nan
+        )
 
 
 def _bucket(conf: float) -> int:
@@ -245,8 +249,11 @@ def corpus_metric_values(
     with ``n_boot`` and ``seed``.
     """
     wanted = [m for m in metrics if m in _ATOMS]
-    ids = list(item_ids) if item_ids is not None else sorted(
-        {it.item_id for items in rungs.values() for it in items})
+    ids = (
+        list(item_ids)
+        if item_ids is not None
+        else sorted({it.item_id for items in rungs.values() for it in items})
+    )
     pos = {item_id: i for i, item_id in enumerate(ids)}
     if replicates is None:
         reps = default_replicates(len(ids), n_boot, seed)
@@ -274,15 +281,21 @@ def corpus_metric_values(
             value = _point(metric, aligned, atoms, ok)
             dist = _weighted(metric, atoms, w * ok) if len(w) else np.zeros(0)
             finite = dist[np.isfinite(dist)]
-            lo, hi = (np.quantile(finite, [alpha, 1 - alpha]) if finite.size else (math.nan,) * 2)
-            out[rung][metric] = CorpusValue(rung, metric, float(value), float(lo), float(hi),
-                                            int(ok.sum()), "", dist)
+            lo, hi = np.quantile(finite, [alpha, 1 - alpha]) if finite.size else (math.nan,) * 2
+            out[rung][metric] = CorpusValue(
+                rung, metric, float(value), float(lo), float(hi), int(ok.sum()), "", dist
+            )
     return out
 
 
-def corpus_rows(records: Iterable[Any], tasksets: Mapping[tuple[str, str], Sequence[str]],
-                rung_order: Mapping[str, int], *, seed: int = 0,
-                n_boot: int = DEFAULT_BOOT) -> list[dict[str, Any]]:
+def corpus_rows(
+    records: Iterable[Any],
+    tasksets: Mapping[tuple[str, str], Sequence[str]],
+    rung_order: Mapping[str, int],
+    *,
+    seed: int = 0,
+    n_boot: int = DEFAULT_BOOT,
+) -> list[dict[str, Any]]:
     """Run-document rows for the corpus metrics each (task, setting) lists, per rung.
 
     Each task setting gets its own default replicates (seeded by the run seed and
@@ -291,7 +304,8 @@ def corpus_rows(records: Iterable[Any], tasksets: Mapping[tuple[str, str], Seque
     groups: dict[tuple[str, str], dict[str, list[CorpusItem]]] = {}
     for r in records:
         groups.setdefault((r.task, r.setting), {}).setdefault(r.rung, []).append(
-            CorpusItem.from_record(r))
+            CorpusItem.from_record(r)
+        )
     rows: list[dict[str, Any]] = []
     for (task, setting), by_rung in sorted(groups.items()):
         metrics = [m for m in tasksets.get((task, setting), ()) if m in _ATOMS]
@@ -301,7 +315,18 @@ def corpus_rows(records: Iterable[Any], tasksets: Mapping[tuple[str, str], Seque
         values = corpus_metric_values(by_rung, metrics, n_boot=n_boot, seed=seed * 7919 + key)
         for rung in sorted(values, key=lambda g: (rung_order.get(g, 99), g)):
             for metric, v in values[rung].items():
-                rows.append({"rung": rung, "task": task, "setting": setting, "metric": metric,
-                             "value": v.value, "ci_low": v.ci_low, "ci_high": v.ci_high,
-                             "n": v.n, "level": "corpus", **({"note": v.note} if v.note else {})})
+                rows.append(
+                    {
+                        "rung": rung,
+                        "task": task,
+                        "setting": setting,
+                        "metric": metric,
+                        "value": v.value,
+                        "ci_low": v.ci_low,
+                        "ci_high": v.ci_high,
+                        "n": v.n,
+                        "level": "corpus",
+                        **({"note": v.note} if v.note else {}),
+                    }
+                )
     return rows

@@ -207,7 +207,9 @@ def weighted_log_probability(scores: Sequence[float], absolute: Sequence[float])
 
 def weighted_probability(scores: Sequence[float], absolute: Sequence[float]) -> float:
     """measure_weighted_probabilities for one item."""
-    return float(np.sum(np.array(scores, dtype=np.float64) * np.exp(np.array(absolute, dtype=np.float64))))
+    return float(
+        np.sum(np.array(scores, dtype=np.float64) * np.exp(np.array(absolute, dtype=np.float64)))
+    )
 
 
 # --------------------------------------------------------------------------- generative
@@ -299,8 +301,14 @@ def bleu(targets: Sequence[Sequence[str]], responses: Sequence[str]) -> float:
     import sacrebleu
 
     score = sacrebleu.corpus_bleu(
-        list(responses), bleu_references(targets), smooth_method="exp", smooth_value=0.0,
-        force=False, lowercase=False, tokenize="intl", use_effective_order=False,
+        list(responses),
+        bleu_references(targets),
+        smooth_method="exp",
+        smooth_value=0.0,
+        force=False,
+        lowercase=False,
+        tokenize="intl",
+        use_effective_order=False,
     )
     return float(score.score)
 
@@ -332,16 +340,24 @@ def bleu_from_stats(stats: Sequence[float]) -> float:
     sys_len, ref_len = int(stats[0]), int(stats[1])
     correct = [int(x) for x in stats[2:6]]
     total = [int(x) for x in stats[6:10]]
-    score = BLEU.compute_bleu(correct, total, sys_len, ref_len, smooth_method="exp",
-                              smooth_value=0.0, effective_order=False)
+    score = BLEU.compute_bleu(
+        correct,
+        total,
+        sys_len,
+        ref_len,
+        smooth_method="exp",
+        smooth_value=0.0,
+        effective_order=False,
+    )
     return float(score.score)
 
 
 # --------------------------------------------------------------------------- scoring
 
 
-def log_likelihood(target_logprobs: Sequence[float], targets: Sequence[str],
-                   multi_target_task: bool) -> dict[str, float]:
+def log_likelihood(
+    target_logprobs: Sequence[float], targets: Sequence[str], multi_target_task: bool
+) -> dict[str, float]:
     """log_likelihood_fn for one item (``target_logprobs``: summed log-probability per target).
 
     When any item of the task has several targets, BIG-bench sums their
@@ -386,5 +402,7 @@ def headline(metric: str, chance: Mapping[str, float] | None = None) -> dict[str
             low = chance[metric]
         out.update(low_score=low, high_score=high)
     out["higher_is_better"] = name not in (
-        "calibration_multiple_choice_brier_score", "expected_calibration_error")
+        "calibration_multiple_choice_brier_score",
+        "expected_calibration_error",
+    )
     return out

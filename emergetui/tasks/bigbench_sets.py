@@ -41,6 +41,7 @@ SUPPORTED_METRICS: dict[str, tuple[str, ...]] = {
 #: BIG-bench preferred_score -> the result name of the headline metric.
 PREFERRED_NAME = {"exact_str_match": "exact_match"}
 
+
 def bigbench_meta(task: BigBenchTask, count: int) -> tuple[tuple[str, str], ...]:
     """Item meta telling the metrics what the task declares (see emergetui.tasks.metrics)."""
     meta: list[tuple[str, str]] = []
@@ -71,8 +72,9 @@ def _declared_results(task: BigBenchTask, items: list[Item]) -> list[str]:
     names: list[str] = []
     for m in declared:
         for name in SUPPORTED_METRICS.get(m, ()):
-            corpus_ok = (name in CORPUS_METRICS
-                         and (has_generation if name == "bleu" else has_choices))
+            corpus_ok = name in CORPUS_METRICS and (
+                has_generation if name == "bleu" else has_choices
+            )
             if (name in applicable or corpus_ok) and name not in names:
                 names.append(name)
     return names
@@ -105,9 +107,17 @@ def item_set(task: BigBenchTask, k: int, items: list[Item], seed: int, sampling:
             "shot_sampling": sampling,
             "duplicates_removed": str(task.duplicates_removed),
             "bigbench_preferred_score": task.preferred_score,
-            **({"bigbench_low_score": repr(score_range[0]), "bigbench_high_score": repr(score_range[1])}
-               if score_range else {}),
-            **{f"not_computed:{m}": NOT_COMPUTED_REASONS.get(m, "not a BIG-bench JSON metric")
-               for m in not_computed},
+            **(
+                {
+                    "bigbench_low_score": repr(score_range[0]),
+                    "bigbench_high_score": repr(score_range[1]),
+                }
+                if score_range
+                else {}
+            ),
+            **{
+                f"not_computed:{m}": NOT_COMPUTED_REASONS.get(m, "not a BIG-bench JSON metric")
+                for m in not_computed
+            },
         },
     )

@@ -30,13 +30,30 @@ PREFIX = "bigbench:"
 #: BIGBENCH_LITE_TASK_NAMES["bigbench_lite_v1"] (24 JSON tasks; also listed in
 #: bigbench/benchmark_tasks/keywords_to_tasks.md#big-bench-lite).
 BIGBENCH_LITE = (
-    "auto_debugging", "bbq_lite_json", "code_line_description", "conceptual_combinations",
-    "conlang_translation", "emoji_movie", "formal_fallacies_syllogisms_negation",
-    "hindu_knowledge", "known_unknowns", "language_identification", "linguistics_puzzles",
-    "logic_grid_puzzle", "logical_deduction", "misconceptions_russian", "novel_concepts",
-    "operators", "parsinlu_reading_comprehension", "play_dialog_same_or_different",
-    "repeat_copy_logic", "strange_stories", "strategyqa", "symbol_interpretation",
-    "vitaminc_fact_verification", "winowhy",
+    "auto_debugging",
+    "bbq_lite_json",
+    "code_line_description",
+    "conceptual_combinations",
+    "conlang_translation",
+    "emoji_movie",
+    "formal_fallacies_syllogisms_negation",
+    "hindu_knowledge",
+    "known_unknowns",
+    "language_identification",
+    "linguistics_puzzles",
+    "logic_grid_puzzle",
+    "logical_deduction",
+    "misconceptions_russian",
+    "novel_concepts",
+    "operators",
+    "parsinlu_reading_comprehension",
+    "play_dialog_same_or_different",
+    "repeat_copy_logic",
+    "strange_stories",
+    "strategyqa",
+    "symbol_interpretation",
+    "vitaminc_fact_verification",
+    "winowhy",
 )
 
 #: BIG-bench tasks reported as emergent in Wei et al. 2022, "Emergent Abilities of
@@ -51,25 +68,57 @@ BIGBENCH_LITE = (
 #: programmatic tasks (reported as unsupported when the suite runs).
 WEI2022_EMERGENT = (
     # GPT-3 13B
-    "hindu_knowledge", "modified_arithmetic",
+    "hindu_knowledge",
+    "modified_arithmetic",
     # GPT-3 175B
-    "analytic_entailment", "codenames", "phrase_relatedness", "question_answer_creation",
-    "self_evaluation_tutoring", "common_morpheme", "fact_checker", "figure_of_speech_detection",
-    "international_phonetic_alphabet_transliterate", "logical_deduction", "misconceptions",
-    "physical_intuition", "social_iqa", "strange_stories", "strategyqa",
+    "analytic_entailment",
+    "codenames",
+    "phrase_relatedness",
+    "question_answer_creation",
+    "self_evaluation_tutoring",
+    "common_morpheme",
+    "fact_checker",
+    "figure_of_speech_detection",
+    "international_phonetic_alphabet_transliterate",
+    "logical_deduction",
+    "misconceptions",
+    "physical_intuition",
+    "social_iqa",
+    "strange_stories",
+    "strategyqa",
     # LaMDA 137B
-    "gender_inclusive_sentences_german", "repeat_copy_logic", "sports_understanding",
-    "swahili_english_proverbs", "word_sorting", "word_unscrambling", "irony_identification",
+    "gender_inclusive_sentences_german",
+    "repeat_copy_logic",
+    "sports_understanding",
+    "swahili_english_proverbs",
+    "word_sorting",
+    "word_unscrambling",
+    "irony_identification",
     "logical_args",
     # PaLM 8B
-    "auto_debugging", "sufficient_information", "parsinlu_reading_comprehension",
+    "auto_debugging",
+    "sufficient_information",
+    "parsinlu_reading_comprehension",
     # PaLM 64B
-    "anachronisms", "ascii_word_recognition", "conceptual_combinations", "cryptonite",
-    "disambiguation_qa", "emoji_movie", "goal_step_wikihow", "gre_reading_comprehension",
-    "linguistics_puzzles", "logic_grid_puzzle", "metaphor_understanding", "odd_one_out",
-    "metaphor_boolean", "parsinlu_qa",
+    "anachronisms",
+    "ascii_word_recognition",
+    "conceptual_combinations",
+    "cryptonite",
+    "disambiguation_qa",
+    "emoji_movie",
+    "goal_step_wikihow",
+    "gre_reading_comprehension",
+    "linguistics_puzzles",
+    "logic_grid_puzzle",
+    "metaphor_understanding",
+    "odd_one_out",
+    "metaphor_boolean",
+    "parsinlu_qa",
     # PaLM 540B (first five of 25)
-    "analogical_similarity", "causal_judgment", "code_line_description", "crass_ai",
+    "analogical_similarity",
+    "causal_judgment",
+    "code_line_description",
+    "crass_ai",
     "cs_algorithms",
 )
 
@@ -119,16 +168,20 @@ def find_bigbench_dir(explicit: Path | None = None) -> Path | None:
     if inner.is_dir():
         return inner
     if not path.is_dir():
-        raise TaskError(f"{where}: {path} is not a folder (want a BIG-bench checkout's "
-                        "bigbench/benchmark_tasks)")
+        raise TaskError(
+            f"{where}: {path} is not a folder (want a BIG-bench checkout's "
+            "bigbench/benchmark_tasks)"
+        )
     return path
 
 
 def need_bigbench_dir(root: Path | None, what: str) -> Path:
     if root is None:
-        raise TaskError(f"{what} needs a BIG-bench checkout: pass --bigbench-dir DIR "
-                        f"(its bigbench/benchmark_tasks), set {ENV_VAR}, or put "
-                        f"'[bigbench]' 'dir = \"...\"' in {user_config_file()}")
+        raise TaskError(
+            f"{what} needs a BIG-bench checkout: pass --bigbench-dir DIR "
+            f"(its bigbench/benchmark_tasks), set {ENV_VAR}, or put "
+            f"'[bigbench]' 'dir = \"...\"' in {user_config_file()}"
+        )
     return root
 
 
@@ -146,7 +199,7 @@ class BigBenchEntry:
 
 
 def task_kind(folder: Path) -> str:
-    """"json" (a task.json, or subtask folders with one), "programmatic", or "missing"."""
+    """ "json" (a task.json, or subtask folders with one), "programmatic", or "missing"."""
     if (folder / "task.json").is_file() or any(folder.glob("*/task.json")):
         return "json"
     if (folder / "task.py").is_file():
@@ -183,27 +236,33 @@ def describe(folder: Path) -> BigBenchEntry:
                 metrics += [m for m in sdata.get("metrics", []) if m not in metrics]
     except TaskError as e:
         return BigBenchEntry(folder.name, folder, "invalid", error=str(e))
-    return BigBenchEntry(folder.name, folder, "json", tuple(str(m) for m in metrics), n,
-                         tuple(subs))
+    return BigBenchEntry(
+        folder.name, folder, "json", tuple(str(m) for m in metrics), n, tuple(subs)
+    )
 
 
 def scan(root: Path) -> list[BigBenchEntry]:
     """Every task folder of a benchmark_tasks folder, JSON or programmatic."""
-    return [describe(d) for d in sorted(root.iterdir())
-            if d.is_dir() and not d.name.startswith((".", "_")) and task_kind(d) != "missing"]
+    return [
+        describe(d)
+        for d in sorted(root.iterdir())
+        if d.is_dir() and not d.name.startswith((".", "_")) and task_kind(d) != "missing"
+    ]
 
 
 def resolve_name(spec: str, root: Path) -> tuple[Path, str]:
     """``bigbench:NAME`` or ``bigbench:NAME/SUBTASK`` -> (task folder, subtask or "")."""
-    rest = spec[len(PREFIX):]
+    rest = spec[len(PREFIX) :]
     name, _, sub = rest.partition("/")
     if not name or any(c in name for c in "\\\x00") or name.startswith(".") or "/" in sub:
         raise TaskError(f"{spec}: want bigbench:NAME or bigbench:NAME/SUBTASK")
     folder = root / name
     kind = task_kind(folder) if folder.is_dir() else "missing"
     if kind == "programmatic":
-        raise TaskError(f"{spec}: {folder} is a programmatic BIG-bench task (task.py); "
-                        "only JSON tasks are supported")
+        raise TaskError(
+            f"{spec}: {folder} is a programmatic BIG-bench task (task.py); "
+            "only JSON tasks are supported"
+        )
     if kind == "missing":
         import difflib
 
@@ -238,10 +297,15 @@ def suite_specs(suite: str, root: Path) -> tuple[list[str], list[TaskError]]:
         if missing:
             parts.append(f"{len(missing)} not found in {root}: {', '.join(missing)}")
         if programmatic:
-            parts.append(f"{len(programmatic)} programmatic (unsupported): "
-                         f"{', '.join(programmatic)}")
-        warnings.append(TaskError(f"suite {suite}: {'; '.join(parts)}; running the other "
-                                  f"{len(specs)} of {len(SUITES[suite])}"))
+            parts.append(
+                f"{len(programmatic)} programmatic (unsupported): {', '.join(programmatic)}"
+            )
+        warnings.append(
+            TaskError(
+                f"suite {suite}: {'; '.join(parts)}; running the other "
+                f"{len(specs)} of {len(SUITES[suite])}"
+            )
+        )
     return specs, warnings
 
 
@@ -265,8 +329,10 @@ def listing_lines(root: Path) -> list[str]:
     for e in scan(root):
         if e.kind == "json":
             subs = f", {len(e.subtasks)} subtasks" if e.subtasks else ""
-            lines.append(f"bigbench:{e.name:<42} {e.n_examples:>7} examples{subs}  "
-                         f"metrics: {', '.join(e.metrics) or '-'}")
+            lines.append(
+                f"bigbench:{e.name:<42} {e.n_examples:>7} examples{subs}  "
+                f"metrics: {', '.join(e.metrics) or '-'}"
+            )
         elif e.kind == "programmatic":
             lines.append(f"bigbench:{e.name:<42} programmatic task (task.py): unsupported")
         else:

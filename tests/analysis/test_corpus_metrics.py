@@ -16,8 +16,12 @@ from emergetui.analysis.corpus_metrics import (
 from emergetui.records import ItemRaw, ItemRecord
 from emergetui.tasks import bigbench_metrics as bbm
 
-METRICS = ["bleu", "macro_f1", "expected_calibration_error",
-           "calibration_multiple_choice_brier_score"]
+METRICS = [
+    "bleu",
+    "macro_f1",
+    "expected_calibration_error",
+    "calibration_multiple_choice_brier_score",
+]
 
 
 def items(seed: int, n: int = 12) -> list[CorpusItem]:
@@ -31,9 +35,16 @@ def items(seed: int, n: int = 12) -> list[CorpusItem]:
         scores = [0.0, 0.0, 0.0]
         scores[int(rng.integers(0, 3))] = 1.0
         lps = tuple(float(x) for x in rng.normal(-2, 1, 3))
-        out.append(CorpusItem(f"i{i}", targets=(target, target.upper()) if i % 3 else (target,),
-                              response=resp, choices=("x", "y", "z"), target_scores=tuple(scores),
-                              choice_logprobs=lps))
+        out.append(
+            CorpusItem(
+                f"i{i}",
+                targets=(target, target.upper()) if i % 3 else (target,),
+                response=resp,
+                choices=("x", "y", "z"),
+                target_scores=tuple(scores),
+                choice_logprobs=lps,
+            )
+        )
     return out
 
 
@@ -63,8 +74,9 @@ def test_point_value_is_bigbench_on_all_items() -> None:
 def test_each_replicate_equals_the_function_on_the_resampled_items() -> None:
     its = items(2)
     reps = default_replicates(len(its), n_boot=6, seed=3)
-    got = corpus_metric_values({"r": its}, METRICS, replicates=reps,
-                               item_ids=[it.item_id for it in its])["r"]
+    got = corpus_metric_values(
+        {"r": its}, METRICS, replicates=reps, item_ids=[it.item_id for it in its]
+    )["r"]
     for metric in METRICS:
         want = [direct(metric, [its[i] for i in row]) for row in reps]
         assert got[metric].replicates == pytest.approx(want, rel=1e-9, abs=1e-12)
@@ -104,16 +116,36 @@ def test_missing_material_is_a_note_not_a_number() -> None:
 
 def record(rung: str, item_id: str, response: str, error: str | None = None) -> ItemRecord:
     raw = ItemRaw(choice_logprobs=[[-1.0], [-2.0]], generated_text=response, response=response)
-    return ItemRecord("run", rung, "t", "shots=0", item_id, "h", "sha", "Q", ["a", "b"], [1.0, 0.0],
-                      ["the cat sat"], raw, {}, error)
+    return ItemRecord(
+        "run",
+        rung,
+        "t",
+        "shots=0",
+        item_id,
+        "h",
+        "sha",
+        "Q",
+        ["a", "b"],
+        [1.0, 0.0],
+        ["the cat sat"],
+        raw,
+        {},
+        error,
+    )
 
 
 def test_rows_from_stored_records() -> None:
-    recs = [record("small", "0", "the cat"), record("small", "1", "the cat sat"),
-            record("large", "0", "the cat sat"), record("large", "1", "", error="boom")]
-    rows = corpus_rows(recs, {("t", "shots=0"): ("exact_match", "bleu")},
-                       {"small": 0, "large": 1}, n_boot=20)
+    recs = [
+        record("small", "0", "the cat"),
+        record("small", "1", "the cat sat"),
+        record("large", "0", "the cat sat"),
+        record("large", "1", "", error="boom"),
+    ]
+    rows = corpus_rows(
+        recs, {("t", "shots=0"): ("exact_match", "bleu")}, {"small": 0, "large": 1}, n_boot=20
+    )
     assert [(r["rung"], r["metric"]) for r in rows] == [("small", "bleu"), ("large", "bleu")]
-    assert rows[0]["value"] == pytest.approx(bbm.bleu([["the cat sat"]] * 2,
-                                                      ["the cat", "the cat sat"]))
+    assert rows[0]["value"] == pytest.approx(
+        bbm.bleu([["the cat sat"]] * 2, ["the cat", "the cat sat"])
+    )
     assert rows[1]["n"] == 1 and rows[1]["level"] == "corpus"  # the failed item is left out

@@ -30,28 +30,43 @@ def approx(x: float) -> object:
 
 
 def mc_corpus(samples: list[dict]) -> list[CorpusItem]:
-    return [CorpusItem(str(i), choices=tuple(s["choice"]),
-                       target_scores=tuple(float(s["target_scores"][c]) for c in s["choice"]),
-                       choice_logprobs=tuple(s["absolute_log_prob"]))
-            for i, s in enumerate(samples)]
+    return [
+        CorpusItem(
+            str(i),
+            choices=tuple(s["choice"]),
+            target_scores=tuple(float(s["target_scores"][c]) for c in s["choice"]),
+            choice_logprobs=tuple(s["absolute_log_prob"]),
+        )
+        for i, s in enumerate(samples)
+    ]
 
 
 def mc_items(samples: list[dict], declared: str) -> list[dict[str, float]]:
     """item_metrics on each sample, its choice log-likelihood given as one token."""
     out = []
     for i, s in enumerate(samples):
-        item = Item(str(i), "Q", choices=tuple(s["choice"]),
-                    target_scores=tuple(float(s["target_scores"][c]) for c in s["choice"]),
-                    meta=(("bigbench_metrics", declared),))
-        out.append(item_metrics(item, ItemRaw(choice_logprobs=[[x] for x in s["absolute_log_prob"]])))
+        item = Item(
+            str(i),
+            "Q",
+            choices=tuple(s["choice"]),
+            target_scores=tuple(float(s["target_scores"][c]) for c in s["choice"]),
+            meta=(("bigbench_metrics", declared),),
+        )
+        out.append(
+            item_metrics(item, ItemRaw(choice_logprobs=[[x] for x in s["absolute_log_prob"]]))
+        )
     return out
 
 
 @pytest.mark.parametrize("key", ["mc", "mc_graded"])
 def test_multiple_choice_metrics_equal_bigbench(key: str) -> None:
     samples, exp = INP[key], EXP[key]
-    got = mc_items(samples, "multiple_choice_grade,weighted_log_probabilities,weighted_probabilities")
-    assert [bbm.bb_argmax(bbm.mc_log_probs(s["absolute_log_prob"])) for s in samples] == exp["argmax"]
+    got = mc_items(
+        samples, "multiple_choice_grade,weighted_log_probabilities,weighted_probabilities"
+    )
+    assert [bbm.bb_argmax(bbm.mc_log_probs(s["absolute_log_prob"])) for s in samples] == exp[
+        "argmax"
+    ]
     assert [m["multiple_choice_grade"] for m in got] == exp["per_item_grade"]
     mean = sum(m["multiple_choice_grade"] for m in got) / len(got)
     assert mean == approx(exp["multiple_choice_grade"])
@@ -84,21 +99,32 @@ def test_bleu_equals_bigbench_including_padding_of_references() -> None:
     stats = [bbm.bleu_stats(t, r) for t, r in zip(g["targets"], g["responses"], strict=True)]
     summed = [sum(col) for col in zip(*stats, strict=True)]
     assert bbm.bleu_from_stats(summed) == approx(EXP["gen"]["bleu"])
-    items = [CorpusItem(str(i), targets=tuple(t), response=r)
-             for i, (t, r) in enumerate(zip(g["targets"], g["responses"], strict=True))]
+    items = [
+        CorpusItem(str(i), targets=tuple(t), response=r)
+        for i, (t, r) in enumerate(zip(g["targets"], g["responses"], strict=True))
+    ]
     assert corpus_metric_values({"r": items}, ["bleu"], n_boot=20)["r"]["bleu"].value == approx(
-        EXP["gen"]["bleu"])
+        EXP["gen"]["bleu"]
+    )
 
 
 def gen_metrics(targets: list[str], response: str, declared: str) -> dict[str, float]:
-    item = Item("g", "Q: ", targets=tuple(targets), generate=True, output_regex=None,
-                meta=(("bigbench_metrics", declared),))
+    item = Item(
+        "g",
+        "Q: ",
+        targets=tuple(targets),
+        generate=True,
+        output_regex=None,
+        meta=(("bigbench_metrics", declared),),
+    )
     return item_metrics(item, ItemRaw(generated_text=response))
 
 
 def test_rouge_per_item_equals_bigbench_and_mean_within_its_bootstrap() -> None:
     g = INP["gen"]
-    per_item = [gen_metrics(t, r, "rouge") for t, r in zip(g["targets"], g["responses"], strict=True)]
+    per_item = [
+        gen_metrics(t, r, "rouge") for t, r in zip(g["targets"], g["responses"], strict=True)
+    ]
     for got, exp in zip(per_item, EXP["gen"]["rouge_per_item"], strict=True):
         for kind in ("rouge1", "rouge2", "rougeLsum"):
             assert got[kind] == approx(exp[kind])
@@ -110,28 +136,38 @@ def test_rouge_per_item_equals_bigbench_and_mean_within_its_bootstrap() -> None:
 
 def test_string_matches_equal_bigbench() -> None:
     s = INP["strmatch"]
-    got = [gen_metrics(t, r, "exact_str_match,case_insensitive_str_match")
-           for t, r in zip(s["targets"], s["responses"], strict=True)]
+    got = [
+        gen_metrics(t, r, "exact_str_match,case_insensitive_str_match")
+        for t, r in zip(s["targets"], s["responses"], strict=True)
+    ]
     assert [m["case_insensitive_str_match"] for m in got] == EXP["strmatch"]["per_item"]
-    assert sum(m["exact_match"] for m in got) / len(got) == approx(EXP["strmatch"]["exact_str_match"])
+    assert sum(m["exact_match"] for m in got) / len(got) == approx(
+        EXP["strmatch"]["exact_str_match"]
+    )
 
 
 def test_numeric_match_equals_bigbench_including_its_corners() -> None:
     n = INP["numeric"]
-    got = [gen_metrics(t, r, "numeric_match_with_0_1_relative_error")
-           ["numeric_match_with_0_1_relative_error"]
-           for t, r in zip(n["targets"], n["responses"], strict=True)]
+    got = [
+        gen_metrics(t, r, "numeric_match_with_0_1_relative_error")[
+            "numeric_match_with_0_1_relative_error"
+        ]
+        for t, r in zip(n["targets"], n["responses"], strict=True)
+    ]
     assert got == EXP["numeric"]["per_item"]
     assert sum(got) / len(got) == approx(EXP["numeric"]["value"])
     # several targets: BIG-bench asserts one, so the item gets no value
     assert "numeric_match_with_0_1_relative_error" not in gen_metrics(
-        ["1", "2"], "1", "numeric_match_with_0_1_relative_error")
+        ["1", "2"], "1", "numeric_match_with_0_1_relative_error"
+    )
 
 
 def test_sequence_f1_equals_bigbench() -> None:
     q = INP["seqf1"]
-    got = [gen_metrics(t, r, "sequence_f1")["sequence_f1"]
-           for t, r in zip(q["targets"], q["responses"], strict=True)]
+    got = [
+        gen_metrics(t, r, "sequence_f1")["sequence_f1"]
+        for t, r in zip(q["targets"], q["responses"], strict=True)
+    ]
     assert got == EXP["seqf1"]["per_item"]
     assert sum(got) / len(got) == approx(EXP["seqf1"]["value"])
 
@@ -141,7 +177,10 @@ def test_log_likelihood_equals_bigbench(key: str, multi: bool) -> None:
     c = INP[key]
     rows = []
     for targets, lps in zip(c["targets"], c["log_probs_gen"], strict=True):
-        meta = (("bigbench_metrics", "log_likelihood"), *((("bigbench_multi_target", "1"),) if multi else ()))
+        meta = (
+            ("bigbench_metrics", "log_likelihood"),
+            *((("bigbench_multi_target", "1"),) if multi else ()),
+        )
         item = Item("i", "Q", targets=tuple(targets), meta=meta)
         # the summed log-probability of each target, split over two tokens
         raw = ItemRaw(target_logprobs=[[lp / 2, lp / 2] for lp in lps])

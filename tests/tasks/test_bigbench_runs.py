@@ -16,8 +16,14 @@ from emergetui.tasks.metrics import BIGBENCH_DEFAULT_REGEX, levenshtein, postpro
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bigbench"
 TOY = Path(__file__).resolve().parents[2] / "emergetui" / "data" / "toy"
 #: The BIG-bench Lite tasks present in tests/fixtures/bigbench.
-LITE_HERE = {"auto_debugging", "conlang_translation", "emoji_movie", "logical_deduction",
-             "novel_concepts", "repeat_copy_logic"}
+LITE_HERE = {
+    "auto_debugging",
+    "conlang_translation",
+    "emoji_movie",
+    "logical_deduction",
+    "novel_concepts",
+    "repeat_copy_logic",
+}
 
 
 @pytest.fixture()
@@ -35,11 +41,26 @@ def tiny_ladder(tmp_path: Path, tiny_model: Path, tiny_model_b: Path) -> Path:
 
 
 def test_suite_bigbench_lite_runs_every_json_task_in_the_dir(
-        tmp_path: Path, tiny_ladder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, tiny_ladder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     store = tmp_path / "s.sqlite"
-    code = main(["--batch", "--json", "--no-heldout", "--ladder", str(tiny_ladder),
-                 "--suite", "bigbench-lite", "--bigbench-dir", str(FIXTURES), "--limit", "2",
-                 "--store", str(store)])
+    code = main(
+        [
+            "--batch",
+            "--json",
+            "--no-heldout",
+            "--ladder",
+            str(tiny_ladder),
+            "--suite",
+            "bigbench-lite",
+            "--bigbench-dir",
+            str(FIXTURES),
+            "--limit",
+            "2",
+            "--store",
+            str(store),
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 0, err
     doc = json.loads(out)
@@ -51,9 +72,15 @@ def test_suite_bigbench_lite_runs_every_json_task_in_the_dir(
     corpus = [r for r in doc["results"] if r.get("level") == "corpus"]
     bleu = {(r["task"], r["rung"]): r for r in corpus if r["metric"] == "bleu"}
     assert ("emoji_movie", "small") in bleu and ("conlang_translation:adna_from", "large") in bleu
-    assert all(r["ci_low"] <= r["value"] + 1e-9 and r["value"] <= r["ci_high"] + 1e-9 for r in bleu.values())
+    assert all(
+        r["ci_low"] <= r["value"] + 1e-9 and r["value"] <= r["ci_high"] + 1e-9
+        for r in bleu.values()
+    )
     assert {r["metric"] for r in corpus if r["task"] == "emoji_movie"} == {
-        "bleu", "calibration_multiple_choice_brier_score", "expected_calibration_error"}
+        "bleu",
+        "calibration_multiple_choice_brier_score",
+        "expected_calibration_error",
+    }
     names = {r["metric"] for r in doc["results"] if r["task"] == "conlang_translation:adna_from"}
     assert {"rouge1", "rouge2", "rougeLsum", "exact_match", "bleu"} <= names
     head = {h["task"]: h for h in doc["headline"]}
@@ -75,19 +102,38 @@ def _toy_answer(prompt: str) -> str:
 
 
 def test_a_correct_answer_after_a_prompt_ending_in_a_space_has_edit_distance_zero(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Regression: the target used to be tokenized with the prompt's trailing space
     moved into it, the answer as a continuation of that space, so a right answer
     scored distance >= 1 (here the space token)."""
     answer = _toy_answer("9965+7009= ")
     assert answer  # the toy model writes digits here
-    task = {"name": "space", "metrics": ["exact_str_match"], "preferred_score": "exact_str_match",
-            "example_input_prefix": "", "example_output_prefix": "= ",
-            "examples": [{"input": "9965+7009", "target": answer}]}
+    task = {
+        "name": "space",
+        "metrics": ["exact_str_match"],
+        "preferred_score": "exact_str_match",
+        "example_input_prefix": "",
+        "example_output_prefix": "= ",
+        "examples": [{"input": "9965+7009", "target": answer}],
+    }
     (tmp_path / "task.json").write_text(json.dumps(task))
     store = tmp_path / "s.sqlite"
-    code = main(["--batch", "--json", "--no-heldout", "--ladder", "toy", "--rungs", "toy-7",
-                 "--task", str(tmp_path / "task.json"), "--store", str(store)])
+    code = main(
+        [
+            "--batch",
+            "--json",
+            "--no-heldout",
+            "--ladder",
+            "toy",
+            "--rungs",
+            "toy-7",
+            "--task",
+            str(tmp_path / "task.json"),
+            "--store",
+            str(store),
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 0, err
     with Store(store) as st:

@@ -34,8 +34,9 @@ def no_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return tmp_path / "config" / "emergetui" / "config.toml"
 
 
-def test_dir_from_flag_env_or_user_config(tree: Path, no_env: Path,
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dir_from_flag_env_or_user_config(
+    tree: Path, no_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert suites.find_bigbench_dir(None) is None
     checkout = tree.parents[1]
     assert suites.find_bigbench_dir(checkout) == tree  # a checkout root is accepted
@@ -61,17 +62,24 @@ def test_bad_user_config_names_the_file_and_field(no_env: Path) -> None:
 def test_task_by_name_and_subtask(tree: Path, no_env: Path) -> None:
     sets, errors = resolve_tasks(["bigbench:auto_debugging"], None, 3, 0, [], bigbench_dir=tree)
     assert not errors and [s.task for s in sets] == ["auto_debugging"] and len(sets[0].items) == 3
-    sets, errors = resolve_tasks(["bigbench:arithmetic/1_digit_addition"], None, 2, 0, [],
-                                 bigbench_dir=tree)
+    sets, errors = resolve_tasks(
+        ["bigbench:arithmetic/1_digit_addition"], None, 2, 0, [], bigbench_dir=tree
+    )
     assert not errors and [s.task for s in sets] == ["arithmetic:1_digit_addition"]
 
 
-@pytest.mark.parametrize("spec,message", [
-    ("bigbench:auto_debuging", "no BIG-bench task 'auto_debuging'.*did you mean auto_debugging"),
-    ("bigbench:self_evaluation_tutoring", "programmatic BIG-bench task"),
-    ("bigbench:arithmetic/9_digit", "has no subtask '9_digit'"),
-    ("bigbench:", "want bigbench:NAME"),
-])
+@pytest.mark.parametrize(
+    "spec,message",
+    [
+        (
+            "bigbench:auto_debuging",
+            "no BIG-bench task 'auto_debuging'.*did you mean auto_debugging",
+        ),
+        ("bigbench:self_evaluation_tutoring", "programmatic BIG-bench task"),
+        ("bigbench:arithmetic/9_digit", "has no subtask '9_digit'"),
+        ("bigbench:", "want bigbench:NAME"),
+    ],
+)
 def test_bad_names_are_one_clear_error(tree: Path, no_env: Path, spec: str, message: str) -> None:
     sets, errors = resolve_tasks([spec], None, 2, 0, [], bigbench_dir=tree)
     assert not sets and len(errors) == 1
@@ -84,16 +92,22 @@ def test_bigbench_name_without_a_dir_says_how_to_set_one(no_env: Path) -> None:
 
 
 def test_suite_runs_what_exists_and_warns_once(tree: Path, no_env: Path) -> None:
-    sets, errors = resolve_tasks([], None, 2, 0, [], bigbench_dir=tree,
-                                 suite_names=["bigbench-lite"])
-    assert {s.task.split(":")[0] for s in sets} == {"auto_debugging", "logical_deduction",
-                                                    "emoji_movie"}
+    sets, errors = resolve_tasks(
+        [], None, 2, 0, [], bigbench_dir=tree, suite_names=["bigbench-lite"]
+    )
+    assert {s.task.split(":")[0] for s in sets} == {
+        "auto_debugging",
+        "logical_deduction",
+        "emoji_movie",
+    }
     assert len(errors) == 1 and "21 not found" in str(errors[0])
     assert "running the other 3 of 24" in str(errors[0])
-    _, errors = resolve_tasks([], None, 2, 0, [], bigbench_dir=tree,
-                              suite_names=["wei2022-emergent"])
+    _, errors = resolve_tasks(
+        [], None, 2, 0, [], bigbench_dir=tree, suite_names=["wei2022-emergent"]
+    )
     assert len(errors) == 1 and "1 programmatic (unsupported): self_evaluation_tutoring" in str(
-        errors[0])
+        errors[0]
+    )
     sets, errors = resolve_tasks([], None, 2, 0, [], bigbench_dir=tree, suite_names=["lite"])
     assert not sets and "unknown suite 'lite'" in str(errors[0])
 
@@ -101,8 +115,12 @@ def test_suite_runs_what_exists_and_warns_once(tree: Path, no_env: Path) -> None
 def test_suite_lists_are_the_published_ones() -> None:
     assert len(suites.BIGBENCH_LITE) == 24 == len(set(suites.BIGBENCH_LITE))
     assert len(set(suites.WEI2022_EMERGENT)) == len(suites.WEI2022_EMERGENT) == 47
-    assert {"modified_arithmetic", "word_unscrambling", "parsinlu_qa",
-            "international_phonetic_alphabet_transliterate"} <= set(suites.WEI2022_EMERGENT)
+    assert {
+        "modified_arithmetic",
+        "word_unscrambling",
+        "parsinlu_qa",
+        "international_phonetic_alphabet_transliterate",
+    } <= set(suites.WEI2022_EMERGENT)
 
 
 def test_listing_shows_metrics_counts_and_programmatic(tree: Path) -> None:

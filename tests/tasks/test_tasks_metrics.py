@@ -11,17 +11,16 @@ from hypothesis import strategies as st
 
 from emergetui.records import ItemRaw
 from emergetui.tasks.base import Item
+from emergetui.tasks.calibration import ece_10_bins, reliability_bins
 from emergetui.tasks.metrics import (
     BIGBENCH_DEFAULT_REGEX,
     BIGBENCH_METRIC_INFOS,
     METRICS,
     applicable_metrics,
     chance_levels,
-    ece_10_bins,
     item_metrics,
     levenshtein,
     postprocess_output,
-    reliability_bins,
     response_text,
 )
 

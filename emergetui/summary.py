@@ -83,7 +83,7 @@ def run_document(store: Store, run_id: str, ladder: str | None = None, *, analys
 
 def headlines(tasksets: Any) -> list[dict[str, Any]]:
     """Each task setting's headline metric with BIG-bench's low/high score."""
-    from emergetui.tasks.bigbench_metrics import headline
+    from emergetui.tasks.bigbench_sets import headline
 
     return [{"task": t.task, "setting": t.setting, **headline(t.preferred, t.chance)}
             for t in tasksets]

@@ -377,32 +377,3 @@ def log_likelihood(
     if target:
         out["log_likelihood_per_char"] = lp / len(target)
     return out
-
-
-# --------------------------------------------------------------------------- headline
-
-#: emergetui result name -> BIG-bench metric name, where they differ.
-_BIGBENCH_NAME = {"exact_match": "exact_str_match"}
-
-
-def headline(metric: str, chance: Mapping[str, float] | None = None) -> dict[str, Any]:
-    """The headline metric with BIG-bench's ``low_score``/``high_score`` (json_task).
-
-    ``low_score`` of multiple_choice_grade is the random-guess score (the mean
-    target score, here over the items run); otherwise the ends of BIG-bench's
-    SCORE_RANGES. ``higher_is_better`` gives the orientation (BIG-bench's ranges
-    put the Brier score and ECE "low" at 0 although lower is better there).
-    """
-    name = _BIGBENCH_NAME.get(metric, metric)
-    out: dict[str, Any] = {"metric": metric, "bigbench_name": name}
-    rng = SCORE_RANGES.get(name)
-    if rng is not None:
-        low, high = rng
-        if name == "multiple_choice_grade" and chance and metric in chance:
-            low = chance[metric]
-        out.update(low_score=low, high_score=high)
-    out["higher_is_better"] = name not in (
-        "calibration_multiple_choice_brier_score",
-        "expected_calibration_error",
-    )
-    return out

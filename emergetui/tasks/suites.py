@@ -176,11 +176,12 @@ def find_bigbench_dir(explicit: Path | None = None) -> Path | None:
 
 
 def need_bigbench_dir(root: Path | None, what: str) -> Path:
+    """``root``, or one error saying the three ways to name a checkout."""
     if root is None:
         raise TaskError(
             f"{what} needs a BIG-bench checkout: pass --bigbench-dir DIR "
-            f"(its bigbench/benchmark_tasks), set {ENV_VAR}, or put "
-            f"'[bigbench]' 'dir = \"...\"' in {user_config_file()}"
+            f"(its bigbench/benchmark_tasks), set {ENV_VAR}=DIR, or write a [bigbench] "
+            f"table with dir = \"DIR\" in {user_config_file()}"
         )
     return root
 

@@ -22,7 +22,9 @@ def _verdict_help() -> str:
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--store", type=Path, default=None, help="results database (default: user data dir)")
+    p.add_argument(
+        "--store", type=Path, default=None, help="results database (default: user data dir)"
+    )
 
 
 def batch_parser(with_epilog: bool = False) -> argparse.ArgumentParser:
@@ -34,33 +36,80 @@ def batch_parser(with_epilog: bool = False) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--batch", action="store_true", help="run headless and print the results")
-    p.add_argument("--ladder", default="toy", help="ladder name (see `emergetui ladders`) or a TOML file")
-    p.add_argument("--rungs", default=None, help="comma-separated rung labels to run (default: all)")
-    p.add_argument("--task", action="append", default=None, dest="tasks", metavar="NAME|PATH",
-                   help="task name, BIG-bench task.json, folder of subtasks, or task TOML (repeatable)")
-    p.add_argument("--tasks-dir", action="append", default=[], type=Path, help="extra folder of task TOML files")
-    p.add_argument("--mmlu-dir", type=Path, default=None, help="local MMLU data (dev/ val/ test/ CSV folders)")
-    p.add_argument("--bigbench-dir", type=Path, default=None,
-                   help="a BIG-bench checkout's bigbench/benchmark_tasks, for --task bigbench:NAME[/SUBTASK] "
-                        "and --suite (default: $EMERGETUI_BIGBENCH_DIR, or [bigbench] dir in config.toml)")
-    p.add_argument("--suite", action="append", default=[], dest="suites", metavar="NAME",
-                   help="named BIG-bench suite: bigbench-lite, wei2022-emergent (repeatable)")
+    p.add_argument(
+        "--ladder", default="toy", help="ladder name (see `emergetui ladders`) or a TOML file"
+    )
+    p.add_argument(
+        "--rungs", default=None, help="comma-separated rung labels to run (default: all)"
+    )
+    p.add_argument(
+        "--task",
+        action="append",
+        default=None,
+        dest="tasks",
+        metavar="NAME|PATH",
+        help="task name, BIG-bench task.json, folder of subtasks, or task TOML (repeatable)",
+    )
+    p.add_argument(
+        "--tasks-dir",
+        action="append",
+        default=[],
+        type=Path,
+        help="extra folder of task TOML files",
+    )
+    p.add_argument(
+        "--mmlu-dir", type=Path, default=None, help="local MMLU data (dev/ val/ test/ CSV folders)"
+    )
+    p.add_argument(
+        "--bigbench-dir",
+        type=Path,
+        default=None,
+        help="a BIG-bench checkout's bigbench/benchmark_tasks, for --task bigbench:NAME[/SUBTASK] "
+        "and --suite (default: $EMERGETUI_BIGBENCH_DIR, or [bigbench] dir in config.toml)",
+    )
+    p.add_argument(
+        "--suite",
+        action="append",
+        default=[],
+        dest="suites",
+        metavar="NAME",
+        help="named BIG-bench suite: bigbench-lite, wei2022-emergent (repeatable)",
+    )
     p.add_argument("--shots", default=None, help="comma-separated shot counts, e.g. 0,1,2,4,8")
     p.add_argument("--limit", type=int, default=None, help="items per task setting")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--n-gpu-layers", default=None, help="auto or a number of layers to offload")
-    p.add_argument("--max-model-gb", type=float, default=None, help="skip rungs whose files exceed this size")
-    p.add_argument("--n-ctx", type=int, default=None, help="context size (KV cells shared by packed requests)")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads for llama.cpp (default: physical cores)")
-    p.add_argument("--corpus", type=Path, default=None, help="held-out text for the loss (default: the ladder's)")
+    p.add_argument(
+        "--max-model-gb", type=float, default=None, help="skip rungs whose files exceed this size"
+    )
+    p.add_argument(
+        "--n-ctx", type=int, default=None, help="context size (KV cells shared by packed requests)"
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="CPU threads for llama.cpp (default: physical cores)",
+    )
+    p.add_argument(
+        "--corpus",
+        type=Path,
+        default=None,
+        help="held-out text for the loss (default: the ladder's)",
+    )
     p.add_argument("--no-heldout", action="store_true", help="skip the held-out loss")
     p.add_argument("--offline", action="store_true", help="use the Hugging Face cache only")
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
-    p.add_argument("--probe", action="store_true",
-                   help="after scoring, capture per-layer states and run the logit lens and linear probes "
-                        "(costs n_layer x n_embd x 4 bytes per item and one more pass over up to "
-                        "--probe-items items per task setting)")
-    p.add_argument("--probe-items", type=int, default=300, help="items per task setting for --probe")
+    p.add_argument(
+        "--probe",
+        action="store_true",
+        help="after scoring, capture per-layer states and run the logit lens and linear probes "
+        "(costs n_layer x n_embd x 4 bytes per item and one more pass over up to "
+        "--probe-items items per task setting)",
+    )
+    p.add_argument(
+        "--probe-items", type=int, default=300, help="items per task setting for --probe"
+    )
     p.add_argument("--no-plot", action="store_true", help="skip the terminal plots")
     _add_common(p)
     return p
@@ -76,8 +125,12 @@ def sub_parser() -> argparse.ArgumentParser:
     _add_common(e)
     t = sp.add_parser("tasks", help="list built-in and user tasks")
     t.add_argument("--tasks-dir", action="append", default=[], type=Path)
-    t.add_argument("--bigbench-dir", type=Path, default=None,
-                   help="also list the JSON tasks of this BIG-bench benchmark_tasks folder")
+    t.add_argument(
+        "--bigbench-dir",
+        type=Path,
+        default=None,
+        help="also list the JSON tasks of this BIG-bench benchmark_tasks folder",
+    )
     lad = sp.add_parser("ladders", help="list ladders and their rungs")
     lad.add_argument("--ladder", action="append", default=[], type=Path, help="extra ladder TOML")
     pl = sp.add_parser("pull", help="download a ladder's files")
@@ -97,13 +150,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] in SUBCOMMANDS:
-            from emergetui import commands
+            from emergetui.cli import commands
 
             args = sub_parser().parse_args(argv)
             return commands.dispatch(args)
         args = batch_parser(with_epilog="-h" in argv or "--help" in argv).parse_args(argv)
         if args.batch:
-            from emergetui.batch import run_batch
+            from emergetui.cli.batch import run_batch
 
             return run_batch(args)
         return _open_lab(args)

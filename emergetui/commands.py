@@ -10,13 +10,17 @@ from pathlib import Path
 from typing import TextIO
 
 from emergetui.errors import CliError
-from emergetui.store import Store, StoreError
+from emergetui.run.store import Store, StoreError
 
 
 def dispatch(args: argparse.Namespace) -> int:
     handler = {
-        "export": cmd_export, "tasks": cmd_tasks, "ladders": cmd_ladders,
-        "pull": cmd_pull, "report": cmd_report, "runs": cmd_runs,
+        "export": cmd_export,
+        "tasks": cmd_tasks,
+        "ladders": cmd_ladders,
+        "pull": cmd_pull,
+        "report": cmd_report,
+        "runs": cmd_runs,
     }[args.cmd]
     try:
         return handler(args)
@@ -39,11 +43,21 @@ def cmd_export(args: argparse.Namespace) -> int:
         try:
             for r in store.records(run_id):
                 line = {
-                    "run_id": r.run_id, "rung": r.rung, "task": r.task, "setting": r.setting,
-                    "shots": r.shots, "item_id": r.item_id, "item_hash": r.item_hash,
-                    "model_sha256": r.model_sha256, "prompt": r.prompt, "choices": r.choices,
-                    "target_scores": r.target_scores, "targets": r.targets, "raw": r.raw.to_dict(),
-                    "metrics": r.metrics, "error": r.error,
+                    "run_id": r.run_id,
+                    "rung": r.rung,
+                    "task": r.task,
+                    "setting": r.setting,
+                    "shots": r.shots,
+                    "item_id": r.item_id,
+                    "item_hash": r.item_hash,
+                    "model_sha256": r.model_sha256,
+                    "prompt": r.prompt,
+                    "choices": r.choices,
+                    "target_scores": r.target_scores,
+                    "targets": r.targets,
+                    "raw": r.raw.to_dict(),
+                    "metrics": r.metrics,
+                    "error": r.error,
                 }
                 out.write(json.dumps(line, ensure_ascii=False) + "\n")
         finally:
@@ -57,7 +71,9 @@ def cmd_runs(args: argparse.Namespace) -> int:
         for r in store.runs():
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created))
             tasks = ", ".join(sorted({t[0] for t in r.config.get("tasks", [])}))
-            print(f"{r.run_id}  {when}  {r.status:<16} {r.ladder:<12} {r.n_items:>6} items  {tasks}")
+            print(
+                f"{r.run_id}  {when}  {r.status:<16} {r.ladder:<12} {r.n_items:>6} items  {tasks}"
+            )
     return 0
 
 
@@ -82,10 +98,10 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
 
 def cmd_ladders(args: argparse.Namespace) -> int:
-    from emergetui.fit import detect_memory
+    from emergetui.models.fit import detect_memory
     from emergetui.fmt import fmt_bytes
-    from emergetui.ladder_status import memory_note, rung_rows
-    from emergetui.ladders import LadderError, load_ladders
+    from emergetui.models.status import memory_note, rung_rows
+    from emergetui.models.ladders import LadderError, load_ladders
 
     try:
         ladders = load_ladders(list(args.ladder))
@@ -101,16 +117,18 @@ def cmd_ladders(args: argparse.Namespace) -> int:
         for row in rung_rows(lad, mem):
             fits = {True: "fits", False: "too big", None: "?"}[row.fits]
             cached = "cached" if row.cached else "not cached"
-            print(f"  {row.label:<10} {row.params:>15,} params  {fmt_bytes(row.size_bytes):>10}  {cached:<10}  "
-                  f"{fits:<7}  GPU {row.gpu_layers:<5}  {row.source}")
+            print(
+                f"  {row.label:<10} {row.params:>15,} params  {fmt_bytes(row.size_bytes):>10}  {cached:<10}  "
+                f"{fits:<7}  GPU {row.gpu_layers:<5}  {row.source}"
+            )
     return 0
 
 
 def cmd_pull(args: argparse.Namespace) -> int:
-    from emergetui import hub
-    from emergetui.experiment import select_rungs
-    from emergetui.ladders import LadderError, get_ladder
-    from emergetui.progress import PlainDisplay
+    from emergetui.models import hub
+    from emergetui.run.spec import select_rungs
+    from emergetui.models.ladders import LadderError, get_ladder
+    from emergetui.cli.progress import PlainDisplay
 
     try:
         ladder = get_ladder(args.ladder)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from emergetui.engine import Engine, Generated, Scored
-from emergetui.events import (
+from emergetui.run.events import (
     Event,
     HeldoutLoss,
     ItemFailed,
@@ -20,8 +20,8 @@ from emergetui.events import (
     TaskFinished,
     TaskStarted,
 )
-from emergetui.records import ItemRaw, ItemRecord
-from emergetui.store import Store
+from emergetui.tasks.records import ItemRaw, ItemRecord
+from emergetui.run.store import Store
 from emergetui.tasks.base import Item, ItemSet
 from emergetui.tasks.metrics import fill_response
 
@@ -72,16 +72,35 @@ class RungWork:
         engine = load()
         try:
             info = engine.info
-            self.emit(ModelLoaded(self.rung, engine.n_gpu_layers, time.monotonic() - t_load, info.n_params, info.size_bytes))
-            self.store.update_rung(self.run_id, self.rung, n_gpu_layers=engine.n_gpu_layers, status="running")
+            self.emit(
+                ModelLoaded(
+                    self.rung,
+                    engine.n_gpu_layers,
+                    time.monotonic() - t_load,
+                    info.n_params,
+                    info.size_bytes,
+                )
+            )
+            self.store.update_rung(
+                self.run_id, self.rung, n_gpu_layers=engine.n_gpu_layers, status="running"
+            )
             self._items(engine, pending)
             if need_heldout:
                 self.check()
                 assert self.heldout_text is not None
                 rl = engine.rolling_loss(self.heldout_text, on_window=lambda _i, _s: self.check())
-                held = {"loss": rl.mean_nll, "ppl": rl.perplexity, "bpb": rl.bits_per_byte, "tokens": rl.n_tokens}
+                held = {
+                    "loss": rl.mean_nll,
+                    "ppl": rl.perplexity,
+                    "bpb": rl.bits_per_byte,
+                    "tokens": rl.n_tokens,
+                }
                 self.store.update_rung(self.run_id, self.rung, heldout=held)
-                self.emit(HeldoutLoss(self.rung, rl.mean_nll, rl.perplexity, rl.bits_per_byte, rl.n_tokens))
+                self.emit(
+                    HeldoutLoss(
+                        self.rung, rl.mean_nll, rl.perplexity, rl.bits_per_byte, rl.n_tokens
+                    )
+                )
         finally:
             engine.close()
         self.emit(RungFinished(self.rung, time.monotonic() - t0))
@@ -92,8 +111,14 @@ class RungWork:
         out: dict[Key, list[Item]] = {}
         for s in self.item_sets:
             key = (s.task, s.setting)
-            todo = [it for it in s.items if done.get((s.task, s.setting, it.item_id)) != it.content_hash()]
-            self.emit(TaskStarted(self.rung, s.task, s.setting, len(s.items), len(s.items) - len(todo)))
+            todo = [
+                it
+                for it in s.items
+                if done.get((s.task, s.setting, it.item_id)) != it.content_hash()
+            ]
+            self.emit(
+                TaskStarted(self.rung, s.task, s.setting, len(s.items), len(s.items) - len(todo))
+            )
             if todo:
                 out[key] = todo
         return out
@@ -160,7 +185,9 @@ class RungWork:
                 self._tokens += g.prompt_tokens + len(g.tokens)
                 self._one_done(p)
 
-            engine.generate([p.item.prompt for p in group], max_tokens=max_tokens, stop=stop, on_result=on_gen)
+            engine.generate(
+                [p.item.prompt for p in group], max_tokens=max_tokens, stop=stop, on_result=on_gen
+            )
         self._flush()
 
     def _one_done(self, p: _Pending) -> None:
@@ -187,11 +214,21 @@ class RungWork:
             metrics = {} if error else item_metrics(p.item, p.raw)
             records.append(
                 ItemRecord(
-                    run_id=self.run_id, rung=self.rung, task=task, setting=setting,
-                    item_id=p.item.item_id, item_hash=p.item.content_hash(), model_sha256=self.sha256,
-                    prompt=p.item.prompt, choices=list(p.item.choices),
-                    target_scores=list(p.item.target_scores), targets=list(p.item.targets),
-                    raw=p.raw, metrics=metrics, error=error, shots=p.item.shots,
+                    run_id=self.run_id,
+                    rung=self.rung,
+                    task=task,
+                    setting=setting,
+                    item_id=p.item.item_id,
+                    item_hash=p.item.content_hash(),
+                    model_sha256=self.sha256,
+                    prompt=p.item.prompt,
+                    choices=list(p.item.choices),
+                    target_scores=list(p.item.target_scores),
+                    targets=list(p.item.targets),
+                    raw=p.raw,
+                    metrics=metrics,
+                    error=error,
+                    shots=p.item.shots,
                 )
             )
         self.store.put_records(records)
@@ -212,9 +249,14 @@ class RungWork:
             done = sum(self._progress.values())
             self.emit(
                 ItemsDone(
-                    rung=self.rung, task=key[0], setting=key[1], n_done=self._progress[key],
-                    n_total=self._sizes[key], values={m: tuple(v) for m, v in values.items()},
-                    items_per_s=done / elapsed, tokens_per_s=self._tokens / elapsed,
+                    rung=self.rung,
+                    task=key[0],
+                    setting=key[1],
+                    n_done=self._progress[key],
+                    n_total=self._sizes[key],
+                    values={m: tuple(v) for m, v in values.items()},
+                    items_per_s=done / elapsed,
+                    tokens_per_s=self._tokens / elapsed,
                     n_errors=sum(1 for r in recs if r.error),
                 )
             )
@@ -222,22 +264,33 @@ class RungWork:
                 self._finish_task(key)
 
     def _finish_task(self, key: Key) -> None:
-        recs = [r for r in self.store.records(self.run_id, rung=self.rung, task=key[0]) if r.setting == key[1]]
+        recs = [
+            r
+            for r in self.store.records(self.run_id, rung=self.rung, task=key[0])
+            if r.setting == key[1]
+        ]
         sums: dict[str, float] = defaultdict(float)
         counts: dict[str, int] = defaultdict(int)
         for r in recs:
             for m, v in r.metrics.items():
                 sums[m] += v
                 counts[m] += 1
-        self.emit(TaskFinished(self.rung, key[0], key[1], {m: sums[m] / counts[m] for m in sums}, len(recs)))
+        self.emit(
+            TaskFinished(
+                self.rung, key[0], key[1], {m: sums[m] / counts[m] for m in sums}, len(recs)
+            )
+        )
 
 
 def _empty_raw(it: Item) -> ItemRaw:
     n, t = len(it.choices), len(it.targets)
     return ItemRaw(
-        choice_tokens=[[] for _ in range(n)], choice_logprobs=[[] for _ in range(n)],
-        choice_greedy=[[] for _ in range(n)], target_tokens=[[] for _ in range(t)],
-        target_logprobs=[[] for _ in range(t)], target_greedy=[[] for _ in range(t)],
+        choice_tokens=[[] for _ in range(n)],
+        choice_logprobs=[[] for _ in range(n)],
+        choice_greedy=[[] for _ in range(n)],
+        target_tokens=[[] for _ in range(t)],
+        target_logprobs=[[] for _ in range(t)],
+        target_greedy=[[] for _ in range(t)],
     )
 
 
@@ -245,6 +298,14 @@ def _put_score(p: _Pending, kind: str, j: int, s: Scored) -> None:
     if s.error:
         p.errors.append(f"{kind} {j}: {s.error}")
     if kind == "choice":
-        p.raw.choice_tokens[j], p.raw.choice_logprobs[j], p.raw.choice_greedy[j] = s.tokens, s.logprobs, s.greedy
+        p.raw.choice_tokens[j], p.raw.choice_logprobs[j], p.raw.choice_greedy[j] = (
+            s.tokens,
+            s.logprobs,
+            s.greedy,
+        )
     else:
-        p.raw.target_tokens[j], p.raw.target_logprobs[j], p.raw.target_greedy[j] = s.tokens, s.logprobs, s.greedy
+        p.raw.target_tokens[j], p.raw.target_logprobs[j], p.raw.target_greedy[j] = (
+            s.tokens,
+            s.logprobs,
+            s.greedy,
+        )

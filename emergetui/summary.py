@@ -6,17 +6,28 @@ import math
 from collections import defaultdict
 from typing import Any
 
-from emergetui.store import Store
+from emergetui.run.store import Store
 
 # the metrics shown in the terminal table, in this order
-TABLE_METRICS = ("exact_match", "multiple_choice_grade", "logprob_correct_mean", "prob_correct", "token_edit_distance")
+TABLE_METRICS = (
+    "exact_match",
+    "multiple_choice_grade",
+    "logprob_correct_mean",
+    "prob_correct",
+    "token_edit_distance",
+)
 SHORT = {
-    "exact_match": "exact match", "multiple_choice_grade": "MC grade", "logprob_correct_mean": "logprob/token",
-    "prob_correct": "P(correct)", "token_edit_distance": "edit dist",
+    "exact_match": "exact match",
+    "multiple_choice_grade": "MC grade",
+    "logprob_correct_mean": "logprob/token",
+    "prob_correct": "P(correct)",
+    "token_edit_distance": "edit dist",
 }
 
 
-def run_document(store: Store, run_id: str, ladder: str | None = None, *, analyse: bool = True, seed: int = 0) -> dict[str, Any]:
+def run_document(
+    store: Store, run_id: str, ladder: str | None = None, *, analyse: bool = True, seed: int = 0
+) -> dict[str, Any]:
     """``{"run_id", "ladder", "rungs", "results", "emergence", ...}`` for a stored run.
 
     Results are means over the items stored for each (rung, task, setting,
@@ -38,24 +49,44 @@ def run_document(store: Store, run_id: str, ladder: str | None = None, *, analys
                 sums[(r.rung, r.task, r.setting, m)].append(v)
     order = {g.label: i for i, g in enumerate(rungs)}
     results = []
-    for (rung, task, setting, metric), vals in sorted(sums.items(), key=lambda kv: (order.get(kv[0][0], 99), kv[0][1:])):
+    for (rung, task, setting, metric), vals in sorted(
+        sums.items(), key=lambda kv: (order.get(kv[0][0], 99), kv[0][1:])
+    ):
         ts = tasksets.get((task, setting))
         chance = ts.chance.get(metric) if ts else None
-        results.append({
-            "rung": rung, "task": task, "setting": setting, "shots": shots.get((task, setting), 0),
-            "metric": metric, "value": sum(vals) / len(vals), "n": len(vals), "chance": chance,
-        })
+        results.append(
+            {
+                "rung": rung,
+                "task": task,
+                "setting": setting,
+                "shots": shots.get((task, setting), 0),
+                "metric": metric,
+                "value": sum(vals) / len(vals),
+                "n": len(vals),
+                "chance": chance,
+            }
+        )
     doc: dict[str, Any] = {
         "calibration": calibration(records, order),
         "run_id": run_id,
         "ladder": ladder or cfg.get("ladder"),
         "rungs": [
-            {"label": g.label, "params": g.params, "path": g.path, "sha256": g.sha256,
-             "n_gpu_layers": g.n_gpu_layers, "status": g.status, "error": g.error, "heldout": g.heldout}
+            {
+                "label": g.label,
+                "params": g.params,
+                "path": g.path,
+                "sha256": g.sha256,
+                "n_gpu_layers": g.n_gpu_layers,
+                "status": g.status,
+                "error": g.error,
+                "heldout": g.heldout,
+            }
             for g in rungs
         ],
         "results": results,
-        "errors": [{"rung": k[0], "task": k[1], "setting": k[2], "n": v} for k, v in sorted(errors.items())],
+        "errors": [
+            {"rung": k[0], "task": k[1], "setting": k[2], "n": v} for k, v in sorted(errors.items())
+        ],
         "not_computed": sorted({m for t in tasksets.values() for m in t.not_computed}),
         "headline": headlines(tasksets.values()),
     }
@@ -76,8 +107,9 @@ def run_document(store: Store, run_id: str, ladder: str | None = None, *, analys
 
         listed = {k: t.metrics for k, t in tasksets.items()}
         for row in corpus_rows(records, listed, order, seed=seed):
-            doc["results"].append({**row, "shots": shots.get((row["task"], row["setting"]), 0),
-                                   "chance": None})
+            doc["results"].append(
+                {**row, "shots": shots.get((row["task"], row["setting"]), 0), "chance": None}
+            )
     return finite(doc)
 
 
@@ -85,8 +117,9 @@ def headlines(tasksets: Any) -> list[dict[str, Any]]:
     """Each task setting's headline metric with BIG-bench's low/high score."""
     from emergetui.tasks.bigbench_sets import headline
 
-    return [{"task": t.task, "setting": t.setting, **headline(t.preferred, t.chance)}
-            for t in tasksets]
+    return [
+        {"task": t.task, "setting": t.setting, **headline(t.preferred, t.chance)} for t in tasksets
+    ]
 
 
 def not_computed_reasons(names: list[str]) -> dict[str, str]:
@@ -108,11 +141,21 @@ def calibration(records: list[Any], order: dict[str, int]) -> list[dict[str, Any
         if r.choices and not r.error:
             groups[(r.rung, r.task, r.setting)].append(r)
     rows = []
-    for (rung, task, setting), recs in sorted(groups.items(), key=lambda kv: (order.get(kv[0][0], 99), kv[0][1:])):
+    for (rung, task, setting), recs in sorted(
+        groups.items(), key=lambda kv: (order.get(kv[0][0], 99), kv[0][1:])
+    ):
         items = [CorpusItem.from_record(r) for r in recs]
         got = corpus_metric_values({rung: items}, names, n_boot=0)[rung]
-        rows.append({"rung": rung, "task": task, "setting": setting, "n": len(recs),
-                     **{m: got[m].value for m in names}, "ece_10_bins": ece_10_bins(recs)})
+        rows.append(
+            {
+                "rung": rung,
+                "task": task,
+                "setting": setting,
+                "n": len(recs),
+                **{m: got[m].value for m in names},
+                "ece_10_bins": ece_10_bins(recs),
+            }
+        )
     return rows
 
 
@@ -142,11 +185,21 @@ def results_table(doc: dict[str, Any]) -> str:
     params = {g["label"]: g["params"] for g in doc["rungs"]}
     table = Table(title=f"run {doc['run_id']} — ladder {doc['ladder']}", show_lines=False)
     for col in ("task", "setting", "rung", "params", "held-out loss", *[SHORT[m] for m in metrics]):
-        table.add_column(col, justify="left" if col in ("task", "setting", "rung") else "right", no_wrap=True)
+        table.add_column(
+            col, justify="left" if col in ("task", "setting", "rung") else "right", no_wrap=True
+        )
     order = {g["label"]: i for i, g in enumerate(doc["rungs"])}
-    for (task, setting, rung), vals in sorted(rows.items(), key=lambda kv: (kv[0][0], kv[0][1], order.get(kv[0][2], 99))):
+    for (task, setting, rung), vals in sorted(
+        rows.items(), key=lambda kv: (kv[0][0], kv[0][1], order.get(kv[0][2], 99))
+    ):
         loss = heldout.get(rung)
-        cells = [task, setting, rung, f"{params.get(rung, 0):,}", "" if loss is None else f"{loss:.3f}"]
+        cells = [
+            task,
+            setting,
+            rung,
+            f"{params.get(rung, 0):,}",
+            "" if loss is None else f"{loss:.3f}",
+        ]
         for m in metrics:
             r = vals.get(m)
             if r is None:
@@ -193,7 +246,11 @@ def verdict_lines(doc: dict[str, Any]) -> list[str]:
         mid = head.get("sigmoid_midpoint")
         if head["verdict"] == "emergent" and isinstance(mid, (int, float)):
             text += f" (critical scale ~{mid:.3g} params)"
-        cont = [f"{SHORT.get(m, m)} {rows[m]['verdict']}" for m in ("logprob_correct_mean", "prob_correct", "brier_sum", "token_edit_distance") if m in rows]
+        cont = [
+            f"{SHORT.get(m, m)} {rows[m]['verdict']}"
+            for m in ("logprob_correct_mean", "prob_correct", "brier_sum", "token_edit_distance")
+            if m in rows
+        ]
         if cont:
             text += "; continuous: " + ", ".join(cont)
         if head.get("mirage") and head["mirage"] != "n/a":

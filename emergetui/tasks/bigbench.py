@@ -161,7 +161,9 @@ def _parse_example(raw: Any, index: int, where: str) -> Example:
             raise TaskError(f"{at}: target_scores[{bad[0]!r}] is not a number")
         odd = [k for k, v in ts.items() if not math.isfinite(v)]
         if odd:  # NaN would make "the best choice" undefined (max() and == both break on it)
-            raise TaskError(f"{at}: target_scores[{odd[0]!r}] is {ts[odd[0]]}; scores must be finite")
+            raise TaskError(
+                f"{at}: target_scores[{odd[0]!r}] is {ts[odd[0]]}; scores must be finite"
+            )
         if max(ts.values()) <= 0:
             raise TaskError(f"{at}: target_scores has no choice with a positive score")
         choices = tuple(ts)
@@ -188,11 +190,15 @@ def _check_name(data: Mapping[str, Any], where: str) -> str | None:
     """
     name = _str_field(data, "name", where, None)
     if name and (any(c in name for c in "/\\\x00") or name.startswith(".")):
-        raise TaskError(f"{where}: field 'name' must be a plain name (no / or \\, not starting with '.'), got {name!r}")
+        raise TaskError(
+            f"{where}: field 'name' must be a plain name (no / or \\, not starting with '.'), got {name!r}"
+        )
     return name
 
 
-def parse_task(data: Any, where: str, default_name: str, parent: Mapping[str, Any] | None = None) -> BigBenchTask:
+def parse_task(
+    data: Any, where: str, default_name: str, parent: Mapping[str, Any] | None = None
+) -> BigBenchTask:
     """Validate one task.json body (``where`` names it in errors).
 
     A subtask takes ``metrics``/``preferred_score``/``description`` from its parent
@@ -200,7 +206,11 @@ def parse_task(data: Any, where: str, default_name: str, parent: Mapping[str, An
     """
     if not isinstance(data, dict):
         raise TaskError(f"{where}: top level must be a JSON object")
-    inherited = {k: v for k, v in (parent or {}).items() if k in ("metrics", "preferred_score", "description")}
+    inherited = {
+        k: v
+        for k, v in (parent or {}).items()
+        if k in ("metrics", "preferred_score", "description")
+    }
     data = {**inherited, **data}
     name = _check_name(data, where) or default_name
     metrics = data.get("metrics", [])
@@ -268,12 +278,19 @@ def _subtask_files(folder: Path) -> list[Path]:
 
 def _load_subtasks(folder: Path, parent: Any) -> tuple[list[BigBenchTask], list[TaskError]]:
     files = _subtask_files(folder)
-    return _parse_subtasks([(str(f), f.parent.name, lambda f=f: read_json(f)) for f in files], parent, folder.name,
-                           str(folder / "task.json"))
+    return _parse_subtasks(
+        [(str(f), f.parent.name, lambda f=f: read_json(f)) for f in files],
+        parent,
+        folder.name,
+        str(folder / "task.json"),
+    )
 
 
 def _parse_subtasks(
-    subs: list[tuple[str, str, Callable[[], Any]]], parent: Any, default_parent: str, parent_where: str = ""
+    subs: list[tuple[str, str, Callable[[], Any]]],
+    parent: Any,
+    default_parent: str,
+    parent_where: str = "",
 ) -> tuple[list[BigBenchTask], list[TaskError]]:
     """``(where, folder name, reader)`` per subtask -> tasks named ``parent:subtask``."""
     parent_map = parent if isinstance(parent, dict) else {}
@@ -292,7 +309,9 @@ def _parse_subtasks(
     return tasks, errors
 
 
-def load_bigbench_hf(repo_id: str, filename: str, revision: str | None = None) -> tuple[list[BigBenchTask], list[TaskError]]:
+def load_bigbench_hf(
+    repo_id: str, filename: str, revision: str | None = None
+) -> tuple[list[BigBenchTask], list[TaskError]]:
     """A task.json in the official schema from a Hugging Face dataset repo.
 
     If the file is a parent task.json without examples, the ``*/task.json`` files
@@ -303,7 +322,9 @@ def load_bigbench_hf(repo_id: str, filename: str, revision: str | None = None) -
     try:
         import huggingface_hub as hub
     except ImportError:
-        raise TaskError("loading from the Hugging Face Hub needs huggingface_hub (pip install huggingface-hub)") from None
+        raise TaskError(
+            "loading from the Hugging Face Hub needs huggingface_hub (pip install huggingface-hub)"
+        ) from None
 
     def fetch(name: str) -> Any:
         try:
@@ -322,11 +343,17 @@ def load_bigbench_hf(repo_id: str, filename: str, revision: str | None = None) -
         files = hub.list_repo_files(repo_id, repo_type="dataset", revision=revision)
     except Exception as e:
         raise TaskError(f"{where}: cannot list the repo's subtasks: {e}") from None
-    subs = sorted(f for f in files if Path(f).name == "task.json" and Path(f).parent.parent == folder)
+    subs = sorted(
+        f for f in files if Path(f).name == "task.json" and Path(f).parent.parent == folder
+    )
     if not subs:
         raise TaskError(f"{where}: task has no examples and no subtasks")
-    return _parse_subtasks([(f"hf://{repo_id}/{f}", Path(f).parent.name, lambda f=f: fetch(f)) for f in subs],
-                           data, default_name, where)
+    return _parse_subtasks(
+        [(f"hf://{repo_id}/{f}", Path(f).parent.name, lambda f=f: fetch(f)) for f in subs],
+        data,
+        default_name,
+        where,
+    )
 
 
 # --------------------------------------------------------------------------- prompts and items
@@ -352,12 +379,16 @@ def format_inputs(task: BigBenchTask, seed: int) -> list[str]:
     return out
 
 
-def _fixed_contexts(task: BigBenchTask, inputs: list[str], shots: int, seed: int, count: int) -> list[str]:
+def _fixed_contexts(
+    task: BigBenchTask, inputs: list[str], shots: int, seed: int, count: int
+) -> list[str]:
     order = ShotOrder.seeded(len(task.examples), seed, task.name)
     shot_texts = [inp + ex.shot_targets()[0] for inp, ex in zip(inputs, task.examples, strict=True)]
     contexts = []
     for ex in task.examples[:count]:
-        picked = order.shots_for(shots, lambda j, ex=ex: task.examples[j].input == ex.input, task.name)
+        picked = order.shots_for(
+            shots, lambda j, ex=ex: task.examples[j].input == ex.input, task.name
+        )
         contexts.append(task.fmt.separator.join(shot_texts[j] for j in picked))
     return contexts
 
@@ -374,7 +405,9 @@ def item_sets(
     """One :class:`ItemSet` per shot count; a shot count the task cannot fill is an
     error for that setting only."""
     if shot_sampling not in SHOT_SAMPLING:
-        raise TaskError(f"{task.name}: shot_sampling must be one of {SHOT_SAMPLING}, got {shot_sampling!r}")
+        raise TaskError(
+            f"{task.name}: shot_sampling must be one of {SHOT_SAMPLING}, got {shot_sampling!r}"
+        )
     inputs = format_inputs(task, seed)
     # As json_task: generate only for a generative metric (or when none is declared).
     generative = not task.metrics or any(m in GENERATIVE_METRICS for m in task.metrics)
@@ -389,9 +422,20 @@ def item_sets(
             if k == 0:
                 contexts = [""] * count
             elif shot_sampling == "bigbench":
-                keys = [(i, e.shot_targets(), e.choices, e.scores) for i, e in zip(inputs, task.examples, strict=True)]
-                contexts = bigbench_draws(keys, inputs, [e.shot_targets() for e in task.examples],
-                                          k, seed, task.fmt.separator, task.name, count)
+                keys = [
+                    (i, e.shot_targets(), e.choices, e.scores)
+                    for i, e in zip(inputs, task.examples, strict=True)
+                ]
+                contexts = bigbench_draws(
+                    keys,
+                    inputs,
+                    [e.shot_targets() for e in task.examples],
+                    k,
+                    seed,
+                    task.fmt.separator,
+                    task.name,
+                    count,
+                )
             else:
                 contexts = _fixed_contexts(task, inputs, k, seed, count)
         except TaskError as e:
@@ -400,18 +444,20 @@ def item_sets(
         items = []
         for ex, inp, ctx in zip(task.examples[:count], inputs[:count], contexts, strict=True):
             query = join_shots([ctx], inp, task.fmt.separator) if k else inp
-            items.append(Item(
-                item_id=str(ex.index),
-                prompt=task.fmt.task_prefix + query,
-                choices=ex.choices,
-                target_scores=ex.scores,
-                targets=ex.target,
-                generate=bool(ex.target) and generative,
-                stop=stop,
-                max_tokens=max_tokens,
-                output_regex=task.output_regex,
-                shots=k,
-                meta=(("example", str(ex.index)), *meta_stop, *meta_bb),
-            ))
+            items.append(
+                Item(
+                    item_id=str(ex.index),
+                    prompt=task.fmt.task_prefix + query,
+                    choices=ex.choices,
+                    target_scores=ex.scores,
+                    targets=ex.target,
+                    generate=bool(ex.target) and generative,
+                    stop=stop,
+                    max_tokens=max_tokens,
+                    output_regex=task.output_regex,
+                    shots=k,
+                    meta=(("example", str(ex.index)), *meta_stop, *meta_bb),
+                )
+            )
         sets.append(item_set(task, k, items, seed, shot_sampling))
     return sets, errors

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from emergetui.records import ItemRaw
+from emergetui.tasks.records import ItemRaw
 from emergetui.tasks import bigbench_metrics as bbm
 from emergetui.tasks.base import Item
 

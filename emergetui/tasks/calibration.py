@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from emergetui.records import ItemRaw
+from emergetui.tasks.records import ItemRaw
 from emergetui.tasks.metrics import argmax_first, softmax
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from emergetui.records import ItemRaw
+from emergetui.tasks.records import ItemRaw
 from emergetui.tasks.base import Item
 from emergetui.tasks.bigbench_metrics import bb_argmax, mc_log_probs
 
@@ -64,59 +64,158 @@ class MetricInfo:
 _BB = "BIG-bench's "
 #: BIG-bench's metrics under BIG-bench's names (see emergetui.tasks.bigbench_metrics).
 BIGBENCH_METRIC_INFOS = (
-    MetricInfo("case_insensitive_str_match", _BB + "case-insensitive, stripped string match",
-               True, True, "generation"),
-    MetricInfo("numeric_match_with_0_1_relative_error", _BB + "numeric answer within 10% "
-               "relative error of the target", True, True, "generation"),
-    MetricInfo("sequence_f1", _BB + "per-position label accuracy (x100) of a space-separated "
-               "label sequence", False, True, "generation"),
-    MetricInfo("rouge1", _BB + "ROUGE-1 F (x100), best reference, rouge-score as T5 calls it",
-               False, True, "generation"),
+    MetricInfo(
+        "case_insensitive_str_match",
+        _BB + "case-insensitive, stripped string match",
+        True,
+        True,
+        "generation",
+    ),
+    MetricInfo(
+        "numeric_match_with_0_1_relative_error",
+        _BB + "numeric answer within 10% relative error of the target",
+        True,
+        True,
+        "generation",
+    ),
+    MetricInfo(
+        "sequence_f1",
+        _BB + "per-position label accuracy (x100) of a space-separated label sequence",
+        False,
+        True,
+        "generation",
+    ),
+    MetricInfo(
+        "rouge1",
+        _BB + "ROUGE-1 F (x100), best reference, rouge-score as T5 calls it",
+        False,
+        True,
+        "generation",
+    ),
     MetricInfo("rouge2", _BB + "ROUGE-2 F (x100), best reference", False, True, "generation"),
-    MetricInfo("rougeLsum", _BB + "ROUGE-Lsum F (x100), best reference", False, True,
-               "generation"),
-    MetricInfo("log_likelihood", _BB + "log P(target | prompt) (targets' probabilities summed "
-               "when the task has several targets)", False, True, "answer"),
-    MetricInfo("log_likelihood_per_word", _BB + "log_likelihood / words in the target", False,
-               True, "answer"),
-    MetricInfo("log_likelihood_per_char", _BB + "log_likelihood / characters in the target",
-               False, True, "answer"),
-    MetricInfo("weighted_log_probabilities", _BB + "sum of choice log-likelihoods weighted by "
-               "target scores", False, True, "choices"),
-    MetricInfo("weighted_probabilities", _BB + "sum of choice probabilities weighted by target "
-               "scores", False, True, "choices"),
-    MetricInfo("bleu", _BB + "corpus BLEU (sacrebleu, T5 settings); a corpus-level metric",
-               False, True, "corpus"),
-    MetricInfo("macro_f1", _BB + "macro-averaged F1 of the argmax choice; corpus-level", True,
-               True, "corpus"),
-    MetricInfo("calibration_multiple_choice_brier_score", _BB + "Brier score averaged over "
-               "every (item, choice) pair; corpus-level", False, False, "corpus"),
-    MetricInfo("expected_calibration_error", _BB + "expected calibration error, 15 buckets; "
-               "corpus-level", False, False, "corpus"),
+    MetricInfo("rougeLsum", _BB + "ROUGE-Lsum F (x100), best reference", False, True, "generation"),
+    MetricInfo(
+        "log_likelihood",
+        _BB + "log P(target | prompt) (targets' probabilities summed "
+        "when the task has several targets)",
+        False,
+        True,
+        "answer",
+    ),
+    MetricInfo(
+        "log_likelihood_per_word",
+        _BB + "log_likelihood / words in the target",
+        False,
+        True,
+        "answer",
+    ),
+    MetricInfo(
+        "log_likelihood_per_char",
+        _BB + "log_likelihood / characters in the target",
+        False,
+        True,
+        "answer",
+    ),
+    MetricInfo(
+        "weighted_log_probabilities",
+        _BB + "sum of choice log-likelihoods weighted by target scores",
+        False,
+        True,
+        "choices",
+    ),
+    MetricInfo(
+        "weighted_probabilities",
+        _BB + "sum of choice probabilities weighted by target scores",
+        False,
+        True,
+        "choices",
+    ),
+    MetricInfo(
+        "bleu",
+        _BB + "corpus BLEU (sacrebleu, T5 settings); a corpus-level metric",
+        False,
+        True,
+        "corpus",
+    ),
+    MetricInfo(
+        "macro_f1",
+        _BB + "macro-averaged F1 of the argmax choice; corpus-level",
+        True,
+        True,
+        "corpus",
+    ),
+    MetricInfo(
+        "calibration_multiple_choice_brier_score",
+        _BB + "Brier score averaged over every (item, choice) pair; corpus-level",
+        False,
+        False,
+        "corpus",
+    ),
+    MetricInfo(
+        "expected_calibration_error",
+        _BB + "expected calibration error, 15 buckets; corpus-level",
+        False,
+        False,
+        "corpus",
+    ),
 )
 
 _CORE = (
-    MetricInfo("exact_match", "generated answer equals a target after BIG-bench "
-               "post-processing (stop string, output regex): BIG-bench's exact_str_match",
-               True, True, "generation"),
-    MetricInfo("multiple_choice_grade", "target score of the choice BIG-bench's argmax picks "
-               "(highest normalised log-likelihood, ties broken by SHA-256 of the scores)",
-               True, True, "choices"),
-    MetricInfo("mc_grade_norm", "emergetui variant: multiple-choice grade with log-likelihood "
-               "divided by the choice's length in characters (lm-eval acc_norm, first maximum "
-               "wins)", True, True, "choices"),
-    MetricInfo("logprob_correct", "log P(correct answer | prompt), summed over its tokens",
-               False, True, "answer"),
+    MetricInfo(
+        "exact_match",
+        "generated answer equals a target after BIG-bench "
+        "post-processing (stop string, output regex): BIG-bench's exact_str_match",
+        True,
+        True,
+        "generation",
+    ),
+    MetricInfo(
+        "multiple_choice_grade",
+        "target score of the choice BIG-bench's argmax picks "
+        "(highest normalised log-likelihood, ties broken by SHA-256 of the scores)",
+        True,
+        True,
+        "choices",
+    ),
+    MetricInfo(
+        "mc_grade_norm",
+        "emergetui variant: multiple-choice grade with log-likelihood "
+        "divided by the choice's length in characters (lm-eval acc_norm, first maximum "
+        "wins)",
+        True,
+        True,
+        "choices",
+    ),
+    MetricInfo(
+        "logprob_correct",
+        "log P(correct answer | prompt), summed over its tokens",
+        False,
+        True,
+        "answer",
+    ),
     MetricInfo("logprob_correct_mean", "per-token mean of logprob_correct", False, True, "answer"),
-    MetricInfo("prob_correct", "P(correct answer | prompt) = exp(logprob_correct)", False, True,
-               "answer"),
-    MetricInfo("brier_sum", "emergetui variant: per-item Brier score summed over the choices "
-               "(softmax over choice log-likelihoods against the target scores normalised to "
-               "sum 1); BIG-bench's calibration_multiple_choice_brier_score averages over "
-               "(item, choice) pairs instead", False, False, "choices"),
-    MetricInfo("token_edit_distance", "Levenshtein distance between the tokens of the "
-               "post-processed answer and of the closest target, both tokenized alone by the "
-               "same tokenizer", False, False, "generation"),
+    MetricInfo(
+        "prob_correct", "P(correct answer | prompt) = exp(logprob_correct)", False, True, "answer"
+    ),
+    MetricInfo(
+        "brier_sum",
+        "emergetui variant: per-item Brier score summed over the choices "
+        "(softmax over choice log-likelihoods against the target scores normalised to "
+        "sum 1); BIG-bench's calibration_multiple_choice_brier_score averages over "
+        "(item, choice) pairs instead",
+        False,
+        False,
+        "choices",
+    ),
+    MetricInfo(
+        "token_edit_distance",
+        "Levenshtein distance between the tokens of the "
+        "post-processed answer and of the closest target, both tokenized alone by the "
+        "same tokenizer",
+        False,
+        False,
+        "generation",
+    ),
 )
 
 METRICS: Mapping[str, MetricInfo] = MappingProxyType(
@@ -291,7 +390,8 @@ def item_metrics(item: Item, raw: ItemRaw) -> dict[str, float]:
         out["mc_grade_norm"] = float(scores[argmax_first(normed)])
         probs = softmax(sums)
         out["brier_sum"] = math.fsum(
-            (p - y) ** 2 for p, y in zip(probs, _outcome(scores), strict=True))
+            (p - y) ** 2 for p, y in zip(probs, _outcome(scores), strict=True)
+        )
     lps = _correct_logprobs(item, raw)
     if lps is not None:
         total = math.fsum(lps)
@@ -305,10 +405,14 @@ def item_metrics(item: Item, raw: ItemRaw) -> dict[str, float]:
         if raw.edit_target_tokens and len(raw.edit_target_tokens) == len(item.targets):
             gen = list(raw.edit_response_tokens)
             out["token_edit_distance"] = float(
-                min(levenshtein(gen, t) for t in raw.edit_target_tokens))
+                min(levenshtein(gen, t) for t in raw.edit_target_tokens)
+            )
     if declared:
-        out.update(bigbench_item_metrics(item, raw, response, sums, declared,
-                                         multi_target=meta.get(META_MULTI_TARGET) == "1"))
+        out.update(
+            bigbench_item_metrics(
+                item, raw, response, sums, declared, multi_target=meta.get(META_MULTI_TARGET) == "1"
+            )
+        )
     return out
 
 

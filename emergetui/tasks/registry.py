@@ -46,8 +46,10 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 SOURCES = ("arithmetic", "bigbench", "mmlu")
-MMLU_HINT = ("needs the MMLU data: pass --mmlu-dir DIR (the original CSV release: DIR/dev, DIR/val, "
-             "DIR/test), or use the task 'mmlu-hf', which downloads cais/mmlu from the Hugging Face Hub")
+MMLU_HINT = (
+    "needs the MMLU data: pass --mmlu-dir DIR (the original CSV release: DIR/dev, DIR/val, "
+    "DIR/test), or use the task 'mmlu-hf', which downloads cais/mmlu from the Hugging Face Hub"
+)
 
 
 @dataclass(frozen=True)
@@ -86,9 +88,25 @@ def builtin_dir() -> Path:
 # --------------------------------------------------------------------------- TOML
 
 
-_TYPE_NAMES = {str: "a string", int: "an integer", list: "a list", dict: "a table", bool: "true or false"}
+_TYPE_NAMES = {
+    str: "a string",
+    int: "an integer",
+    list: "a list",
+    dict: "a table",
+    bool: "true or false",
+}
 #: Allowed keys, so that a typo ("digit = 3") is an error instead of a silent default.
-_TOP_KEYS = {"name", "description", "shots", "limit", "metrics", "max_tokens", "shot_sampling", "source", "prompt"}
+_TOP_KEYS = {
+    "name",
+    "description",
+    "shots",
+    "limit",
+    "metrics",
+    "max_tokens",
+    "shot_sampling",
+    "source",
+    "prompt",
+}
 _SOURCE_KEYS = {
     "arithmetic": {"type", "op", "digits", "style", "n"},
     "bigbench": {"type", "path", "hf_repo", "hf_file", "revision"},
@@ -102,13 +120,18 @@ def _typed(table: dict[str, Any], key: str, kind: type, where: str, default: Any
         return default
     value = table[key]
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        raise TaskError(f"{where}: field {key!r} must be {_TYPE_NAMES.get(kind, kind.__name__)}, got {value!r}")
+        raise TaskError(
+            f"{where}: field {key!r} must be {_TYPE_NAMES.get(kind, kind.__name__)}, got {value!r}"
+        )
     return value
 
 
 def _int_list(value: Any, key: str, where: str) -> tuple[int, ...]:
-    if not isinstance(value, list) or not value or not all(
-            isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value):
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value)
+    ):
         raise TaskError(f"{where}: field {key!r} must be a non-empty list of integers >= 0")
     return tuple(value)
 
@@ -135,11 +158,15 @@ def load_task_toml(path: Path, builtin: bool = False) -> TaskDef:
     for keys, allowed, prefix in ((data, _TOP_KEYS, ""), (source, _SOURCE_KEYS[kind], "source.")):
         unknown_keys = sorted(set(keys) - allowed)
         if unknown_keys:
-            raise TaskError(f"{where}: unknown field '{prefix}{unknown_keys[0]}' (known: {', '.join(sorted(allowed))})")
+            raise TaskError(
+                f"{where}: unknown field '{prefix}{unknown_keys[0]}' (known: {', '.join(sorted(allowed))})"
+            )
     metrics = tuple(_typed(data, "metrics", list, where, []))
     unknown = [m for m in metrics if not isinstance(m, str) or m not in METRICS]
     if unknown:
-        raise TaskError(f"{where}: field 'metrics': unknown metric {unknown[0]!r} (known: {', '.join(METRICS)})")
+        raise TaskError(
+            f"{where}: field 'metrics': unknown metric {unknown[0]!r} (known: {', '.join(METRICS)})"
+        )
     limit = _typed(data, "limit", int, where, None)
     if limit is not None and limit < 1:
         raise TaskError(f"{where}: field 'limit' must be >= 1")
@@ -152,8 +179,10 @@ def load_task_toml(path: Path, builtin: bool = False) -> TaskDef:
     prompt = _typed(data, "prompt", dict, where, {})
     for key, value in prompt.items():
         if key not in bigbench.FORMAT_FIELDS and key not in ("output_regex", "stop_string"):
-            raise TaskError(f"{where}: unknown field 'prompt.{key}' (known: "
-                            f"{', '.join([*bigbench.FORMAT_FIELDS, 'output_regex', 'stop_string'])})")
+            raise TaskError(
+                f"{where}: unknown field 'prompt.{key}' (known: "
+                f"{', '.join([*bigbench.FORMAT_FIELDS, 'output_regex', 'stop_string'])})"
+            )
         if key in ("output_regex", "stop_string") and not isinstance(value, str):
             raise TaskError(f"{where}: field 'prompt.{key}' must be a string")
     bigbench.PromptFormat().updated(prompt, f"{where} [prompt]")  # type errors now, not at run time
@@ -176,15 +205,23 @@ def _bigbench_dirs(folder: Path) -> list[Path]:
     """Subfolders that are BIG-bench tasks (own task.json, or subtasks with one)."""
     if not folder.is_dir():
         return []
-    return sorted(d for d in folder.iterdir() if d.is_dir() and not d.name.startswith(".")
-                  and ((d / "task.json").is_file() or any(d.glob("*/task.json"))))
+    return sorted(
+        d
+        for d in folder.iterdir()
+        if d.is_dir()
+        and not d.name.startswith(".")
+        and ((d / "task.json").is_file() or any(d.glob("*/task.json")))
+    )
 
 
 def _catalog(extra_dirs: Sequence[Path]) -> tuple[dict[str, TaskDef | Path], list[TaskInfo]]:
     """Name -> task definition (or BIG-bench folder); later dirs override earlier ones."""
     by_name: dict[str, TaskDef | Path] = {}
     infos: dict[str, TaskInfo] = {}
-    for folder, builtin in [(builtin_dir(), True), *((Path(d).expanduser(), False) for d in extra_dirs)]:
+    for folder, builtin in [
+        (builtin_dir(), True),
+        *((Path(d).expanduser(), False) for d in extra_dirs),
+    ]:
         try:
             files = sorted(folder.glob("*.toml")) if folder.is_dir() else []
             bb_dirs = [] if builtin else _bigbench_dirs(folder)
@@ -197,7 +234,9 @@ def _catalog(extra_dirs: Sequence[Path]) -> tuple[dict[str, TaskDef | Path], lis
                 infos[file.stem] = TaskInfo(file.stem, "invalid", "", file, builtin, str(e))
                 continue
             by_name[tdef.name] = tdef
-            infos[tdef.name] = TaskInfo(tdef.name, str(tdef.source["type"]), tdef.description, file, builtin)
+            infos[tdef.name] = TaskInfo(
+                tdef.name, str(tdef.source["type"]), tdef.description, file, builtin
+            )
         for d in bb_dirs:
             by_name[d.name] = d
             infos[d.name] = TaskInfo(d.name, "bigbench", "BIG-bench task folder", d, False)
@@ -225,8 +264,9 @@ class _Run:
         return suites.need_bigbench_dir(suites.find_bigbench_dir(self.bigbench_dir), what)
 
 
-def _build_bigbench(tasks: list[bigbench.BigBenchTask], tdef: TaskDef | None, run: _Run,
-                    rename: bool) -> tuple[list[ItemSet], list[TaskError]]:
+def _build_bigbench(
+    tasks: list[bigbench.BigBenchTask], tdef: TaskDef | None, run: _Run, rename: bool
+) -> tuple[list[ItemSet], list[TaskError]]:
     sets: list[ItemSet] = []
     errors: list[TaskError] = []
     shots = run.shots if run.shots is not None else (tdef.shots if tdef else (0,))
@@ -244,10 +284,17 @@ def _build_bigbench(tasks: list[bigbench.BigBenchTask], tdef: TaskDef | None, ru
                     task.output_regex = tdef.prompt["output_regex"] or None
                     bigbench.check_regex(task.output_regex, where)
                 if rename:
-                    task.name = tdef.name + (":" + task.name.split(":", 1)[1] if ":" in task.name else "")
-            s, e = bigbench.item_sets(task, shots, run.seed,
-                                      shot_sampling=tdef.shot_sampling if tdef else "fixed",
-                                      max_tokens=tdef.max_tokens if tdef else 32, limit=limit)
+                    task.name = tdef.name + (
+                        ":" + task.name.split(":", 1)[1] if ":" in task.name else ""
+                    )
+            s, e = bigbench.item_sets(
+                task,
+                shots,
+                run.seed,
+                shot_sampling=tdef.shot_sampling if tdef else "fixed",
+                max_tokens=tdef.max_tokens if tdef else 32,
+                limit=limit,
+            )
         except TaskError as err:
             errors.append(err)
             continue
@@ -264,19 +311,29 @@ def _from_def(tdef: TaskDef, run: _Run) -> tuple[list[ItemSet], list[TaskError]]
     if src["type"] == "arithmetic":
         try:
             sets = arithmetic.item_sets(
-                tdef.name, _typed(src, "op", str, where, "add"), _typed(src, "digits", int, where, 1),
-                _typed(src, "n", int, where, 200), shots, run.seed,
-                _typed(src, "style", str, where, "bigbench"), limit)
+                tdef.name,
+                _typed(src, "op", str, where, "add"),
+                _typed(src, "digits", int, where, 1),
+                _typed(src, "n", int, where, 200),
+                shots,
+                run.seed,
+                _typed(src, "style", str, where, "bigbench"),
+                limit,
+            )
         except TaskError as e:
             raise TaskError(f"{where}: {e}") from None
         errors: list[TaskError] = []
     elif src["type"] == "bigbench":
         if "path" in src:
-            tasks, errors = bigbench.load_bigbench(resolve_inside(base, _typed(src, "path", str, where, ""), where))
+            tasks, errors = bigbench.load_bigbench(
+                resolve_inside(base, _typed(src, "path", str, where, ""), where)
+            )
         elif "hf_repo" in src:
             tasks, errors = bigbench.load_bigbench_hf(
-                _typed(src, "hf_repo", str, where, ""), _typed(src, "hf_file", str, where, "task.json"),
-                _typed(src, "revision", str, where, None))
+                _typed(src, "hf_repo", str, where, ""),
+                _typed(src, "hf_file", str, where, "task.json"),
+                _typed(src, "revision", str, where, None),
+            )
         else:
             raise TaskError(f"{where}: a bigbench source needs 'path' or 'hf_repo'")
         sets, more = _build_bigbench(tasks, tdef, run, rename=True)
@@ -307,7 +364,9 @@ def _from_def(tdef: TaskDef, run: _Run) -> tuple[list[ItemSet], list[TaskError]]
     return sets, errors
 
 
-def _resolve_one(spec: str, run: _Run, catalog: dict[str, TaskDef | Path]) -> tuple[list[ItemSet], list[TaskError]]:
+def _resolve_one(
+    spec: str, run: _Run, catalog: dict[str, TaskDef | Path]
+) -> tuple[list[ItemSet], list[TaskError]]:
     """A known task name wins over a same-named file in the working folder; anything
     with a path separator or a .toml/.json suffix is a path."""
     if spec.startswith(suites.PREFIX):

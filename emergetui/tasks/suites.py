@@ -181,7 +181,7 @@ def need_bigbench_dir(root: Path | None, what: str) -> Path:
         raise TaskError(
             f"{what} needs a BIG-bench checkout: pass --bigbench-dir DIR "
             f"(its bigbench/benchmark_tasks), set {ENV_VAR}=DIR, or write a [bigbench] "
-            f"table with dir = \"DIR\" in {user_config_file()}"
+            f'table with dir = "DIR" in {user_config_file()}'
         )
     return root
 

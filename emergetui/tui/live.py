@@ -16,14 +16,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import cast
 
-from emergetui import events as ev
+from emergetui.run import events as ev
 from emergetui.analysis.data import DISCRETE_PRIORITY, metric_kind
-from emergetui.progress import describe
+from emergetui.run.describe import describe
 
 Z95 = 1.959963984540054
 
 # continuous metrics in the order the metric toggle visits them
-CONTINUOUS_ORDER = ("logprob_correct", "prob_correct", "brier_sum", "token_edit_distance", "logprob_correct_mean")
+CONTINUOUS_ORDER = (
+    "logprob_correct",
+    "prob_correct",
+    "brier_sum",
+    "token_edit_distance",
+    "logprob_correct_mean",
+)
 
 
 @dataclass
@@ -185,7 +191,10 @@ class LiveState:
                 self._rung(item.rung).heldout_loss = item.loss
             case ev.RungFinished():
                 r = self._rung(item.rung)
-                r.status, r.elapsed_s = ("done" if r.status != "failed" else "failed"), item.elapsed_s
+                r.status, r.elapsed_s = (
+                    ("done" if r.status != "failed" else "failed"),
+                    item.elapsed_s,
+                )
                 self.downloads = {k: v for k, v in self.downloads.items() if k[0] != item.rung}
             case ev.RungFailed():
                 r = self._rung(item.rung)
@@ -202,14 +211,18 @@ class LiveState:
 
     def _items_done(self, item: ev.ItemsDone) -> None:
         key = (item.rung, item.task, item.setting)
-        p = self.progress.setdefault(key, TaskProgress(item.rung, item.task, item.setting, 0, item.n_total))
+        p = self.progress.setdefault(
+            key, TaskProgress(item.rung, item.task, item.setting, 0, item.n_total)
+        )
         p.n_done, p.n_total = item.n_done, item.n_total
         p.items_per_s, p.tokens_per_s = item.items_per_s, item.tokens_per_s
         p.n_errors += item.n_errors
         if key in self.settled:
             return
         for metric, values in item.values.items():
-            self.moments.setdefault((item.task, item.setting, metric, item.rung), Moments()).add(values)
+            self.moments.setdefault((item.task, item.setting, metric, item.rung), Moments()).add(
+                values
+            )
 
     def _settle(self, s: SettledTask) -> None:
         for key in [k for k in self.moments if (k[0], k[1], k[3]) == (s.task, s.setting, s.rung)]:
@@ -235,7 +248,12 @@ class LiveState:
             lo, hi = m.interval(binary)
             points.append(
                 LivePoint(
-                    r.label, r.params, m.mean, lo, hi, m.n,
+                    r.label,
+                    r.params,
+                    m.mean,
+                    lo,
+                    hi,
+                    m.n,
                     settled=(r.label, task, setting) in self.settled,
                     current=r.label == self.current_rung,
                 )

@@ -13,7 +13,7 @@ from emergetui.analysis.corpus_metrics import (
     corpus_rows,
     default_replicates,
 )
-from emergetui.records import ItemRaw, ItemRecord
+from emergetui.tasks.records import ItemRaw, ItemRecord
 from emergetui.tasks import bigbench_metrics as bbm
 
 METRICS = [

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from emergetui.analysis.corpus_metrics import CorpusItem, corpus_metric_values
-from emergetui.records import ItemRaw
+from emergetui.tasks.records import ItemRaw
 from emergetui.tasks import bigbench_metrics as bbm
 from emergetui.tasks.base import Item
 from emergetui.tasks.metrics import item_metrics

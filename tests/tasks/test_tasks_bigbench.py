@@ -42,8 +42,18 @@ def test_figure_of_speech_zero_shot_prompt(bb: Path) -> None:
         "Please identify the figure of speech embodied by the following English sentences."
         "\nSentence: They fought like cats and dogs.\nFigure of speech: "
     )
-    assert item.choices == ("Simile", "Metaphor", "Personification", "Apostrophe", "Oxymoron",
-                            "Hyperbole", "Pun", "Euphemism", "Alliteration", "Onomatopoeia")
+    assert item.choices == (
+        "Simile",
+        "Metaphor",
+        "Personification",
+        "Apostrophe",
+        "Oxymoron",
+        "Hyperbole",
+        "Pun",
+        "Euphemism",
+        "Alliteration",
+        "Onomatopoeia",
+    )
     assert item.target_scores == (1.0,) + (0.0,) * 9
     assert item.targets == () and not item.generate
     assert item.output_regex == BIGBENCH_DEFAULT_REGEX
@@ -72,7 +82,14 @@ def test_arithmetic_choices_appended_in_bigbench_permutation(bb: Path) -> None:
         "\nQ: What is 0 plus 0?\n  choice: 0\n  choice: 1\n  choice: house\n  choice: 2"
         "\n  choice: banana\n  choice: 859\nA: "
     )
-    assert item.choices == ("2", "1", "859", "banana", "house", "0")  # file order, scored as continuations
+    assert item.choices == (
+        "2",
+        "1",
+        "859",
+        "banana",
+        "house",
+        "0",
+    )  # file order, scored as continuations
     assert item.targets == ("0",) and item.generate
     assert item.output_regex == r"[-+]?\d+" and item.stop == ("\n",)
 
@@ -84,8 +101,18 @@ def test_modified_arithmetic_fixed_shots_layout(bb: Path) -> None:
     order = ShotOrder.seeded(len(ex), 42, task.name).order
     j1, j2 = order[0], order[1]
     assert 0 not in (j1, j2)
-    expected = (ex[j1].input + " " + ex[j1].target[0] + "\n\n" + ex[j2].input + " " + ex[j2].target[0]
-                + "\n\n" + ex[0].input + " ")
+    expected = (
+        ex[j1].input
+        + " "
+        + ex[j1].target[0]
+        + "\n\n"
+        + ex[j2].input
+        + " "
+        + ex[j2].target[0]
+        + "\n\n"
+        + ex[0].input
+        + " "
+    )
     assert items[0].prompt == expected
     assert items[0].prompt.endswith("74 * 74 -> 5477\n87 * 23 -> ")
     assert items[0].targets == ("2002",) and items[0].shots == 2
@@ -105,8 +132,8 @@ def test_shot_counts_are_nested_and_limit_keeps_first_items(bb: Path) -> None:
     assert [it.item_id for it in s1.items] == ["0", "1", "2", "3", "4"]
     assert s1.setting == "shots=1" and s3.setting == "shots=3" and s3.shots == 3
     prefix = task.fmt.task_prefix
-    shot1 = s1.items[0].prompt[len(prefix):].split("\n\n")[0]
-    assert s3.items[0].prompt[len(prefix):].startswith(shot1)
+    shot1 = s1.items[0].prompt[len(prefix) :].split("\n\n")[0]
+    assert s3.items[0].prompt[len(prefix) :].startswith(shot1)
 
 
 # --------------------------------------------------------------------------- BIG-bench's own draws
@@ -148,14 +175,19 @@ def reference_prompts(task_json: dict, shots: int, seed: int) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize(("rel", "shots", "seed"), [
-    ("arithmetic/1_digit_addition", 0, 42),
-    ("arithmetic/1_digit_addition", 2, 42),
-    ("arithmetic/1_digit_multiplication", 1, 7),
-    ("figure_of_speech_detection", 3, 42),
-    ("logical_deduction/five_objects", 1, 3),
-])
-def test_bigbench_sampling_replays_make_nshot_dataset(bb: Path, rel: str, shots: int, seed: int) -> None:
+@pytest.mark.parametrize(
+    ("rel", "shots", "seed"),
+    [
+        ("arithmetic/1_digit_addition", 0, 42),
+        ("arithmetic/1_digit_addition", 2, 42),
+        ("arithmetic/1_digit_multiplication", 1, 7),
+        ("figure_of_speech_detection", 3, 42),
+        ("logical_deduction/five_objects", 1, 3),
+    ],
+)
+def test_bigbench_sampling_replays_make_nshot_dataset(
+    bb: Path, rel: str, shots: int, seed: int
+) -> None:
     path = bb / rel / "task.json"
     expected = reference_prompts(json.loads(path.read_text(encoding="utf-8")), shots, seed)
     task = load_one(path)
@@ -171,20 +203,30 @@ def test_bigbench_sampling_replays_make_nshot_dataset(bb: Path, rel: str, shots:
 def test_subtask_folder_names_and_parent(bb: Path, tmp_path: Path) -> None:
     tasks, errors = bigbench.load_bigbench(bb / "arithmetic")
     assert not errors
-    assert [t.name for t in tasks] == ["arithmetic:1_digit_addition", "arithmetic:1_digit_multiplication"]
+    assert [t.name for t in tasks] == [
+        "arithmetic:1_digit_addition",
+        "arithmetic:1_digit_multiplication",
+    ]
     root = tmp_path / "parent"
     shutil.copytree(bb / "arithmetic", root)
-    (root / "task.json").write_text(json.dumps({"name": "arith", "description": "parent", "metrics": ["bleu"]}))
+    (root / "task.json").write_text(
+        json.dumps({"name": "arith", "description": "parent", "metrics": ["bleu"]})
+    )
     (root / "broken").mkdir()
-    (root / "broken" / "task.json").write_text("{\n  \"examples\": [,]\n}")
+    (root / "broken" / "task.json").write_text('{\n  "examples": [,]\n}')
     tasks, errors = bigbench.load_bigbench(root / "task.json")
     assert [t.name for t in tasks] == ["arith:1_digit_addition", "arith:1_digit_multiplication"]
     assert len(errors) == 1 and "broken/task.json:2:" in str(errors[0])
 
 
 def test_metrics_mapping_and_not_computed(tmp_path: Path) -> None:
-    data = {"name": "t", "metrics": ["bleu", "exact_str_match", "rouge"], "preferred_score": "bleu",
-            "stop_string": ".", "examples": [{"input": "a", "target": ["x.", "y."]}, {"input": "b", "target": "z."}]}
+    data = {
+        "name": "t",
+        "metrics": ["bleu", "exact_str_match", "rouge"],
+        "preferred_score": "bleu",
+        "stop_string": ".",
+        "examples": [{"input": "a", "target": ["x.", "y."]}, {"input": "b", "target": "z."}],
+    }
     (tmp_path / "task.json").write_text(json.dumps(data))
     task = load_one(tmp_path / "task.json")
     s = sets_for(task, [0, 1])[1]
@@ -199,8 +241,13 @@ def test_metrics_mapping_and_not_computed(tmp_path: Path) -> None:
 
 
 def test_too_many_shots_fails_only_that_setting(tmp_path: Path) -> None:
-    data = {"examples": [{"input": "a", "target": "1"}, {"input": "b", "target": "2"},
-                         {"input": "a", "target": "1"}]}
+    data = {
+        "examples": [
+            {"input": "a", "target": "1"},
+            {"input": "b", "target": "2"},
+            {"input": "a", "target": "1"},
+        ]
+    }
     (tmp_path / "task.json").write_text(json.dumps(data))
     task = load_one(tmp_path / "task.json")
     assert task.duplicates_removed == 1
@@ -228,13 +275,16 @@ def fake_hub(monkeypatch: pytest.MonkeyPatch, files: dict[str, Path]) -> list[st
     return calls
 
 
-def test_load_from_hub_single_and_subtasks(bb: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_load_from_hub_single_and_subtasks(
+    bb: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     parent = tmp_path / "parent.json"
     parent.write_text(json.dumps({"name": "arithmetic", "description": "d"}))
     files = {
         "arithmetic/task.json": parent,
         "arithmetic/1_digit_addition/task.json": bb / "arithmetic/1_digit_addition/task.json",
-        "arithmetic/1_digit_multiplication/task.json": bb / "arithmetic/1_digit_multiplication/task.json",
+        "arithmetic/1_digit_multiplication/task.json": bb
+        / "arithmetic/1_digit_multiplication/task.json",
         "figure/task.json": bb / "figure_of_speech_detection/task.json",
     }
     calls = fake_hub(monkeypatch, files)
@@ -242,7 +292,10 @@ def test_load_from_hub_single_and_subtasks(bb: Path, tmp_path: Path, monkeypatch
     assert [t.name for t in tasks] == ["figure_of_speech_detection"] and not errors
     assert tasks[0].source == "hf://org/bb/figure/task.json"
     tasks, errors = bigbench.load_bigbench_hf("org/bb", "arithmetic/task.json")
-    assert [t.name for t in tasks] == ["arithmetic:1_digit_addition", "arithmetic:1_digit_multiplication"]
+    assert [t.name for t in tasks] == [
+        "arithmetic:1_digit_addition",
+        "arithmetic:1_digit_multiplication",
+    ]
     assert "arithmetic/1_digit_addition/task.json" in calls
     with pytest.raises(TaskError, match="download failed"):
         bigbench.load_bigbench_hf("org/bb", "missing/task.json")
@@ -259,27 +312,44 @@ def write(tmp_path: Path, content: str | bytes) -> Path:
     return p
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ('{\n  "examples": [\n    {"input": "a" "target": "b"}\n  ]\n}', r"task.json:3:\d+: invalid JSON"),
-    ('{"examples": []}', "no examples"),
-    ('{"name": "x"}', "no examples"),
-    ("[1, 2]", "top level must be a JSON object"),
-    ('{"examples": [{"input": "a", "target_scores": {"x": 0, "y": 0}}]}', r"examples\[0\].*no choice with a positive"),
-    ('{"examples": [{"input": "a", "target_scores": {"x": "1"}}]}', r"examples\[0\].*not a number"),
-    ('{"examples": [{"input": "a", "target_scores": {}}]}', "non-empty object"),
-    ('{"examples": [{"target": "b"}]}', r"examples\[0\]: field 'input'"),
-    ('{"examples": [{"input": "a"}, {"input": "b"}]}', r"examples\[0\]: needs 'target'"),
-    ('{"examples": [{"input": "a", "target": []}]}', "field 'target'"),
-    ('{"examples": [{"input": "a", "target": [1]}]}', "field 'target'"),
-    ('{"examples": ["a"]}', r"examples\[0\]: must be an object"),
-    ('{"output_regex": "([", "examples": [{"input": "a", "target": "b"}]}', "output_regex"),
-    ('{"output_regex": "(a)(b)", "examples": [{"input": "a", "target": "b"}]}', "groups"),
-    ('{"task_prefix": 3, "examples": [{"input": "a", "target": "b"}]}', "task_prefix"),
-    ('{"append_choices_to_input": "no", "examples": [{"input": "a", "target": "b"}]}', "append_choices_to_input"),
-    ('{"metrics": "bleu", "examples": [{"input": "a", "target": "b"}]}', "metrics"),
-    (b'{"examples": [{"input": "caf\xe9", "target": "b"}]}', r"task.json:1: not UTF-8"),
-])
-def test_bad_task_files_raise_task_error(tmp_path: Path, content: str | bytes, message: str) -> None:
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            '{\n  "examples": [\n    {"input": "a" "target": "b"}\n  ]\n}',
+            r"task.json:3:\d+: invalid JSON",
+        ),
+        ('{"examples": []}', "no examples"),
+        ('{"name": "x"}', "no examples"),
+        ("[1, 2]", "top level must be a JSON object"),
+        (
+            '{"examples": [{"input": "a", "target_scores": {"x": 0, "y": 0}}]}',
+            r"examples\[0\].*no choice with a positive",
+        ),
+        (
+            '{"examples": [{"input": "a", "target_scores": {"x": "1"}}]}',
+            r"examples\[0\].*not a number",
+        ),
+        ('{"examples": [{"input": "a", "target_scores": {}}]}', "non-empty object"),
+        ('{"examples": [{"target": "b"}]}', r"examples\[0\]: field 'input'"),
+        ('{"examples": [{"input": "a"}, {"input": "b"}]}', r"examples\[0\]: needs 'target'"),
+        ('{"examples": [{"input": "a", "target": []}]}', "field 'target'"),
+        ('{"examples": [{"input": "a", "target": [1]}]}', "field 'target'"),
+        ('{"examples": ["a"]}', r"examples\[0\]: must be an object"),
+        ('{"output_regex": "([", "examples": [{"input": "a", "target": "b"}]}', "output_regex"),
+        ('{"output_regex": "(a)(b)", "examples": [{"input": "a", "target": "b"}]}', "groups"),
+        ('{"task_prefix": 3, "examples": [{"input": "a", "target": "b"}]}', "task_prefix"),
+        (
+            '{"append_choices_to_input": "no", "examples": [{"input": "a", "target": "b"}]}',
+            "append_choices_to_input",
+        ),
+        ('{"metrics": "bleu", "examples": [{"input": "a", "target": "b"}]}', "metrics"),
+        (b'{"examples": [{"input": "caf\xe9", "target": "b"}]}', r"task.json:1: not UTF-8"),
+    ],
+)
+def test_bad_task_files_raise_task_error(
+    tmp_path: Path, content: str | bytes, message: str
+) -> None:
     path = write(tmp_path, content)
     with pytest.raises(TaskError, match=message):
         bigbench.load_bigbench(path)
@@ -293,9 +363,19 @@ def test_missing_paths(tmp_path: Path) -> None:
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-3, 3) | st.floats(allow_nan=False) | st.text(max_size=5),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
-        st.sampled_from(["input", "target", "target_scores", "examples", "metrics", "x"]), inner, max_size=4),
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 3)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(["input", "target", "target_scores", "examples", "metrics", "x"]),
+            inner,
+            max_size=4,
+        )
+    ),
     max_leaves=12,
 )
 
@@ -311,21 +391,29 @@ def test_arbitrary_json_never_crashes(data: object) -> None:
 
 
 def test_bleurt_is_not_computed_with_its_reason(tmp_path: Path) -> None:
-    data = {"name": "t", "metrics": ["bleurt", "exact_str_match"], "preferred_score": "bleurt",
-            "examples": [{"input": "a", "target": "x"}, {"input": "b", "target": "y"}]}
+    data = {
+        "name": "t",
+        "metrics": ["bleurt", "exact_str_match"],
+        "preferred_score": "bleurt",
+        "examples": [{"input": "a", "target": "x"}, {"input": "b", "target": "y"}],
+    }
     (tmp_path / "task.json").write_text(json.dumps(data))
     s = sets_for(load_one(tmp_path / "task.json"), [0])[0]
     assert s.not_computed == ("bleurt",)
     assert "model download" in s.extra["not_computed:bleurt"]
     assert s.preferred_metric == "exact_match"  # the headline falls back to a computed metric
-    from emergetui.summary import not_computed_reasons
+    from emergetui.report.document import not_computed_reasons
 
     assert "BLEURT-20" in not_computed_reasons(["bleurt"])["bleurt"]
 
 
 def test_scoring_only_task_does_not_generate(tmp_path: Path) -> None:
-    data = {"name": "t", "metrics": ["log_likelihood"], "preferred_score": "log_likelihood",
-            "examples": [{"input": "a", "target": ["x", "x y"]}, {"input": "b", "target": "y"}]}
+    data = {
+        "name": "t",
+        "metrics": ["log_likelihood"],
+        "preferred_score": "log_likelihood",
+        "examples": [{"input": "a", "target": ["x", "x y"]}, {"input": "b", "target": "y"}],
+    }
     (tmp_path / "task.json").write_text(json.dumps(data))
     s = sets_for(load_one(tmp_path / "task.json"), [0])[0]
     assert not any(it.generate for it in s.items)  # json_task generates only for generative metrics

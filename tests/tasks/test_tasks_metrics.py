@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emergetui.records import ItemRaw
+from emergetui.tasks.records import ItemRaw
 from emergetui.tasks.base import Item
 from emergetui.tasks.calibration import ece_10_bins, reliability_bins
 from emergetui.tasks.metrics import (
@@ -107,7 +107,9 @@ def test_all_choices_impossible_is_uniform() -> None:
 
 
 def gen_item(**kw) -> Item:
-    base = dict(item_id="g", prompt="Q: 2+2?\nA: ", targets=("4",), generate=True, output_regex=r"[-+]?\d+")
+    base = dict(
+        item_id="g", prompt="Q: 2+2?\nA: ", targets=("4",), generate=True, output_regex=r"[-+]?\d+"
+    )
     base.update(kw)
     return Item(**base)
 
@@ -130,17 +132,27 @@ def test_exact_match_default_regex_keeps_leading_space_like_bigbench() -> None:
 
 
 def test_bigbench_stop_string_is_put_back() -> None:
-    item = gen_item(targets=("The apple is on the ground.",), output_regex=None, stop=(".",),
-                    meta=(("stop_string", "."),))
+    item = gen_item(
+        targets=("The apple is on the ground.",),
+        output_regex=None,
+        stop=(".",),
+        meta=(("stop_string", "."),),
+    )
     raw = ItemRaw(generated_text="The apple is on the ground", stop_reason="stop")
     assert response_text(item, raw) == "The apple is on the ground."
     assert item_metrics(item, raw)["exact_match"] == 1.0
     # stopped for another reason: nothing is added
-    assert response_text(item, ItemRaw(generated_text="The apple", stop_reason="length")) == "The apple"
+    assert (
+        response_text(item, ItemRaw(generated_text="The apple", stop_reason="length"))
+        == "The apple"
+    )
 
 
 def test_postprocess_output_matches_bigbench() -> None:
-    assert postprocess_output("The apple is on the ground. What is", ".", None) == "The apple is on the ground."
+    assert (
+        postprocess_output("The apple is on the ground. What is", ".", None)
+        == "The apple is on the ground."
+    )
     assert postprocess_output(".abc.", ".", None) == ".abc."  # a stop string at 0 is ignored
     assert postprocess_output("= 42. 7*7 = 49.", None, r"\d+") == "42"
     assert postprocess_output("x", None, r"\d+") == ""
@@ -149,9 +161,14 @@ def test_postprocess_output_matches_bigbench() -> None:
 
 def test_token_edit_distance() -> None:
     item = gen_item(targets=("4", "four"))
-    raw = ItemRaw(generated_text="4", generated_tokens=[1, 2, 3], target_tokens=[[1, 3], [1, 2, 3, 4]],
-                  target_logprobs=[[-0.1, -0.2], [-1.0] * 4],
-                  edit_response_tokens=[1, 2, 3], edit_target_tokens=[[1, 3], [1, 2, 3, 4]])
+    raw = ItemRaw(
+        generated_text="4",
+        generated_tokens=[1, 2, 3],
+        target_tokens=[[1, 3], [1, 2, 3, 4]],
+        target_logprobs=[[-0.1, -0.2], [-1.0] * 4],
+        edit_response_tokens=[1, 2, 3],
+        edit_target_tokens=[[1, 3], [1, 2, 3, 4]],
+    )
     m = item_metrics(item, raw)
     assert m["token_edit_distance"] == 1.0
     assert m["logprob_correct"] == pytest.approx(-0.3)  # first target
@@ -166,12 +183,19 @@ def test_token_edit_distance() -> None:
 
 def test_applicable_metrics_match_what_is_computed() -> None:
     item = gen_item(choices=("3", "4"), target_scores=(0.0, 1.0))
-    raw = ItemRaw(choice_logprobs=[[-1.0], [-0.5]], target_tokens=[[9]], target_logprobs=[[-0.5]],
-                  generated_text="4", generated_tokens=[9], edit_response_tokens=[9],
-                  edit_target_tokens=[[9]])
+    raw = ItemRaw(
+        choice_logprobs=[[-1.0], [-0.5]],
+        target_tokens=[[9]],
+        target_logprobs=[[-0.5]],
+        generated_text="4",
+        generated_tokens=[9],
+        edit_response_tokens=[9],
+        edit_target_tokens=[[9]],
+    )
     assert set(applicable_metrics(item)) == set(item_metrics(item, raw))
-    assert set(applicable_metrics(item)) == {m.name for m in METRICS.values()
-                                             if m not in BIGBENCH_METRIC_INFOS}
+    assert set(applicable_metrics(item)) == {
+        m.name for m in METRICS.values() if m not in BIGBENCH_METRIC_INFOS
+    }
 
 
 def test_missing_raw_data_gives_no_metrics() -> None:

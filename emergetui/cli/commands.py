@@ -76,10 +76,16 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 def cmd_tasks(args: argparse.Namespace) -> int:
     from emergetui.tasks.registry import list_tasks
+    from emergetui.tasks.suites import find_bigbench_dir, listing_lines
 
     for t in list_tasks(list(args.tasks_dir)):
         origin = "built-in" if t.builtin else str(t.path)
         print(f"{t.name:<32} {t.source:<10} {origin:<10} {t.description}")
+    root = find_bigbench_dir(args.bigbench_dir)
+    if root is not None:
+        print(f"\nBIG-bench tasks in {root} (use as --task bigbench:NAME):")
+        for line in listing_lines(root):
+            print(line)
     return 0
 
 

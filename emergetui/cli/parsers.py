@@ -46,6 +46,21 @@ def batch_parser(with_epilog: bool = False) -> argparse.ArgumentParser:
     )
     a("--tasks-dir", action="append", default=[], type=Path, help="extra folder of task TOML files")
     a("--mmlu-dir", type=Path, default=None, help="local MMLU data (dev/ val/ test/ CSV folders)")
+    a(
+        "--bigbench-dir",
+        type=Path,
+        default=None,
+        help="a BIG-bench checkout's bigbench/benchmark_tasks, for --task bigbench:NAME[/SUBTASK] "
+        "and --suite (default: $EMERGETUI_BIGBENCH_DIR, or [bigbench] dir in config.toml)",
+    )
+    a(
+        "--suite",
+        action="append",
+        default=[],
+        dest="suites",
+        metavar="NAME",
+        help="named BIG-bench suite: bigbench-lite, wei2022-emergent (repeatable)",
+    )
     a("--shots", default=None, help="comma-separated shot counts, e.g. 0,1,2,4,8")
     a("--limit", type=int, default=None, help="items per task setting")
     a("--seed", type=int, default=0)
@@ -90,6 +105,12 @@ def sub_parser() -> argparse.ArgumentParser:
     add_store(e)
     t = sp.add_parser("tasks", help="list built-in and user tasks")
     t.add_argument("--tasks-dir", action="append", default=[], type=Path)
+    t.add_argument(
+        "--bigbench-dir",
+        type=Path,
+        default=None,
+        help="also list the JSON tasks of this BIG-bench benchmark_tasks folder",
+    )
     lad = sp.add_parser("ladders", help="list ladders and their rungs")
     lad.add_argument("--ladder", action="append", default=[], type=Path, help="extra ladder TOML")
     pl = sp.add_parser("pull", help="download a ladder's files")
@@ -141,6 +162,8 @@ def spec_from_args(args: argparse.Namespace) -> ExperimentSpec:
         tasks=tuple(args.tasks) if args.tasks else None,
         tasks_dirs=tuple(args.tasks_dir),
         mmlu_dir=args.mmlu_dir,
+        bigbench_dir=args.bigbench_dir,
+        suites=tuple(args.suites),
         shots=parse_int_list(args.shots, "--shots"),
         limit=args.limit,
         seed=args.seed,

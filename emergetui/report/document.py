@@ -88,7 +88,9 @@ def run_document(
             {"rung": k[0], "task": k[1], "setting": k[2], "n": v} for k, v in sorted(errors.items())
         ],
         "not_computed": sorted({m for t in tasksets.values() for m in t.not_computed}),
+        "headline": headlines(tasksets.values()),
     }
+    doc["not_computed_reasons"] = not_computed_reasons(doc["not_computed"])
     if analyse and results:
         from emergetui.analysis.analyze import analyze
         from emergetui.analysis.data import RungInfo
@@ -100,12 +102,39 @@ def run_document(
         augment_results(doc["results"], analysis)
         doc["emergence"] = emergence_json(analysis)
         doc["warnings"] = list(analysis.warnings)
+    if analyse:
+        from emergetui.analysis.corpus_metrics import corpus_rows
+
+        listed = {k: t.metrics for k, t in tasksets.items()}
+        for row in corpus_rows(records, listed, order, seed=seed):
+            doc["results"].append(
+                {**row, "shots": shots.get((row["task"], row["setting"]), 0), "chance": None}
+            )
     return finite(doc)
 
 
+def headlines(tasksets: Any) -> list[dict[str, Any]]:
+    """Each task setting's headline metric with BIG-bench's low/high score."""
+    from emergetui.tasks.bigbench_sets import headline
+
+    return [
+        {"task": t.task, "setting": t.setting, **headline(t.preferred, t.chance)} for t in tasksets
+    ]
+
+
+def not_computed_reasons(names: list[str]) -> dict[str, str]:
+    from emergetui.tasks.bigbench_metrics import NOT_COMPUTED_REASONS
+
+    return {m: NOT_COMPUTED_REASONS.get(m, "not a BIG-bench JSON metric") for m in names}
+
+
 def calibration(records: list[Any], order: dict[str, int]) -> list[dict[str, Any]]:
-    """Run-level expected calibration error per (rung, task, setting) of multiple-choice items."""
-    from emergetui.tasks.metrics import expected_calibration_error
+    """Calibration per (rung, task, setting) of multiple-choice items: BIG-bench's
+    ``expected_calibration_error`` (15 buckets) and Brier score, and emergetui's 10-bin ECE."""
+    from emergetui.analysis.corpus_metrics import CorpusItem, corpus_metric_values
+    from emergetui.tasks.calibration import ece_10_bins
+
+    names = ("expected_calibration_error", "calibration_multiple_choice_brier_score")
 
     groups: dict[tuple[str, str, str], list[Any]] = defaultdict(list)
     for r in records:
@@ -115,13 +144,16 @@ def calibration(records: list[Any], order: dict[str, int]) -> list[dict[str, Any
     for (rung, task, setting), recs in sorted(
         groups.items(), key=lambda kv: (order.get(kv[0][0], 99), kv[0][1:])
     ):
+        items = [CorpusItem.from_record(r) for r in recs]
+        got = corpus_metric_values({rung: items}, names, n_boot=0)[rung]
         rows.append(
             {
                 "rung": rung,
                 "task": task,
                 "setting": setting,
-                "ece": expected_calibration_error(recs),
                 "n": len(recs),
+                **{m: got[m].value for m in names},
+                "ece_10_bins": ece_10_bins(recs),
             }
         )
     return rows
@@ -186,7 +218,9 @@ def results_table(doc: dict[str, Any]) -> str:
     console.print(table)
     text = console.export_text()
     if doc.get("not_computed"):
-        text += f"not computed (unsupported metrics named by the tasks): {', '.join(doc['not_computed'])}\n"
+        reasons = doc.get("not_computed_reasons") or {}
+        named = [f"{m} ({reasons[m]})" if m in reasons else m for m in doc["not_computed"]]
+        text += f"not computed (metrics named by the tasks): {'; '.join(named)}\n"
     return text
 
 
@@ -214,7 +248,7 @@ def verdict_lines(doc: dict[str, Any]) -> list[str]:
             text += f" (critical scale ~{mid:.3g} params)"
         cont = [
             f"{SHORT.get(m, m)} {rows[m]['verdict']}"
-            for m in ("logprob_correct_mean", "prob_correct", "brier", "token_edit_distance")
+            for m in ("logprob_correct_mean", "prob_correct", "brier_sum", "token_edit_distance")
             if m in rows
         ]
         if cont:

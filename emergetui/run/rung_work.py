@@ -22,6 +22,7 @@ from emergetui.run.events import (
 )
 from emergetui.run.store import Store
 from emergetui.tasks.base import Item, ItemSet
+from emergetui.tasks.metrics import fill_response
 from emergetui.tasks.records import ItemRaw, ItemRecord
 
 Key = tuple[str, str]  # (task, setting)
@@ -172,6 +173,10 @@ class RungWork:
             self._one_done(p)
 
         engine.score(pairs, on_result=on_score)
+
+        def tokenize(text: str) -> list[int]:
+            return engine.tokenize(text, add_bos=False)
+
         for (max_tokens, stop), group in gens.items():
             self.check()
 
@@ -183,6 +188,8 @@ class RungWork:
                 p.raw.stop_reason = g.stop_reason
                 if g.error:
                     p.errors.append(f"generation: {g.error}")
+                else:  # the post-processed answer and its tokens (token_edit_distance)
+                    fill_response(p.item, p.raw, tokenize)
                 self._tokens += g.prompt_tokens + len(g.tokens)
                 self._one_done(p)
 

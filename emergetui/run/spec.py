@@ -35,6 +35,8 @@ class ExperimentSpec:
     tasks: tuple[str, ...] | None = None
     tasks_dirs: tuple[Path, ...] = ()
     mmlu_dir: Path | None = None
+    bigbench_dir: Path | None = None
+    suites: tuple[str, ...] = ()
     shots: tuple[int, ...] | None = None
     limit: int | None = None
     seed: int = 0
@@ -68,6 +70,7 @@ class ExperimentSpec:
             ladder=stored.get("ladder", self.ladder),
             rungs=tuple(stored.get("rungs") or ()) or None,
             tasks=tuple(stored.get("task_specs") or ()) or None,
+            suites=tuple(stored.get("suites") or ()),
             shots=tuple(int(s) for s in shots) if shots else None,
             limit=stored.get("limit"),
             seed=int(stored.get("seed", 0)),
@@ -136,9 +139,17 @@ def build_experiment(spec: ExperimentSpec) -> Experiment:
     shots = list(spec.shots) if spec.shots is not None else None
     from emergetui.tasks.registry import resolve_tasks
 
-    tasks = list(spec.tasks) if spec.tasks else default_tasks(ladder)
+    suites = list(spec.suites)
+    tasks = list(spec.tasks) if spec.tasks else ([] if suites else default_tasks(ladder))
     item_sets, errors = resolve_tasks(
-        tasks, shots, spec.limit, spec.seed, list(spec.tasks_dirs), mmlu_dir=spec.mmlu_dir
+        tasks,
+        shots,
+        spec.limit,
+        spec.seed,
+        list(spec.tasks_dirs),
+        mmlu_dir=spec.mmlu_dir,
+        bigbench_dir=spec.bigbench_dir,
+        suite_names=suites,
     )
     warnings = [str(e) for e in errors]
     item_sets = [s for s in item_sets if s.items]
@@ -151,7 +162,9 @@ def build_experiment(spec: ExperimentSpec) -> Experiment:
         else Rung(label=s.label, params=s.params, fetch=_fetcher(s, spec.offline))
         for s in specs
     ]
-    extra = {"limit": spec.limit, "shots": shots, "task_specs": tasks}
+    extra: dict[str, Any] = {"limit": spec.limit, "shots": shots, "task_specs": tasks}
+    if suites:  # only when used, so that the run ids of earlier runs do not change
+        extra["suites"] = suites
     config = RunConfig(
         ladder=ladder.name,
         rungs=rungs,

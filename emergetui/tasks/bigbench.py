@@ -28,17 +28,14 @@ from pathlib import Path
 from typing import Any
 
 from emergetui.tasks.base import Item, ItemSet, TaskError
-from emergetui.tasks.fewshot import ShotOrder, bigbench_draws, join_shots, setting_name
-from emergetui.tasks.metrics import BIGBENCH_DEFAULT_REGEX, META_STOP_STRING, applicable_metrics
+
+__all__ = ["SUPPORTED_METRICS", "BigBenchTask", "item_sets", "load_bigbench", "parse_task"]
+from emergetui.tasks.bigbench_metrics import GENERATIVE_METRICS, SCORE_RANGES
+from emergetui.tasks.bigbench_sets import SUPPORTED_METRICS, bigbench_meta, item_set
+from emergetui.tasks.fewshot import ShotOrder, bigbench_draws, join_shots
+from emergetui.tasks.metrics import BIGBENCH_DEFAULT_REGEX, META_STOP_STRING
 from emergetui.tasks.sources import read_json
 
-#: BIG-bench metric name -> our metric name, for the metrics this lab computes.
-SUPPORTED_METRICS = {
-    "multiple_choice_grade": "multiple_choice_grade",
-    "exact_str_match": "exact_match",
-}
-#: BIG-bench metrics that score choices, not generations (the rest need a generation).
-_CHOICE_METRICS = {"multiple_choice_grade", "calibration_multiple_choice_brier_score", "macro_f1"}
 #: TOML/JSON field name -> PromptFormat attribute.
 FORMAT_FIELDS = {
     "task_prefix": "task_prefix",
@@ -109,6 +106,23 @@ class BigBenchTask:
     stop_string: str | None = None
     examples: list[Example] = field(default_factory=list)
     duplicates_removed: int = 0
+    absolute_normalization: bool = False
+
+    def score_range(self) -> tuple[float, float] | None:
+        """BIG-bench's (low_score, high_score) for the preferred score, None if it has none.
+
+        As json_task: the range's ends, except that multiple_choice_grade's low
+        score is the mean over examples of the mean target score (random guessing).
+        """
+        rng = SCORE_RANGES.get(self.preferred_score)
+        if rng is None:
+            return None
+        low, high = rng
+        if self.preferred_score == "multiple_choice_grade":
+            mc = [ex.scores for ex in self.examples if ex.scores]
+            if mc:
+                low = sum(sum(s) / len(s) for s in mc) / len(mc)
+        return low, high
 
 
 # --------------------------------------------------------------------------- parsing
@@ -231,6 +245,7 @@ def parse_task(
         stop_string=stop_string,
         examples=examples,
         duplicates_removed=len(raw_examples) - len(examples),
+        absolute_normalization=data.get("absolute_normalization", False) is True,
     )
 
 
@@ -394,12 +409,14 @@ def item_sets(
             f"{task.name}: shot_sampling must be one of {SHOT_SAMPLING}, got {shot_sampling!r}"
         )
     inputs = format_inputs(task, seed)
-    generative = not task.metrics or any(m not in _CHOICE_METRICS for m in task.metrics)
+    # As json_task: generate only for a generative metric (or when none is declared).
+    generative = not task.metrics or any(m in GENERATIVE_METRICS for m in task.metrics)
     stop = (task.stop_string,) if task.stop_string else ("\n",)
     meta_stop = ((META_STOP_STRING, task.stop_string),) if task.stop_string else ()
     sets: list[ItemSet] = []
     errors: list[TaskError] = []
     count = len(inputs) if limit is None else min(limit, len(inputs))
+    meta_bb = bigbench_meta(task, count)
     for k in shots:
         try:
             if k == 0:
@@ -439,37 +456,8 @@ def item_sets(
                     max_tokens=max_tokens,
                     output_regex=task.output_regex,
                     shots=k,
-                    meta=(("example", str(ex.index)), *meta_stop),
+                    meta=(("example", str(ex.index)), *meta_stop, *meta_bb),
                 )
             )
-        sets.append(_item_set(task, k, items, seed, shot_sampling))
+        sets.append(item_set(task, k, items, seed, shot_sampling))
     return sets, errors
-
-
-def _item_set(task: BigBenchTask, k: int, items: list[Item], seed: int, sampling: str) -> ItemSet:
-    ours = [SUPPORTED_METRICS[m] for m in task.metrics if m in SUPPORTED_METRICS]
-    applicable: list[str] = []
-    for item in items:
-        applicable += [m for m in applicable_metrics(item) if m not in applicable]
-    metrics = tuple([m for m in ours if m in applicable] + [m for m in applicable if m not in ours])
-    preferred = SUPPORTED_METRICS.get(task.preferred_score, "")
-    if preferred not in metrics:
-        preferred = metrics[0] if metrics else ""
-    return ItemSet(
-        task=task.name,
-        setting=setting_name(k),
-        items=items,
-        metrics=metrics,
-        preferred_metric=preferred,
-        shots=k,
-        description=task.description,
-        not_computed=tuple(m for m in task.metrics if m not in SUPPORTED_METRICS),
-        extra={
-            "source": "bigbench",
-            "path": task.source,
-            "seed": str(seed),
-            "shot_sampling": sampling,
-            "duplicates_removed": str(task.duplicates_removed),
-            "bigbench_preferred_score": task.preferred_score,
-        },
-    )

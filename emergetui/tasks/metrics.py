@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Protocol
+from typing import Any
 
 from emergetui.tasks.base import Item
+from emergetui.tasks.bigbench_metrics import bb_argmax, mc_log_probs
 from emergetui.tasks.records import ItemRaw
 
 #: BIG-bench's regex for generative tasks that set neither output_regex nor stop_string.
@@ -36,6 +37,15 @@ BIGBENCH_DEFAULT_REGEX = r"[^\.\?\!\;\n]+"
 META_STOP_STRING = "stop_string"
 #: ``ItemRaw.stop_reason`` values meaning "a stop string ended the generation".
 STOP_STRING_REASONS = frozenset({"stop", "stop_string"})
+#: ``Item.meta`` key: the BIG-bench metrics the task declares, comma-separated. Items
+#: without it (arithmetic, MMLU) get emergetui's own metrics only.
+META_BIGBENCH_METRICS = "bigbench_metrics"
+#: ``Item.meta`` key, "1" when some example of the task has several targets
+#: (BIG-bench's log_likelihood then sums their probabilities and drops per word/char).
+META_MULTI_TARGET = "bigbench_multi_target"
+#: ``Item.meta`` key, "1" for a task with ``absolute_normalization`` (choices scored
+#: by unnormalised log-likelihood).
+META_ABSOLUTE_NORMALIZATION = "absolute_normalization"
 
 
 @dataclass(frozen=True)
@@ -46,72 +56,170 @@ class MetricInfo:
     description: str
     discrete: bool
     higher_is_better: bool
-    needs: str  # "choices", "generation", or "answer" (a target or a correct choice)
+    #: "choices", "generation", "answer" (a target or a correct choice), or "corpus"
+    #: (computed over a set of items, see emergetui.analysis.corpus_metrics)
+    needs: str
 
+
+_BB = "BIG-bench's "
+#: BIG-bench's metrics under BIG-bench's names (see emergetui.tasks.bigbench_metrics).
+BIGBENCH_METRIC_INFOS = (
+    MetricInfo(
+        "case_insensitive_str_match",
+        _BB + "case-insensitive, stripped string match",
+        True,
+        True,
+        "generation",
+    ),
+    MetricInfo(
+        "numeric_match_with_0_1_relative_error",
+        _BB + "numeric answer within 10% relative error of the target",
+        True,
+        True,
+        "generation",
+    ),
+    MetricInfo(
+        "sequence_f1",
+        _BB + "per-position label accuracy (x100) of a space-separated label sequence",
+        False,
+        True,
+        "generation",
+    ),
+    MetricInfo(
+        "rouge1",
+        _BB + "ROUGE-1 F (x100), best reference, rouge-score as T5 calls it",
+        False,
+        True,
+        "generation",
+    ),
+    MetricInfo("rouge2", _BB + "ROUGE-2 F (x100), best reference", False, True, "generation"),
+    MetricInfo("rougeLsum", _BB + "ROUGE-Lsum F (x100), best reference", False, True, "generation"),
+    MetricInfo(
+        "log_likelihood",
+        _BB + "log P(target | prompt) (targets' probabilities summed "
+        "when the task has several targets)",
+        False,
+        True,
+        "answer",
+    ),
+    MetricInfo(
+        "log_likelihood_per_word",
+        _BB + "log_likelihood / words in the target",
+        False,
+        True,
+        "answer",
+    ),
+    MetricInfo(
+        "log_likelihood_per_char",
+        _BB + "log_likelihood / characters in the target",
+        False,
+        True,
+        "answer",
+    ),
+    MetricInfo(
+        "weighted_log_probabilities",
+        _BB + "sum of choice log-likelihoods weighted by target scores",
+        False,
+        True,
+        "choices",
+    ),
+    MetricInfo(
+        "weighted_probabilities",
+        _BB + "sum of choice probabilities weighted by target scores",
+        False,
+        True,
+        "choices",
+    ),
+    MetricInfo(
+        "bleu",
+        _BB + "corpus BLEU (sacrebleu, T5 settings); a corpus-level metric",
+        False,
+        True,
+        "corpus",
+    ),
+    MetricInfo(
+        "macro_f1",
+        _BB + "macro-averaged F1 of the argmax choice; corpus-level",
+        True,
+        True,
+        "corpus",
+    ),
+    MetricInfo(
+        "calibration_multiple_choice_brier_score",
+        _BB + "Brier score averaged over every (item, choice) pair; corpus-level",
+        False,
+        False,
+        "corpus",
+    ),
+    MetricInfo(
+        "expected_calibration_error",
+        _BB + "expected calibration error, 15 buckets; corpus-level",
+        False,
+        False,
+        "corpus",
+    ),
+)
+
+_CORE = (
+    MetricInfo(
+        "exact_match",
+        "generated answer equals a target after BIG-bench "
+        "post-processing (stop string, output regex): BIG-bench's exact_str_match",
+        True,
+        True,
+        "generation",
+    ),
+    MetricInfo(
+        "multiple_choice_grade",
+        "target score of the choice BIG-bench's argmax picks "
+        "(highest normalised log-likelihood, ties broken by SHA-256 of the scores)",
+        True,
+        True,
+        "choices",
+    ),
+    MetricInfo(
+        "mc_grade_norm",
+        "emergetui variant: multiple-choice grade with log-likelihood "
+        "divided by the choice's length in characters (lm-eval acc_norm, first maximum "
+        "wins)",
+        True,
+        True,
+        "choices",
+    ),
+    MetricInfo(
+        "logprob_correct",
+        "log P(correct answer | prompt), summed over its tokens",
+        False,
+        True,
+        "answer",
+    ),
+    MetricInfo("logprob_correct_mean", "per-token mean of logprob_correct", False, True, "answer"),
+    MetricInfo(
+        "prob_correct", "P(correct answer | prompt) = exp(logprob_correct)", False, True, "answer"
+    ),
+    MetricInfo(
+        "brier_sum",
+        "emergetui variant: per-item Brier score summed over the choices "
+        "(softmax over choice log-likelihoods against the target scores normalised to "
+        "sum 1); BIG-bench's calibration_multiple_choice_brier_score averages over "
+        "(item, choice) pairs instead",
+        False,
+        False,
+        "choices",
+    ),
+    MetricInfo(
+        "token_edit_distance",
+        "Levenshtein distance between the tokens of the "
+        "post-processed answer and of the closest target, both tokenized alone by the "
+        "same tokenizer",
+        False,
+        False,
+        "generation",
+    ),
+)
 
 METRICS: Mapping[str, MetricInfo] = MappingProxyType(
-    {
-        m.name: m
-        for m in (
-            MetricInfo(
-                "exact_match",
-                "generated answer equals a target after BIG-bench "
-                "post-processing (stop string, output regex)",
-                True,
-                True,
-                "generation",
-            ),
-            MetricInfo(
-                "multiple_choice_grade",
-                "target score of the highest log-likelihood "
-                "choice (first maximum wins, as np.argmax)",
-                True,
-                True,
-                "choices",
-            ),
-            MetricInfo(
-                "mc_grade_norm",
-                "multiple-choice grade with log-likelihood divided by "
-                "the choice's length in characters (lm-eval acc_norm)",
-                True,
-                True,
-                "choices",
-            ),
-            MetricInfo(
-                "logprob_correct",
-                "log P(correct answer | prompt), summed over its tokens",
-                False,
-                True,
-                "answer",
-            ),
-            MetricInfo(
-                "logprob_correct_mean", "per-token mean of logprob_correct", False, True, "answer"
-            ),
-            MetricInfo(
-                "prob_correct",
-                "P(correct answer | prompt) = exp(logprob_correct)",
-                False,
-                True,
-                "answer",
-            ),
-            MetricInfo(
-                "brier",
-                "Brier score (sum over choices) of the softmax over choice "
-                "log-likelihoods against the target scores normalised to sum 1",
-                False,
-                False,
-                "choices",
-            ),
-            MetricInfo(
-                "token_edit_distance",
-                "Levenshtein distance between generated token ids "
-                "and the closest target's token ids",
-                False,
-                False,
-                "generation",
-            ),
-        )
-    }
+    {m.name: m for m in (*_CORE, *BIGBENCH_METRIC_INFOS)}
 )
 
 
@@ -242,39 +350,79 @@ def _correct_logprobs(item: Item, raw: ItemRaw) -> list[float] | None:
 # --------------------------------------------------------------------------- public API
 
 
+def declared_bigbench(item: Item) -> tuple[str, ...]:
+    """The BIG-bench metrics the item's task declares (empty for other task families)."""
+    value = _meta(item).get(META_BIGBENCH_METRICS, "")
+    return tuple(m for m in value.split(",") if m)
+
+
+def fill_response(item: Item, raw: ItemRaw, tokenize: Callable[[str], list[int]]) -> None:
+    """Store the post-processed answer and the tokens token_edit_distance compares.
+
+    Why here and not from ``generated_tokens``/``target_tokens``: those come from
+    two different tokenizations (generation continues a prompt that may end in a
+    space; target scoring moves that space into the target), so a correct answer
+    could score distance >= 1. The answer and every target are tokenized alone,
+    by the same call, after BIG-bench's post-processing.
+    """
+    response = response_text(item, raw)
+    raw.response = response
+    if response is None:
+        return
+    raw.edit_response_tokens = tokenize(response) if response else []
+    raw.edit_target_tokens = [tokenize(t) if t else [] for t in item.targets]
+
+
 def item_metrics(item: Item, raw: ItemRaw) -> dict[str, float]:
-    """Every metric of :data:`METRICS` that the item and its raw data allow."""
+    """Every metric of :data:`METRICS` that the item and its raw data allow
+    (BIG-bench's own per-item metrics only where the task declares them)."""
+    from emergetui.tasks.bigbench_items import bigbench_item_metrics
+
+    meta = _meta(item)
+    declared = declared_bigbench(item)
     out: dict[str, float] = {}
     sums = _choice_sums(item, raw)
     if sums is not None:
         scores = item.target_scores
-        out["multiple_choice_grade"] = float(scores[argmax_first(sums)])
+        absolute = meta.get(META_ABSOLUTE_NORMALIZATION) == "1"
+        out["multiple_choice_grade"] = float(scores[bb_argmax(mc_log_probs(sums, absolute))])
         normed = [s / max(len(c), 1) for s, c in zip(sums, item.choices, strict=True)]
         out["mc_grade_norm"] = float(scores[argmax_first(normed)])
         probs = softmax(sums)
-        out["brier"] = math.fsum((p - y) ** 2 for p, y in zip(probs, _outcome(scores), strict=True))
+        out["brier_sum"] = math.fsum(
+            (p - y) ** 2 for p, y in zip(probs, _outcome(scores), strict=True)
+        )
     lps = _correct_logprobs(item, raw)
     if lps is not None:
         total = math.fsum(lps)
         out["logprob_correct"] = total
         out["logprob_correct_mean"] = total / len(lps)
         out["prob_correct"] = math.exp(total)
+    response = None
     if item.generate and raw.generated_text is not None:
         response = response_text(item, raw)
         out["exact_match"] = 1.0 if response in item.targets else 0.0
-        targets = [t for t in raw.target_tokens if t is not None]
-        if targets:
-            gen = list(raw.generated_tokens)
-            out["token_edit_distance"] = float(min(levenshtein(gen, t) for t in targets))
+        if raw.edit_target_tokens and len(raw.edit_target_tokens) == len(item.targets):
+            gen = list(raw.edit_response_tokens)
+            out["token_edit_distance"] = float(
+                min(levenshtein(gen, t) for t in raw.edit_target_tokens)
+            )
+    if declared:
+        out.update(
+            bigbench_item_metrics(
+                item, raw, response, sums, declared, multi_target=meta.get(META_MULTI_TARGET) == "1"
+            )
+        )
     return out
 
 
 def chance_levels(item: Item) -> dict[str, float]:
     """Expected value of each metric for a guesser that knows nothing.
 
-    Multiple choice: uniformly random choice (mean target score); Brier: the
-    uniform prediction. Generative exact match: 0. Metrics without a
-    model-free chance level (log-probabilities, edit distance) are left out.
+    Multiple choice: uniformly random choice (mean target score, BIG-bench's
+    low_score); Brier: the uniform prediction. Generative string matches: 0.
+    Metrics without a model-free chance level (log-probabilities, edit
+    distance, ROUGE) are left out.
     """
     out: dict[str, float] = {}
     n = len(item.choices)
@@ -282,14 +430,18 @@ def chance_levels(item: Item) -> dict[str, float]:
         mean_score = math.fsum(item.target_scores) / n
         out["multiple_choice_grade"] = mean_score
         out["mc_grade_norm"] = mean_score
-        out["brier"] = math.fsum((1.0 / n - y) ** 2 for y in _outcome(item.target_scores))
+        out["brier_sum"] = math.fsum((1.0 / n - y) ** 2 for y in _outcome(item.target_scores))
     if item.generate:
         out["exact_match"] = 0.0
+        if "case_insensitive_str_match" in declared_bigbench(item):
+            out["case_insensitive_str_match"] = 0.0
     return out
 
 
 def applicable_metrics(item: Item) -> tuple[str, ...]:
     """The metrics :func:`item_metrics` will produce for this item once the model has run."""
+    from emergetui.tasks.bigbench_items import bigbench_item_names
+
     names: list[str] = []
     has_choices = bool(item.choices) and len(item.target_scores) == len(item.choices)
     if item.generate:
@@ -299,68 +451,11 @@ def applicable_metrics(item: Item) -> tuple[str, ...]:
     if item.targets or _correct_choices(item):
         names += ["logprob_correct", "logprob_correct_mean", "prob_correct"]
     if has_choices:
-        names.append("brier")
+        names.append("brier_sum")
     if item.generate and item.targets:
         names.append("token_edit_distance")
+    declared = declared_bigbench(item)
+    if declared:
+        multi = _meta(item).get(META_MULTI_TARGET) == "1"
+        names += [m for m in bigbench_item_names(item, declared, multi) if m not in names]
     return tuple(names)
-
-
-class _RecordLike(Protocol):
-    target_scores: Sequence[float]
-    raw: ItemRaw
-
-
-@dataclass(frozen=True)
-class CalibrationBin:
-    """One bin of a reliability diagram."""
-
-    lo: float
-    hi: float
-    count: int
-    mean_confidence: float
-    accuracy: float
-
-
-def reliability_bins(records: Iterable[_RecordLike], n_bins: int = 10) -> list[CalibrationBin]:
-    """Equal-width confidence bins over multiple-choice records.
-
-    Confidence is the largest softmax probability over the choices; an item is
-    correct when that argmax choice has the best target score. Records without
-    complete choice log-probs (errors, generative items) are skipped.
-    """
-    counts = [0] * n_bins
-    conf_sum = [0.0] * n_bins
-    correct_sum = [0.0] * n_bins
-    for rec in records:
-        if getattr(rec, "error", None):
-            continue
-        scores = list(rec.target_scores)
-        lps = rec.raw.choice_logprobs
-        if not scores or len(lps) != len(scores):
-            continue
-        probs = softmax([math.fsum(x) for x in lps])
-        top = argmax_first(probs)
-        conf = probs[top]
-        b = min(int(conf * n_bins), n_bins - 1)
-        counts[b] += 1
-        conf_sum[b] += conf
-        correct_sum[b] += 1.0 if max(scores) > 0 and scores[top] == max(scores) else 0.0
-    return [
-        CalibrationBin(
-            lo=b / n_bins,
-            hi=(b + 1) / n_bins,
-            count=counts[b],
-            mean_confidence=conf_sum[b] / counts[b] if counts[b] else 0.0,
-            accuracy=correct_sum[b] / counts[b] if counts[b] else 0.0,
-        )
-        for b in range(n_bins)
-    ]
-
-
-def expected_calibration_error(records: Iterable[_RecordLike], n_bins: int = 10) -> float:
-    """ECE over multiple-choice records (10 equal-width bins); NaN when there are none."""
-    bins = reliability_bins(records, n_bins)
-    total = sum(b.count for b in bins)
-    if total == 0:
-        return math.nan
-    return math.fsum(b.count / total * abs(b.accuracy - b.mean_confidence) for b in bins)

@@ -346,8 +346,13 @@ def subject_scores(scores: Iterable[tuple[str, float]]) -> dict[str, float]:
 
 
 def macro_micro(scores: Iterable[tuple[str, float]]) -> tuple[float, float]:
-    """``(macro, micro)``: mean of subject means (each subject counts once, the usual
-    MMLU headline) and mean over all questions. NaN when empty."""
+    """``(macro, micro)``: mean of subject means (each subject counts once) and mean
+    over all questions. NaN when empty.
+
+    The micro average is MMLU's headline: the original evaluation (Hendrycks et
+    al., evaluate.py) reports the accuracy over all questions pooled, and the
+    curves here pool items too. The macro average is a breakdown view.
+    """
     pairs = [(s, x) for s, x in scores if not math.isnan(x)]
     if not pairs:
         return math.nan, math.nan

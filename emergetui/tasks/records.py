@@ -25,6 +25,12 @@ class ItemRaw:
     generated_tokens: list[int] = field(default_factory=list)
     generated_logprobs: list[float] = field(default_factory=list)
     stop_reason: str | None = None
+    # The answer after BIG-bench's post-processing (stop string, output regex), kept
+    # because the store does not keep the task's regex; and the answer's and each
+    # target's tokens, each tokenized alone, for token_edit_distance.
+    response: str | None = None
+    edit_response_tokens: list[int] = field(default_factory=list)
+    edit_target_tokens: list[list[int]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -35,7 +35,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from emergetui.tasks import arithmetic, bigbench, mmlu
+from emergetui.tasks import arithmetic, bigbench, mmlu, suites
 from emergetui.tasks.base import ItemSet, TaskError
 from emergetui.tasks.metrics import BIGBENCH_DEFAULT_REGEX, METRICS
 from emergetui.tasks.sources import read_text, resolve_inside
@@ -257,6 +257,11 @@ class _Run:
     limit: int | None
     seed: int
     mmlu_dir: Path | None
+    bigbench_dir: Path | None = None
+
+    def bigbench_root(self, what: str) -> Path:
+        """The BIG-bench benchmark_tasks folder (flag, environment or user config)."""
+        return suites.need_bigbench_dir(suites.find_bigbench_dir(self.bigbench_dir), what)
 
 
 def _build_bigbench(
@@ -364,6 +369,8 @@ def _resolve_one(
 ) -> tuple[list[ItemSet], list[TaskError]]:
     """A known task name wins over a same-named file in the working folder; anything
     with a path separator or a .toml/.json suffix is a path."""
+    if spec.startswith(suites.PREFIX):
+        return _by_bigbench_name(spec, run)
     path = Path(spec).expanduser()
     name, _, sub = spec.partition(":")
     looks_like_path = "/" in spec or os.sep in spec or path.suffix in (".toml", ".json")
@@ -394,6 +401,19 @@ def _resolve_one(
     return sets, errors
 
 
+def _by_bigbench_name(spec: str, run: _Run) -> tuple[list[ItemSet], list[TaskError]]:
+    """``bigbench:NAME[/SUBTASK]`` from the BIG-bench checkout."""
+    folder, sub = suites.resolve_name(spec, run.bigbench_root(spec))
+    tasks, errors = bigbench.load_bigbench(folder)
+    if sub:
+        tasks = [t for t in tasks if t.name.split(":", 1)[-1] == sub]
+        errors = [e for e in errors if f"{os.sep}{sub}{os.sep}" in str(e)]
+        if not tasks and not errors:
+            raise TaskError(f"{spec}: task {folder.name!r} has no subtask {sub!r}")
+    sets, more = _build_bigbench(tasks, None, run, rename=False)
+    return sets, errors + more
+
+
 def resolve_tasks(
     specs: list[str],
     shots: list[int] | None,
@@ -402,19 +422,29 @@ def resolve_tasks(
     extra_dirs: list[Path],
     *,
     mmlu_dir: Path | None = None,
+    bigbench_dir: Path | None = None,
+    suite_names: Sequence[str] = (),
 ) -> tuple[list[ItemSet], list[TaskError]]:
     """Item sets for every spec (task name, ``name:subtask``, task.json, BIG-bench
-    folder, or task TOML). A failing task yields a TaskError in the second list
-    and the other tasks still load; ``limit`` keeps the first N items per setting
-    (per subject for MMLU)."""
+    folder, task TOML, or ``bigbench:NAME[/SUBTASK]``) and every named suite
+    (see :mod:`emergetui.tasks.suites`). A failing task yields a TaskError in the
+    second list and the other tasks still load; ``limit`` keeps the first N items
+    per setting (per subject for MMLU)."""
     if limit is not None and limit < 1:
         return [], [TaskError(f"--limit must be >= 1, got {limit}")]
     if shots is not None and any(k < 0 for k in shots):
         return [], [TaskError(f"--shots must be >= 0, got {shots}")]
-    run = _Run(shots, limit, seed, mmlu_dir)
+    run = _Run(shots, limit, seed, mmlu_dir, bigbench_dir)
     catalog, _ = _catalog(extra_dirs)
     sets: list[ItemSet] = []
     errors: list[TaskError] = []
+    if suite_names:
+        try:
+            root = suites.find_bigbench_dir(bigbench_dir)
+            more, errors = suites.expand_suites(suite_names, root)
+        except TaskError as e:
+            return [], [e]
+        specs = [*specs, *(m for m in more if m not in specs)]
     for spec in specs:
         try:
             s, e = _resolve_one(spec, run, catalog)

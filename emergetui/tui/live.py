@@ -26,7 +26,7 @@ Z95 = 1.959963984540054
 CONTINUOUS_ORDER = (
     "logprob_correct",
     "prob_correct",
-    "brier",
+    "brier_sum",
     "token_edit_distance",
     "logprob_correct_mean",
 )

@@ -119,4 +119,12 @@ def test_calibration_reported_for_multiple_choice(
         "small",
     )
     cal = doc["calibration"]
-    assert len(cal) == 1 and cal[0]["n"] == 5 and 0.0 <= cal[0]["ece"] <= 1.0
+    assert len(cal) == 1 and cal[0]["n"] == 5
+    for key in (
+        "expected_calibration_error",
+        "ece_10_bins",
+        "calibration_multiple_choice_brier_score",
+    ):
+        assert 0.0 <= cal[0][key] <= 1.0
+    corpus = {r["metric"] for r in doc["results"] if r.get("level") == "corpus"}
+    assert corpus == {"expected_calibration_error", "calibration_multiple_choice_brier_score"}

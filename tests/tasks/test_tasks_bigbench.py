@@ -230,8 +230,10 @@ def test_metrics_mapping_and_not_computed(tmp_path: Path) -> None:
     (tmp_path / "task.json").write_text(json.dumps(data))
     task = load_one(tmp_path / "task.json")
     s = sets_for(task, [0, 1])[1]
-    assert s.not_computed == ("bleu", "rouge")
-    assert s.metrics[0] == "exact_match" and s.preferred_metric == "exact_match"
+    assert s.not_computed == ()
+    assert s.metrics[:5] == ("bleu", "exact_match", "rouge1", "rouge2", "rougeLsum")
+    assert s.preferred_metric == "bleu"  # BIG-bench's preferred_score is the headline
+    assert s.extra["bigbench_low_score"] == "0.0" and s.extra["bigbench_high_score"] == "100.0"
     item = s.items[0]
     assert item.output_regex is None and item.stop == (".",)
     assert ("stop_string", ".") in item.meta
@@ -386,3 +388,35 @@ def test_arbitrary_json_never_crashes(data: object) -> None:
     except TaskError:
         return
     bigbench.item_sets(task, [0, 1], 0)
+
+
+def test_bleurt_is_not_computed_with_its_reason(tmp_path: Path) -> None:
+    data = {
+        "name": "t",
+        "metrics": ["bleurt", "exact_str_match"],
+        "preferred_score": "bleurt",
+        "examples": [{"input": "a", "target": "x"}, {"input": "b", "target": "y"}],
+    }
+    (tmp_path / "task.json").write_text(json.dumps(data))
+    s = sets_for(load_one(tmp_path / "task.json"), [0])[0]
+    assert s.not_computed == ("bleurt",)
+    assert "model download" in s.extra["not_computed:bleurt"]
+    assert s.preferred_metric == "exact_match"  # the headline falls back to a computed metric
+    from emergetui.report.document import not_computed_reasons
+
+    assert "BLEURT-20" in not_computed_reasons(["bleurt"])["bleurt"]
+
+
+def test_scoring_only_task_does_not_generate(tmp_path: Path) -> None:
+    data = {
+        "name": "t",
+        "metrics": ["log_likelihood"],
+        "preferred_score": "log_likelihood",
+        "examples": [{"input": "a", "target": ["x", "x y"]}, {"input": "b", "target": "y"}],
+    }
+    (tmp_path / "task.json").write_text(json.dumps(data))
+    s = sets_for(load_one(tmp_path / "task.json"), [0])[0]
+    assert not any(it.generate for it in s.items)  # json_task generates only for generative metrics
+    assert s.metrics[0] == "log_likelihood" and s.preferred_metric == "log_likelihood"
+    assert "log_likelihood_per_word" not in s.metrics  # one example has two targets
+    assert ("bigbench_multi_target", "1") in s.items[0].meta

@@ -10,16 +10,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from emergetui.tasks.base import Item
+from emergetui.tasks.calibration import ece_10_bins, reliability_bins
 from emergetui.tasks.metrics import (
     BIGBENCH_DEFAULT_REGEX,
+    BIGBENCH_METRIC_INFOS,
     METRICS,
     applicable_metrics,
     chance_levels,
-    expected_calibration_error,
     item_metrics,
     levenshtein,
     postprocess_output,
-    reliability_bins,
     response_text,
 )
 from emergetui.tasks.records import ItemRaw
@@ -33,11 +33,11 @@ def mc_item(choices=("a", "bb", "c"), scores=(0.0, 1.0, 0.0)) -> Item:
 
 def test_metric_catalogue_metadata() -> None:
     assert METRICS["exact_match"].discrete and METRICS["exact_match"].higher_is_better
-    assert not METRICS["brier"].higher_is_better and not METRICS["brier"].discrete
+    assert not METRICS["brier_sum"].higher_is_better and not METRICS["brier_sum"].discrete
     assert not METRICS["token_edit_distance"].higher_is_better
     assert not METRICS["logprob_correct"].discrete
     with pytest.raises(TypeError):
-        METRICS["x"] = METRICS["brier"]  # type: ignore[index]
+        METRICS["x"] = METRICS["brier_sum"]  # type: ignore[index]
 
 
 def test_multiple_choice_grade_and_logprob() -> None:
@@ -50,10 +50,15 @@ def test_multiple_choice_grade_and_logprob() -> None:
     assert "exact_match" not in m and "token_edit_distance" not in m
 
 
-def test_ties_go_to_the_first_choice_like_np_argmax() -> None:
+def test_ties_are_broken_by_bigbench_sha256_argmax_not_by_position() -> None:
+    # Normalised log-probs of three equal choices are all -log(3); BIG-bench's
+    # argmax picks index int(sha256(float64 bytes), 16) % 3, here 1 (the same
+    # index computed by BIG-bench 1.0.0's task_metrics.argmax, see
+    # test_bigbench_reference.py). A first-maximum rule would give choice 0.
     raw = ItemRaw(choice_logprobs=[[-1.0], [-1.0], [-1.0]])
-    assert item_metrics(mc_item(), raw)["multiple_choice_grade"] == 0.0
-    assert item_metrics(mc_item(scores=(1.0, 0.0, 0.0)), raw)["multiple_choice_grade"] == 1.0
+    for scores in ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0)):
+        grade = item_metrics(mc_item(scores=scores), raw)["multiple_choice_grade"]
+        assert grade == scores[1]
 
 
 def test_graded_target_scores() -> None:
@@ -82,21 +87,23 @@ def test_best_scoring_correct_choice_is_used() -> None:
 def test_brier_against_hand_value_and_chance() -> None:
     item = mc_item(scores=(1.0, 0.0, 0.0))
     raw = ItemRaw(choice_logprobs=[[LN(0.5)], [LN(0.25)], [LN(0.25)]])
-    assert item_metrics(item, raw)["brier"] == pytest.approx(0.25 + 0.0625 + 0.0625)
+    assert item_metrics(item, raw)["brier_sum"] == pytest.approx(0.25 + 0.0625 + 0.0625)
     chance = chance_levels(item)
-    assert chance["brier"] == pytest.approx(4 / 9 + 2 / 9)
+    assert chance["brier_sum"] == pytest.approx(4 / 9 + 2 / 9)
     assert chance["multiple_choice_grade"] == pytest.approx(1 / 3)
     assert "exact_match" not in chance
     # the softmax is over the choices only: shifting all log-likelihoods changes nothing
     shifted = ItemRaw(choice_logprobs=[[LN(0.5) - 7], [LN(0.25) - 7], [LN(0.25) - 7]])
-    assert item_metrics(item, shifted)["brier"] == pytest.approx(0.375)
+    assert item_metrics(item, shifted)["brier_sum"] == pytest.approx(0.375)
 
 
 def test_all_choices_impossible_is_uniform() -> None:
     raw = ItemRaw(choice_logprobs=[[-math.inf], [-math.inf], [-math.inf]])
     m = item_metrics(mc_item(scores=(1.0, 0.0, 0.0)), raw)
-    assert m["brier"] == pytest.approx(2 / 3)
-    assert m["multiple_choice_grade"] == 1.0
+    assert m["brier_sum"] == pytest.approx(2 / 3)
+    # a three-way tie at -inf, broken by BIG-bench's hash (index 2 for these bytes)
+    assert m["multiple_choice_grade"] == 0.0
+    assert item_metrics(mc_item(scores=(0.0, 0.0, 1.0)), raw)["multiple_choice_grade"] == 1.0
 
 
 def gen_item(**kw) -> Item:
@@ -159,6 +166,8 @@ def test_token_edit_distance() -> None:
         generated_tokens=[1, 2, 3],
         target_tokens=[[1, 3], [1, 2, 3, 4]],
         target_logprobs=[[-0.1, -0.2], [-1.0] * 4],
+        edit_response_tokens=[1, 2, 3],
+        edit_target_tokens=[[1, 3], [1, 2, 3, 4]],
     )
     m = item_metrics(item, raw)
     assert m["token_edit_distance"] == 1.0
@@ -167,6 +176,9 @@ def test_token_edit_distance() -> None:
     assert levenshtein("kitten", "sitting") == 3
     assert levenshtein([], [1, 2]) == 2
     assert levenshtein([5], [5]) == 0
+    # records stored before the answer was tokenized alone: no distance, not a wrong one
+    old = ItemRaw(generated_text="4", generated_tokens=[1], target_tokens=[[2], [3]])
+    assert "token_edit_distance" not in item_metrics(item, old)
 
 
 def test_applicable_metrics_match_what_is_computed() -> None:
@@ -177,9 +189,13 @@ def test_applicable_metrics_match_what_is_computed() -> None:
         target_logprobs=[[-0.5]],
         generated_text="4",
         generated_tokens=[9],
+        edit_response_tokens=[9],
+        edit_target_tokens=[[9]],
     )
     assert set(applicable_metrics(item)) == set(item_metrics(item, raw))
-    assert set(applicable_metrics(item)) == set(METRICS)
+    assert set(applicable_metrics(item)) == {
+        m.name for m in METRICS.values() if m not in BIGBENCH_METRIC_INFOS
+    }
 
 
 def test_missing_raw_data_gives_no_metrics() -> None:
@@ -194,19 +210,19 @@ class Rec:
     error: str | None = None
 
 
-def test_expected_calibration_error_hand_value() -> None:
+def test_ece_10_bins_hand_value() -> None:
     records = [
         Rec([1.0, 0.0], ItemRaw(choice_logprobs=[[LN(0.9)], [LN(0.1)]])),  # conf .9, right
         Rec([0.0, 1.0], ItemRaw(choice_logprobs=[[LN(0.6)], [LN(0.4)]])),  # conf .6, wrong
         Rec([1.0, 0.0], ItemRaw(), error="boom"),
         Rec([], ItemRaw()),
     ]
-    assert expected_calibration_error(records) == pytest.approx(0.5 * 0.1 + 0.5 * 0.6)
+    assert ece_10_bins(records) == pytest.approx(0.5 * 0.1 + 0.5 * 0.6)
     bins = reliability_bins(records)
     assert len(bins) == 10 and bins[9].count == 1 and bins[6].count == 1
-    assert math.isnan(expected_calibration_error([]))
+    assert math.isnan(ece_10_bins([]))
     certain = [Rec([1.0, 0.0], ItemRaw(choice_logprobs=[[0.0], [-math.inf]]))]
-    assert expected_calibration_error(certain) == pytest.approx(0.0)  # conf 1.0 goes in the top bin
+    assert ece_10_bins(certain) == pytest.approx(0.0)  # conf 1.0 goes in the top bin
 
 
 @settings(max_examples=60, deadline=None)
@@ -220,6 +236,6 @@ def test_metrics_stay_in_range(lps: list[list[float]], data: st.DataObject) -> N
     item = mc_item(choices=[f"c{i}" for i in range(n)], scores=scores)
     m = item_metrics(item, ItemRaw(choice_logprobs=lps))
     assert m["multiple_choice_grade"] in (0.0, 1.0)
-    assert 0.0 <= m["brier"] <= 2.0 + 1e-9
+    assert 0.0 <= m["brier_sum"] <= 2.0 + 1e-9
     assert 0.0 <= m["prob_correct"] <= 1.0
     assert m["logprob_correct"] <= 0.0

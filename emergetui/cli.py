@@ -9,7 +9,7 @@ from pathlib import Path
 
 from emergetui.errors import CliError
 
-SUBCOMMANDS = ("export", "tasks", "ladders", "pull", "report", "runs")
+SUBCOMMANDS = ("export", "tasks", "ladders", "pull", "report", "runs", "analyze")
 
 
 def _verdict_help() -> str:
@@ -83,6 +83,13 @@ def sub_parser() -> argparse.ArgumentParser:
     _add_common(r)
     ru = sp.add_parser("runs", help="list stored runs")
     _add_common(ru)
+    an = sp.add_parser("analyze", help="judge per-item records from a JSONL file (no model needed)",
+                       epilog=_verdict_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    an.add_argument("file", type=Path, help="one JSON object per line: rung, params, task, setting, "
+                    "item_id, metrics; optional chance, raw, heldout (what `export` writes)")
+    an.add_argument("--json", action="store_true", help="print the document `--batch --json` prints")
+    an.add_argument("--out", type=Path, default=None, help="also write the report (md/csv/json) here")
+    an.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     return p
 
 

@@ -20,8 +20,8 @@ it does not depend on where the rungs happen to sit:
    likelihood-ratio range of its 10%-90% span in units of the rung gap
    at the midpoint.
 5. ``emergent``: the whole range is at most ``sharp_gaps`` (2) gaps, with at
-   least ``min_plateau`` (2) rungs before the rise (for every accepted
-   shape): a plateau observed, then a rise the ladder cannot see happening.
+   least ``min_plateau`` (2) rungs before the best fit's 10% point: a
+   plateau observed, then a rise the ladder cannot see happening.
 6. ``smooth``: the whole range is above ``sharp_gaps`` gaps: the ladder
    resolves the rise as gradual.
 7. ``inconclusive``: anything else (the range straddles the bound, or a
@@ -179,7 +179,11 @@ def transition_of(curve: Curve, level: float = 0.95) -> Transition | None:
     y = curve.oriented_means()
     counts = np.array([pt.n for pt in curve.points])
     cov = rung_covariance(curve.oriented_boot(), y, counts, curve.binary)
-    return assess(curve.log_params, y, cov, curve.oriented_bounds(), level)
+    lo, hi = curve.oriented_bounds()
+    chance = curve.oriented_chance()
+    if chance is not None:  # an ability's floor is chance, not below (unless the data are)
+        lo = max(lo, min(chance, float(y.min())))
+    return assess(curve.log_params, y, cov, (lo, hi), level)
 
 
 def _fmt(v: float) -> str:
@@ -227,10 +231,10 @@ def verdict(curve: Curve, params: VerdictParams | None = None) -> Verdict:
         return Verdict("inconclusive", "no rising logistic fits the curve", **base)
     jump = _step(curve, t.lower, t.upper, p.level)
     shape = _shape_text(t)
-    if t.gaps_ci[1] <= p.sharp_gaps and t.plateau_min >= p.min_plateau:
+    if t.gaps_ci[1] <= p.sharp_gaps and t.plateau >= p.min_plateau:
         why = (
             f"jump {jump.text()}; {shape} <= {p.sharp_gaps:g}; "
-            f"{t.plateau_min}+ rungs before it"
+            f"{t.plateau} rungs before it"
         )
         return Verdict("emergent", why, transition=t, jump=jump, **base)
     if t.gaps_ci[0] > p.sharp_gaps:
@@ -238,7 +242,7 @@ def verdict(curve: Curve, params: VerdictParams | None = None) -> Verdict:
         return Verdict("smooth", why, transition=t, jump=jump, **base)
     if t.gaps_ci[1] <= p.sharp_gaps:
         why = (
-            f"sharp ({shape}) but only {t.plateau_min} rung(s) surely before it: "
+            f"sharp ({shape}) but only {t.plateau} rung(s) before it: "
             f"a plateau needs {p.min_plateau}; jump {jump.text()}"
         )
     else:

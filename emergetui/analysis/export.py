@@ -50,7 +50,7 @@ def emergence_json(analysis: Analysis) -> list[dict[str, Any]]:
                 "span_ci_decades": list(t.span_ci) if t is not None else None,
                 "gap_decades": t.gap if t is not None else None,
                 "span_in_gaps_ci": list(t.gaps_ci) if t is not None else None,
-                "plateau_rungs": t.plateau_min if t is not None else None,
+                "plateau_rungs": t.plateau if t is not None else None,
                 "jump": vars(v.jump).copy() if v.jump is not None else None,
                 "fall": vars(v.fall).copy() if v.fall is not None else None,
                 "above_chance": list(v.above),

@@ -124,16 +124,19 @@ class Profile:
     def cut(self, level: float = 0.95) -> float:
         """Chi-square above the minimum still accepted at ``level`` (1 degree of freedom).
 
-        Scaled up by the residual chi-square per degree of freedom when the
-        logistic fits worse than the noise allows, so a poor fit gives wide
-        intervals rather than confident ones.
+        Scaled up by the residual chi-square per degree of freedom when even
+        the best logistic is rejected at ``level`` (the curve is noisier or
+        shaped otherwise than the model allows), so a poor fit gives wide
+        intervals rather than confident ones. A merely unlucky fit is not
+        scaled, nor one with under 3 degrees of freedom: the ratio is then too noisy.
         """
         from scipy.stats import chi2 as chi2_dist
 
         base = float(chi2_dist.ppf(level, 1))
         dof = self.n_points - 4
-        if dof >= 1:
-            base *= max(1.0, float(self.chi2.min()) / dof)
+        best = float(self.chi2.min())
+        if dof >= 3 and best > float(chi2_dist.ppf(level, dof)):
+            base *= best / dof
         return base
 
     def accepted(self, level: float = 0.95) -> np.ndarray:

@@ -10,8 +10,14 @@ as a best value and a range over the shapes the data do not reject:
   between two neighbouring rungs; the verdict calls it sharp when even the
   upper end of the range is at most ``sharp_gaps`` (2) gaps, and resolved as
   gradual when even the lower end is above it;
-* ``plateau``: how many rungs lie before the 10% point (the floor the
-  ability sits on before it appears), at least, over the accepted shapes.
+* ``plateau``: how many rungs lie before the best fit's 10% point (the
+  floor the ability sits on before it appears).
+
+A second, smooth family competes for the same data: a power law in params
+(:class:`~emergetui.analysis.shape.PowerProfile`). Shapes of either family
+within the likelihood-ratio cut of the best fit of both are accepted; an
+accepted power law has no plateau and widens the span range, so a curve a
+power law explains is never called emergent.
 
 The same routine fits ability against held-out loss (x = -loss), where the
 midpoint is the loss threshold of Du et al. (2024).
@@ -25,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from emergetui.analysis.shape import SPAN_PER_SCALE, Profile, fit_profile
+from emergetui.analysis.shape import SPAN_PER_SCALE, Profile, fit_power_profile, fit_profile
 
 
 @dataclass
@@ -44,6 +50,7 @@ class Transition:
     gaps_ci: tuple[float, float]
     plateau: int
     plateau_min: int
+    power_law: bool
     lower: int
     chi2: float
     level: float
@@ -78,6 +85,7 @@ class Transition:
             "span_in_gaps_ci": list(self.gaps_ci),
             "plateau_rungs": self.plateau,
             "plateau_rungs_min": self.plateau_min,
+            "power_law_accepted": self.power_law,
             "chi2": self.chi2,
             "level": self.level,
         }
@@ -103,13 +111,20 @@ def assess(
     i = profile.best
     if not profile.ceiling[i] > profile.floor[i]:
         return None
-    ok = profile.accepted(level)
-    ok &= profile.ceiling > profile.floor
+    power = fit_power_profile(xa, y, cov, bounds[1])
+    best_chi2 = min(float(profile.chi2.min()), float(power.chi2.min()))
+    limit = best_chi2 + profile.cut(level)
+    ok = (profile.chi2 <= limit) & (profile.ceiling > profile.floor)
+    ok[i] = True
     span = SPAN_PER_SCALE * profile.scale
     gaps_all = np.diff(xa)
     gap = gaps_all[_interval_of(xa, profile.midpoint)]
     ratio = span / gap
     plateau = np.searchsorted(xa, profile.midpoint - span / 2.0, side="left")
+    # power laws the data accept widen the ranges (no plateau; steepest at the first gap)
+    pw = power.chi2 <= limit
+    p_span = power.span[pw]
+    p_ratio = p_span / gaps_all[0]
     return Transition(
         floor=float(profile.floor[i]),
         ceiling=float(profile.ceiling[i]),
@@ -117,10 +132,17 @@ def assess(
         scale=float(profile.scale[i]),
         midpoint_ci=(float(profile.midpoint[ok].min()), float(profile.midpoint[ok].max())),
         span=float(span[i]),
-        span_ci=(float(span[ok].min()), float(span[ok].max())),
+        span_ci=(
+            float(min(span[ok].min(), p_span.min(initial=np.inf))),
+            float(max(span[ok].max(), p_span.max(initial=-np.inf))),
+        ),
         gap=float(gap[i]),
         gaps=float(ratio[i]),
-        gaps_ci=(float(ratio[ok].min()), float(ratio[ok].max())),
+        gaps_ci=(
+            float(min(ratio[ok].min(), p_ratio.min(initial=np.inf))),
+            float(max(ratio[ok].max(), p_ratio.max(initial=-np.inf))),
+        ),
+        power_law=bool(pw.any()),
         plateau=int(plateau[i]),
         plateau_min=int(plateau[ok].min()),
         lower=int(_interval_of(xa, np.array([profile.midpoint[i]]))[0]),

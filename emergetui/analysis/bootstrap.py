@@ -134,7 +134,9 @@ def wilson_interval(k: float, n: int, level: float = 0.95) -> tuple[float, float
     denom = 1.0 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return (max(0.0, float(centre - half)), min(1.0, float(centre + half)))
+    lo = 0.0 if k <= 0 else max(0.0, float(centre - half))
+    hi = 1.0 if k >= n else min(1.0, float(centre + half))
+    return (lo, hi)
 
 
 def holm(pvalues: np.ndarray, alpha: float = 0.05) -> np.ndarray:

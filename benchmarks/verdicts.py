@@ -81,20 +81,25 @@ def _ladder(rng: np.random.Generator, n: int, lo: float = 0.3, hi: float = 1.2) 
 
 
 def _binary(rng: np.random.Generator, q: np.ndarray, n: int, chance: float) -> list[np.ndarray]:
-    """Per-item 0/1 with shared item difficulty: item i knows at rung r w.p. sigma(logit q_r - z_i)."""
+    """Per-item 0/1, item difficulty shared: item i knows at rung r w.p. sigma(logit q_r - z_i)."""
     z = rng.normal(0.0, 1.2, n)
     out = []
     for qr in q:
         qr = min(max(qr, 0.0), 1.0)
-        p = np.zeros(n) if qr <= 0 else (np.ones(n) if qr >= 1 else _sig(math.log(qr / (1 - qr)) - z))
+        p = (
+            np.zeros(n)
+            if qr <= 0
+            else (np.ones(n) if qr >= 1 else _sig(math.log(qr / (1 - qr)) - z))
+        )
         knows = rng.random(n) < p
         guess = rng.random(n) < chance
         out.append((knows | guess).astype(float))
     return out
 
 
-def _judge(x: np.ndarray, metrics: dict[str, list[np.ndarray]], chance: dict[str, float | None],
-           seed: int) -> tuple[dict[str, str], str]:
+def _judge(
+    x: np.ndarray, metrics: dict[str, list[np.ndarray]], chance: dict[str, float | None], seed: int
+) -> tuple[dict[str, str], str]:
     rungs = [RungInfo(f"r{i}", int(round(10**v))) for i, v in enumerate(x)]
     curves = [
         make_curve("t", "s", m, rungs, vals, chance=chance.get(m), seed=seed, n_boot=1000)
@@ -136,7 +141,10 @@ def simulate(cls: str, rng: np.random.Generator, seed: int) -> Case:
         q = base + (top - base) * _sig((x - m) / (span / SPAN))
         if cls == "sharp":
             z = rng.normal(0, 0.3, n)
-            lp = [-(2.5 - 2.2 * _sig((xr - m) / (span / SPAN))) + z + rng.normal(0, 0.3, n) for xr in x]
+            lp = [
+                -(2.5 - 2.2 * _sig((xr - m) / (span / SPAN))) + z + rng.normal(0, 0.3, n)
+                for xr in x
+            ]
             extra["logprob_correct_mean"] = lp
     elif cls == "spike":
         k = int(rng.integers(1, r - 1))
@@ -172,8 +180,12 @@ def simulate(cls: str, rng: np.random.Generator, seed: int) -> Case:
         em_span = math.log10(math.log(0.1) / math.log(0.9)) / alpha
         gap = gaps[min(max(int(np.searchsorted(x, m)) - 1, 0), r - 2)]
         clear = em_span <= 2.0 * gap and int(np.sum(x < m - em_span / 2)) >= 2 and m < x[-1]
-        metrics = {"exact_match": em, "prob_correct": pc, "logprob_correct_mean": lp,
-                   "token_edit_distance": ed}
+        metrics = {
+            "exact_match": em,
+            "prob_correct": pc,
+            "logprob_correct_mean": lp,
+            "token_edit_distance": ed,
+        }
         labels, outcome = _judge(x, metrics, {"exact_match": 0.0}, seed)
         return Case(cls, r, n, 0.0, clear, labels["exact_match"], outcome)
     metrics = {primary: _binary(rng, q, n, chance), **extra}
@@ -204,19 +216,28 @@ def report(cases: list[Case], title: str) -> dict[str, float]:
         print(f"  {cls:<13} n={len(group):<4d} correct {ok:6.1%}   {cells}"[: 40 + 8 * width])
         if cls == "sharp":
             mc = Counter(c.mirage for c in group)
-            print(f"  {'':<13} mirage test: survives {mc['survives'] / len(group):.1%} "
-                  f"({', '.join(f'{k}={v}' for k, v in mc.most_common())})")
+            print(
+                f"  {'':<13} mirage test: survives {mc['survives'] / len(group):.1%} "
+                f"({', '.join(f'{k}={v}' for k, v in mc.most_common())})"
+            )
         if cls == "mirage":
             em = Counter(c.label for c in group)
-            print(f"  {'':<13} exact-match verdicts: {', '.join(f'{k}={v}' for k, v in em.most_common())}")
+            print(
+                f"  {'':<13} exact-match verdicts: "
+                + ", ".join(f"{k}={v}" for k, v in em.most_common())
+            )
             seen = [c for c in group if c.mirage != "n/a"]
             if seen:
                 rate = sum(c.mirage == "mirage" for c in seen) / len(seen)
-                print(f"  {'':<13} mirage where a nonlinear metric looks emergent: {rate:.1%} "
-                      f"({len(seen)} cases)")
+                print(
+                    f"  {'':<13} mirage where a nonlinear metric looks emergent: {rate:.1%} "
+                    f"({len(seen)} cases)"
+                )
             safe = sum(c.mirage == "mirage" or c.label != "emergent" for c in group) / len(group)
-            print(f"  {'':<13} no unflagged emergence claim (mirage, or exact match not "
-                  f"emergent): {safe:.1%}")
+            print(
+                f"  {'':<13} no unflagged emergence claim (mirage, or exact match not "
+                f"emergent): {safe:.1%}"
+            )
     null = [c for c in cases if c.cls in ("flat", "smooth")]
     if null:
         rate = sum(c.label == "emergent" for c in null) / len(null)

@@ -13,9 +13,9 @@ from emergetui.analysis.analyze import Analysis, AnalysisConfig, CurveScores, an
 from emergetui.analysis.curves import Curve, CurvePoint, build_curves, make_curve
 from emergetui.analysis.data import MetricKind, RungInfo, metric_kind
 from emergetui.analysis.emergence import Verdict, VerdictParams, verdict
+from emergetui.analysis.export import augment_results, emergence_json, points_rows
 from emergetui.analysis.rule_text import verdict_rule_text
 from emergetui.analysis.scores import breakthroughness, linearity
-from emergetui.analysis.export import augment_results, emergence_json, points_rows
 
 __all__ = [
     "Analysis",

@@ -173,9 +173,7 @@ def _item_order(per_rung: Sequence[Sequence[tuple[str, float]]]) -> list[str]:
     return sorted({item for rows in per_rung for item, _ in rows})
 
 
-def _shared_weights(
-    seed: int, task: str, setting: str, n_items: int, n_boot: int
-) -> np.ndarray:
+def _shared_weights(seed: int, task: str, setting: str, n_items: int, n_boot: int) -> np.ndarray:
     """The task setting's item bootstrap (see :func:`item_weights`)."""
     return item_weights(n_items, n_boot, rng_for(seed, "items", task, setting))
 

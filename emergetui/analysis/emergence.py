@@ -210,7 +210,9 @@ def verdict(curve: Curve, params: VerdictParams | None = None) -> Verdict:
         y = curve.oriented_means()
         best = int(np.argmax(y))
         pt = curve.points[best]
-        what = "chance" if curve.chance is not None else f"the smallest rung ({curve.points[0].rung})"
+        what = (
+            "chance" if curve.chance is not None else f"the smallest rung ({curve.points[0].rung})"
+        )
         why = (
             f"no rung above {what} (one-sided, Holm over {n} rungs, alpha {p.alpha:g}); "
             f"best {pt.rung} {pt.mean:.3g} [{pt.ci_low:.3g}, {pt.ci_high:.3g}]"
@@ -232,10 +234,7 @@ def verdict(curve: Curve, params: VerdictParams | None = None) -> Verdict:
     jump = _step(curve, t.lower, t.upper, p.level)
     shape = _shape_text(t)
     if t.gaps_ci[1] <= p.sharp_gaps and t.plateau >= p.min_plateau:
-        why = (
-            f"jump {jump.text()}; {shape} <= {p.sharp_gaps:g}; "
-            f"{t.plateau} rungs before it"
-        )
+        why = f"jump {jump.text()}; {shape} <= {p.sharp_gaps:g}; {t.plateau} rungs before it"
         return Verdict("emergent", why, transition=t, jump=jump, **base)
     if t.gaps_ci[0] > p.sharp_gaps:
         why = f"{shape} > {p.sharp_gaps:g}: the ladder resolves a gradual rise; step {jump.text()}"

@@ -153,6 +153,8 @@ def loss_to_ability(
         loss_spearman=rho,
         loss_breakthroughness=breakthroughness(-losses[by_size]),
         ability_breakthroughness=breakthroughness(y[by_size]),
-        loss_smooth_ability_jumps=bool(len(idx) >= 3 and confounded and verdict_label == "emergent"),
+        loss_smooth_ability_jumps=bool(
+            len(idx) >= 3 and confounded and verdict_label == "emergent"
+        ),
         confounded=bool(confounded),
     )

@@ -188,7 +188,9 @@ def mirage_test(
                 labels[c.metric] = label
         jumps = [m for m, v in labels.items() if v == "jumps"]
         smooth = [m for m, v in labels.items() if v == "smooth"]
-        where = f"{dcurve.metric} jumps {pair[0]}->{pair[1]} after a plateau {plateau[0]}..{plateau[1]}"
+        where = (
+            f"{dcurve.metric} jumps {pair[0]}->{pair[1]} after a plateau {plateau[0]}..{plateau[1]}"
+        )
         early = [m for m in smooth if m in rises]
         if jumps and not smooth:
             outcome, reason = "survives", f"{where}; {', '.join(jumps)} jump there too"
@@ -201,9 +203,7 @@ def mirage_test(
         else:
             outcome = "inconclusive"
             reason = f"{where}; linear metrics neither smooth nor jumping"
-        early_gain = {
-            m: [gains[m][0], gains[m][1]] for m in tested if gains[m] is not None
-        }
+        early_gain = {m: [gains[m][0], gains[m][1]] for m in tested if gains[m] is not None}
         results.append(
             MirageResult(
                 task,

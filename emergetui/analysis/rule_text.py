@@ -78,7 +78,7 @@ def verdict_rule_text(params: VerdictParams | None = None, width: int = 79) -> s
             "",
             "Shown alongside, not used: BIG-bench breakthroughness and linearity "
             "(Srivastava et al. 2022, appendix B; a pure step has infinite "
-            "breakthroughness, written \"inf\").",
+            'breakthroughness, written "inf").',
         ),
     ]
     return "\n".join(

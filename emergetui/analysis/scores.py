@@ -16,7 +16,6 @@ different length or placement, which is why the verdict does not use them;
 they are shown alongside it.
 """
 
-
 from __future__ import annotations
 
 import math

@@ -183,7 +183,9 @@ def logistic(
     return floor + (ceiling - floor) / (1.0 + np.exp(-z))
 
 
-def rung_covariance(curve_boot: np.ndarray, means: np.ndarray, counts: np.ndarray, binary: bool) -> np.ndarray:
+def rung_covariance(
+    curve_boot: np.ndarray, means: np.ndarray, counts: np.ndarray, binary: bool
+) -> np.ndarray:
     """Covariance of the rung means from the shared bootstrap, with a floor.
 
     A binary rung with 0 (or all) hits has no bootstrap variance; its

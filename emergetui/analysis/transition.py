@@ -155,4 +155,8 @@ def fmt_num(v: float, digits: int = 2) -> str:
     """Compact number for evidence lines (``inf`` spelled out)."""
     if not math.isfinite(v):
         return "inf" if v > 0 else ("-inf" if v < 0 else "nan")
-    return f"{v:.{digits}g}" if abs(v) >= 10 ** digits or (v != 0 and abs(v) < 0.01) else f"{v:.{digits}f}"
+    return (
+        f"{v:.{digits}g}"
+        if abs(v) >= 10**digits or (v != 0 and abs(v) < 0.01)
+        else f"{v:.{digits}f}"
+    )

@@ -99,7 +99,8 @@ def _verdict_section(analysis: Analysis) -> str:
         t = s.transition
         if t is not None:
             ci = t.critical_params_ci
-            crit = f"{format_params(t.critical_params)} [{format_params(ci[0])}, {format_params(ci[1])}]"
+            crit = format_params(t.critical_params)
+            crit += f" [{format_params(ci[0])}, {format_params(ci[1])}]"
             width = f"{fmt(t.span_ci[0], 2)}-{fmt(t.span_ci[1], 2)} dec / gap {fmt(t.gap, 2)}"
         else:
             crit, width = "–", "–"

@@ -105,7 +105,9 @@ def accuracy_rows(
     )
 
 
-def rungs_at(log10_params: Sequence[float], losses: Sequence[float] | None = None) -> list[RungInfo]:
+def rungs_at(
+    log10_params: Sequence[float], losses: Sequence[float] | None = None
+) -> list[RungInfo]:
     """Rungs at the given log10 sizes (labels r0, r1, ...), with held-out losses if given."""
     return [
         RungInfo(

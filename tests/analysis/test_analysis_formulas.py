@@ -9,13 +9,15 @@ import pytest
 
 from emergetui.analysis.bootstrap import (
     diff_ci,
+    holm,
+    item_weights,
     mean_ci,
     percentile_interval,
     resample_means,
     rng_for,
+    wilson_interval,
 )
 from emergetui.analysis.data import RungInfo, chance_from_records, metric_kind
-from emergetui.analysis.bootstrap import holm, item_weights, wilson_interval
 from emergetui.analysis.emergence import breakthroughness, linear_fit, linearity, signed_range
 from emergetui.analysis.icl import setting_family
 from emergetui.analysis.loss_ability import spearman

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
 import numpy as np
+import pytest
 from analysis_synth import FAST, accuracy_rows, bernoulli, ladder, records, rungs_at, shared_binary
 
 from emergetui.analysis import analyze
@@ -32,7 +32,9 @@ def _schaeffer(n: int = 300, alpha: float = 1.0, seed: int = 0):
                 "token_edit_distance": (~right).sum(axis=1).astype(float),
             }
         )
-    rows = records("gen", "shots=0", rungs, lambda i, j: {k: float(v[j]) for k, v in table[i].items()}, n)
+    rows = records(
+        "gen", "shots=0", rungs, lambda i, j: {k: float(v[j]) for k, v in table[i].items()}, n
+    )
     return rows, rungs
 
 
@@ -60,7 +62,10 @@ def test_jump_in_every_metric_survives() -> None:
         "gen",
         "shots=0",
         rungs,
-        lambda i, j: {"exact_match": table[i][j], "logprob_correct_mean": level[i] + (j % 7 - 3) * 0.2},
+        lambda i, j: {
+            "exact_match": table[i][j],
+            "logprob_correct_mean": level[i] + (j % 7 - 3) * 0.2,
+        },
         150,
     )
     result = analyze(rows, rungs, seed=0, config=FAST).mirage_for("gen", "shots=0")
@@ -86,7 +91,9 @@ def _loss_rows(n: int, seed: int):
     rungs = rungs_at([7 + 0.5 * i for i in range(7)], losses)
     probs = [0.25 + 0.65 / (1 + np.exp((loss - 2.95) / 0.05)) for loss in losses]
     vals = shared_binary(probs, n, seed)
-    rows = records("t", "s", rungs, lambda i, j: {"multiple_choice_grade": float(vals[i][j])}, n, n_choices=4)
+    rows = records(
+        "t", "s", rungs, lambda i, j: {"multiple_choice_grade": float(vals[i][j])}, n, n_choices=4
+    )
     return rows, rungs
 
 
@@ -108,7 +115,9 @@ def test_loss_threshold_is_a_model_property_not_an_item_count() -> None:
 def test_flat_ability_has_no_loss_threshold() -> None:
     rows, rungs = _loss_rows(100, seed=0)
     flat = accuracy_rows("f", "s", rungs, [0.25] * 7, 100)
-    x = analyze(rows + flat, rungs, seed=0, config=FAST).loss_for(("f", "s", "multiple_choice_grade"))
+    x = analyze(rows + flat, rungs, seed=0, config=FAST).loss_for(
+        ("f", "s", "multiple_choice_grade")
+    )
     assert x is not None and x.threshold is None and "flat" in x.threshold_note
 
 

@@ -29,10 +29,26 @@ def three_rungs(tmp_path: Path, tiny_model: Path, tiny_model_b: Path) -> Path:
     return p
 
 
-def test_export_then_analyze_gives_the_run_document(tmp_path: Path, three_rungs: Path, capsys) -> None:
+def test_export_then_analyze_gives_the_run_document(
+    tmp_path: Path, three_rungs: Path, capsys
+) -> None:
     store = tmp_path / "s.sqlite"
-    cmd = [sys.executable, "-m", "emergetui.cli", "--batch", "--ladder", str(three_rungs),
-           "--task", "arith-1digit-add", "--limit", "8", "--store", str(store), "--json", "--no-heldout"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "emergetui.cli",
+        "--batch",
+        "--ladder",
+        str(three_rungs),
+        "--task",
+        "arith-1digit-add",
+        "--limit",
+        "8",
+        "--store",
+        str(store),
+        "--json",
+        "--no-heldout",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     run = json.loads(proc.stdout)
@@ -50,23 +66,39 @@ def test_export_then_analyze_gives_the_run_document(tmp_path: Path, three_rungs:
     assert (tmp_path / "rep" / "report.md").exists()
 
 
+#: A line without its closing brace; PARAMS becomes 10 unless a case replaces it.
+HEAD = '{"rung": "a", "params": PARAMS, "task": "t", "setting": "s", "item_id": "1", "metrics": {}'
+
+
 @pytest.mark.parametrize(
     ("line", "needle"),
     [
         ("not json", ":2: not JSON"),
-        ('{"rung": "a", "task": "t", "setting": "s", "item_id": "1", "metrics": {}}', "field 'params' is missing"),
-        ('{"rung": "a", "params": -3, "task": "t", "setting": "s", "item_id": "1", "metrics": {}}',
-         "field 'params': expected a positive number"),
-        ('{"rung": "a", "params": 10, "task": "t", "setting": "s", "item_id": "1", "metrics": {"em": "x"}}',
-         "field 'metrics.em': expected a number"),
-        ('{"rung": "a", "params": 11, "task": "t", "setting": "s", "item_id": "2", "metrics": {}}',
-         "field 'params': rung 'a' has 11 here but 10 on line 1"),
-        ('{"rung": "a", "params": 10, "task": "t", "setting": "s", "item_id": "1", "metrics": {}, "chance": 3}',
-         "field 'chance'"),
+        (
+            '{"rung": "a", "task": "t", "setting": "s", "item_id": "1", "metrics": {}}',
+            "field 'params' is missing",
+        ),
+        (
+            HEAD.replace("PARAMS", "-3") + "}",
+            "field 'params': expected a positive number",
+        ),
+        (
+            HEAD.replace("{}", '{"em": "x"}') + "}",
+            "field 'metrics.em': expected a number",
+        ),
+        (
+            HEAD.replace("PARAMS", "11") + "}",
+            "field 'params': rung 'a' has 11 here but 10 on line 1",
+        ),
+        (
+            HEAD + ', "chance": 3}',
+            "field 'chance'",
+        ),
     ],
 )
 def test_bad_line_names_line_and_field(tmp_path: Path, line: str, needle: str, capsys) -> None:
-    good = '{"rung": "a", "params": 10, "task": "t", "setting": "s", "item_id": "0", "metrics": {"em": 1}}'
+    good = HEAD.replace("{}", '{"em": 1}').replace('"1"', '"0"').replace("PARAMS", "10") + "}"
+    line = line.replace("PARAMS", "10")
     path = tmp_path / "bad.jsonl"
     path.write_text(good + "\n" + line + "\n")
     assert main(["analyze", str(path)]) == 2
@@ -78,11 +110,21 @@ def test_bad_line_names_line_and_field(tmp_path: Path, line: str, needle: str, c
 def test_analyze_prints_the_table_and_the_verdicts(tmp_path: Path, capsys) -> None:
     path = tmp_path / "ok.jsonl"
     rows = []
-    for i, (label, params, p) in enumerate([("a", 10**7, 0.0), ("b", 10**8, 0.0), ("c", 10**9, 0.0),
-                                            ("d", 10**10, 0.9)]):
+    for _i, (label, params, p) in enumerate(
+        [("a", 10**7, 0.0), ("b", 10**8, 0.0), ("c", 10**9, 0.0), ("d", 10**10, 0.9)]
+    ):
         for j in range(100):
-            rows.append({"rung": label, "params": params, "task": "t", "setting": "s", "item_id": j,
-                         "metrics": {"exact_match": float(j < p * 100)}, "chance": {"exact_match": 0.0}})
+            rows.append(
+                {
+                    "rung": label,
+                    "params": params,
+                    "task": "t",
+                    "setting": "s",
+                    "item_id": j,
+                    "metrics": {"exact_match": float(j < p * 100)},
+                    "chance": {"exact_match": 0.0},
+                }
+            )
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     assert main(["analyze", str(path)]) == 0
     out = capsys.readouterr().out

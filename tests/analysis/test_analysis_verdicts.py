@@ -1,4 +1,4 @@
-"""Verdicts on synthetic curves, including every example of issue 15's review as a regression test."""
+"""Verdicts on synthetic curves; every example of issue 15's review is a regression test."""
 
 from __future__ import annotations
 
@@ -28,8 +28,14 @@ def test_paired_jump_detects_a_small_real_step() -> None:
     (independent CIs overlapping saw it 7% of the time)."""
     hits = 0
     for seed in range(20):
-        c = _curve([0.27, 0.27, 0.27, 0.37, 0.37, 0.37], 200, xs=[8, 8.5, 9, 9.5, 10, 10.5],
-                   chance=0.25, seed=seed, metric="multiple_choice_grade")
+        c = _curve(
+            [0.27, 0.27, 0.27, 0.37, 0.37, 0.37],
+            200,
+            xs=[8, 8.5, 9, 9.5, 10, 10.5],
+            chance=0.25,
+            seed=seed,
+            metric="multiple_choice_grade",
+        )
         boot = c.oriented_boot()
         hits += float(np.quantile(boot[:, 3] - boot[:, 2], 0.025)) > 0
     assert hits >= 18
@@ -69,9 +75,7 @@ def test_adding_a_rung_to_a_gradual_rise_does_not_make_it_emergent() -> None:
     assert six.label == "smooth", six.reason
 
 
-@pytest.mark.parametrize(
-    "probs", [[0.25, 0.25, 0.80, 0.27, 0.26], [0.25, 0.25, 0.6, 0.3, 0.7]]
-)
+@pytest.mark.parametrize("probs", [[0.25, 0.25, 0.80, 0.27, 0.26], [0.25, 0.25, 0.6, 0.3, 0.7]])
 def test_a_curve_that_falls_back_is_non_monotone(probs) -> None:
     v = verdict(_curve(probs, 200, chance=0.25, metric="multiple_choice_grade"))
     assert v.label == "non-monotone", v.reason
@@ -85,15 +89,18 @@ def test_pure_chance_curves_are_flat_with_holm() -> None:
     not_flat = 0
     for seed in range(60):
         vals = [(rng.random(100) < 0.25).astype(float) for _ in xs]
-        c = make_curve("t", "s", "multiple_choice_grade", rungs_at(xs), vals, chance=0.25, seed=seed)
+        c = make_curve(
+            "t", "s", "multiple_choice_grade", rungs_at(xs), vals, chance=0.25, seed=seed
+        )
         not_flat += verdict(c).label != "flat"
     assert not_flat <= 6
 
 
 def test_sharp_step_is_emergent_with_its_evidence() -> None:
     xs = [7, 7.5, 8, 8.5, 9, 9.5]
-    c = _curve([0.25, 0.25, 0.25, 0.25, 0.85, 0.9], 200, xs=xs, chance=0.25,
-               metric="multiple_choice_grade")
+    c = _curve(
+        [0.25, 0.25, 0.25, 0.25, 0.85, 0.9], 200, xs=xs, chance=0.25, metric="multiple_choice_grade"
+    )
     v = verdict(c)
     assert v.label == "emergent", v.reason
     assert v.jump is not None and (v.jump.from_rung, v.jump.to_rung) == ("r3", "r4")
@@ -123,10 +130,27 @@ def test_power_law_over_four_decades_is_smooth() -> None:
 
 
 def test_flat_noise_and_sharp_rise_after_one_rung() -> None:
-    assert verdict(_curve([0.25] * 6, 200, xs=[7, 7.5, 8, 8.5, 9, 9.5], chance=0.25,
-                          metric="multiple_choice_grade")).label == "flat"
-    early = verdict(_curve([0.25, 0.9, 0.92, 0.93], 200, xs=[7, 8, 9, 10], chance=0.25,
-                           metric="multiple_choice_grade"))
+    assert (
+        verdict(
+            _curve(
+                [0.25] * 6,
+                200,
+                xs=[7, 7.5, 8, 8.5, 9, 9.5],
+                chance=0.25,
+                metric="multiple_choice_grade",
+            )
+        ).label
+        == "flat"
+    )
+    early = verdict(
+        _curve(
+            [0.25, 0.9, 0.92, 0.93],
+            200,
+            xs=[7, 8, 9, 10],
+            chance=0.25,
+            metric="multiple_choice_grade",
+        )
+    )
     assert early.label == "inconclusive" and "plateau" in early.reason
 
 
@@ -138,10 +162,14 @@ def test_two_rungs_cannot_be_judged_unless_flat() -> None:
 def test_lower_is_better_metric_is_oriented() -> None:
     rungs = ladder()
     level = [10.0, 10.0, 10.0, 2.0, 1.5, 1.0]
-    rows = records("t", "s", rungs, lambda i, j: {"token_edit_distance": level[i] + (j % 5 - 2) * 0.5}, 100)
+    rows = records(
+        "t", "s", rungs, lambda i, j: {"token_edit_distance": level[i] + (j % 5 - 2) * 0.5}, 100
+    )
     (s,) = analyze(rows, rungs, seed=0, config=FAST).scores
     assert s.verdict.label == "emergent", s.verdict.reason
-    worse = records("t", "s", rungs, lambda i, j: {"token_edit_distance": 2.0 + i + (j % 5 - 2) * 0.5}, 100)
+    worse = records(
+        "t", "s", rungs, lambda i, j: {"token_edit_distance": 2.0 + i + (j % 5 - 2) * 0.5}, 100
+    )
     (s,) = analyze(worse, rungs, seed=0, config=FAST).scores
     assert s.verdict.label == "flat"  # never better than the smallest rung
 
@@ -157,8 +185,13 @@ def test_explicit_chance_overrides_item_chance() -> None:
 
 
 def test_verdict_params_change_the_rule_and_its_text() -> None:
-    c = _curve([0.25, 0.25, 0.25, 0.45, 0.65, 0.85], 200, xs=[7, 7.5, 8, 8.5, 9, 9.5],
-               chance=0.25, metric="multiple_choice_grade")
+    c = _curve(
+        [0.25, 0.25, 0.25, 0.45, 0.65, 0.85],
+        200,
+        xs=[7, 7.5, 8, 8.5, 9, 9.5],
+        chance=0.25,
+        metric="multiple_choice_grade",
+    )
     assert verdict(c).label != "emergent"
     assert verdict(c, VerdictParams(sharp_gaps=20.0)).label == "emergent"
     text = verdict_rule_text(VerdictParams(sharp_gaps=3.0, alpha=0.01))

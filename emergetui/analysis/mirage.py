@@ -16,11 +16,14 @@ and then shoots up. So the test compares, on the very same stored outputs:
 For each task setting whose first nonlinear metric (in that order) is
 ``emergent``, every linear curve is classed:
 
-* ``jumps``: its own verdict is emergent and it does not improve across the
-  nonlinear metric's plateau;
-* ``smooth``: its verdict is smooth, or it improves significantly from the
-  first to the last plateau rung (one-sided paired bootstrap, Holm over the
-  linear metrics) -- the steady progress the discrete metric hides;
+* ``jumps``: its own verdict is emergent, or its shape test finds a sharp
+  rise (at most ``sharp_gaps`` gaps) whose midpoint range meets the
+  nonlinear metric's jump -- the same transition, even if a small earlier
+  gain keeps it from a plateau of its own;
+* ``smooth``: otherwise, its verdict is smooth, or it improves
+  significantly from the first to the last plateau rung (one-sided paired
+  bootstrap, Holm over the linear metrics) -- the steady progress the
+  discrete metric hides;
 * otherwise its own verdict.
 
 Outcome: ``mirage`` (some smooth, none jumps), ``survives`` (some jump, none
@@ -124,6 +127,15 @@ def _early_gain(curve: Curve, first: str, last: str) -> tuple[float, float, floa
     return float(y[j] - y[i]), pval, lo
 
 
+def _sharp_at(v: Verdict, x_jump: tuple[float, float], sharp_gaps: float) -> bool:
+    """The linear curve rises sharply (by the shape test) within the nonlinear jump's gap,
+    even if a small earlier gain keeps it from a plateau of its own."""
+    t = v.transition
+    if v.label == "non-monotone" or t is None or t.gaps_ci[1] > sharp_gaps:
+        return False
+    return t.midpoint_ci[0] <= x_jump[1] and t.midpoint_ci[1] >= x_jump[0]
+
+
 def _mechanism(
     dcurve: Curve, by_metric: Mapping[str, Curve]
 ) -> tuple[list[str], list[float], list[float]] | None:
@@ -178,14 +190,15 @@ def mirage_test(
         rejected = holm(np.array([gains[m][1] for m in tested]), p.alpha) if tested else []
         rises = {m for m, r in zip(tested, rejected, strict=True) if r}
         labels: dict[str, str] = {}
+        x_jump = (dcurve.log_params[t.lower], dcurve.log_params[t.upper])
         for c in linear:
-            label = verdicts[c.key].label
-            if label == "emergent" and c.metric not in rises:
+            v = verdicts[c.key]
+            if v.label == "emergent" or _sharp_at(v, x_jump, p.sharp_gaps):
                 labels[c.metric] = "jumps"
-            elif label == "smooth" or (c.metric in rises and label != "non-monotone"):
+            elif v.label == "smooth" or (c.metric in rises and v.label != "non-monotone"):
                 labels[c.metric] = "smooth"
             else:
-                labels[c.metric] = label
+                labels[c.metric] = v.label
         jumps = [m for m, v in labels.items() if v == "jumps"]
         smooth = [m for m, v in labels.items() if v == "smooth"]
         where = (

@@ -151,3 +151,24 @@ def test_icl_needs_a_zero_shot_setting() -> None:
     rows = accuracy_rows("t", "shots=3", rungs, [0.3] * 6, 50, shots=3)
     rows += accuracy_rows("t", "shots=5", rungs, [0.4] * 6, 50, shots=5)
     assert analyze(rows, rungs, seed=0, config=FAST).icl == []
+
+
+def test_small_early_gain_then_the_same_jump_survives() -> None:
+    """The toy ladder's pattern: per-token loss improves a little before the jump and then
+    drops at the same gap as exact match: the transition survives the linear metric."""
+    rungs = ladder()
+    table = [bernoulli(p, 200) for p in STEP]
+    level = [-2.2, -2.0, -1.9, -1.9, -0.2, -0.1]
+    rows = records(
+        "gen",
+        "shots=0",
+        rungs,
+        lambda i, j: {
+            "exact_match": table[i][j],
+            "logprob_correct_mean": level[i] + (j % 7 - 3) * 0.1,
+        },
+        200,
+    )
+    result = analyze(rows, rungs, seed=0, config=FAST).mirage_for("gen", "shots=0")
+    assert result is not None
+    assert result.outcome == "survives", result.reason

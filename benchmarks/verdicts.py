@@ -4,17 +4,21 @@ Classes (what a researcher would call them):
 
 * ``flat``: every rung at chance;
 * ``smooth``: a gradual rise, either a power law in the error
-  (``1 - q ~ N^-alpha``) or a logistic in log10(N) at least 3 rung gaps wide;
+  (``1 - q ~ N^-alpha``) or a logistic in log10(N); clear-cut when its
+  10%-90% span is at least 3 of the widest rung gaps and it rises by >= 0.3;
 * ``sharp``: a threshold in every metric (accuracy and per-token
-  log-likelihood jump together, between rungs, after >= 2 plateau rungs);
+  log-likelihood jump together, 10%-90% within 0.02-0.3 of the gap between
+  two rungs, after >= 2 plateau rungs);
   expected verdict ``emergent`` and mirage test ``survives``;
 * ``mirage``: Schaeffer et al. (2023): per-token loss a smooth power law
   in N (2-5 nats at the smallest rung), so the per-token probability
   ``p = exp(-loss)`` improves smoothly; answers of L = 5..10 tokens,
   exact match = every token right (all-or-nothing), per-token log-probs
   and token edit distance available;
-  expected mirage test ``mirage`` (exact match emergent-looking, the
-  linear metrics smooth);
+  expected mirage test ``mirage``; clear-cut when exact match *looks*
+  emergent at the ladder's resolution (its expected 10%-90% rise within 2
+  gaps, >= 2 rungs before it), otherwise the honest call for exact match
+  is smooth or inconclusive and nothing needs explaining away;
 * ``spike``: a rise that falls back; expected ``non-monotone``;
 * ``plateau_jump``: a plateau above chance, then a sharp jump; expected
   ``emergent``.
@@ -126,7 +130,9 @@ def simulate(cls: str, rng: np.random.Generator, seed: int) -> Case:
             alpha = rng.uniform(0.15, 0.5)
             x0 = x[0] - rng.uniform(0.05, 0.6)
             q = 0.95 * (1.0 - 10 ** (-alpha * (x - x0)))
-            clear = q[-1] - q[0] >= 0.3
+            # clear-cut: rises by >= 0.3 and its 10-90% span (0.954 / alpha decades from the
+            # power law's start) is >= 3 of the widest rung gaps, well clear of the 2-gap bound
+            clear = q[-1] - q[0] >= 0.3 and 0.954 / alpha >= 3.0 * gaps.max()
         else:
             span = rng.uniform(3.0, 6.0) * gaps.max()
             m = rng.uniform(x[1], x[-2]) if r > 3 else x.mean()

@@ -97,13 +97,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] in SUBCOMMANDS:
-            from emergetui import commands
+            from emergetui.cli import commands
 
             args = sub_parser().parse_args(argv)
             return commands.dispatch(args)
         args = batch_parser(with_epilog="-h" in argv or "--help" in argv).parse_args(argv)
         if args.batch:
-            from emergetui.batch import run_batch
+            from emergetui.cli.batch import run_batch
 
             return run_batch(args)
         return _open_lab(args)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from emergetui.errors import CliError
-from emergetui.store import Store, StoreError
+from emergetui.run.store import Store, StoreError
 
 
 def dispatch(args: argparse.Namespace) -> int:
@@ -79,10 +79,10 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
 
 def cmd_ladders(args: argparse.Namespace) -> int:
-    from emergetui.fit import detect_memory
+    from emergetui.models.fit import detect_memory
     from emergetui.fmt import fmt_bytes
-    from emergetui.ladder_status import memory_note, rung_rows
-    from emergetui.ladders import LadderError, load_ladders
+    from emergetui.models.status import memory_note, rung_rows
+    from emergetui.models.ladders import LadderError, load_ladders
 
     try:
         ladders = load_ladders(list(args.ladder))
@@ -104,10 +104,10 @@ def cmd_ladders(args: argparse.Namespace) -> int:
 
 
 def cmd_pull(args: argparse.Namespace) -> int:
-    from emergetui import hub
-    from emergetui.experiment import select_rungs
-    from emergetui.ladders import LadderError, get_ladder
-    from emergetui.progress import PlainDisplay
+    from emergetui.models import hub
+    from emergetui.run.spec import select_rungs
+    from emergetui.models.ladders import LadderError, get_ladder
+    from emergetui.cli.progress import PlainDisplay
 
     try:
         ladder = get_ladder(args.ladder)
@@ -139,7 +139,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from emergetui.analysis.analyze import analyze
     from emergetui.analysis.data import RungInfo
     from emergetui.analysis.records_in import read_records
-    from emergetui.summary import document_from_records, results_table, verdict_lines
+    from emergetui.report.document import document_from_records, results_table, verdict_lines
 
     inp = read_records(args.file)
     rungs = [dict(g) for g in inp.rungs]

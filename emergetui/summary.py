@@ -6,7 +6,7 @@ import math
 from collections import defaultdict
 from typing import Any
 
-from emergetui.store import Store
+from emergetui.run.store import Store
 
 # the metrics shown in the terminal table, in this order
 TABLE_METRICS = ("exact_match", "multiple_choice_grade", "logprob_correct_mean", "prob_correct", "token_edit_distance")

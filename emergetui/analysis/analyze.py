@@ -25,7 +25,7 @@ from emergetui.analysis.mirage import MirageResult, mirage_test
 from emergetui.analysis.rule_text import verdict_rule_text
 from emergetui.analysis.scores import breakthroughness, linearity
 from emergetui.analysis.transition import Transition
-from emergetui.records import ItemRecord
+from emergetui.tasks.records import ItemRecord
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import numpy as np
 
 from emergetui.analysis.bootstrap import item_weights, percentile_interval, rng_for, wilson_interval
 from emergetui.analysis.data import RungInfo, chance_from_records, metric_kind
-from emergetui.records import ItemRecord
+from emergetui.tasks.records import ItemRecord
 
 CurveKey = tuple[str, str, str]
 

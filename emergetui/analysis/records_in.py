@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from emergetui.errors import CliError
-from emergetui.records import ItemRaw, ItemRecord
+from emergetui.tasks.records import ItemRaw, ItemRecord
 
 REQUIRED = ("rung", "params", "task", "setting", "item_id", "metrics")
 

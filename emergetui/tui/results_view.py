@@ -9,7 +9,7 @@ from __future__ import annotations
 from emergetui.analysis.analyze import Analysis
 from emergetui.analysis.icl import IclResult, setting_family
 from emergetui.analysis.loss_ability import LossAbility
-from emergetui.tui.format import fmt_params, fmt_value
+from emergetui.fmt import fmt_params, fmt_value
 from emergetui.tui.live import order_metrics
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from emergetui.analysis import AnalysisConfig, RungInfo
-from emergetui.records import ItemRaw, ItemRecord
+from emergetui.tasks.records import ItemRaw, ItemRecord
 
 #: Small bootstrap sizes keep the suite fast; the rules do not depend on them.
 FAST = AnalysisConfig(n_boot=200, n_boot_fit=10)

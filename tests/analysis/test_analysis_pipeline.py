@@ -9,7 +9,7 @@ import pytest
 from analysis_synth import FAST, accuracy_rows, ladder, records
 
 from emergetui.analysis import analyze, augment_results, emergence_json, points_rows
-from emergetui.records import ItemRecord
+from emergetui.tasks.records import ItemRecord
 
 
 def _strict_loads(text: str):

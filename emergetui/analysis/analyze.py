@@ -2,7 +2,7 @@
 
 ``analyze`` needs no model and no database: the store hands it
 ``records(run_id)`` and ``rungs(run_id)``, and everything (curves with CIs,
-BIG-bench scores, sigmoid critical scales, verdicts, the mirage test,
+BIG-bench scores, fitted transitions, verdicts, the mirage test,
 loss-to-ability and in-context-learning curves) is recomputed from them. The
 same rows and seed give the same document, bit for bit, so a report can be
 regenerated at any time.
@@ -15,22 +15,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from emergetui.analysis.bootstrap import rng_for
 from emergetui.analysis.curves import Curve, CurveKey, build_curves
 from emergetui.analysis.data import RungInfo
-from emergetui.analysis.emergence import (
-    Verdict,
-    VerdictParams,
-    breakthroughness,
-    linearity,
-    verdict,
-    verdict_rule_text,
-)
-from emergetui.analysis.export import clean_json, emergence_json
+from emergetui.analysis.emergence import Verdict, VerdictParams, verdict
+from emergetui.analysis.export import emergence_json
 from emergetui.analysis.icl import IclResult, icl_curves
+from emergetui.analysis.jsonable import clean_json, json_float
 from emergetui.analysis.loss_ability import LossAbility, loss_to_ability
 from emergetui.analysis.mirage import MirageResult, mirage_test
-from emergetui.analysis.sigmoid import SigmoidFit, fit_curve_sigmoid
+from emergetui.analysis.rule_text import verdict_rule_text
+from emergetui.analysis.scores import breakthroughness, linearity
+from emergetui.analysis.transition import Transition
 from emergetui.tasks.records import ItemRecord
 
 
@@ -59,18 +54,26 @@ class CurveScores:
     breakthroughness: float
     linearity: float
     verdict: Verdict
-    sigmoid: SigmoidFit | None
+
+    @property
+    def transition(self) -> Transition | None:
+        """The fitted logistic (critical scale, width) behind the verdict, if any."""
+        return self.verdict.transition
+
+    @property
+    def sigmoid(self) -> Transition | None:
+        """Older name of :attr:`transition`."""
+        return self.verdict.transition
 
     def to_dict(self) -> dict[str, Any]:
-        """Everything behind the verdict (plateau, jump, fit), for UIs that explain it."""
+        """Everything behind the verdict (tests, jump, fit), for UIs that explain it."""
         return {
             "task": self.task,
             "setting": self.setting,
             "metric": self.metric,
-            "breakthroughness": self.breakthroughness,
-            "linearity": self.linearity,
-            "verdict": asdict(self.verdict),
-            "sigmoid": self.sigmoid.to_dict() if self.sigmoid is not None else None,
+            "breakthroughness": json_float(self.breakthroughness),
+            "linearity": json_float(self.linearity),
+            "verdict": self.verdict.to_dict(),
         }
 
 
@@ -121,31 +124,16 @@ class Analysis:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
 
 
-def score_curve(curve: Curve, config: AnalysisConfig, seed: int) -> CurveScores:
-    """Scores, verdict and sigmoid of one curve.
-
-    A flat curve gets no sigmoid: with nothing rising there is no transition,
-    and a fitted midpoint would be an arbitrary number that looks like one.
-    """
+def score_curve(curve: Curve, config: AnalysisConfig) -> CurveScores:
+    """BIG-bench scores and the verdict (with its fitted transition) of one curve."""
     y = curve.oriented_means()
-    label = verdict(curve, config.verdict)
-    fit = None
-    if label.label != "flat":
-        fit = fit_curve_sigmoid(
-            curve,
-            rng_for(seed, "sigmoid", *curve.key),
-            n_boot=config.n_boot_fit,
-            level=config.level,
-            fix_lower_at_chance=config.fix_lower_at_chance,
-        )
     return CurveScores(
         task=curve.task,
         setting=curve.setting,
         metric=curve.metric,
         breakthroughness=breakthroughness(y),
         linearity=linearity(y),
-        verdict=label,
-        sigmoid=fit,
+        verdict=verdict(curve, config.verdict),
     )
 
 
@@ -171,23 +159,15 @@ def analyze(
     )
     if bad:
         warnings.insert(0, f"rungs without a positive parameter count ignored: {', '.join(bad)}")
-    scores = [score_curve(c, cfg, seed) for c in curves]
+    scores = [score_curve(c, cfg) for c in curves]
     verdicts = {(s.task, s.setting, s.metric): s.verdict for s in scores}
     mirage = mirage_test(curves, verdicts, cfg.verdict)
     losses = []
     for c in curves:
-        result = loss_to_ability(
-            c, rng_for(seed, "loss", *c.key), n_boot=cfg.n_boot, level=cfg.level
-        )
+        result = loss_to_ability(c, verdicts[c.key].label, level=cfg.level)
         if result is not None:
             losses.append(result)
     icl = icl_curves(curves, seed=seed, n_boot=cfg.n_boot, level=cfg.level)
-    for s in scores:
-        if s.sigmoid is not None and s.sigmoid.fail_fraction and s.sigmoid.fail_fraction > 0.5:
-            warnings.append(
-                f"{s.task}/{s.setting}/{s.metric}: {s.sigmoid.fail_fraction:.0%} of "
-                "sigmoid refits failed; the critical scale is poorly determined"
-            )
     return Analysis(
         seed=seed,
         config=cfg,

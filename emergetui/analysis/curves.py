@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from emergetui.analysis.bootstrap import mean_ci, rng_for
+from emergetui.analysis.bootstrap import item_weights, percentile_interval, rng_for, wilson_interval
 from emergetui.analysis.data import RungInfo, chance_from_records, metric_kind
 from emergetui.tasks.records import ItemRecord
 
@@ -26,7 +26,11 @@ CurveKey = tuple[str, str, str]
 
 @dataclass
 class CurvePoint:
-    """One rung's mean with its 95% percentile-bootstrap interval over items."""
+    """One rung's mean with its 95% interval over items.
+
+    Wilson score interval for binary metrics (never zero width), percentile
+    interval of the shared item bootstrap otherwise.
+    """
 
     rung: str
     params: int
@@ -58,6 +62,10 @@ class Curve:
 
     ``samples[i]`` and ``item_ids[i]`` belong to ``points[i]``. ``chance`` is
     in the metric's own units (``None`` when no chance level is known).
+    ``boot[b, i]`` is rung ``i``'s mean in replicate ``b`` of the task
+    setting's shared item bootstrap, so ``boot[:, j] - boot[:, i]`` is a
+    paired difference. ``binary`` marks pass/fail metrics, whose rung
+    intervals are Wilson score intervals instead of percentile ones.
     """
 
     task: str
@@ -70,6 +78,8 @@ class Curve:
     points: list[CurvePoint]
     samples: list[np.ndarray] = field(default_factory=list, repr=False)
     item_ids: list[list[str]] = field(default_factory=list, repr=False)
+    boot: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)), repr=False)
+    binary: bool = False
 
     @property
     def key(self) -> CurveKey:
@@ -110,6 +120,29 @@ class Curve:
     def oriented_samples(self) -> list[np.ndarray]:
         return [self.sign * s for s in self.samples]
 
+    def oriented_boot(self) -> np.ndarray:
+        """Replicate means, oriented; shape ``(n_boot, n_points)``."""
+        return self.sign * self.boot
+
+    def oriented_bounds(self) -> tuple[float, float]:
+        """The metric's possible range, oriented, read off the values.
+
+        Values all in [0, 1] (accuracies, probabilities) bound the curve to
+        [0, 1]; all <= 0 (log-probabilities) bound it above by 0; all >= 0
+        (distances, Brier) below by 0. A fitted floor or ceiling may not
+        leave this range. Unknown sides are infinite.
+        """
+        vals = np.concatenate(self.samples) if self.samples else np.zeros(0)
+        lo, hi = -math.inf, math.inf
+        if vals.size:
+            if float(vals.min()) >= 0.0:
+                lo = 0.0
+                if float(vals.max()) <= 1.0:
+                    hi = 1.0
+            elif float(vals.max()) <= 0.0:
+                hi = 0.0
+        return (lo, hi) if self.higher_is_better else (-hi, -lo)
+
     def pooled_sd(self) -> float:
         """Root mean within-rung item variance: the scale of item-level noise."""
         variances = [float(np.var(s)) for s in self.samples if s.size > 0]
@@ -126,6 +159,96 @@ class Curve:
             "chance": self.chance,
             "points": [p.to_dict() for p in self.points],
         }
+
+
+def is_binary(values: np.ndarray) -> bool:
+    """Every finite value is 0 or 1 (a pass/fail metric)."""
+    arr = np.asarray(values, dtype=float)
+    arr = arr[np.isfinite(arr)]
+    return arr.size > 0 and bool(np.all((arr == 0.0) | (arr == 1.0)))
+
+
+def _item_order(per_rung: Sequence[Sequence[tuple[str, float]]]) -> list[str]:
+    """Every item id of a task setting once, in a fixed (sorted) order."""
+    return sorted({item for rows in per_rung for item, _ in rows})
+
+
+def _shared_weights(seed: int, task: str, setting: str, n_items: int, n_boot: int) -> np.ndarray:
+    """The task setting's item bootstrap (see :func:`item_weights`)."""
+    return item_weights(n_items, n_boot, rng_for(seed, "items", task, setting))
+
+
+def _assemble(
+    task: str,
+    setting: str,
+    metric: str,
+    rungs: Sequence[RungInfo],
+    per_rung: Sequence[Sequence[tuple[str, float]]],
+    ids: Sequence[str],
+    weights: np.ndarray,
+    *,
+    chance: float | None,
+    shots: int,
+    level: float,
+    n_errors: Sequence[int] | None,
+) -> Curve:
+    """One curve from ``per_rung[i]`` = ``[(item_id, value), ...]`` of ``rungs[i]``."""
+    kind = metric_kind(metric)
+    pos = {item: j for j, item in enumerate(ids)}
+    order = sorted(range(len(rungs)), key=lambda i: (rungs[i].params, rungs[i].label))
+    columns: list[np.ndarray] = []
+    points: list[CurvePoint] = []
+    samples: list[np.ndarray] = []
+    ids_out: list[list[str]] = []
+    for i in order:
+        rows = [(item, v) for item, v in per_rung[i] if math.isfinite(v)]
+        if not rows:
+            continue
+        col = np.full(len(ids), np.nan)
+        for item, v in rows:
+            col[pos[item]] = v
+        columns.append(col)
+        arr = np.array([v for _, v in rows], dtype=float)
+        samples.append(arr)
+        ids_out.append([item for item, _ in rows])
+        rung = rungs[i]
+        points.append(
+            CurvePoint(
+                rung=rung.label,
+                params=int(rung.params),
+                mean=float(arr.mean()),
+                ci_low=float("nan"),
+                ci_high=float("nan"),
+                n=int(arr.size),
+                n_errors=int(n_errors[i]) if n_errors is not None else 0,
+                heldout_loss=rung.heldout_loss,
+                train_tokens=rung.train_tokens,
+            )
+        )
+    matrix = np.column_stack(columns) if columns else np.zeros((len(ids), 0))
+    present = np.isfinite(matrix)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        boot = (weights @ np.where(present, matrix, 0.0)) / (weights @ present)
+    binary = is_binary(matrix)
+    for j, point in enumerate(points):
+        if binary:
+            point.ci_low, point.ci_high = wilson_interval(point.mean * point.n, point.n, level)
+        else:
+            point.ci_low, point.ci_high = percentile_interval(boot[:, j], level)
+    return Curve(
+        task=task,
+        setting=setting,
+        metric=metric,
+        shots=shots,
+        discrete=kind.discrete,
+        higher_is_better=kind.higher_is_better,
+        chance=chance,
+        points=points,
+        samples=samples,
+        item_ids=ids_out,
+        boot=boot,
+        binary=binary,
+    )
 
 
 def make_curve(
@@ -145,54 +268,33 @@ def make_curve(
 ) -> Curve:
     """Build a curve from per-rung item values (``values[i]`` for ``rungs[i]``).
 
-    Rungs are sorted by parameter count here, whatever order they come in.
-    Rungs without any value are left out of the curve.
+    Rungs are sorted by parameter count here, whatever order they come in;
+    rungs without any value are left out. Without ``item_ids`` the ``j``-th
+    value of every rung is taken to be the same item ``j`` (every rung scores
+    the same items), which is what makes the bootstrap paired.
     """
     if len(values) != len(rungs):
         raise ValueError("values must have one sequence per rung")
-    kind = metric_kind(metric)
-    order = sorted(range(len(rungs)), key=lambda i: (rungs[i].params, rungs[i].label))
-    points: list[CurvePoint] = []
-    samples: list[np.ndarray] = []
-    ids_out: list[list[str]] = []
-    for i in order:
-        rung = rungs[i]
-        raw = np.asarray(values[i], dtype=float)
-        keep = np.isfinite(raw)
-        arr = raw[keep]
-        if arr.size == 0:
-            continue
-        rng = rng_for(seed, "point", task, setting, metric, rung.label)
-        mean, lo, hi = mean_ci(arr, rng, n_boot=n_boot, level=level)
-        points.append(
-            CurvePoint(
-                rung=rung.label,
-                params=int(rung.params),
-                mean=mean,
-                ci_low=lo,
-                ci_high=hi,
-                n=int(arr.size),
-                n_errors=int(n_errors[i]) if n_errors is not None else 0,
-                heldout_loss=rung.heldout_loss,
-                train_tokens=rung.train_tokens,
-            )
-        )
-        samples.append(arr)
+    per_rung: list[list[tuple[str, float]]] = []
+    for i, vals in enumerate(values):
         ids = [str(x) for x in item_ids[i]] if item_ids is not None else None
-        if ids is None or len(ids) != raw.size:
-            ids = [str(j) for j in range(raw.size)]
-        ids_out.append([x for x, k in zip(ids, keep, strict=True) if k])
-    return Curve(
-        task=task,
-        setting=setting,
-        metric=metric,
-        shots=shots,
-        discrete=kind.discrete,
-        higher_is_better=kind.higher_is_better,
+        if ids is None or len(ids) != len(vals):
+            ids = [str(j) for j in range(len(vals))]
+        per_rung.append([(x, float(v)) for x, v in zip(ids, vals, strict=True)])
+    order = _item_order(per_rung)
+    weights = _shared_weights(seed, task, setting, len(order), n_boot)
+    return _assemble(
+        task,
+        setting,
+        metric,
+        rungs,
+        per_rung,
+        order,
+        weights,
         chance=chance,
-        points=points,
-        samples=samples,
-        item_ids=ids_out,
+        shots=shots,
+        level=level,
+        n_errors=n_errors,
     )
 
 
@@ -219,6 +321,7 @@ def build_curves(
     wrong answer) but counted per point in ``n_errors``. ``chance`` maps
     ``(task, setting, metric)`` to the runner's stored chance level; missing
     entries are computed from the items (see :func:`chance_from_records`).
+    All metrics of a task setting share one item bootstrap.
     """
     warnings: list[str] = []
     by_label = {r.label: r for r in rungs}
@@ -237,6 +340,8 @@ def build_curves(
         errors = Counter(r.rung for r in recs if r.error is not None)
         shots = Counter(r.shots for r in recs).most_common(1)[0][0]
         metrics = sorted({m for r in ok for m in r.metrics})
+        ids = sorted({r.item_id for r in ok})
+        weights = _shared_weights(seed, task, setting, len(ids), n_boot)
         for metric in metrics:
             per_rung: dict[str, list[tuple[str, float]]] = defaultdict(list)
             for r in ok:
@@ -249,19 +354,19 @@ def build_curves(
             level_ = None if chance is None else chance.get((task, setting, metric))
             if level_ is None:
                 level_ = chance_from_records(ok, metric)
-            curve = make_curve(
-                task,
-                setting,
-                metric,
-                used,
-                [[v for _, v in per_rung[rg.label]] for rg in used],
-                item_ids=[[i for i, _ in per_rung[rg.label]] for rg in used],
-                chance=level_,
-                shots=int(shots),
-                seed=seed,
-                n_boot=n_boot,
-                level=level,
-                n_errors=[errors.get(rg.label, 0) for rg in used],
+            curves.append(
+                _assemble(
+                    task,
+                    setting,
+                    metric,
+                    used,
+                    [per_rung[rg.label] for rg in used],
+                    ids,
+                    weights,
+                    chance=level_,
+                    shots=int(shots),
+                    level=level,
+                    n_errors=[errors.get(rg.label, 0) for rg in used],
+                )
             )
-            curves.append(curve)
     return curves, warnings

@@ -1,284 +1,247 @@
-"""Emergence scores of a curve and the verdict rule.
+"""The verdict on one scaling curve: flat, non-monotone, emergent, smooth or inconclusive.
 
-Scores (rungs ordered by size, ``y_1..y_n`` oriented so that up is better):
+The rule (its plain-words version, :func:`verdict_rule_text`, goes into
+``--help`` and the README) judges the whole curve with its uncertainty, so
+it does not depend on where the rungs happen to sit:
 
-* ``I(y) = sign(argmax y - argmin y) * (max y - min y)``: the signed overall
-  change, positive when the best rung is larger than the worst one.
-* breakthroughness ``B = I(y) / RootMedianSquare({y_{i+1} - y_i})``
-  (Srivastava et al. 2022, "Beyond the Imitation Game", appendix B; used as
-  the "emergence score" by Schaeffer et al. 2023). The median ignores the few
-  big steps, so one large jump among small ones scores high.
-* linearity ``L = I(y) / RootMeanSquare({y_{i+1} - y_i})`` (same appendix).
-  The mean is dominated by big steps, so L peaks at ``n - 1`` for equal steps
-  and shrinks towards ``sqrt(n - 1)`` for a single step.
-
-Both use the rungs as given (BIG-bench computed them on its own model
-series); they are not comparable across ladders of different length, which
-is why the verdict below does not rest on them alone.
-
-Verdict rule (the text returned by :func:`verdict_rule_text`, which the CLI
-puts into ``--help`` and the README, is generated from the same parameters):
-
-1. Orient the metric so that up is better. The baseline ``b`` is the chance
-   level when one is known, otherwise the smallest rung's mean. The margin
-   ``d`` is ``margin_sd`` (0.2) times the pooled within-rung item standard
-   deviation: a "small" standardized effect, so the rule means the same for
-   accuracies, log-probabilities and edit distances.
-2. A rung is *above* when the lower bound of its 95% CI exceeds ``b`` and its
-   mean exceeds ``b`` by at least ``d``. Otherwise it is *near chance*.
-3. ``flat``: no rung is above.
-4. With fewer than ``min_rungs`` (3) rungs the shape cannot be judged:
-   ``inconclusive``.
-5. ``emergent``: the smallest ``k + 1 >= 2`` rungs are near chance (a plateau
-   is observed, not assumed), some later rung ``j`` is above with its CI
-   lower bound above the CI upper bound of the last plateau rung ``k``, and
-   the largest single step after the plateau is at least ``jump_share`` (0.5)
-   of the total rise from rung ``k`` to the best later rung.
-6. ``smooth``: not emergent, and a least-squares line of the means on
-   log10(params) rises with R^2 >= ``smooth_r2`` (0.8).
-7. ``inconclusive``: anything else (no plateau to jump from, a zig-zag, a
-   decline, or a jump whose CIs overlap).
+1. Orient the metric so that up is better. Every cross-rung statement uses
+   the task setting's shared item bootstrap (one resample of item ids per
+   replicate, applied to every rung), i.e. it is paired.
+2. ``flat``: no rung is above chance, one-sided tests with Holm's
+   correction over the rungs (family-wise error 5%). Binary metrics use the
+   exact binomial test; others the bootstrap. With no chance level, "above
+   chance" means better than the smallest rung (paired).
+3. ``non-monotone``: some rung is worse than an earlier one by at least
+   20% of the curve's range, the paired drop significant after Holm over
+   all rung pairs. A curve that falls back is not emergent, however sharp
+   its rise.
+4. Fit ``floor + (ceiling - floor) * sigmoid((log10 N - midpoint) / scale)``
+   (:mod:`emergetui.analysis.transition`) and take the 95%
+   likelihood-ratio range of its 10%-90% span in units of the rung gap
+   at the midpoint.
+5. ``emergent``: the whole range is at most ``sharp_gaps`` (2) gaps, with at
+   least ``min_plateau`` (2) rungs before the best fit's 10% point: a
+   plateau observed, then a rise the ladder cannot see happening.
+6. ``smooth``: the whole range is above ``sharp_gaps`` gaps: the ladder
+   resolves the rise as gradual.
+7. ``inconclusive``: anything else (the range straddles the bound, or a
+   sharp rise with fewer than 2 rungs before it, or under 3 rungs).
 """
 
 from __future__ import annotations
 
-import math
-import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+from scipy.stats import binom
 
+from emergetui.analysis.bootstrap import holm, percentile_interval
 from emergetui.analysis.curves import Curve
+from emergetui.analysis.scores import breakthroughness, linear_fit, linearity, signed_range
+from emergetui.analysis.shape import rung_covariance
+from emergetui.analysis.transition import Transition, assess
 
+__all__ = [
+    "LABELS",
+    "Step",
+    "Verdict",
+    "VerdictParams",
+    "breakthroughness",
+    "linear_fit",
+    "linearity",
+    "signed_range",
+    "verdict",
+]
 
-def signed_range(y: np.ndarray) -> float:
-    """``I(y)``: max minus min, negative when the minimum comes after the maximum."""
-    arr = np.asarray(y, dtype=float)
-    if arr.size < 2:
-        return float("nan")
-    span = float(arr.max() - arr.min())
-    direction = int(np.argmax(arr)) - int(np.argmin(arr))
-    return span if direction >= 0 else -span
-
-
-def _ratio(numerator: float, denominator: float) -> float:
-    """Division that reads 0/0 as 0 and x/0 as a signed infinity."""
-    if not math.isfinite(numerator):
-        return float("nan")
-    if denominator <= 0.0:
-        if numerator == 0.0:
-            return 0.0
-        return math.copysign(math.inf, numerator)
-    return numerator / denominator
-
-
-def breakthroughness(y: np.ndarray) -> float:
-    """BIG-bench breakthroughness ``I(y) / sqrt(median((y_{i+1} - y_i)^2))``.
-
-    Srivastava et al. (2022), appendix B; Schaeffer et al. (2023) call it the
-    emergence score. ``inf`` when all but a minority of steps are exactly 0
-    (a pure step), ``0`` for a constant curve, ``nan`` under 2 points.
-    """
-    arr = np.asarray(y, dtype=float)
-    if arr.size < 2:
-        return float("nan")
-    steps = np.diff(arr)
-    return _ratio(signed_range(arr), math.sqrt(float(np.median(steps**2))))
-
-
-def linearity(y: np.ndarray) -> float:
-    """BIG-bench linearity ``I(y) / sqrt(mean((y_{i+1} - y_i)^2))``.
-
-    Srivastava et al. (2022), appendix B ("Definitions of linearity and
-    breakthroughness"). Equals ``n - 1`` for equal steps and ``sqrt(n - 1)``
-    for a single step, so it rewards steady improvement with scale.
-    """
-    arr = np.asarray(y, dtype=float)
-    if arr.size < 2:
-        return float("nan")
-    steps = np.diff(arr)
-    return _ratio(signed_range(arr), math.sqrt(float(np.mean(steps**2))))
-
-
-def linear_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """``(slope, r_squared)`` of an ordinary least-squares line.
-
-    R^2 is 1 for a perfect line and 0 for a constant ``y`` (nothing to explain,
-    so nothing is explained), which keeps flat curves out of "smooth".
-    """
-    xa = np.asarray(x, dtype=float)
-    ya = np.asarray(y, dtype=float)
-    if xa.size < 2 or float(np.ptp(xa)) == 0.0:
-        return (float("nan"), float("nan"))
-    slope, intercept = np.polyfit(xa, ya, 1)
-    ss_tot = float(np.sum((ya - ya.mean()) ** 2))
-    if ss_tot == 0.0:
-        return (float(slope), 0.0)
-    ss_res = float(np.sum((ya - (slope * xa + intercept)) ** 2))
-    return (float(slope), max(0.0, 1.0 - ss_res / ss_tot))
+LABELS = ("flat", "non-monotone", "emergent", "smooth", "inconclusive")
 
 
 @dataclass(frozen=True)
 class VerdictParams:
-    """The knobs of the verdict rule; the defaults are what the CLI documents."""
+    """The knobs of the rule; the defaults are what ``--help`` and the README document."""
 
-    margin_sd: float = 0.2
-    jump_share: float = 0.5
-    smooth_r2: float = 0.8
+    alpha: float = 0.05
+    level: float = 0.95
+    sharp_gaps: float = 2.0
+    min_plateau: int = 2
+    fall_share: float = 0.2
     min_rungs: int = 3
 
 
 @dataclass
-class Verdict:
-    """The label plus everything needed to explain it.
+class Step:
+    """A paired difference between two rungs (oriented: positive = better)."""
 
-    ``plateau_end`` is the index of the last near-chance rung of the initial
-    plateau (-1 when the smallest rung is already above), ``jump_at`` the
-    index ``i`` of the largest step ``i -> i+1`` after the plateau, and
-    ``separated_at`` the first later rung whose CI clears the plateau's.
-    """
+    from_rung: str
+    to_rung: str
+    diff: float
+    ci_low: float
+    ci_high: float
+
+    def text(self) -> str:
+        return (
+            f"{self.from_rung}->{self.to_rung} {self.diff:+.3g} "
+            f"[{self.ci_low:+.3g}, {self.ci_high:+.3g}] paired"
+        )
+
+
+@dataclass
+class Verdict:
+    """The label, its one-line evidence and the numbers behind it."""
 
     label: str
     reason: str
-    baseline: float
-    margin: float
-    plateau_end: int = -1
-    jump_at: int | None = None
-    separated_at: int | None = None
-    jump_share: float | None = None
-    slope: float | None = None
-    r2: float | None = None
+    baseline: float | None = None
+    above: list[bool] = field(default_factory=list)
+    p_above: list[float] = field(default_factory=list)
+    transition: Transition | None = None
+    jump: Step | None = None
+    fall: Step | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "reason": self.reason,
+            "baseline": self.baseline,
+            "above": list(self.above),
+            "p_above": list(self.p_above),
+            "transition": self.transition.to_dict() if self.transition else None,
+            "jump": vars(self.jump).copy() if self.jump else None,
+            "fall": vars(self.fall).copy() if self.fall else None,
+        }
 
 
-def largest_step(y: np.ndarray, start: int) -> tuple[int | None, float]:
-    """Index ``i >= start`` of the largest step ``y[i+1] - y[i]`` and its share.
+def _boot_p(diff: np.ndarray) -> float:
+    """One-sided bootstrap p-value that ``diff`` (replicates) is not above 0."""
+    d = diff[np.isfinite(diff)]
+    return float((1 + np.sum(d <= 0.0)) / (d.size + 1))
 
-    The share is that step divided by the rise from ``y[start]`` to the best
-    later point, so a single clean step scores 1 and ``n`` equal steps score
-    ``1/n``.
+
+def above_chance(curve: Curve, alpha: float) -> tuple[float | None, list[float], np.ndarray]:
+    """``(baseline, p-values, Holm rejections)`` of "rung is above chance".
+
+    Binary higher-is-better metrics with a chance level use the exact
+    binomial test (0 hits out of 100 is not "exactly 0"); the rest use the
+    shared bootstrap. Without a chance level each rung is compared, paired,
+    with the smallest one, which is then never "above".
     """
-    arr = np.asarray(y, dtype=float)
-    start = max(start, 0)
-    if arr.size - start < 2:
-        return (None, 0.0)
-    steps = np.diff(arr[start:])
-    i = int(np.argmax(steps))
-    rise = float(arr[start + 1 :].max() - arr[start])
-    if rise <= 0.0:
-        return (start + i, 0.0)
-    return (start + i, float(steps[i]) / rise)
+    y = curve.oriented_means()
+    boot = curve.oriented_boot()
+    chance = curve.oriented_chance()
+    r = y.size
+    p = np.ones(r)
+    if chance is not None:
+        for i, point in enumerate(curve.points):
+            if curve.binary and curve.higher_is_better:
+                k = int(round(point.mean * point.n))
+                level = min(max(chance, 0.0), 1.0)
+                p[i] = float(binom.sf(k - 1, point.n, level)) if level > 0 else float(k == 0)
+            else:
+                p[i] = _boot_p(boot[:, i] - chance)
+        return chance, p.tolist(), holm(p, alpha)
+    for i in range(1, r):
+        p[i] = _boot_p(boot[:, i] - boot[:, 0])
+    reject = np.zeros(r, dtype=bool)
+    reject[1:] = holm(p[1:], alpha) if r > 1 else reject[1:]
+    return float(y[0]) if r else None, p.tolist(), reject
+
+
+def _step(curve: Curve, i: int, j: int, level: float) -> Step:
+    boot = curve.oriented_boot()
+    y = curve.oriented_means()
+    lo, hi = percentile_interval(boot[:, j] - boot[:, i], level)
+    return Step(curve.points[i].rung, curve.points[j].rung, float(y[j] - y[i]), lo, hi)
+
+
+def fall_back(curve: Curve, p: VerdictParams) -> Step | None:
+    """The largest significant fall from an earlier rung to a later one, if any."""
+    y = curve.oriented_means()
+    boot = curve.oriented_boot()
+    rise = float(y.max() - y.min())
+    pairs = [(i, j) for i in range(y.size) for j in range(i + 1, y.size)]
+    pv = np.ones(len(pairs))
+    for k, (i, j) in enumerate(pairs):
+        drop = float(y[i] - y[j])
+        if drop > 0 and drop >= p.fall_share * rise:
+            pv[k] = _boot_p(boot[:, i] - boot[:, j])
+    hits = [pairs[k] for k in np.flatnonzero(holm(pv, p.alpha))]
+    if not hits:
+        return None
+    i, j = max(hits, key=lambda ij: y[ij[0]] - y[ij[1]])
+    return _step(curve, i, j, p.level)
+
+
+def transition_of(curve: Curve, level: float = 0.95) -> Transition | None:
+    """The logistic fit of ``curve`` (oriented), with the shared-bootstrap covariance."""
+    y = curve.oriented_means()
+    counts = np.array([pt.n for pt in curve.points])
+    cov = rung_covariance(curve.oriented_boot(), y, counts, curve.binary)
+    lo, hi = curve.oriented_bounds()
+    chance = curve.oriented_chance()
+    if chance is not None:  # an ability's floor is chance, not below (unless the data are)
+        lo = max(lo, min(chance, float(y.min())))
+    return assess(curve.log_params, y, cov, (lo, hi), level)
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.2g}" if abs(v) < 10 else f"{v:.0f}"
+
+
+def _shape_text(t: Transition) -> str:
+    return (
+        f"10-90% rise over {_fmt(t.span_ci[0])}-{_fmt(t.span_ci[1])} decades = "
+        f"{_fmt(t.gaps_ci[0])}-{_fmt(t.gaps_ci[1])} rung gaps (gap there "
+        f"{t.gap:.2g} decades)"
+    )
 
 
 def verdict(curve: Curve, params: VerdictParams | None = None) -> Verdict:
     """Apply the rule in this module's docstring to ``curve``."""
     p = params or VerdictParams()
-    y = curve.oriented_means()
-    lo, hi = curve.oriented_ci()
-    n = y.size
-    chance = curve.oriented_chance()
-    baseline = chance if chance is not None else (float(y[0]) if n else float("nan"))
-    margin = p.margin_sd * curve.pooled_sd()
+    n = len(curve.points)
     if n < 2:
-        return Verdict("inconclusive", "fewer than 2 rungs", baseline, margin)
-    above = (lo > baseline) & (y - baseline >= margin)
-    base_name = "chance" if chance is not None else "the smallest rung"
+        return Verdict("inconclusive", "fewer than 2 rungs")
+    baseline, pvals, above = above_chance(curve, p.alpha)
+    base = {"baseline": baseline, "above": above.tolist(), "p_above": pvals}
     if not above.any():
-        return Verdict("flat", f"no rung is clearly above {base_name}", baseline, margin)
-    if n < p.min_rungs:
-        return Verdict(
-            "inconclusive", f"only {n} rungs: the shape cannot be judged", baseline, margin
+        y = curve.oriented_means()
+        best = int(np.argmax(y))
+        pt = curve.points[best]
+        what = (
+            "chance" if curve.chance is not None else f"the smallest rung ({curve.points[0].rung})"
         )
-    k = int(np.argmax(above)) - 1
-    slope, r2 = linear_fit(curve.log_params, y)
-    jump_at, share = largest_step(y, k) if k >= 0 else (None, 0.0)
-    separated = [j for j in range(k + 1, n) if above[j] and lo[j] > hi[k]] if k >= 0 else []
-    common = {
-        "baseline": baseline,
-        "margin": margin,
-        "plateau_end": k,
-        "jump_at": jump_at,
-        "separated_at": separated[0] if separated else None,
-        "jump_share": share,
-        "slope": slope,
-        "r2": r2,
-    }
-    if k >= 1 and separated and share >= p.jump_share:
-        rung_k = curve.points[k].rung
-        rung_j = curve.points[separated[0]].rung
         why = (
-            f"near {base_name} up to {rung_k}, then {rung_j} is above it with "
-            f"non-overlapping CIs; largest step is {share:.0%} of the rise"
+            f"no rung above {what} (one-sided, Holm over {n} rungs, alpha {p.alpha:g}); "
+            f"best {pt.rung} {pt.mean:.3g} [{pt.ci_low:.3g}, {pt.ci_high:.3g}]"
         )
-        return Verdict("emergent", why, **common)
-    if math.isfinite(slope) and slope > 0 and r2 >= p.smooth_r2:
-        why = f"rises steadily with log-params (R^2={r2:.2f}) without a sharp jump"
-        return Verdict("smooth", why, **common)
-    if k < 1:
-        why = "above baseline from the smallest rungs on, not a steady rise"
-    elif not separated:
-        why = "rises after a plateau, but the CIs of plateau and later rungs overlap"
-    elif share < p.jump_share:
-        why = f"rises after a plateau, spread over several steps (largest {share:.0%})"
+        return Verdict("flat", why, **base)
+    if n < p.min_rungs:
+        return Verdict("inconclusive", f"only {n} rungs: the shape cannot be judged", **base)
+    fall = fall_back(curve, p)
+    if fall is not None:
+        why = (
+            f"falls back: {fall.from_rung} -> {fall.to_rung} drops "
+            f"{-fall.diff:.3g} [{-fall.ci_high:.3g}, {-fall.ci_low:.3g}] (paired, Holm over "
+            "rung pairs); a rise that does not last is not emergence"
+        )
+        return Verdict("non-monotone", why, fall=fall, **base)
+    t = transition_of(curve, p.level)
+    if t is None:
+        return Verdict("inconclusive", "no rising logistic fits the curve", **base)
+    jump = _step(curve, t.lower, t.upper, p.level)
+    shape = _shape_text(t)
+    if t.gaps_ci[1] <= p.sharp_gaps and t.plateau >= p.min_plateau:
+        why = f"jump {jump.text()}; {shape} <= {p.sharp_gaps:g}; {t.plateau} rungs before it"
+        return Verdict("emergent", why, transition=t, jump=jump, **base)
+    if t.gaps_ci[0] > p.sharp_gaps:
+        why = f"{shape} > {p.sharp_gaps:g}: the ladder resolves a gradual rise; step {jump.text()}"
+        return Verdict("smooth", why, transition=t, jump=jump, **base)
+    if t.gaps_ci[1] <= p.sharp_gaps:
+        why = (
+            f"sharp ({shape}) but only {t.plateau} rung(s) before it: "
+            f"a plateau needs {p.min_plateau}; jump {jump.text()}"
+        )
     else:
-        why = "neither a sharp jump nor a steady rise"
-    if math.isfinite(r2):
-        why += f"; linear fit R^2={r2:.2f}"
-    return Verdict("inconclusive", why, **common)
-
-
-def verdict_rule_text(params: VerdictParams | None = None, width: int = 79) -> str:
-    """The verdict rule in plain words, for ``--help`` and the README.
-
-    Pre-wrapped to ``width`` columns with hanging indents, so it reads the
-    same under argparse's ``RawDescriptionHelpFormatter`` and in Markdown
-    code blocks.
-    """
-    p = params or VerdictParams()
-    items = [
-        (
-            "",
-            "Verdicts, per task, setting and metric. Rungs are ordered by parameter "
-            "count; the metric is oriented so that up is better.",
-        ),
-        (
-            "  ",
-            "baseline = the chance level if known, else the smallest rung's mean; "
-            f"margin = {p.margin_sd:g} x the pooled within-rung item standard deviation.",
-        ),
-        (
-            "  ",
-            "A rung is ABOVE when its 95% bootstrap CI lower bound exceeds the baseline "
-            "and its mean exceeds the baseline by at least the margin; otherwise it is "
-            "NEAR CHANCE.",
-        ),
-        ("  flat:         ", "no rung is above."),
-        (
-            "  emergent:     ",
-            "the smallest two or more rungs are near chance, a later rung is above with "
-            "its CI lower bound above the CI upper bound of the last near-chance rung, "
-            "and the largest single step after that rung is at least "
-            f"{p.jump_share:.0%} of the total rise.",
-        ),
-        (
-            "  smooth:       ",
-            "not emergent, and a least-squares line of the means on log10(params) "
-            f"rises with R^2 >= {p.smooth_r2:g}.",
-        ),
-        (
-            "  inconclusive: ",
-            f"fewer than {p.min_rungs} rungs (the shape cannot be judged), or none of "
-            "the rules above applies.",
-        ),
-        (
-            "",
-            "Scores shown alongside: breakthroughness I(y)/RootMedianSquare(steps) and "
-            "linearity I(y)/RootMeanSquare(steps), with "
-            "I(y)=sign(argmax-argmin)*(max-min) (BIG-bench, Srivastava et al. 2022, appendix B). The critical "
-            "scale is the midpoint of a sigmoid fitted in log10(params), with a "
-            "bootstrap CI over items.",
-        ),
-    ]
-    return "\n".join(
-        textwrap.fill(text, width=width, initial_indent=prefix, subsequent_indent=" " * len(prefix))
-        for prefix, text in items
-    )
+        why = f"width not resolved: {shape}, either side of {p.sharp_gaps:g}; jump {jump.text()}"
+    return Verdict("inconclusive", why, transition=t, jump=jump, **base)

@@ -4,62 +4,64 @@ The batch CLI writes ``{"run_id", "ladder", "rungs", "results"}``; the
 functions here add to that document without knowing how it is built:
 :func:`augment_results` puts ``ci_low``/``ci_high`` on each result row and
 :func:`emergence_json` supplies the ``"emergence"`` list. Values that JSON
-cannot carry (NaN, infinite breakthroughness of a pure step) become ``null``.
+cannot carry become ``null`` (NaN) or, for the infinite breakthroughness of
+a pure step, the string ``"inf"``.
 """
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
+
+from emergetui.analysis.jsonable import clean_json, json_float
 
 if TYPE_CHECKING:
     from emergetui.analysis.analyze import Analysis
-
-
-def clean_json(value: Any) -> Any:
-    """Make ``value`` strict JSON: NaN and infinities (not JSON) become ``None``."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(k): clean_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [clean_json(v) for v in value]
-    if hasattr(value, "item") and callable(value.item):  # numpy scalars
-        return clean_json(value.item())
-    return value
 
 
 def emergence_json(analysis: Analysis) -> list[dict[str, Any]]:
     """One entry per curve: verdict, scores, critical scale, mirage, loss threshold.
 
     ``sigmoid_midpoint`` and its CI are parameter counts (the critical
-    scale); ``mirage`` is the outcome of the curve's task/setting;
-    ``loss_threshold`` is in the held-out loss's units (nats per token).
+    scale); ``span_*`` the 10%-90% rise in decades and in rung gaps;
+    ``jump`` the paired difference across the transition; ``mirage`` is
+    the outcome of the curve's task/setting, ``mirage_mechanism`` the
+    observed-vs-p^L line; ``loss_threshold`` is in the held-out loss's
+    units (nats per token).
     """
     out: list[dict[str, Any]] = []
     for s in analysis.scores:
         key = (s.task, s.setting, s.metric)
         mirage = analysis.mirage_for(s.task, s.setting)
         loss = analysis.loss_for(key)
-        fit = s.sigmoid
-        ci = fit.critical_params_ci if fit is not None else None
+        t = s.transition
+        v = s.verdict
         out.append(
             {
                 "task": s.task,
                 "setting": s.setting,
                 "metric": s.metric,
-                "verdict": s.verdict.label,
-                "reason": s.verdict.reason,
-                "breakthroughness": s.breakthroughness,
-                "linearity": s.linearity,
-                "sigmoid_midpoint": fit.critical_params if fit is not None else None,
-                "sigmoid_midpoint_ci": list(ci) if ci else None,
-                "sigmoid_fail_fraction": fit.fail_fraction if fit is not None else None,
+                "verdict": v.label,
+                "reason": v.reason,
+                "breakthroughness": json_float(s.breakthroughness),
+                "linearity": json_float(s.linearity),
+                "sigmoid_midpoint": t.critical_params if t is not None else None,
+                "sigmoid_midpoint_ci": list(t.critical_params_ci) if t is not None else None,
+                "span_decades": t.span if t is not None else None,
+                "span_ci_decades": list(t.span_ci) if t is not None else None,
+                "gap_decades": t.gap if t is not None else None,
+                "span_in_gaps_ci": list(t.gaps_ci) if t is not None else None,
+                "plateau_rungs": t.plateau if t is not None else None,
+                "jump": vars(v.jump).copy() if v.jump is not None else None,
+                "fall": vars(v.fall).copy() if v.fall is not None else None,
+                "above_chance": list(v.above),
                 "mirage": mirage.outcome if mirage is not None else "n/a",
+                "mirage_reason": mirage.reason if mirage is not None else None,
+                "mirage_mechanism": mirage.mechanism if mirage is not None else None,
                 "loss_threshold": loss.threshold if loss is not None else None,
                 "loss_threshold_ci": list(loss.threshold_ci)
                 if loss is not None and loss.threshold_ci
                 else None,
+                "size_loss_confounded": loss.confounded if loss is not None else None,
                 "loss_smooth_ability_jumps": loss.loss_smooth_ability_jumps
                 if loss is not None
                 else None,

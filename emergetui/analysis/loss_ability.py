@@ -6,20 +6,22 @@ pre-training loss falls below a task-specific threshold, whatever the size
 or data that got the model there. Each rung's loss on the reference corpus
 (:attr:`RungInfo.heldout`) places it on that axis.
 
-Threshold estimate: walk the rungs from the highest loss to the lowest and
-find the first whose CI lower bound exceeds chance and stays above it at
-every lower loss; interpolate linearly in loss between it and the previous
-rung, at the point where the lower bound crosses chance. "Stays above"
-keeps one lucky plateau rung (a 2.5% event per rung for a 95% interval)
-from being read as the ability appearing. Its interval: resample items within each rung, shift every
-rung's lower bound by the resampled mean's change (the CI half-width is
-kept, which avoids a bootstrap inside the bootstrap), and recompute; the
-fraction of replicates where no threshold exists is reported.
+Threshold: the midpoint of the same logistic the verdict fits
+(:mod:`emergetui.analysis.transition`), here in ``x = -loss``: the loss at
+which the ability is half way from its floor to its ceiling, with the
+likelihood-ratio interval over the shapes the data do not reject (rung
+covariance from the shared item bootstrap). It is a property of the fitted
+curve, so more items narrow its interval without moving it -- unlike "the
+first rung whose CI clears chance", which moves with the item count. No
+threshold when the ability is flat or its midpoint lies outside the
+measured losses.
 
-The flag ``loss_smooth_ability_jumps`` marks the pattern Du et al. describe:
-loss falls monotonically with size (Spearman rho(params, loss) <= -0.8) with
-low breakthroughness (at most 1.5 x that of equal steps, i.e. <= 1.5 (n-1)),
-while the ability's breakthroughness is high (>= 2 (n-1)).
+Size and loss are confounded when every size has one checkpoint and loss
+falls with size (Spearman rho(params, loss) <= -0.8, as on every built-in
+ladder): the loss threshold then restates the critical scale and cannot
+show that loss, rather than size, predicts the ability. The flag
+``loss_smooth_ability_jumps`` marks the pattern Du et al. describe: loss
+falls with size while the ability's verdict (against size) is emergent.
 """
 
 from __future__ import annotations
@@ -30,13 +32,12 @@ from typing import Any
 import numpy as np
 from scipy.stats import rankdata
 
-from emergetui.analysis.bootstrap import percentile_interval, resample_means
 from emergetui.analysis.curves import Curve
-from emergetui.analysis.emergence import breakthroughness
+from emergetui.analysis.scores import breakthroughness
+from emergetui.analysis.shape import rung_covariance
+from emergetui.analysis.transition import assess
 
 LOSS_SMOOTH_RHO = -0.8
-LOSS_SMOOTH_B = 1.5
-ABILITY_JUMP_B = 2.0
 
 
 @dataclass
@@ -59,6 +60,7 @@ class LossAbility:
     loss_breakthroughness: float | None
     ability_breakthroughness: float | None
     loss_smooth_ability_jumps: bool
+    confounded: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -84,24 +86,8 @@ class LossAbility:
             "loss_breakthroughness": self.loss_breakthroughness,
             "ability_breakthroughness": self.ability_breakthroughness,
             "loss_smooth_ability_jumps": self.loss_smooth_ability_jumps,
+            "size_loss_confounded": self.confounded,
         }
-
-
-def crossing_threshold(losses: np.ndarray, lower: np.ndarray, chance: float) -> float | None:
-    """Loss below which ``lower`` exceeds ``chance`` for good, walking from high loss down.
-
-    ``losses`` must be sorted from highest to lowest. ``None`` when the lower
-    bound does not end above chance, or is above it already at the highest
-    loss (there is nothing to interpolate from).
-    """
-    below = np.flatnonzero(~(lower > chance))
-    if below.size == 0 or below[-1] == lower.size - 1:
-        return None
-    i = int(below[-1]) + 1
-    l0, l1 = float(losses[i - 1]), float(losses[i])
-    b0, b1 = float(lower[i - 1]), float(lower[i])
-    t = (chance - b0) / (b1 - b0) if b1 != b0 else 1.0
-    return l0 + min(max(t, 0.0), 1.0) * (l1 - l0)
 
 
 def spearman(x: np.ndarray, y: np.ndarray) -> float | None:
@@ -115,55 +101,41 @@ def spearman(x: np.ndarray, y: np.ndarray) -> float | None:
 
 
 def loss_to_ability(
-    curve: Curve, rng: np.random.Generator, *, n_boot: int = 1000, level: float = 0.95
+    curve: Curve, verdict_label: str | None = None, *, level: float = 0.95
 ) -> LossAbility | None:
     """Analyse ``curve`` against held-out loss; ``None`` if under 2 rungs have one."""
     idx = [i for i, p in enumerate(curve.points) if p.heldout_loss is not None]
     if len(idx) < 2:
         return None
-    y = curve.oriented_means()[idx]
-    lo, hi = curve.oriented_ci()
-    lo, hi = lo[idx], hi[idx]
     losses = np.array([curve.points[i].heldout_loss for i in idx], dtype=float)
     params = np.array([curve.points[i].params for i in idx], dtype=float)
-    chance = curve.oriented_chance()
-
+    y = curve.oriented_means()[idx]
     threshold: float | None = None
     threshold_ci: tuple[float, float] | None = None
-    undefined: float | None = None
-    order = np.argsort(-losses, kind="stable")
-    if chance is None:
-        note = "no chance level known for this metric"
+    order = np.argsort(-losses, kind="stable")  # rising ability: falling loss
+    if verdict_label == "flat":
+        note = "ability is flat: no threshold"
+    elif len(idx) < 3 or float(np.ptp(losses)) <= 0.0:
+        note = "fewer than 3 distinct losses: no threshold"
     else:
-        threshold = crossing_threshold(losses[order], lo[order], chance)
-        if threshold is not None:
-            note = "loss below which the CI lower bound stays above chance"
-        elif bool(np.all(lo > chance)):
-            note = "already above chance at the highest loss"
+        counts = np.array([curve.points[i].n for i in idx])[order]
+        boot = curve.oriented_boot()[:, idx][:, order]
+        cov = rung_covariance(boot, y[order], counts, curve.binary)
+        t = assess(-losses[order], y[order], cov, curve.oriented_bounds(), level)
+        lo_x, hi_x = float(-losses.max()), float(-losses.min())
+        if t is None:
+            note = "no rising logistic fits ability against loss"
+        elif not lo_x <= t.midpoint <= hi_x:
+            note = "the fitted transition lies outside the measured losses"
         else:
-            note = "does not end above chance"
-        if n_boot > 0:
-            samples = [curve.oriented_samples()[i] for i in idx]
-            boot = np.column_stack([resample_means(s, n_boot, rng) for s in samples])
-            boot_lo = boot - (y - lo)
-            values = [crossing_threshold(losses[order], row[order], chance) for row in boot_lo]
-            defined = [v for v in values if v is not None]
-            undefined = 1.0 - len(defined) / n_boot
-            if defined:
-                threshold_ci = percentile_interval(np.array(defined), level)
-
+            threshold = -t.midpoint
+            threshold_ci = (-t.midpoint_ci[1], -t.midpoint_ci[0])
+            note = "loss at the midpoint of a logistic in -loss (likelihood-ratio CI)"
     by_size = np.argsort(params, kind="stable")
     rho = spearman(params[by_size], losses[by_size])
-    n = len(idx)
-    loss_b = breakthroughness(-losses[by_size])
-    ability_b = breakthroughness(y[by_size])
-    flag = bool(
-        n >= 3
-        and rho is not None
-        and rho <= LOSS_SMOOTH_RHO
-        and loss_b <= LOSS_SMOOTH_B * (n - 1)
-        and ability_b >= ABILITY_JUMP_B * (n - 1)
-    )
+    confounded = rho is not None and rho <= LOSS_SMOOTH_RHO
+    if confounded:
+        note += "; size and loss confounded (one checkpoint per size, loss falls with size)"
     sign = curve.sign
     return LossAbility(
         task=curve.task,
@@ -177,9 +149,12 @@ def loss_to_ability(
         threshold=threshold,
         threshold_ci=threshold_ci,
         threshold_note=note,
-        undefined_fraction=undefined,
+        undefined_fraction=None,
         loss_spearman=rho,
-        loss_breakthroughness=loss_b,
-        ability_breakthroughness=ability_b,
-        loss_smooth_ability_jumps=flag,
+        loss_breakthroughness=breakthroughness(-losses[by_size]),
+        ability_breakthroughness=breakthroughness(y[by_size]),
+        loss_smooth_ability_jumps=bool(
+            len(idx) >= 3 and confounded and verdict_label == "emergent"
+        ),
+        confounded=bool(confounded),
     )

@@ -1,26 +1,36 @@
-"""The mirage test: does the jump survive a continuous metric of the same outputs?
+"""The mirage test: is a jump made by the metric or by the model?
 
 Schaeffer, Miranda and Koyejo (2023, "Are Emergent Abilities of Large
-Language Models a Mirage?") show that a discontinuous metric (exact match,
-multiple-choice grade) can turn a smooth improvement in per-token
-probability into an apparent jump. Because every stored row carries both
-kinds of metric for the very same model outputs, the test here is direct:
-put the discrete curve next to the continuous ones and ask whether the
-continuous ones also jump where the discrete one does.
+Language Models a Mirage?") show that *nonlinear or discontinuous* metrics
+manufacture jumps from smoothly improving per-token probabilities: if the
+per-token probability ``p`` of the right answer improves steadily with
+size, exact match on an ``L``-token answer is about ``p^L``, which sits at 0
+and then shoots up. So the test compares, on the very same stored outputs:
 
-For each task and setting:
+* nonlinear metrics: exact match, multiple-choice grade (and its
+  length-normalised form), ``prob_correct`` = exp(sum of token log-probs)
+  = p^L (the same transform, so it is *not* a continuous witness);
+* linear ones: per-token (or summed) target log-likelihood, token edit
+  distance, Brier scores; any other continuous metric by default.
 
-* the discrete curve is the first emergent one among exact_match,
-  multiple_choice_grade, mc_grade_norm; none emergent -> ``n/a``;
-* no continuous metric stored -> ``n/a``;
-* each continuous curve is classed ``jumps`` when its own verdict is
-  emergent, or when its largest step lies at the discrete jump (the same
-  pair of neighbouring rungs), is at least ``jump_share`` of its total
-  range, and the two rungs' CIs do not overlap; ``smooth`` when its verdict
-  is smooth; otherwise its verdict (``flat``/``inconclusive``);
-* outcome: ``survives`` when some continuous metric jumps and none is
-  smooth, ``mirage`` when some is smooth and none jumps, ``mixed`` when
-  both happen, ``inconclusive`` otherwise.
+For each task setting whose first nonlinear metric (in that order) is
+``emergent``, every linear curve is classed:
+
+* ``jumps``: its own verdict is emergent, or its shape test finds a sharp
+  rise (at most ``sharp_gaps`` gaps) whose midpoint range meets the
+  nonlinear metric's jump -- the same transition, even if a small earlier
+  gain keeps it from a plateau of its own;
+* ``smooth``: otherwise, its verdict is smooth, or it improves
+  significantly from the first to the last plateau rung (one-sided paired
+  bootstrap, Holm over the linear metrics) -- the steady progress the
+  discrete metric hides;
+* otherwise its own verdict.
+
+Outcome: ``mirage`` (some smooth, none jumps), ``survives`` (some jump, none
+smooth), ``mixed``, ``inconclusive``, or ``n/a``. The mechanism is shown
+next to it: mean ``prob_correct`` per rung is the exact match predicted
+from the per-token probabilities (``p_token^L`` per item), beside the
+observed exact match.
 """
 
 from __future__ import annotations
@@ -32,16 +42,30 @@ from typing import Any
 
 import numpy as np
 
+from emergetui.analysis.bootstrap import holm
 from emergetui.analysis.curves import Curve, CurveKey
-from emergetui.analysis.data import DISCRETE_PRIORITY
 from emergetui.analysis.emergence import Verdict, VerdictParams
 
 OUTCOMES = ("survives", "mirage", "mixed", "inconclusive", "n/a")
+#: Nonlinear metrics, in the order the test looks for an emergent one.
+NONLINEAR: tuple[str, ...] = (
+    "exact_match",
+    "multiple_choice_grade",
+    "mc_grade_norm",
+    "prob_correct",
+)
+#: The continuous metric that is itself p^L: the mechanism's prediction of exact match.
+PREDICTOR = "prob_correct"
+
+
+def is_nonlinear(curve: Curve) -> bool:
+    """Discrete metrics and p^L are nonlinear; everything else counts as linear."""
+    return curve.discrete or curve.metric in NONLINEAR
 
 
 @dataclass
 class MirageResult:
-    """The outcome for one task/setting and how each continuous metric behaved."""
+    """The outcome for one task setting and how each linear metric behaved."""
 
     task: str
     setting: str
@@ -50,6 +74,22 @@ class MirageResult:
     discrete_metric: str | None = None
     jump: tuple[str, str] | None = None
     continuous: dict[str, str] = field(default_factory=dict)
+    early_gain: dict[str, list[float]] = field(default_factory=dict)
+    observed: list[float] | None = None
+    predicted: list[float] | None = None
+    rungs: list[str] | None = None
+
+    @property
+    def mechanism(self) -> str | None:
+        """One line: observed exact match beside the p^L prediction, per rung."""
+        if self.observed is None or self.predicted is None or not self.rungs:
+            return None
+        obs = " ".join(f"{v:.2f}" for v in self.observed)
+        pred = " ".join(f"{v:.2f}" for v in self.predicted)
+        return (
+            f"{self.discrete_metric} observed {obs}; predicted from per-token probability "
+            f"(mean p_token^L = {PREDICTOR}) {pred}"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -60,31 +100,52 @@ class MirageResult:
             "discrete_metric": self.discrete_metric,
             "jump": list(self.jump) if self.jump else None,
             "continuous": dict(self.continuous),
+            "early_gain": {k: list(v) for k, v in self.early_gain.items()},
+            "mechanism": {
+                "rungs": self.rungs,
+                "observed": self.observed,
+                "predicted": self.predicted,
+                "line": self.mechanism,
+            }
+            if self.observed is not None
+            else None,
         }
 
 
-def _jumps_at(curve: Curve, pair: tuple[str, str], jump_share: float) -> bool:
+def _early_gain(curve: Curve, first: str, last: str) -> tuple[float, float, float] | None:
+    """Paired oriented gain from rung ``first`` to ``last``: (diff, p-value, ci_low)."""
     labels = [p.rung for p in curve.points]
-    if pair[0] not in labels or pair[1] not in labels:
-        return False
-    i, j = labels.index(pair[0]), labels.index(pair[1])
+    if first not in labels or last not in labels:
+        return None
+    i, j = labels.index(first), labels.index(last)
+    boot = curve.oriented_boot()
+    d = boot[:, j] - boot[:, i]
+    d = d[np.isfinite(d)]
     y = curve.oriented_means()
-    lo, hi = curve.oriented_ci()
-    steps = np.diff(y)
-    if steps.size == 0 or j != i + 1:
+    pval = float((1 + np.sum(d <= 0.0)) / (d.size + 1))
+    lo = float(np.quantile(d, 0.05)) if d.size else float("nan")
+    return float(y[j] - y[i]), pval, lo
+
+
+def _sharp_at(v: Verdict, x_jump: tuple[float, float], sharp_gaps: float) -> bool:
+    """The linear curve rises sharply (by the shape test) within the nonlinear jump's gap,
+    even if a small earlier gain keeps it from a plateau of its own."""
+    t = v.transition
+    if v.label == "non-monotone" or t is None or t.gaps_ci[1] > sharp_gaps:
         return False
-    span = float(y.max() - y.min())
-    step = float(steps[i])
-    return int(np.argmax(steps)) == i and span > 0 and step >= jump_share * span and lo[j] > hi[i]
+    return t.midpoint_ci[0] <= x_jump[1] and t.midpoint_ci[1] >= x_jump[0]
 
 
-def classify_continuous(
-    curve: Curve, verdict: Verdict, pair: tuple[str, str], jump_share: float
-) -> str:
-    """``jumps``, ``smooth``, ``flat`` or ``inconclusive`` for one continuous curve."""
-    if verdict.label == "emergent" or _jumps_at(curve, pair, jump_share):
-        return "jumps"
-    return verdict.label
+def _mechanism(
+    dcurve: Curve, by_metric: Mapping[str, Curve]
+) -> tuple[list[str], list[float], list[float]] | None:
+    pred = by_metric.get(PREDICTOR)
+    if dcurve.metric != "exact_match" or pred is None:
+        return None
+    at = {p.rung: p.mean for p in pred.points}
+    rungs = [p.rung for p in dcurve.points if p.rung in at]
+    observed = [p.mean for p in dcurve.points if p.rung in at]
+    return rungs, observed, [at[r] for r in rungs]
 
 
 def mirage_test(
@@ -92,7 +153,7 @@ def mirage_test(
     verdicts: Mapping[CurveKey, Verdict],
     params: VerdictParams | None = None,
 ) -> list[MirageResult]:
-    """One :class:`MirageResult` per task/setting found in ``curves``."""
+    """One :class:`MirageResult` per task setting found in ``curves``."""
     p = params or VerdictParams()
     groups: dict[tuple[str, str], list[Curve]] = defaultdict(list)
     for curve in curves:
@@ -100,41 +161,73 @@ def mirage_test(
     results: list[MirageResult] = []
     for (task, setting), group in sorted(groups.items()):
         by_metric = {c.metric: c for c in group}
-        discrete_names = [m for m in DISCRETE_PRIORITY if m in by_metric]
-        discrete_names += sorted(
-            c.metric for c in group if c.discrete and c.metric not in DISCRETE_PRIORITY
-        )
-        emergent = [m for m in discrete_names if verdicts[by_metric[m].key].label == "emergent"]
-        continuous = [c for c in group if not c.discrete]
+        names = [m for m in NONLINEAR if m in by_metric]
+        names += sorted(c.metric for c in group if is_nonlinear(c) and c.metric not in names)
+        emergent = [m for m in names if verdicts[by_metric[m].key].label == "emergent"]
+        linear = sorted((c for c in group if not is_nonlinear(c)), key=lambda c: c.metric)
         if not emergent:
-            results.append(MirageResult(task, setting, "n/a", "no discrete metric is emergent"))
+            why = "no nonlinear metric is emergent" if names else "no nonlinear metric stored"
+            results.append(MirageResult(task, setting, "n/a", why))
             continue
-        metric = emergent[0]
-        dcurve = by_metric[metric]
-        dverdict = verdicts[dcurve.key]
-        at = dverdict.jump_at if dverdict.jump_at is not None else dverdict.plateau_end
-        pair = (dcurve.points[at].rung, dcurve.points[at + 1].rung)
-        if not continuous:
+        dcurve = by_metric[emergent[0]]
+        t = verdicts[dcurve.key].transition
+        assert t is not None  # emergent verdicts always carry their transition
+        pair = (dcurve.points[t.lower].rung, dcurve.points[t.upper].rung)
+        plateau = (dcurve.points[0].rung, dcurve.points[max(t.plateau - 1, 0)].rung)
+        mech = _mechanism(dcurve, by_metric)
+        extra: dict[str, Any] = {}
+        if mech is not None:
+            extra = {"rungs": mech[0], "observed": mech[1], "predicted": mech[2]}
+        if not linear:
             results.append(
-                MirageResult(task, setting, "n/a", "no continuous metric stored", metric, pair)
+                MirageResult(
+                    task, setting, "n/a", "no linear metric stored", dcurve.metric, pair, **extra
+                )
             )
             continue
-        labels = {
-            c.metric: classify_continuous(c, verdicts[c.key], pair, p.jump_share)
-            for c in sorted(continuous, key=lambda c: c.metric)
-        }
+        gains = {c.metric: _early_gain(c, *plateau) for c in linear}
+        tested = [m for m, g in gains.items() if g is not None]
+        rejected = holm(np.array([gains[m][1] for m in tested]), p.alpha) if tested else []
+        rises = {m for m, r in zip(tested, rejected, strict=True) if r}
+        labels: dict[str, str] = {}
+        x_jump = (dcurve.log_params[t.lower], dcurve.log_params[t.upper])
+        for c in linear:
+            v = verdicts[c.key]
+            if v.label == "emergent" or _sharp_at(v, x_jump, p.sharp_gaps):
+                labels[c.metric] = "jumps"
+            elif v.label == "smooth" or (c.metric in rises and v.label != "non-monotone"):
+                labels[c.metric] = "smooth"
+            else:
+                labels[c.metric] = v.label
         jumps = [m for m, v in labels.items() if v == "jumps"]
         smooth = [m for m, v in labels.items() if v == "smooth"]
-        where = f"{metric} jumps between {pair[0]} and {pair[1]}"
+        where = (
+            f"{dcurve.metric} jumps {pair[0]}->{pair[1]} after a plateau {plateau[0]}..{plateau[1]}"
+        )
+        early = [m for m in smooth if m in rises]
         if jumps and not smooth:
-            outcome, reason = "survives", f"{where}; so does {', '.join(jumps)}"
+            outcome, reason = "survives", f"{where}; {', '.join(jumps)} jump there too"
         elif smooth and not jumps:
-            outcome, reason = "mirage", f"{where}; {', '.join(smooth)} rise smoothly"
+            gain = f" ({', '.join(early)} already improve across the plateau)" if early else ""
+            outcome, reason = "mirage", f"{where}; {', '.join(smooth)} rise smoothly{gain}"
         elif jumps and smooth:
             outcome = "mixed"
             reason = f"{where}; {', '.join(jumps)} jump, {', '.join(smooth)} smooth"
         else:
             outcome = "inconclusive"
-            reason = f"{where}; continuous metrics are neither smooth nor jumping"
-        results.append(MirageResult(task, setting, outcome, reason, metric, pair, labels))
+            reason = f"{where}; linear metrics neither smooth nor jumping"
+        early_gain = {m: [gains[m][0], gains[m][1]] for m in tested if gains[m] is not None}
+        results.append(
+            MirageResult(
+                task,
+                setting,
+                outcome,
+                reason,
+                dcurve.metric,
+                pair,
+                labels,
+                early_gain,
+                **extra,
+            )
+        )
     return results

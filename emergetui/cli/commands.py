@@ -1,4 +1,4 @@
-"""The subcommands: export, tasks, ladders, pull, report, runs."""
+"""The subcommands: export, tasks, ladders, pull, report, runs, analyze."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ def dispatch(args: argparse.Namespace) -> int:
         "pull": cmd_pull,
         "report": cmd_report,
         "runs": cmd_runs,
+        "analyze": cmd_analyze,
     }[args.cmd]
     return handler(args)
 
@@ -33,15 +34,28 @@ def _open_store(args: argparse.Namespace) -> Store:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    """One JSON line per stored item: the raw material and the metrics."""
+    """One JSON line per stored item: the raw material and the metrics, plus what `analyze`
+    needs to judge the rows without the store (the rung's size and held-out loss, chance levels)."""
     with _open_store(args) as store:
         run_id = store.resolve_run(args.run)
+        rungs = {g.label: g for g in store.rungs(run_id)}
+        tasksets = store.tasksets(run_id)
+        chance = {(t.task, t.setting): t.chance for t in tasksets}
+        listed = {(t.task, t.setting): list(t.metrics) for t in tasksets}
+        ladder = store.run_config(run_id).get("ladder")
         out: TextIO = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
         try:
             for r in store.records(run_id):
+                g = rungs.get(r.rung)
                 line = {
                     "run_id": r.run_id,
+                    "ladder": ladder,
                     "rung": r.rung,
+                    "params": g.params if g else None,
+                    "heldout": g.heldout if g else None,
+                    "rung_status": g.status if g else None,
+                    "chance": chance.get((r.task, r.setting), {}),
+                    "task_metrics": listed.get((r.task, r.setting), []),
                     "task": r.task,
                     "setting": r.setting,
                     "shots": r.shots,
@@ -136,4 +150,44 @@ def cmd_report(args: argparse.Namespace) -> int:
         written = write_run_report(store, run_id, Path(args.out))
     for p in written:
         print(p)
+    return 0
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    """The whole analysis of per-item records read from a JSONL file."""
+    from emergetui.analysis.analyze import analyze
+    from emergetui.analysis.data import RungInfo
+    from emergetui.analysis.records_in import read_records
+    from emergetui.report.document import document_from_records, results_table, verdict_lines
+
+    inp = read_records(args.file)
+    rungs = [dict(g) for g in inp.rungs]
+    doc = document_from_records(
+        inp.run_id,
+        inp.ladder,
+        rungs,
+        inp.records,
+        inp.chance,
+        [],
+        listed=inp.listed,
+        analyse=True,
+        seed=args.seed,
+    )
+    if args.out is not None:
+        from emergetui.report import write_report
+
+        infos = [RungInfo(g["label"], g["params"], g.get("heldout")) for g in rungs]
+        analysis = analyze(inp.records, infos, seed=args.seed, chance=inp.chance)
+        for p in write_report(
+            analysis, args.out, ("md", "csv", "json"), title=f"Emergence report: {args.file.name}"
+        ):
+            print(p, file=sys.stderr)
+    if args.json:
+        print(json.dumps(doc, indent=2, allow_nan=False))
+        return 0
+    print(results_table(doc))
+    lines = verdict_lines(doc)
+    if lines:
+        print("Emergence verdicts (see `emergetui analyze --help` for the rule)")
+        print("\n".join(lines))
     return 0

@@ -11,7 +11,7 @@ from emergetui.run.spec import ExperimentSpec
 
 def _verdict_help() -> str:
     try:
-        from emergetui.analysis.emergence import verdict_rule_text
+        from emergetui.analysis.rule_text import verdict_rule_text
 
         return verdict_rule_text()
     except Exception:  # analysis not importable: --help must still work
@@ -123,10 +123,29 @@ def sub_parser() -> argparse.ArgumentParser:
     add_store(r)
     ru = sp.add_parser("runs", help="list stored runs")
     add_store(ru)
+    an = sp.add_parser(
+        "analyze",
+        help="judge per-item records from a JSONL file (no model needed)",
+        epilog=_verdict_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    an.add_argument(
+        "file",
+        type=Path,
+        help="one JSON object per line: rung, params, task, setting, "
+        "item_id, metrics; optional chance, raw, heldout (what `export` writes)",
+    )
+    an.add_argument(
+        "--json", action="store_true", help="print the document `--batch --json` prints"
+    )
+    an.add_argument(
+        "--out", type=Path, default=None, help="also write the report (md/csv/json) here"
+    )
+    an.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     return p
 
 
-SUBCOMMANDS = ("export", "tasks", "ladders", "pull", "report", "runs")
+SUBCOMMANDS = ("export", "tasks", "ladders", "pull", "report", "runs", "analyze")
 
 
 def parse_int_list(text: str | None, what: str) -> tuple[int, ...] | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from emergetui.run.store import Store
@@ -34,9 +35,55 @@ def run_document(
     metric); items that failed carry no metrics and are counted in ``errors``.
     """
     cfg = store.run_config(run_id)
-    rungs = store.rungs(run_id)
-    tasksets = {(t.task, t.setting): t for t in store.tasksets(run_id)}
-    records = store.records(run_id)
+    rungs = [
+        {
+            "label": g.label,
+            "params": g.params,
+            "path": g.path,
+            "sha256": g.sha256,
+            "n_gpu_layers": g.n_gpu_layers,
+            "status": g.status,
+            "error": g.error,
+            "heldout": g.heldout,
+        }
+        for g in store.rungs(run_id)
+    ]
+    tasksets = store.tasksets(run_id)
+    chance = {(t.task, t.setting, m): c for t in tasksets for m, c in t.chance.items()}
+    not_computed = sorted({m for t in tasksets for m in t.not_computed})
+    listed = {(t.task, t.setting): list(t.metrics) for t in tasksets}
+    doc = document_from_records(
+        run_id,
+        ladder or cfg.get("ladder"),
+        rungs,
+        store.records(run_id),
+        chance,
+        not_computed,
+        listed=listed,
+        analyse=analyse,
+        seed=seed,
+    )
+    doc["headline"] = headlines(tasksets)
+    return doc
+
+
+def document_from_records(
+    run_id: str | None,
+    ladder: str | None,
+    rungs: list[dict[str, Any]],
+    records: list[Any],
+    chance: dict[tuple[str, str, str], float],
+    not_computed: list[str],
+    *,
+    listed: Mapping[tuple[str, str], Sequence[str]] | None = None,
+    analyse: bool = True,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """The run document from rows alone: shared by a stored run and ``emergetui analyze FILE.jsonl``,
+    so an exported run analysed elsewhere gives the same document.
+
+    ``listed`` names the metrics each (task, setting) declares; corpus-level ones (BLEU, ROUGE,
+    calibration) are computed from the stored outputs (``export`` writes it per row)."""
     sums: dict[tuple[str, str, str, str], list[float]] = defaultdict(list)
     errors: dict[tuple[str, str, str], int] = defaultdict(int)
     shots: dict[tuple[str, str], int] = {}
@@ -47,13 +94,11 @@ def run_document(
         for m, v in r.metrics.items():
             if v is not None and math.isfinite(v):
                 sums[(r.rung, r.task, r.setting, m)].append(v)
-    order = {g.label: i for i, g in enumerate(rungs)}
+    order = {g["label"]: i for i, g in enumerate(rungs)}
     results = []
     for (rung, task, setting, metric), vals in sorted(
         sums.items(), key=lambda kv: (order.get(kv[0][0], 99), kv[0][1:])
     ):
-        ts = tasksets.get((task, setting))
-        chance = ts.chance.get(metric) if ts else None
         results.append(
             {
                 "rung": rung,
@@ -63,41 +108,31 @@ def run_document(
                 "metric": metric,
                 "value": sum(vals) / len(vals),
                 "n": len(vals),
-                "chance": chance,
+                "chance": chance.get((task, setting, metric)),
             }
         )
     doc: dict[str, Any] = {
         "calibration": calibration(records, order),
         "run_id": run_id,
-        "ladder": ladder or cfg.get("ladder"),
-        "rungs": [
-            {
-                "label": g.label,
-                "params": g.params,
-                "path": g.path,
-                "sha256": g.sha256,
-                "n_gpu_layers": g.n_gpu_layers,
-                "status": g.status,
-                "error": g.error,
-                "heldout": g.heldout,
-            }
-            for g in rungs
-        ],
+        "ladder": ladder,
+        "rungs": rungs,
         "results": results,
         "errors": [
             {"rung": k[0], "task": k[1], "setting": k[2], "n": v} for k, v in sorted(errors.items())
         ],
-        "not_computed": sorted({m for t in tasksets.values() for m in t.not_computed}),
-        "headline": headlines(tasksets.values()),
+        "not_computed": not_computed,
+        "not_computed_reasons": not_computed_reasons(not_computed),
     }
-    doc["not_computed_reasons"] = not_computed_reasons(doc["not_computed"])
     if analyse and results:
         from emergetui.analysis.analyze import analyze
         from emergetui.analysis.data import RungInfo
         from emergetui.analysis.export import augment_results, emergence_json
 
-        infos = [RungInfo(g.label, g.params, g.heldout) for g in rungs if g.status != "failed"]
-        chance = {(t.task, t.setting, m): c for t in tasksets.values() for m, c in t.chance.items()}
+        infos = [
+            RungInfo(g["label"], g["params"], g.get("heldout"))
+            for g in rungs
+            if g.get("status") != "failed"
+        ]
         analysis = analyze(records, infos, seed=seed, chance=chance)
         augment_results(doc["results"], analysis)
         doc["emergence"] = emergence_json(analysis)
@@ -105,8 +140,7 @@ def run_document(
     if analyse:
         from emergetui.analysis.corpus_metrics import corpus_rows
 
-        listed = {k: t.metrics for k, t in tasksets.items()}
-        for row in corpus_rows(records, listed, order, seed=seed):
+        for row in corpus_rows(records, listed or {}, order, seed=seed):
             doc["results"].append(
                 {**row, "shots": shots.get((row["task"], row["setting"]), 0), "chance": None}
             )
@@ -218,9 +252,7 @@ def results_table(doc: dict[str, Any]) -> str:
     console.print(table)
     text = console.export_text()
     if doc.get("not_computed"):
-        reasons = doc.get("not_computed_reasons") or {}
-        named = [f"{m} ({reasons[m]})" if m in reasons else m for m in doc["not_computed"]]
-        text += f"not computed (metrics named by the tasks): {'; '.join(named)}\n"
+        text += f"not computed (unsupported metrics named by the tasks): {', '.join(doc['not_computed'])}\n"
     return text
 
 
@@ -233,7 +265,8 @@ class _Null:
 
 
 def verdict_lines(doc: dict[str, Any]) -> list[str]:
-    """One line per task setting: the headline (discrete) verdict, the continuous ones, the mirage outcome."""
+    """Per task setting: the headline (discrete) verdict, the other metrics' verdicts, the
+    headline's one-line evidence, the mirage outcome and its mechanism line."""
     by_key: dict[tuple[str, str], dict[str, dict[str, Any]]] = defaultdict(dict)
     for r in doc.get("emergence") or []:
         by_key[(r["task"], r["setting"])][r["metric"]] = r
@@ -246,14 +279,14 @@ def verdict_lines(doc: dict[str, Any]) -> list[str]:
         mid = head.get("sigmoid_midpoint")
         if head["verdict"] == "emergent" and isinstance(mid, (int, float)):
             text += f" (critical scale ~{mid:.3g} params)"
-        cont = [
-            f"{SHORT.get(m, m)} {rows[m]['verdict']}"
-            for m in ("logprob_correct_mean", "prob_correct", "brier_sum", "token_edit_distance")
-            if m in rows
-        ]
+        others = [m for m in rows if m != head["metric"]]
+        cont = [f"{SHORT.get(m, m)} {rows[m]['verdict']}" for m in others]
         if cont:
-            text += "; continuous: " + ", ".join(cont)
-        if head.get("mirage") and head["mirage"] != "n/a":
-            text += f"; mirage test: {head['mirage']}"
+            text += "; other metrics: " + ", ".join(cont)
         lines.append(text)
+        lines.append(f"    evidence: {head.get('reason', '')}")
+        if head.get("mirage") and head["mirage"] != "n/a":
+            lines.append(f"    mirage test: {head['mirage']} ({head.get('mirage_reason') or ''})")
+            if head.get("mirage_mechanism"):
+                lines.append(f"    mechanism: {head['mirage_mechanism']}")
     return lines

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from emergetui.analysis.analyze import Analysis
-from emergetui.analysis.emergence import verdict_rule_text
+from emergetui.analysis.rule_text import verdict_rule_text
 from emergetui.fmt import fmt_params
 
 
@@ -96,25 +96,25 @@ def _curves_section(analysis: Analysis) -> str:
 def _verdict_section(analysis: Analysis) -> str:
     rows = []
     for s in analysis.scores:
-        fit = s.sigmoid
-        if fit is not None:
-            ci = fit.critical_params_ci
-            crit = fmt_params(fit.critical_params)
-            if ci:
-                crit += f" [{fmt_params(ci[0])}, {fmt_params(ci[1])}]"
-            failed = fmt(fit.fail_fraction, 2)
+        t = s.transition
+        if t is not None:
+            ci = t.critical_params_ci
+            crit = fmt_params(t.critical_params)
+            crit += f" [{fmt_params(ci[0])}, {fmt_params(ci[1])}]"
+            width = f"{fmt(t.span_ci[0], 2)}-{fmt(t.span_ci[1], 2)} dec / gap {fmt(t.gap, 2)}"
         else:
-            crit, failed = "–", "–"
+            crit, width = "–", "–"
+        jump = s.verdict.jump.text() if s.verdict.jump is not None else "–"
         rows.append(
             [
                 s.task,
                 s.setting,
                 s.metric,
                 f"**{s.verdict.label}**",
-                fmt(s.breakthroughness),
-                fmt(s.linearity),
+                jump,
+                width,
                 crit,
-                failed,
+                fmt(s.breakthroughness),
                 s.verdict.reason,
             ]
         )
@@ -123,11 +123,11 @@ def _verdict_section(analysis: Analysis) -> str:
         "setting",
         "metric",
         "verdict",
-        "breakthroughness",
-        "linearity",
+        "jump at the transition [95% CI]",
+        "10-90% rise vs rung gap",
         "critical scale [95% CI]",
-        "failed refits",
-        "why",
+        "breakthroughness",
+        "evidence",
     ]
     return "## Verdicts\n\n" + table(headers, rows)
 
@@ -138,14 +138,34 @@ def _mirage_section(analysis: Analysis) -> str:
         cont = ", ".join(f"{k}: {v}" for k, v in m.continuous.items()) or "–"
         jump = f"{m.jump[0]} → {m.jump[1]}" if m.jump else "–"
         rows.append(
-            [m.task, m.setting, m.discrete_metric or "–", jump, f"**{m.outcome}**", cont, m.reason]
+            [
+                m.task,
+                m.setting,
+                m.discrete_metric or "–",
+                jump,
+                f"**{m.outcome}**",
+                cont,
+                m.reason,
+                m.mechanism or "–",
+            ]
         )
     intro = (
-        "Same stored outputs, discrete metric next to continuous ones "
-        "(Schaeffer et al. 2023): *mirage* means the continuous metrics rise "
-        "smoothly where the discrete one jumps."
+        "Same stored outputs, nonlinear metric next to linear ones "
+        "(Schaeffer et al. 2023): *mirage* means the linear metrics rise "
+        "smoothly (or already improve across the plateau) where the nonlinear one "
+        "jumps. The mechanism column puts the observed exact match beside the one "
+        "predicted from per-token probabilities, mean p_token^L."
     )
-    headers = ["task", "setting", "discrete metric", "jump", "outcome", "continuous metrics", "why"]
+    headers = [
+        "task",
+        "setting",
+        "nonlinear metric",
+        "jump",
+        "outcome",
+        "linear metrics",
+        "why",
+        "mechanism",
+    ]
     return "## Mirage test\n\n" + intro + "\n\n" + table(headers, rows)
 
 
@@ -183,7 +203,9 @@ def _loss_section(analysis: Analysis) -> str:
     ]
     intro = (
         "Ability against held-out pre-training loss (Du et al. 2024); the threshold "
-        "is the loss below which the ability's CI lower bound stays above chance."
+        "is the midpoint of a logistic fitted in -loss, with its likelihood-ratio CI. "
+        "With one checkpoint per size, loss and size are confounded and the "
+        "threshold restates the critical scale."
     )
     return "## Loss to ability\n\n" + intro + "\n\n" + table(headers, rows)
 
@@ -224,8 +246,8 @@ def render_markdown(
         f"# {title}",
         "",
         f"{len(analysis.rungs)} rungs, {len(analysis.curves)} curves; bootstrap: "
-        f"{cfg.n_boot} resamples of items for CIs, {cfg.n_boot_fit} sigmoid refits; "
-        f"seed {analysis.seed}; {cfg.level:.0%} percentile intervals.",
+        f"{cfg.n_boot} resamples of item ids shared by all rungs of a task setting; "
+        f"seed {analysis.seed}; {cfg.level:.0%} intervals (Wilson for pass/fail metrics).",
     ]
     for warning in [*analysis.warnings, *notes]:
         head.append(f"\n> {warning}")

@@ -61,14 +61,19 @@ def verdict_text(analysis: Analysis, task: str, setting: str, metric: str) -> st
     if scores is None:
         return "no verdict (no curve for this metric)"
     text = f"verdict: {scores.verdict.label.upper()} — {scores.verdict.reason}"
-    fit = scores.sigmoid
+    fit = scores.transition
     if fit is not None:
         ci = fit.critical_params_ci
-        ci_s = f" [{fmt_params(ci[0])}, {fmt_params(ci[1])}]" if ci else ""
-        text += f"\ncritical scale ~{fmt_params(fit.critical_params)} params{ci_s}"
+        text += (
+            f"\ncritical scale ~{fmt_params(fit.critical_params)} params "
+            f"[{fmt_params(ci[0])}, {fmt_params(ci[1])}]; 10-90% rise "
+            f"{fit.span_ci[0]:.2g}-{fit.span_ci[1]:.2g} decades vs rung gap {fit.gap:.2g}"
+        )
     mirage = analysis.mirage_for(task, setting)
     if mirage is not None and mirage.outcome != "n/a":
         text += f"\nmirage test: {mirage.outcome} — {mirage.reason}"
+        if mirage.mechanism:
+            text += f"\nmechanism: {mirage.mechanism}"
     return text
 
 
@@ -76,13 +81,18 @@ def verdict_rows(analysis: Analysis) -> list[tuple[str, ...]]:
     rows = []
     for s in analysis.scores:
         mirage = analysis.mirage_for(s.task, s.setting)
-        crit = fmt_params(s.sigmoid.critical_params) if s.sigmoid is not None else ""
+        t = s.transition
+        crit = fmt_params(t.critical_params) if t is not None else ""
+        jump = s.verdict.jump.text() if s.verdict.jump is not None else ""
+        width = f"{t.gaps_ci[0]:.2g}-{t.gaps_ci[1]:.2g} gaps" if t is not None else ""
         rows.append(
             (
                 s.task,
                 s.setting,
                 s.metric,
                 s.verdict.label,
+                jump,
+                width,
                 crit,
                 mirage.outcome if mirage is not None else "n/a",
                 s.verdict.reason,
@@ -107,13 +117,15 @@ def loss_text(result: LossAbility | None, any_heldout: bool) -> str:
             if result.threshold_ci
             else ""
         )
-        parts.append(f"ability leaves chance below loss {result.threshold:.3f}{ci}")
+        parts.append(f"ability half way up at loss {result.threshold:.3f}{ci}")
     else:
         parts.append(result.threshold_note or "no loss threshold found")
     if result.loss_spearman is not None:
         parts.append(f"Spearman(loss, ability) = {result.loss_spearman:.2f}")
+    if result.confounded:
+        parts.append("size and loss confounded (one checkpoint per size)")
     if result.loss_smooth_ability_jumps:
-        parts.append("loss falls smoothly while ability jumps")
+        parts.append("loss falls with size while the ability is emergent")
     return "; ".join(parts)
 
 

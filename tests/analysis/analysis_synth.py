@@ -103,3 +103,25 @@ def accuracy_rows(
         shots=shots,
         n_choices=n_choices,
     )
+
+
+def rungs_at(
+    log10_params: Sequence[float], losses: Sequence[float] | None = None
+) -> list[RungInfo]:
+    """Rungs at the given log10 sizes (labels r0, r1, ...), with held-out losses if given."""
+    return [
+        RungInfo(
+            f"r{i}",
+            int(round(10**x)),
+            {"loss": float(losses[i])} if losses is not None else None,
+        )
+        for i, x in enumerate(log10_params)
+    ]
+
+
+def shared_binary(probs: Sequence[float], n: int, seed: int) -> list[np.ndarray]:
+    """0/1 outcomes whose rung means are about ``probs``, with item difficulty shared by
+    all rungs (item ``i`` is right at a rung iff its uniform draw ``u_i < p``): nested, as
+    when a bigger model keeps what a smaller one got right."""
+    u = np.random.default_rng(seed).random(n)
+    return [(u < p).astype(float) for p in probs]

@@ -9,22 +9,19 @@ import pytest
 
 from emergetui.analysis.bootstrap import (
     diff_ci,
+    holm,
+    item_weights,
     mean_ci,
     percentile_interval,
     resample_means,
     rng_for,
+    wilson_interval,
 )
 from emergetui.analysis.data import RungInfo, chance_from_records, metric_kind
-from emergetui.analysis.emergence import (
-    breakthroughness,
-    largest_step,
-    linear_fit,
-    linearity,
-    signed_range,
-)
+from emergetui.analysis.emergence import breakthroughness, linear_fit, linearity, signed_range
 from emergetui.analysis.icl import setting_family
-from emergetui.analysis.loss_ability import crossing_threshold, spearman
-from emergetui.analysis.sigmoid import fit_sigmoid_points, sigmoid
+from emergetui.analysis.loss_ability import spearman
+from emergetui.analysis.shape import SPAN_PER_SCALE, fit_profile, logistic
 
 
 def test_signed_range_sign_follows_argmax_after_argmin() -> None:
@@ -69,9 +66,6 @@ def test_linear_fit_and_largest_step() -> None:
     assert slope == pytest.approx(2.0)
     assert r2 == pytest.approx(1.0)
     assert linear_fit(x, np.ones(4))[1] == 0.0
-    at, share = largest_step(np.array([0.0, 0.0, 0.1, 0.9, 1.0]), 1)
-    assert at == 2
-    assert share == pytest.approx(0.8 / 1.0)
 
 
 def test_rng_for_is_stable_and_keyed() -> None:
@@ -121,33 +115,45 @@ def test_paired_difference_is_tighter_for_shared_item_difficulty() -> None:
     assert hi_p - lo_p < (hi_u - lo_u) / 3
 
 
-def test_sigmoid_fit_recovers_known_parameters() -> None:
+def test_profile_recovers_a_known_logistic_and_brackets_its_width() -> None:
     x = np.linspace(7.0, 10.0, 13)
-    y = sigmoid(x, 0.25, 0.9, 8.5, 0.2)
-    pinned = fit_sigmoid_points(x, y, lower=0.25)
-    assert pinned is not None
-    assert pinned == pytest.approx((0.25, 0.9, 8.5, 0.2), abs=1e-4)
-    free = fit_sigmoid_points(x, y)
-    assert free is not None
-    assert free == pytest.approx((0.25, 0.9, 8.5, 0.2), abs=1e-3)
+    y = logistic(x, 0.25, 0.9, 8.5, 0.2)
+    cov = np.eye(x.size) * 0.01**2
+    prof = fit_profile(x, y, cov, (0.0, 1.0))
+    i = prof.best
+    assert prof.floor[i] == pytest.approx(0.25, abs=0.01)
+    assert prof.ceiling[i] == pytest.approx(0.9, abs=0.01)
+    assert prof.midpoint[i] == pytest.approx(8.5, abs=0.03)
+    assert prof.scale[i] == pytest.approx(0.2, rel=0.07)
+    ok = prof.accepted()
+    assert prof.span[ok].min() <= SPAN_PER_SCALE * 0.2 <= prof.span[ok].max()
 
 
-def test_sigmoid_needs_enough_points() -> None:
-    assert fit_sigmoid_points(np.array([7.0, 8.0]), np.array([0.2, 0.8]), lower=0.2) is None
-    assert fit_sigmoid_points(np.array([7.0, 8.0, 9.0]), np.array([0.2, 0.5, 0.8])) is None
+def test_profile_respects_bounds_and_rising_shape() -> None:
+    x = np.array([7.0, 8.0, 9.0, 10.0])
+    falling = np.array([0.9, 0.7, 0.5, 0.3])
+    prof = fit_profile(x, falling, np.eye(4) * 1e-4, (0.0, 1.0))
+    assert np.all(prof.ceiling >= prof.floor - 1e-12)
+    assert prof.floor[prof.best] == pytest.approx(prof.ceiling[prof.best])  # a flat line
+    steep = np.array([0.0, 0.0, 1.0, 1.0])
+    prof = fit_profile(x, steep, np.eye(4) * 1e-4, (0.0, 1.0))
+    assert np.all((prof.floor >= 0.0) & (prof.ceiling <= 1.0))
 
 
-def test_crossing_threshold_interpolates_the_lower_bound() -> None:
-    losses = np.array([4.0, 3.5, 3.0, 2.5])
-    lower = np.array([0.2, 0.22, 0.3, 0.5])
-    # crosses 0.25 between 3.5 (0.22) and 3.0 (0.30): 3/8 of the way
-    assert crossing_threshold(losses, lower, 0.25) == pytest.approx(3.5 - 0.375 * 0.5)
-    assert crossing_threshold(losses, np.full(4, 0.1), 0.25) is None
-    assert crossing_threshold(losses, np.full(4, 0.4), 0.25) is None
-    # a lucky plateau rung does not count: the bound must stay above chance
-    lucky = np.array([0.2, 0.26, 0.22, 0.3])
-    assert crossing_threshold(losses, lucky, 0.25) == pytest.approx(3.0 - 0.375 * 0.5)
-    assert crossing_threshold(losses, np.array([0.2, 0.3, 0.4, 0.2]), 0.25) is None
+def test_wilson_never_collapses_and_holm_steps_down() -> None:
+    lo, hi = wilson_interval(0, 100)
+    assert lo == 0.0 and 0.03 < hi < 0.04
+    lo, hi = wilson_interval(100, 100)
+    assert 0.96 < lo < 0.97 and hi == 1.0
+    assert holm(np.array([0.01, 0.04, 0.03]), 0.05).tolist() == [True, False, False]
+    assert holm(np.array([0.001, 0.02, 0.04]), 0.05).tolist() == [True, True, True]
+
+
+def test_item_weights_resample_every_item_id_once_per_replicate() -> None:
+    w = item_weights(50, 300, rng_for(0, "w"))
+    assert w.shape == (300, 50)
+    assert np.all(w.sum(axis=1) == 50)
+    assert np.array_equal(w, item_weights(50, 300, rng_for(0, "w")))
 
 
 def test_spearman() -> None:

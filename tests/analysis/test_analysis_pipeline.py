@@ -77,7 +77,8 @@ def test_json_document_is_strict_and_complete() -> None:
     assert set(doc) >= {"curves", "emergence", "mirage", "loss_ability", "icl", "verdict_rule"}
     step = next(e for e in doc["emergence"] if e["task"] == "step")
     assert step["verdict"] == "emergent"
-    assert step["breakthroughness"] is None or step["breakthroughness"] > 0  # inf -> null
+    assert step["breakthroughness"] == "inf"  # a pure step: infinite, and said so
+    assert step["jump"]["ci_low"] > 0 and step["span_in_gaps_ci"][1] <= 2
     lo, hi = step["sigmoid_midpoint_ci"]
     assert lo <= step["sigmoid_midpoint"] <= hi
     assert step["mirage"] == "n/a"

@@ -132,7 +132,17 @@ class ResultsScreen(CurveNavigation, Screen[None]):
         cols, rows = results_view.table_rows(a, heldout)
         table.add_columns(*cols)
         table.add_rows([tuple(Text(c) for c in row) for row in rows])
-        vt.add_columns("task", "setting", "metric", "verdict", "critical", "mirage", "why")
+        vt.add_columns(
+            "task",
+            "setting",
+            "metric",
+            "verdict",
+            "jump (paired)",
+            "rise/gap",
+            "critical",
+            "mirage",
+            "evidence",
+        )
         vt.add_rows([tuple(Text(c) for c in row) for row in results_view.verdict_rows(a)])
 
     def _redraw(self) -> None:

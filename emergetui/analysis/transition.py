@@ -1,0 +1,162 @@
+"""Where a curve rises, how sharply, and whether the ladder can tell.
+
+:func:`assess` fits the logistic of :mod:`emergetui.analysis.shape` and
+reads its likelihood-ratio set of accepted shapes. Every quantity is given
+as a best value and a range over the shapes the data do not reject:
+
+* ``span``: decades from 10% to 90% of the rise;
+* ``gaps``: the span divided by the gap between the two rungs around the
+  midpoint (uneven ladders: the gap *there*). Below 1 the transition fits
+  between two neighbouring rungs; the verdict calls it sharp when even the
+  upper end of the range is at most ``sharp_gaps`` (2) gaps, and resolved as
+  gradual when even the lower end is above it;
+* ``plateau``: how many rungs lie before the best fit's 10% point (the
+  floor the ability sits on before it appears).
+
+A second, smooth family competes for the same data: a power law in params
+(:class:`~emergetui.analysis.shape.PowerProfile`). Shapes of either family
+within the likelihood-ratio cut of the best fit of both are accepted; an
+accepted power law has no plateau and widens the span range, so a curve a
+power law explains is never called emergent.
+
+The same routine fits ability against held-out loss (x = -loss), where the
+midpoint is the loss threshold of Du et al. (2024).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from emergetui.analysis.shape import SPAN_PER_SCALE, Profile, fit_power_profile, fit_profile
+
+
+@dataclass
+class Transition:
+    """The fitted logistic (oriented units; ``x`` in log10 params unless stated)."""
+
+    floor: float
+    ceiling: float
+    midpoint: float
+    scale: float
+    midpoint_ci: tuple[float, float]
+    span: float
+    span_ci: tuple[float, float]
+    gap: float
+    gaps: float
+    gaps_ci: tuple[float, float]
+    plateau: int
+    plateau_min: int
+    power_law: bool
+    lower: int
+    chi2: float
+    level: float
+
+    @property
+    def upper(self) -> int:
+        """Index of the rung just after the midpoint."""
+        return self.lower + 1
+
+    @property
+    def critical_params(self) -> float:
+        """The midpoint as a parameter count (the critical scale)."""
+        return float(10.0**self.midpoint)
+
+    @property
+    def critical_params_ci(self) -> tuple[float, float]:
+        return (float(10.0 ** self.midpoint_ci[0]), float(10.0 ** self.midpoint_ci[1]))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "floor": self.floor,
+            "ceiling": self.ceiling,
+            "midpoint_log10": self.midpoint,
+            "midpoint_ci_log10": list(self.midpoint_ci),
+            "midpoint_params": self.critical_params,
+            "midpoint_ci_params": list(self.critical_params_ci),
+            "scale": self.scale,
+            "span_decades": self.span,
+            "span_ci_decades": list(self.span_ci),
+            "gap_decades": self.gap,
+            "span_in_gaps": self.gaps,
+            "span_in_gaps_ci": list(self.gaps_ci),
+            "plateau_rungs": self.plateau,
+            "plateau_rungs_min": self.plateau_min,
+            "power_law_accepted": self.power_law,
+            "chi2": self.chi2,
+            "level": self.level,
+        }
+
+
+def _interval_of(x: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """Index ``i`` of the rung gap ``[x[i], x[i+1]]`` holding ``m`` (ends clamp)."""
+    return np.clip(np.searchsorted(x, m, side="right") - 1, 0, x.size - 2)
+
+
+def assess(
+    x: np.ndarray,
+    y: np.ndarray,
+    cov: np.ndarray,
+    bounds: tuple[float, float],
+    level: float = 0.95,
+) -> Transition | None:
+    """Fit and read the logistic; ``None`` with fewer than 3 rungs or a flat best fit."""
+    xa = np.asarray(x, dtype=float)
+    if xa.size < 3 or float(np.ptp(xa)) <= 0.0:
+        return None
+    profile: Profile = fit_profile(xa, y, cov, bounds)
+    i = profile.best
+    if not profile.ceiling[i] > profile.floor[i]:
+        return None
+    power = fit_power_profile(xa, y, cov, bounds[1])
+    best_chi2 = min(float(profile.chi2.min()), float(power.chi2.min()))
+    limit = best_chi2 + profile.cut(level)
+    ok = (profile.chi2 <= limit) & (profile.ceiling > profile.floor)
+    ok[i] = True
+    span = SPAN_PER_SCALE * profile.scale
+    gaps_all = np.diff(xa)
+    gap = gaps_all[_interval_of(xa, profile.midpoint)]
+    ratio = span / gap
+    plateau = np.searchsorted(xa, profile.midpoint - span / 2.0, side="left")
+    # power laws the data accept widen the ranges (no plateau; steepest at the first gap)
+    pw = power.chi2 <= limit
+    p_span = power.span[pw]
+    p_ratio = p_span / gaps_all[0]
+    return Transition(
+        floor=float(profile.floor[i]),
+        ceiling=float(profile.ceiling[i]),
+        midpoint=float(profile.midpoint[i]),
+        scale=float(profile.scale[i]),
+        midpoint_ci=(float(profile.midpoint[ok].min()), float(profile.midpoint[ok].max())),
+        span=float(span[i]),
+        span_ci=(
+            float(min(span[ok].min(), p_span.min(initial=np.inf))),
+            float(max(span[ok].max(), p_span.max(initial=-np.inf))),
+        ),
+        gap=float(gap[i]),
+        gaps=float(ratio[i]),
+        gaps_ci=(
+            float(min(ratio[ok].min(), p_ratio.min(initial=np.inf))),
+            float(max(ratio[ok].max(), p_ratio.max(initial=-np.inf))),
+        ),
+        power_law=bool(pw.any()),
+        plateau=int(plateau[i]),
+        plateau_min=int(plateau[ok].min()),
+        lower=int(_interval_of(xa, np.array([profile.midpoint[i]]))[0]),
+        chi2=float(profile.chi2[i]),
+        level=level,
+    )
+
+
+def fmt_num(v: float, digits: int = 2) -> str:
+    """Compact number for evidence lines (``inf`` spelled out)."""
+    if not math.isfinite(v):
+        return "inf" if v > 0 else ("-inf" if v < 0 else "nan")
+    return (
+        f"{v:.{digits}g}"
+        if abs(v) >= 10**digits or (v != 0 and abs(v) < 0.01)
+        else f"{v:.{digits}f}"
+    )

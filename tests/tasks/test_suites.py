@@ -112,15 +112,42 @@ def test_suite_runs_what_exists_and_warns_once(tree: Path, no_env: Path) -> None
     assert not sets and "unknown suite 'lite'" in str(errors[0])
 
 
+BB_1_0_0 = dict(
+    line.split()
+    for line in (Path(__file__).parent / "bigbench_1_0_0_tasks.txt").read_text().splitlines()
+    if line and not line.startswith("#")
+)
+
+
 def test_suite_lists_are_the_published_ones() -> None:
     assert len(suites.BIGBENCH_LITE) == 24 == len(set(suites.BIGBENCH_LITE))
-    assert len(set(suites.WEI2022_EMERGENT)) == len(suites.WEI2022_EMERGENT) == 47
+    assert len(set(suites.WEI2022_EMERGENT)) == len(suites.WEI2022_EMERGENT) == 67
     assert {
         "modified_arithmetic",
         "word_unscrambling",
         "parsinlu_qa",
         "international_phonetic_alphabet_transliterate",
     } <= set(suites.WEI2022_EMERGENT)
+    # the blog's group sizes: GPT-3 13B 2, 175B 15, LaMDA 8 (the paper's 25), PaLM 3+14+25 (42)
+    wei = suites.WEI2022_EMERGENT
+    assert wei.index("auto_debugging") == 25 and wei[:2] == (
+        "hindu_knowledge",
+        "modified_arithmetic",
+    )
+    assert wei.index("analogical_similarity") == 25 + 3 + 14
+
+
+def test_suite_names_are_bigbench_1_0_0_tasks() -> None:
+    """Every suite name is a task folder of bigbench 1.0.0; Lite is all JSON."""
+    assert len(BB_1_0_0) == 209
+    for name in suites.BIGBENCH_LITE:
+        assert BB_1_0_0.get(name) == "json", name
+    kinds = {name: BB_1_0_0.get(name) for name in suites.WEI2022_EMERGENT}
+    assert None not in kinds.values(), [n for n, k in kinds.items() if k is None]
+    assert {n for n, k in kinds.items() if k == "programmatic"} == {
+        "question_answer_creation",
+        "self_evaluation_tutoring",
+    }
 
 
 def test_listing_shows_metrics_counts_and_programmatic(tree: Path) -> None:

@@ -175,11 +175,19 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     )
     if args.out is not None:
         from emergetui.report import write_report
+        from emergetui.report.bigbench import BigBenchSection
 
         infos = [RungInfo(g["label"], g["params"], g.get("heldout")) for g in rungs]
         analysis = analyze(inp.records, infos, seed=args.seed, chance=inp.chance)
+        section = BigBenchSection.from_records(
+            inp.records, inp.listed, [g["label"] for g in rungs], seed=args.seed
+        )
         for p in write_report(
-            analysis, args.out, ("md", "csv", "json"), title=f"Emergence report: {args.file.name}"
+            analysis,
+            args.out,
+            ("md", "csv", "json"),
+            title=f"Emergence report: {args.file.name}",
+            bigbench=section,
         ):
             print(p, file=sys.stderr)
     if args.json:

@@ -20,6 +20,7 @@ from emergetui.report.markdown import render_markdown
 from emergetui.report.paths import slug as _slug
 
 if TYPE_CHECKING:
+    from emergetui.report.bigbench import BigBenchSection
     from emergetui.run.store import Store
 
 __all__ = [
@@ -71,13 +72,16 @@ def write_report(
     formats: Sequence[str] = ("md", "csv", "json", "png"),
     *,
     title: str = "Emergence report",
+    bigbench: BigBenchSection | None = None,
 ) -> list[Path]:
     """Write the report files into ``out_dir`` and return their paths.
 
     ``formats`` picks among ``md``, ``csv`` (points and per-curve emergence
     tables), ``json``, ``png`` and ``svg``. Terminal plots go to
     ``plots/*.txt`` whatever the formats; ``png``/``svg`` are skipped, with
-    a note in the Markdown, when matplotlib is not installed.
+    a note in the Markdown, when matplotlib is not installed. ``bigbench``
+    (corpus-level metrics of the stored outputs) adds a Markdown section and
+    ``bigbench.csv`` / ``bigbench.json``.
     """
     unknown = [f for f in formats if f not in KNOWN_FORMATS]
     if unknown:
@@ -115,10 +119,20 @@ def write_report(
         written.append(write_emergence_csv(analysis, out / "emergence.csv"))
     if "json" in formats:
         written.append(write_json(analysis, out / "analysis.json"))
+    extra: list[str] = []
+    if bigbench is not None:
+        from emergetui.report.bigbench import write_bigbench_csv, write_bigbench_json
+
+        if "csv" in formats:
+            written.append(write_bigbench_csv(bigbench, analysis, out / "bigbench.csv"))
+        if "json" in formats:
+            written.append(write_bigbench_json(bigbench, analysis, out / "bigbench.json"))
+        extra.append(bigbench.markdown(analysis))
     if "md" in formats:
         path = out / "report.md"
         path.write_text(
-            render_markdown(analysis, title=title, plots=links, notes=notes), encoding="utf-8"
+            render_markdown(analysis, title=title, plots=links, notes=notes, extra=extra),
+            encoding="utf-8",
         )
         written.append(path)
     return written
@@ -133,10 +147,17 @@ def write_run_report(
     seed: int = 0,
 ) -> list[Path]:
     """:func:`write_report` for a stored run (what ``emergetui report RUN`` does)."""
+    from emergetui.report.bigbench import BigBenchSection
     from emergetui.report.from_store import analysis_from_store
 
     analysis = analysis_from_store(store, run_id, seed=seed)
-    written = write_report(analysis, out_dir, formats, title=f"Emergence report: run {run_id}")
+    written = write_report(
+        analysis,
+        out_dir,
+        formats,
+        title=f"Emergence report: run {run_id}",
+        bigbench=BigBenchSection.from_store(store, run_id, seed=seed),
+    )
     written += _probe_section(store, run_id, Path(out_dir))
     return written
 

@@ -239,8 +239,10 @@ def render_markdown(
     title: str = "Emergence report",
     plots: Mapping[str, Sequence[str]] | None = None,
     notes: Sequence[str] = (),
+    extra: Sequence[str] = (),
 ) -> str:
-    """The whole report. ``plots`` maps a heading to relative file links."""
+    """The whole report. ``plots`` maps a heading to relative file links; ``extra``
+    sections (the BIG-bench corpus metrics) follow the scaling curves."""
     cfg = analysis.config
     head = [
         f"# {title}",
@@ -259,6 +261,7 @@ def render_markdown(
         _loss_section(analysis),
         _icl_section(analysis),
         _curves_section(analysis),
+        *extra,
         "## How verdicts are decided\n\n```text\n" + verdict_rule_text(cfg.verdict) + "\n```",
     ]
     if plots:

@@ -14,6 +14,7 @@ not compute (BLEURT) are listed with the reason.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -178,11 +179,12 @@ class BigBenchSection:
                 cells: list[Any] = [rung]
                 for m in metrics:
                     r = next((x for x in group if x["rung"] == rung and x["metric"] == m), None)
-                    if r is None:
+                    if r is None or not _finite(r["value"]):
                         cells.append("–")
-                        continue
-                    cells.append(fmt_ci(r["value"], r["ci_low"], r["ci_high"]) + f" (n={r['n']})")
-                    if r.get("note"):
+                    else:
+                        ci = fmt_ci(r["value"], r["ci_low"], r["ci_high"])
+                        cells.append(f"{ci} (n={r['n']})")
+                    if r is not None and r.get("note"):
                         notes.append(f"{rung} {m}: {r['note']}")
                 if with_ece10:
                     cells.append(fmt(ece10.get((rung, task, setting))))
@@ -203,6 +205,10 @@ class BigBenchSection:
             "calibration": self.calibration,
             "not_computed_reasons": self.not_computed,
         }
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, (int, float)) and math.isfinite(x)
 
 
 def write_bigbench_csv(section: BigBenchSection, analysis: Analysis, path: Path) -> Path:

@@ -16,13 +16,15 @@ llama.cpp's log says what llama.cpp last said; all three become the
 from __future__ import annotations
 
 import contextlib
-import multiprocessing as mp
 import os
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from multiprocessing.connection import wait
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -127,20 +129,10 @@ class _Session:
         self.where = _Where()
         self.outcome: Outcome | None = None
         self.crash = ""
-        ctx = mp.get_context("spawn")
-        self.conn, theirs = ctx.Pipe(duplex=True)
-        from emergetui.run.worker import worker_main
-
         self.log_start = file_size(self.log)
-        self.proc = ctx.Process(
-            target=worker_main,
-            args=(job, theirs, os.getpid()),
-            name=f"emergetui-rung-{job.rung}",
-            daemon=True,
-        )
-        self.proc.start()
-        theirs.close()
-        assert self.proc.pid is not None
+        self.proc, self.conn = start_worker(self.log)
+        self.conn.send(list(sys.path))
+        self.conn.send((job, os.getpid()))
         emit(WorkerStarted(job.rung, self.proc.pid, job.log_path, job.attempt))
 
     def run(self, cancelled: threading.Event, stall_timeout_s: float) -> Outcome:
@@ -152,13 +144,12 @@ class _Session:
                 if cancelled.is_set():
                     self._stop_and_drain()
                     raise Cancelled()
-                ready = wait([conn, proc.sentinel], timeout=_TICK_S)
-                if conn in ready:
+                if conn.poll(_TICK_S):
                     if not self._receive():
                         break
                     last_progress = time.monotonic()
                     continue
-                if proc.sentinel in ready and not conn.poll():
+                if proc.poll() is not None and not conn.poll():
                     break
                 self.committer.maybe()
                 size = file_size(self.log)  # llama.cpp logging while it loads is progress too
@@ -170,15 +161,14 @@ class _Session:
                     break
         finally:
             self.committer.commit()
-            if proc.is_alive():
-                proc.join(5 if self.outcome is not None else 0)
-                _stop(proc)
-            proc.join()
+            if self.outcome is not None:
+                _join(proc, 5)
+            _stop(proc)
             conn.close()
-        if self.outcome is not None and proc.exitcode == 0:
+        if self.outcome is not None and proc.returncode == 0:
             return self.outcome
         death = Death(
-            exitcode=proc.exitcode,
+            exitcode=proc.returncode,
             stalled_s=stall_timeout_s if stalled else None,
             exception=self.crash,
             where=self.where.words(),
@@ -255,14 +245,59 @@ class _Session:
             self.crash = str(msg[1])
 
 
-def _stop(proc: Any) -> None:
+def start_worker(log: Path) -> tuple[subprocess.Popen[bytes], Connection]:
+    """A fresh interpreter (spawned, never forked) whose stdout and stderr are ``log``.
+
+    Not ``multiprocessing.Process``: its spawn re-runs the parent's main script
+    in the child (a script without a ``__main__`` guard, ``python - <<EOF``),
+    and anything the child says before it could redirect its output would be
+    printed over the lab. Here the log file is the child's stderr from its
+    first instruction, and the pipe is a socket pair speaking
+    ``multiprocessing.connection``'s pickled messages.
+    """
+    ours, theirs = socket.socketpair()
+    log.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with open(log, "ab") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-c", BOOT, str(theirs.fileno())],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                pass_fds=(theirs.fileno(),),
+                start_new_session=True,  # Ctrl+C is the runner's to handle, not the worker's
+            )
+    finally:
+        theirs.close()
+    return proc, Connection(ours.detach())
+
+
+#: The worker's first lines: the runner's import path, then the worker module.
+BOOT = (
+    "import sys\n"
+    "from multiprocessing.connection import Connection\n"
+    "conn = Connection(int(sys.argv[1]))\n"
+    "sys.path[:] = conn.recv()\n"
+    "from emergetui.run.worker import serve\n"
+    "serve(conn)\n"
+)
+
+
+def _join(proc: subprocess.Popen[bytes], timeout: float) -> bool:
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        return False
+    return True
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
     """SIGTERM, then SIGKILL if the worker has not ended within :data:`TERM_GRACE_S`."""
-    if proc.is_alive():
+    if proc.poll() is None:
         proc.terminate()
-        proc.join(TERM_GRACE_S)
-    if proc.is_alive():
-        proc.kill()
-        proc.join(5)
+        if not _join(proc, TERM_GRACE_S):
+            proc.kill()
+            proc.wait()
 
 
 __all__ = ["TERM_GRACE_S", "run_in_worker"]

@@ -93,10 +93,11 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def worker_main(job: RungJob, conn: Connection, parent: int) -> None:
-    """The worker process's entry point (a ``multiprocessing`` spawn target)."""
+def serve(conn: Connection) -> None:
+    """The worker process's entry point: read the job (after the import path), do it, exit."""
+    job, parent = conn.recv()
     _die_with_parent(parent)
-    # Ctrl+C reaches the whole process group; only the runner decides what it means.
+    # The worker has its own session (no Ctrl+C from the terminal); only the runner stops it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if job.log_path:
         from emergetui.engine.log import route_native_log
@@ -136,4 +137,4 @@ def _stream_every_item(job: RungJob) -> RungJob:
     return replace(job, commit_every_s=0.0)
 
 
-__all__ = ["LinkStore", "worker_main"]
+__all__ = ["LinkStore", "serve"]

@@ -12,6 +12,7 @@ stored)"), and decide whether a retry with less memory is worth it.
 from __future__ import annotations
 
 import os
+import re
 import signal
 from collections import deque
 from dataclasses import dataclass
@@ -29,6 +30,14 @@ _SIGNAL_WORDS = {
     signal.SIGILL: "crashed with SIGILL (an instruction this CPU lacks: a build for another CPU?)",
     signal.SIGTERM: "terminated by SIGTERM",
 }
+# ggml prints a backtrace through gdb after a failed assertion: useful in the file, noise in a
+# one-screen message, where the assertion itself must be the last line quoted.
+_NOISE = re.compile(
+    r"^(#\d+\s|\d+\s|\[(New |Inferior|Thread debugging)|warning: File |To enable execution|"
+    r"\s*add-auto-load|line to your configuration|To completely disable|\s*set auto-load|"
+    r"For more information about|\s*info \"\(gdb\)|Using host libthread_db|"
+    r"warning: could not find|Downloading separate debug|\"Auto-loading safe path|0x[0-9a-f]+ in )"
+)
 _OOM_WORDS = ("out of memory", "cudamalloc failed", "failed to allocate", "std::bad_alloc")
 
 
@@ -85,13 +94,13 @@ def log_tail(path: Path, start: int = 0, n_lines: int = TAIL_LINES) -> list[str]
     try:
         with open(path, "rb") as f:
             size = f.seek(0, os.SEEK_END)
-            f.seek(max(start, size - (64 << 10)))
+            f.seek(max(start, size - (256 << 10)))
             data = f.read()
     except OSError:
         return []
     lines: deque[str] = deque(maxlen=n_lines)
     for raw in data.decode("utf-8", errors="replace").splitlines():
-        if raw.strip():
+        if raw.strip() and not _NOISE.match(raw):
             lines.append(raw.rstrip())
     return list(lines)
 

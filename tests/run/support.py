@@ -6,6 +6,7 @@ rung's worker from outside, as an operator (or the out-of-memory killer) would.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Iterator
@@ -43,6 +44,35 @@ def write_aborting_gguf(path: Path) -> Path:
     """
     with _extra_kv("llama.expert_used_count", 2):
         return write_tiny(path, seed=3)
+
+
+def write_big_task(folder: Path, n_mc: int, n_gen: int) -> Path:
+    """A BIG-bench task of ``n_mc`` distinct multiple-choice and ``n_gen`` generative items.
+
+    Distinct inputs: the loader merges duplicate examples. Big enough that a
+    tiny model is still scoring a second after it started.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    examples: list[dict[str, object]] = [
+        {"input": f"{i} plus {i % 9}", "target_scores": {str(i + i % 9): 1, str(i + 10): 0}}
+        for i in range(n_mc)
+    ]
+    examples += [{"input": f"{i} times 2", "target": str(2 * i)} for i in range(n_gen)]
+    task = {
+        "name": "big",
+        "description": "worker fault fixture",
+        "metrics": ["multiple_choice_grade", "exact_str_match"],
+        "preferred_score": "multiple_choice_grade",
+        "stop_string": "\n",
+        "examples": examples,
+    }
+    (folder / "task.json").write_text(json.dumps(task), encoding="utf-8")
+    toml = folder / "big.toml"
+    toml.write_text(
+        'name = "big"\nmax_tokens = 4\n[source]\ntype = "bigbench"\npath = "task.json"\n',
+        encoding="utf-8",
+    )
+    return toml
 
 
 def _ppid_and_cmdline(pid: int) -> tuple[int, bytes] | None:

@@ -9,7 +9,6 @@ worker frozen with SIGSTOP. Nothing in the product knows it is being tested.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
@@ -21,7 +20,6 @@ import pytest
 
 from emergetui.run import events as ev
 from emergetui.run.runner import RunConfig, Runner
-from emergetui.run.spec import ExperimentSpec, build_experiment
 from emergetui.run.store import Store
 from emergetui.tasks.base import Item, ItemSet
 from tests.reliability.support import (
@@ -29,67 +27,9 @@ from tests.reliability.support import (
     count_by_rung,
     integrity,
     item_rows,
-    write_ladder,
 )
+from tests.run.conftest import TOTAL, Rows, config_of
 from tests.run.support import write_aborting_gguf
-
-N_MC, N_GEN = 600, 40
-TOTAL = N_MC + N_GEN
-
-
-@pytest.fixture(scope="module")
-def big_task(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Enough distinct items that the middle rung is still scoring when the signal lands."""
-    folder = tmp_path_factory.mktemp("bigtask")
-    examples: list[dict[str, object]] = [
-        {"input": f"{i} plus {i % 9}", "target_scores": {str(i + i % 9): 1, str(i + 10): 0}}
-        for i in range(N_MC)
-    ]
-    examples += [{"input": f"{i} times 2", "target": str(2 * i)} for i in range(N_GEN)]
-    task = {
-        "name": "big",
-        "description": "worker fault fixture",
-        "metrics": ["multiple_choice_grade", "exact_str_match"],
-        "preferred_score": "multiple_choice_grade",
-        "stop_string": "\n",
-        "examples": examples,
-    }
-    (folder / "task.json").write_text(json.dumps(task), encoding="utf-8")
-    toml = folder / "big.toml"
-    toml.write_text(
-        'name = "big"\nmax_tokens = 4\n[source]\ntype = "bigbench"\npath = "task.json"\n',
-        encoding="utf-8",
-    )
-    return toml
-
-
-@pytest.fixture(scope="module")
-def ladder3(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path, tiny_model_b: Path) -> Path:
-    return write_ladder(
-        tmp_path_factory.mktemp("ladder3") / "ladder.toml",
-        [("small", 20000, tiny_model), ("mid", 60000, tiny_model_b), ("large", 90000, tiny_model)],
-    )
-
-
-def _config(ladder: Path, task: Path) -> RunConfig:
-    spec = ExperimentSpec(ladder=str(ladder), tasks=(str(task),), heldout=False)
-    return build_experiment(spec).config
-
-
-@pytest.fixture(scope="module")
-def clean_rows(
-    tmp_path_factory: pytest.TempPathFactory, ladder3: Path, big_task: Path
-) -> dict[tuple[str, ...], dict[str, object]]:
-    """An uninterrupted run of the same experiment: what every faulty run is judged by."""
-    cfg = _config(ladder3, big_task)
-    path = tmp_path_factory.mktemp("clean") / "clean.sqlite"
-    with Store(path) as store:
-        events = list(Runner(cfg, store).events())
-    assert not [e for e in events if isinstance(e, ev.RungFailed)]
-    rows = item_rows(path)
-    assert count_by_rung(rows) == {"small": TOTAL, "mid": TOTAL, "large": TOTAL}
-    return rows  # type: ignore[return-value]
-
 
 WORDS = {
     signal.SIGSEGV: "SIGSEGV",
@@ -104,10 +44,10 @@ def test_a_worker_killed_mid_scoring_costs_one_rung_and_a_rerun_finishes_it(
     tmp_path: Path,
     ladder3: Path,
     big_task: Path,
-    clean_rows: dict[tuple[str, ...], dict[str, object]],
+    clean_rows: Rows,
 ) -> None:
     rng = random.Random(int(sig))
-    cfg = _config(ladder3, big_task)
+    cfg = config_of(ladder3, big_task)
     path = tmp_path / "s.sqlite"
     kills: list[float] = []
     with Store(path) as store:

@@ -13,9 +13,9 @@ runner's process imports it to build jobs and must stay free of llama.cpp.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from emergetui.run.events import Event, LogMessage
 from emergetui.tasks.base import ItemSet
@@ -51,6 +51,21 @@ class RungJob:
     commit_every_s: float = 1.0
     log_path: str = ""
     attempt: int = 1
+
+
+@dataclass(frozen=True)
+class Call:
+    """One function of emergetui to run in a worker process (the ``--probe`` pass uses it).
+
+    ``what`` says what it does, for the message if the worker dies ("probing 410M").
+    """
+
+    module: str
+    name: str
+    args: tuple[Any, ...] = ()
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    log_path: str = ""
+    what: str = ""
 
 
 @dataclass(frozen=True)
@@ -201,4 +216,4 @@ def fit_decision(
     )
 
 
-__all__ = ["Cancelled", "Fit", "Outcome", "RungJob", "execute", "fit_decision"]
+__all__ = ["Call", "Cancelled", "Fit", "Outcome", "RungJob", "execute", "fit_decision"]

@@ -28,9 +28,10 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from emergetui.errors import EmergetuiError
 from emergetui.run.events import Event, ItemsDone, ModelLoaded, TaskStarted, WorkerStarted
 from emergetui.run.faults import Death, describe_death, file_size, looks_oom
-from emergetui.run.job import Cancelled, Fit, Outcome, RungJob
+from emergetui.run.job import Call, Cancelled, Fit, Outcome, RungJob
 from emergetui.run.store import Store
 from emergetui.tasks.records import ItemRecord
 
@@ -245,6 +246,43 @@ class _Session:
             self.crash = str(msg[1])
 
 
+class WorkerFailed(EmergetuiError, RuntimeError):
+    """A :func:`call_in_worker` whose worker died or raised; the message says how and where."""
+
+
+def call_in_worker(call: Call) -> Any:
+    """``call`` run in a fresh worker process: its return value, or :class:`WorkerFailed`.
+
+    For work that needs llama.cpp outside a rung's scoring (the ``--probe``
+    pass): a crash there costs that call, and its memory leaves with it.
+    """
+    log = Path(call.log_path)
+    start = file_size(log)
+    proc, conn = start_worker(log)
+    result: tuple[Any] | None = None
+    crash = ""
+    try:
+        conn.send(list(sys.path))
+        conn.send((call, os.getpid()))
+        while True:
+            try:
+                kind, value = conn.recv()
+            except (EOFError, OSError):
+                break
+            if kind == "result":
+                result = (value,)
+            elif kind == "crash":
+                crash = str(value)
+    finally:
+        _join(proc, 5)
+        _stop(proc)
+        conn.close()
+    if result is not None and proc.returncode == 0:
+        return result[0]
+    death = Death(proc.returncode, exception=crash, where=call.what)
+    raise WorkerFailed(describe_death(death, log, start)[0])
+
+
 def start_worker(log: Path) -> tuple[subprocess.Popen[bytes], Connection]:
     """A fresh interpreter (spawned, never forked) whose stdout and stderr are ``log``.
 
@@ -300,4 +338,4 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
-__all__ = ["TERM_GRACE_S", "run_in_worker"]
+__all__ = ["TERM_GRACE_S", "WorkerFailed", "call_in_worker", "run_in_worker", "start_worker"]

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import importlib
 import os
 import signal
 import sys
@@ -33,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from emergetui.run.events import Event
-from emergetui.run.job import Fit, Outcome, RungJob, execute
+from emergetui.run.job import Call, Fit, Outcome, RungJob, execute
 from emergetui.run.store import StoredRung, StoreError
 from emergetui.tasks.records import ItemRecord
 
@@ -99,14 +100,15 @@ def serve(conn: Connection) -> None:
     _die_with_parent(parent)
     # The worker has its own session (no Ctrl+C from the terminal); only the runner stops it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if job.log_path:
-        from emergetui.engine.log import route_native_log
-
-        route_native_log(
-            Path(job.log_path),
-            f"=== emergetui run {job.run_id} rung {job.rung} attempt {job.attempt} "
-            f"pid {os.getpid()} ===",
-        )
+    if isinstance(job, Call):
+        _route(job.log_path, f"=== emergetui {job.what or job.name} pid {os.getpid()} ===")
+        _serve_call(job, LinkStore(conn))
+        return
+    _route(
+        job.log_path,
+        f"=== emergetui run {job.run_id} rung {job.rung} attempt {job.attempt} "
+        f"pid {os.getpid()} ===",
+    )
     link = LinkStore(conn)
 
     def emit(event: Event) -> None:
@@ -128,6 +130,25 @@ def serve(conn: Connection) -> None:
     finally:
         with contextlib.suppress(OSError):
             conn.close()
+
+
+def _route(log_path: str, header: str) -> None:
+    if log_path:
+        from emergetui.engine.log import route_native_log
+
+        route_native_log(Path(log_path), header)
+
+
+def _serve_call(call: Call, link: LinkStore) -> None:
+    try:
+        fn = getattr(importlib.import_module(call.module), call.name)
+        link.send(("result", fn(*call.args, **call.kwargs)))
+    except BaseException as e:  # noqa: BLE001 - reported to the runner, then the process ends
+        traceback.print_exc(file=sys.stderr)
+        with contextlib.suppress(OSError, ValueError):
+            link.send(("crash", f"{type(e).__name__}: {e}"))
+        sys.stderr.flush()
+        os._exit(1)
 
 
 def _stream_every_item(job: RungJob) -> RungJob:

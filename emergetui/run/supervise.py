@@ -132,8 +132,10 @@ class _Session:
         self.crash = ""
         self.log_start = file_size(self.log)
         self.proc, self.conn = start_worker(self.log)
-        self.conn.send(list(sys.path))
-        self.conn.send((job, os.getpid()))
+        # a worker that dies before reading its job is judged like any other death, from its log
+        with contextlib.suppress(OSError):
+            self.conn.send(list(sys.path))
+            self.conn.send((job, os.getpid()))
         emit(WorkerStarted(job.rung, self.proc.pid, job.log_path, job.attempt))
 
     def run(self, cancelled: threading.Event, stall_timeout_s: float) -> Outcome:

@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from emergetui.run import events as ev
 from emergetui.run.runner import Runner
 from emergetui.run.store import Store
@@ -71,6 +73,7 @@ def test_the_runner_never_imports_llama_cpp_and_its_memory_stays_flat(tmp_path: 
     assert report["code"] == 0, proc.stderr[-2000:]
     assert report["llama"] == []  # neither llama_cpp nor emergetui's engine, ever
     rss = report["rss"]
+    print("runner RSS per rung (MB):", [round(r / (1 << 20), 1) for r in rss])
     assert len(rss) == 7
     # each rung's model, KV cache and allocator arenas left with its worker: after the first
     # rung (imports, first JSON documents) the runner's own memory does not grow with the ladder
@@ -78,7 +81,11 @@ def test_the_runner_never_imports_llama_cpp_and_its_memory_stays_flat(tmp_path: 
 
 
 def test_ctrl_c_stops_the_worker_within_a_second_and_a_rerun_resumes(
-    tmp_path: Path, ladder3: Path, big_task: Path, clean_rows: Rows
+    tmp_path: Path,
+    ladder3: Path,
+    big_task: Path,
+    clean_rows: Rows,
+    record_property: pytest.RecordProperty,
 ) -> None:
     store = tmp_path / "s.sqlite"
     args = batch_args(ladder3, big_task, store)
@@ -98,6 +105,8 @@ def test_ctrl_c_stops_the_worker_within_a_second_and_a_rerun_resumes(
         if cli.poll() is None:
             cli.kill()
             cli.wait()
+    record_property("ctrl_c_latency_s", latency)
+    print(f"Ctrl+C to worker gone: {latency:.3f}s")
     assert latency < 1.0, latency
     assert integrity(store) == "ok"
     rows = item_rows(store)
@@ -113,7 +122,7 @@ def test_ctrl_c_stops_the_worker_within_a_second_and_a_rerun_resumes(
 
 
 def test_cancel_from_another_thread_ends_the_worker_mid_scoring_within_a_second(
-    tmp_path: Path, ladder3: Path, big_task: Path
+    tmp_path: Path, ladder3: Path, big_task: Path, record_property: pytest.RecordProperty
 ) -> None:
     """What the lab's cancel does: ``Runner.cancel()`` while the rung's worker is decoding."""
     with Store(tmp_path / "s.sqlite") as store:
@@ -132,6 +141,8 @@ def test_cancel_from_another_thread_ends_the_worker_mid_scoring_within_a_second(
                     wait_for(lambda p=pid: not alive(p), timeout=5, every=0.001)
                     latency = time.monotonic() - t0
         stored = count_by_rung(item_rows(store.path))
+    record_property("cancel_latency_s", latency)
+    print(f"Runner.cancel() to worker gone: {latency}s")
     assert latency is not None and latency < 1.0, latency
     assert isinstance(events[-1], ev.RunFinished) and events[-1].cancelled
     # every item the front end was told about is stored (and more may be: sent, not yet shown)

@@ -11,7 +11,9 @@ runner's process), alternating ``--repeat`` times:
   repeated ``--gemma-rungs`` times as rungs of one ladder, 40 items of
   2-digit addition each, no held-out loss.
 
-Printed per run: the runner process's resident memory (VmRSS) at the end of
+Each measurement runs in a fresh process of its own, so that one run's
+memory high-water mark is not the next one's baseline. Printed per run: the
+runner process's resident memory (VmRSS) at the end of
 each rung, the run's wall time, and per rung the seconds from starting the
 worker to its first message — interpreter start plus imports (numpy,
 llama_cpp, ggml's backends), the price of a fresh process.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -82,6 +85,7 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--no-gemma", action="store_true")
     ap.add_argument("--no-toy", action="store_true")
+    ap.add_argument("--one", nargs=2, metavar=("LADDER", "MODE"), help=argparse.SUPPRESS)
     ap.add_argument("--threads", type=int, default=1, help="llama.cpp threads (default 1)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="emergetui-rss-"))
@@ -109,11 +113,19 @@ def main() -> int:
             threads=args.threads,
         )
         ladders.append(("gemma", spec))
-    for name, spec in ladders:
+    if args.one:  # one measurement in this fresh process (the memory baseline is its own)
+        name, mode = args.one
+        spec = dict(ladders)[name]
+        show(name, mode, run_once(spec, mode == "in-process", tmp))
+        return 0
+    for name, _spec in ladders:
         for k in range(args.repeat):
-            for in_process in (False, True) if k % 2 == 0 else (True, False):
-                r = run_once(spec, in_process, tmp)
-                show(name, "in-process" if in_process else "workers", r)
+            for mode in ("workers", "in-process") if k % 2 == 0 else ("in-process", "workers"):
+                argv = [a for a in sys.argv[1:] if a not in ("--no-toy", "--no-gemma")]
+                skip = ["--no-toy"] if name == "gemma" else ["--no-gemma"]
+                subprocess.run(
+                    [sys.executable, __file__, *argv, *skip, "--one", name, mode], check=True
+                )
     return 0
 
 

@@ -15,8 +15,10 @@ Each measurement runs in a fresh process of its own, so that one run's
 memory high-water mark is not the next one's baseline. Printed per run: the
 runner process's resident memory (VmRSS) at the end of
 each rung, the run's wall time, and per rung the seconds from starting the
-worker to its first message — interpreter start plus imports (numpy,
-llama_cpp, ggml's backends), the price of a fresh process.
+worker to its first event (interpreter start, imports, and reading the GGUF
+header to fit the model — slow for a 262k-token vocabulary, and paid in
+process before too). First, the price of a fresh process alone: interpreter
+start plus the imports a worker makes (numpy, llama_cpp, ggml's backends).
 """
 
 from __future__ import annotations
@@ -70,13 +72,24 @@ def show(name: str, mode: str, r: dict[str, object]) -> None:
     rss_mb = [f"{x / MB:.0f}" for x in r["rss"]]  # type: ignore[attr-defined]
     starts = r["starts"]
     start_txt = (
-        f"; worker start+imports median {statistics.median(starts):.2f}s "  # type: ignore[arg-type]
+        f"; worker start to first event median {statistics.median(starts):.2f}s "  # type: ignore[arg-type]
         f"(min {min(starts):.2f}, max {max(starts):.2f})"  # type: ignore[type-var]
         if starts
         else ""
     )
     print(f"{name:<6} {mode:<10} wall {r['wall']:6.1f}s{start_txt}", flush=True)
     print(f"       {'':<10} runner RSS per rung (MB): {' '.join(rss_mb)}", flush=True)
+
+
+def start_cost(n: int = 5) -> list[float]:
+    """Seconds for a fresh interpreter to import what a worker imports before it loads a model."""
+    code = "import emergetui.run.worker, emergetui.engine, emergetui.models.fit"
+    out = []
+    for _ in range(n):
+        t0 = time.monotonic()
+        subprocess.run([sys.executable, "-c", code], check=True)
+        out.append(time.monotonic() - t0)
+    return out
 
 
 def main() -> int:
@@ -118,6 +131,12 @@ def main() -> int:
         spec = dict(ladders)[name]
         show(name, mode, run_once(spec, mode == "in-process", tmp))
         return 0
+    costs = start_cost()
+    print(
+        f"worker interpreter start + imports: median {statistics.median(costs):.2f}s "
+        f"(min {min(costs):.2f}, max {max(costs):.2f}, {len(costs)} runs)",
+        flush=True,
+    )
     for name, _spec in ladders:
         for k in range(args.repeat):
             for mode in ("workers", "in-process") if k % 2 == 0 else ("in-process", "workers"):

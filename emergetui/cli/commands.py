@@ -85,7 +85,20 @@ def cmd_runs(args: argparse.Namespace) -> int:
             print(
                 f"{r.run_id}  {when}  {r.status:<16} {r.ladder:<12} {r.n_items:>6} items  {tasks}"
             )
+            _print_rung_failures(store, r.run_id)
     return 0
+
+
+def _print_rung_failures(store: Store, run_id: str) -> None:
+    """Under a run: where llama.cpp's logs are, and why each failed rung failed (first line)."""
+    from emergetui.run.faults import log_dir
+
+    logs = log_dir(store.path, run_id)
+    if logs.is_dir():
+        print(f"    llama.cpp logs: {logs}")
+    for rung in store.rungs(run_id):
+        if rung.status == "failed" and rung.error:
+            print(f"    rung {rung.label} failed: {rung.error.splitlines()[0]}")
 
 
 def cmd_tasks(args: argparse.Namespace) -> int:

@@ -74,6 +74,13 @@ def batch_parser(with_epilog: bool = False) -> argparse.ArgumentParser:
         help="CPU threads for llama.cpp (default: physical cores)",
     )
     a(
+        "--stall-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="stop a rung whose worker reports no progress for this long (default 1800)",
+    )
+    a(
         "--corpus",
         type=Path,
         default=None,
@@ -190,6 +197,7 @@ def spec_from_args(args: argparse.Namespace) -> ExperimentSpec:
         max_model_gb=args.max_model_gb,
         n_ctx=args.n_ctx,
         threads=args.threads,
+        stall_timeout_s=args.stall_timeout,
         corpus=args.corpus,
         heldout=not args.no_heldout,
         offline=args.offline,

@@ -17,9 +17,10 @@ def run_probe_pass(store: Store, run_id: str, exp: Experiment, spec: ExperimentS
     Runs after the behavioural scoring so a probe failure never costs the
     stored results; each rung's probe results are saved as soon as they exist.
     """
-    from emergetui.engine import EngineError
-    from emergetui.probe.run import probe_rung
     from emergetui.probe.store import save_probe_results
+    from emergetui.run.faults import log_dir
+    from emergetui.run.job import Call
+    from emergetui.run.supervise import WorkerFailed, call_in_worker
 
     for rung in store.rungs(run_id):
         if rung.status != "done" or not rung.path:
@@ -30,16 +31,23 @@ def run_probe_pass(store: Store, run_id: str, exp: Experiment, spec: ExperimentS
             file=sys.stderr,
             flush=True,
         )
+        # in a worker process, like the rung's scoring: a llama.cpp crash costs this probe only
+        call = Call(
+            "emergetui.probe.run",
+            "probe_rung",
+            (rung.path, exp.config.item_sets),
+            {
+                "rung": rung.label,
+                "n_gpu_layers": exp.config.n_gpu_layers,
+                "seed": spec.seed,
+                "max_items": spec.probe_items,
+            },
+            log_path=str(log_dir(store.path, run_id) / f"probe-{_safe(rung.label)}.log"),
+            what=f"probing {rung.label}",
+        )
         try:
-            results = probe_rung(
-                rung.path,
-                exp.config.item_sets,
-                rung=rung.label,
-                n_gpu_layers=exp.config.n_gpu_layers,
-                seed=spec.seed,
-                max_items=spec.probe_items,
-            )
-        except (EngineError, ValueError, RuntimeError) as e:
+            results = call_in_worker(call)
+        except WorkerFailed as e:
             print(f"  probe of {rung.label} failed: {e}", file=sys.stderr, flush=True)
             continue
         save_probe_results(store, run_id, results)
@@ -48,6 +56,10 @@ def run_probe_pass(store: Store, run_id: str, exp: Experiment, spec: ExperimentS
             file=sys.stderr,
             flush=True,
         )
+
+
+def _safe(label: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in label)
 
 
 def probe_document(store: Store, run_id: str) -> list[dict[str, Any]]:

@@ -108,9 +108,22 @@ class RungFinished:
 
 
 @dataclass(frozen=True)
+class WorkerStarted:
+    """A rung's worker process is running: its pid (for py-spy or a debugger) and llama.cpp's log."""
+
+    rung: str
+    pid: int
+    log_path: str
+    attempt: int = 1
+
+
+@dataclass(frozen=True)
 class RungFailed:
+    """A rung given up. ``log``: the file that holds llama.cpp's log of it ("" when none was kept)."""
+
     rung: str
     error: str
+    log: str = ""
 
 
 @dataclass(frozen=True)
@@ -138,6 +151,7 @@ Event = (
     | TaskFinished
     | HeldoutLoss
     | RungFinished
+    | WorkerStarted
     | RungFailed
     | LogMessage
     | RunFinished

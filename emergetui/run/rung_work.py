@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
 from emergetui.engine import Engine, Generated, Scored
 from emergetui.run.events import (
@@ -20,12 +21,31 @@ from emergetui.run.events import (
     TaskFinished,
     TaskStarted,
 )
-from emergetui.run.store import Store
+from emergetui.run.store import StoredRung
 from emergetui.tasks.base import Item, ItemSet
 from emergetui.tasks.metrics import fill_response
 from emergetui.tasks.records import ItemRaw, ItemRecord
 
 Key = tuple[str, str]  # (task, setting)
+
+
+class RungStore(Protocol):
+    """What a rung's work needs of the store: the :class:`~emergetui.run.store.Store` itself when
+    it runs in the runner's process, a link to the runner (the only writer) in a worker process."""
+
+    def completed(
+        self, run_id: str, rung: str, model_sha256: str
+    ) -> dict[tuple[str, str, str], str]: ...
+
+    def rungs(self, run_id: str) -> list[StoredRung]: ...
+
+    def update_rung(self, run_id: str, label: str, **fields: Any) -> None: ...
+
+    def put_records(self, records: list[ItemRecord]) -> int: ...
+
+    def records(
+        self, run_id: str, rung: str | None = None, task: str | None = None
+    ) -> list[ItemRecord]: ...
 
 
 @dataclass
@@ -50,7 +70,7 @@ class RungWork:
     sha256: str
     item_sets: list[ItemSet]
     heldout_text: str | None
-    store: Store
+    store: RungStore
     emit: Callable[[Event], None]
     check: Callable[[], None]
     commit_every_s: float = 1.0

@@ -6,9 +6,18 @@ call so that shared prefixes across items are decoded once; results come back
 wave by wave and are stored in small transactions, which is what makes a run
 resumable after a crash or a cancel.
 
+Each rung runs in its own spawned worker process (``run/worker.py``,
+supervised by ``run/supervise.py``): a crash inside llama.cpp, the
+out-of-memory killer or a hung decode costs that rung, never the run, and the
+rung's memory leaves with its process. This process never imports llama.cpp
+and is the store's only writer. ``in_process=True`` runs the same rung work in
+the runner's thread instead — for a debugger or a profiler, at the price of
+that protection.
+
 The work runs in a worker thread; :meth:`Runner.events` yields its events in
 the caller's thread. Closing the generator (Ctrl+C in the CLI, quitting the
-TUI) cancels the worker at the next wave and leaves the store consistent.
+TUI) cancels the run: the rung's worker is stopped at once (SIGTERM, then
+SIGKILL), everything it had finished is committed, and a rerun resumes.
 """
 
 from __future__ import annotations
@@ -19,13 +28,11 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from emergetui.engine import Engine, EngineError, ModelLoadError
-from emergetui.models.fit import FitDecision, detect_memory, fit_rung, load_with_retry
-from emergetui.models.gguf_info import GGUFInfoError, read_model_info
+from emergetui.errors import EmergetuiError
 from emergetui.run.events import (
     DownloadProgress,
     Event,
@@ -35,13 +42,13 @@ from emergetui.run.events import (
     RungFailed,
     RunStarted,
 )
-from emergetui.run.rung_work import RungWork
+from emergetui.run.faults import log_dir, log_path
+from emergetui.run.job import Cancelled, Outcome, RungJob
 from emergetui.run.store import Store, StoredTaskSet
 from emergetui.tasks.base import ItemSet
 
-
-class Cancelled(Exception):
-    """Raised inside the worker when the consumer asked to stop."""
+#: Default for :attr:`RunConfig.stall_timeout_s`: long enough for one wave of a 70B model on a CPU.
+DEFAULT_STALL_TIMEOUT_S = 1800.0
 
 
 @dataclass
@@ -68,6 +75,8 @@ class RunConfig:
     max_model_gb: float | None = None
     n_threads: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # seconds a rung's worker may go without reporting progress before it is stopped
+    stall_timeout_s: float = DEFAULT_STALL_TIMEOUT_S
 
     def identity(self) -> dict[str, Any]:
         """What makes two runs "the same experiment" (and so resumable into each other)."""
@@ -88,12 +97,25 @@ class RunConfig:
 class Runner:
     """Runs one experiment. Iterate :meth:`events`; call :meth:`cancel` from any thread."""
 
-    def __init__(self, config: RunConfig, store: Store, commit_every_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        config: RunConfig,
+        store: Store,
+        commit_every_s: float = 1.0,
+        *,
+        in_process: bool = False,
+    ) -> None:
         self.config = config
         self.store_path = store.path
         self.run_id = config.run_id()
         self.commit_every_s = commit_every_s
+        self.in_process = in_process
         self._cancel = threading.Event()
+
+    @property
+    def log_dir(self) -> Path:
+        """The folder of llama.cpp's per-rung logs of this run."""
+        return log_dir(self.store_path, self.run_id)
 
     def cancel(self) -> None:
         self._cancel.set()
@@ -150,6 +172,8 @@ class Runner:
                 resumed_items=resumed,
             )
         )
+        if not self.in_process:
+            emit(LogMessage("info", f"llama.cpp's log of each rung goes to {self.log_dir}"))
         failed = 0
         cancelled = False
         try:
@@ -174,12 +198,14 @@ class Runner:
             path = rung.path
             if path is None:
                 if rung.fetch is None:
-                    raise EngineError(f"rung {rung.label}: no model path and no way to fetch one")
+                    raise EmergetuiError(
+                        f"rung {rung.label}: no model path and no way to fetch one"
+                    )
                 path = rung.fetch(emit)
             sha = store.sha256_of(path)
         except Cancelled:
             raise
-        except (OSError, RuntimeError, ValueError) as e:
+        except (OSError, RuntimeError, ValueError, EmergetuiError) as e:
             msg = (
                 getattr(e, "strerror", None)
                 and f"{getattr(e, 'filename', '')}: {e.strerror}"
@@ -190,87 +216,69 @@ class Runner:
             emit(RungFailed(rung.label, msg))
             return False
         store.set_rung(self.run_id, idx, rung.label, rung.params, str(path), sha)
-        work = RungWork(
+        job = RungJob(
             run_id=self.run_id,
             rung=rung.label,
             index=idx,
             n_rungs=len(cfg.rungs),
             params=rung.params,
-            path=Path(path),
+            path=str(path),
             sha256=sha,
             item_sets=cfg.item_sets,
             heldout_text=cfg.heldout_text,
-            store=store,
-            emit=emit,
-            check=self._check,
+            n_gpu_layers=rung.n_gpu_layers if rung.n_gpu_layers is not None else cfg.n_gpu_layers,
+            n_ctx=cfg.n_ctx,
+            seed=cfg.seed,
+            n_threads=cfg.n_threads,
+            max_model_gb=cfg.max_model_gb,
             commit_every_s=self.commit_every_s,
+            log_path=str(log_path(self.store_path, self.run_id, idx, rung.label)),
         )
-        layers = rung.n_gpu_layers if rung.n_gpu_layers is not None else cfg.n_gpu_layers
-        decision = fit_decision(rung.label, Path(path), layers, cfg.n_ctx, cfg.max_model_gb)
-        if decision is not None:
-            emit(LogMessage("info", f"{rung.label}: {decision.reason}"))
-            if not decision.fits:
-                store.update_rung(self.run_id, rung.label, status="skipped", error=decision.reason)
-                emit(RungFailed(rung.label, decision.reason))
-                return False
-            layers = decision.n_gpu_layers
-
-        def load() -> Engine:
-            def attempt(n: int | str) -> Engine:
-                return Engine.load(
-                    path, n_gpu_layers=n, n_ctx=cfg.n_ctx, seed=cfg.seed, n_threads=cfg.n_threads
-                )
-
-            if decision is None or decision.n_gpu_layers == 0:
-                return attempt(layers)
-
-            def retry(failed: int, nxt: int, exc: BaseException) -> None:
-                emit(
-                    LogMessage(
-                        "warning",
-                        f"{rung.label}: loading with {failed} GPU layers failed ({exc}); retrying with {nxt}",
-                    )
-                )
-
-            return load_with_retry(
-                attempt,
-                decision.n_gpu_layers,
-                n_layers=decision.n_layers,
-                should_retry=lambda e: isinstance(e, ModelLoadError),
-                on_retry=retry,
-            ).model
-
-        try:
-            work.run(load)
-        except Cancelled:
-            raise
-        except (ModelLoadError, EngineError) as e:
-            store.update_rung(self.run_id, rung.label, status="failed", error=str(e))
-            emit(RungFailed(rung.label, str(e)))
+        outcome = self._attempt(store, emit, job)
+        if outcome.oom and outcome.status == "failed":
+            smaller = smaller_job(job, outcome)
+            emit(LogMessage("warning", f"{rung.label}: out of memory; {smaller[1]}"))
+            outcome = self._attempt(store, emit, smaller[0])
+        store.update_rung(self.run_id, rung.label, status=outcome.status, error=outcome.error)
+        if outcome.status != "done":
+            emit(RungFailed(rung.label, outcome.error or outcome.status, log=outcome.log))
             return False
-        store.update_rung(self.run_id, rung.label, status="done", error=None)
         return True
 
+    def _attempt(self, store: Store, emit: Callable[[Event], None], job: RungJob) -> Outcome:
+        """One try at a rung: in a worker process, or in this thread when ``in_process``."""
+        if self.in_process:
+            from emergetui.run.job import execute
 
-def fit_decision(
-    label: str, path: Path, layers: str | int, n_ctx: int | None, max_model_gb: float | None
-) -> FitDecision | None:
-    """How many layers to offload, from the GGUF header and free RAM/VRAM; None when the header is unreadable.
+            return execute(job, store, emit, self._check)
+        from emergetui.run.supervise import run_in_worker
 
-    An unreadable header is left to llama.cpp, whose load error names the file.
-    """
-    try:
-        info = read_model_info(path)
-    except (GGUFInfoError, OSError, ValueError):
-        return None
-    forced = None if layers == "auto" else int(layers)
-    return fit_rung(
-        label,
-        info,
-        detect_memory(),
-        n_ctx=n_ctx or 4096,
-        n_gpu_layers=forced,
-        max_model_gb=max_model_gb,
+        return run_in_worker(
+            job,
+            store,
+            emit,
+            self._cancel,
+            commit_every_s=self.commit_every_s,
+            stall_timeout_s=self.config.stall_timeout_s,
+        )
+
+
+def smaller_job(job: RungJob, failed: Outcome) -> tuple[RungJob, str]:
+    """The job again with less memory: half the GPU layers, or (on the CPU) half the context."""
+    layers = failed.gpu_layers
+    if layers is not None and layers != 0:
+        if layers < 0 and failed.n_layers is None:
+            layers = None
+        else:
+            half = (failed.n_layers if layers < 0 else layers) // 2  # type: ignore[operator]
+            return (
+                replace(job, n_gpu_layers=half, attempt=job.attempt + 1),
+                f"retrying once with {half} GPU layers",
+            )
+    n_ctx = max(256, (job.n_ctx or 4096) // 2)
+    return (
+        replace(job, n_ctx=n_ctx, attempt=job.attempt + 1),
+        f"retrying once with a context of {n_ctx} tokens",
     )
 
 

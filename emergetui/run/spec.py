@@ -49,6 +49,7 @@ class ExperimentSpec:
     offline: bool = False
     probe: bool = False
     probe_items: int = 300
+    stall_timeout_s: float | None = None  # None: the runner's default
 
     def __post_init__(self) -> None:
         if self.n_gpu_layers != "auto" and not isinstance(self.n_gpu_layers, int):
@@ -57,6 +58,8 @@ class ExperimentSpec:
             )
         if self.limit is not None and self.limit < 1:
             raise SpecError(f"limit: expected a positive number of items, got {self.limit}")
+        if self.stall_timeout_s is not None and not self.stall_timeout_s > 0:
+            raise SpecError(f"stall timeout: expected seconds > 0, got {self.stall_timeout_s}")
         if self.shots is not None and any(s < 0 for s in self.shots):
             raise SpecError(f"shots: expected counts >= 0, got {list(self.shots)}")
 
@@ -178,6 +181,8 @@ def build_experiment(spec: ExperimentSpec) -> Experiment:
         max_model_gb=spec.max_model_gb,
         n_threads=spec.threads,
     )
+    if spec.stall_timeout_s is not None:
+        config.stall_timeout_s = spec.stall_timeout_s
     return Experiment(config, ladder, warnings)
 
 

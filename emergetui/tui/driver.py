@@ -3,9 +3,12 @@
 The driver owns the only blocking loop of the lab: it builds the experiment,
 iterates ``Runner.events()`` and posts :class:`~emergetui.tui.messages.RunnerBatch`
 messages through an :class:`~emergetui.tui.pump.EventPump`. Cancelling never
-abandons the iteration: :meth:`RunDriver.cancel` sets the runner's flag and
-the loop keeps draining events until ``RunFinished``, so the last wave is
-committed and the store's run status says "cancelled" (a resumable state).
+abandons the iteration: :meth:`RunDriver.cancel` sets the runner's flag, the
+runner stops the rung's worker process at once (even mid-decode) and commits
+every item it had finished, and the loop keeps draining events until
+``RunFinished``, so the store's run status says "cancelled" (a resumable state).
+llama.cpp itself runs in those worker processes, whose output goes to per-rung
+log files: nothing it prints can reach the lab's screen.
 """
 
 from __future__ import annotations

@@ -316,11 +316,12 @@ def test_gpu_out_of_memory_retries_with_fewer_layers(
 ) -> None:
     """The runner's wiring of ``fit.load_with_retry``: a load that runs out of GPU memory above
     one layer is retried with half the layers; a model that fails even on the CPU is recorded."""
+    from emergetui.models import fit as fit_mod
     from emergetui.models.fit import GB, Memory
-    from emergetui.run import runner as runner_mod
 
+    # in_process: the monkeypatches below must reach the rung's work (a worker would not see them)
     monkeypatch.setattr(
-        runner_mod,
+        fit_mod,
         "detect_memory",
         lambda: Memory(ram_free=64 * GB, vram_free=80 * GB, source="test GPU"),
     )
@@ -344,7 +345,7 @@ def test_gpu_out_of_memory_retries_with_fewer_layers(
         n_gpu_layers="auto",
     )
     with Store(tmp_path / "s.sqlite") as store:
-        events = list(Runner(cfg, store).events())
+        events = list(Runner(cfg, store, in_process=True).events())
         # small: 2 layers, all on GPU (-1) fails, half (1) loads; large: 3 layers, -1 -> 1 -> 0, all fail
         assert tried == {tiny_model.name: [-1, 1], tiny_model_b.name: [-1, 1, 0]}
         warnings = [

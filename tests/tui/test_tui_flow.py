@@ -20,6 +20,7 @@ from emergetui.tui.screens.results import ResultsScreen
 from emergetui.tui.screens.run import RunScreen
 from emergetui.tui.screens.start import RungTable, RunsTable, StartScreen
 from emergetui.tui.widgets.curve_plot import CurvePlot
+from tests.run.support import worker_pids
 from tests.tui.conftest import LabChoices
 
 TASK = "arith-1digit-add"
@@ -160,6 +161,8 @@ async def _start_until_first_rung_done(pilot, app: LabApp) -> RunScreen:  # type
     await wait_until(
         pilot, lambda: "a" in rs.state.rungs and rs.state.rungs["a"].status == "done", 60
     )
+    # rung a's worker has ended, so the runner is at the gate of rung b (not still finishing a)
+    await wait_until(pilot, lambda: not worker_pids(), 30)
     return rs
 
 

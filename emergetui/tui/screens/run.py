@@ -122,7 +122,7 @@ class RunScreen(CurveNavigation, Screen[None]):
             return False
         if not self.driver.cancel_requested:
             self.driver.cancel()
-            self._log("cancelling: finishing the current wave, stored results are kept")
+            self._log("cancelling: stopping the rung's worker process, stored results are kept")
         return True
 
     # -- messages from the worker -----------------------------------------------------------------

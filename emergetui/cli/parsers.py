@@ -75,6 +75,13 @@ def batch_parser(with_epilog: bool = False) -> argparse.ArgumentParser:
         "--probe-items items per task setting)",
     )
     a("--probe-items", type=int, default=300, help="items per task setting for --probe")
+    a(
+        "--rpc",
+        default=None,
+        metavar="HOST:PORT[,...]",
+        help="llama.cpp RPC servers (`emergetui rpc-server` elsewhere) to split each rung's "
+        "layers over; models.toml may set rpc = [...] per ladder or rung",
+    )
     a("--no-plot", action="store_true", help="skip the terminal plots")
     add_store(p)
     return p
@@ -102,10 +109,13 @@ def sub_parser() -> argparse.ArgumentParser:
     add_store(r)
     ru = sp.add_parser("runs", help="list stored runs")
     add_store(ru)
+    from emergetui.cli.remote import add_parsers
+
+    add_parsers(sp)
     return p
 
 
-SUBCOMMANDS = ("export", "tasks", "ladders", "pull", "report", "runs")
+SUBCOMMANDS = ("export", "tasks", "ladders", "pull", "report", "runs", "rpc-server", "merge")
 
 
 def parse_int_list(text: str | None, what: str) -> tuple[int, ...] | None:
@@ -153,4 +163,16 @@ def spec_from_args(args: argparse.Namespace) -> ExperimentSpec:
         offline=args.offline,
         probe=args.probe,
         probe_items=args.probe_items,
+        rpc=parse_rpc(args.rpc),
     )
+
+
+def parse_rpc(text: str | None) -> tuple[str, ...]:
+    if not text:
+        return ()
+    from emergetui.engine.rpc import RpcError, parse_endpoints
+
+    try:
+        return parse_endpoints(text, "--rpc")
+    except RpcError as e:
+        raise CliError(str(e)) from None

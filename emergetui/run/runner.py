@@ -53,6 +53,7 @@ class Rung:
     path: Path | None = None
     fetch: Callable[[Callable[[DownloadProgress], None]], Path] | None = None
     n_gpu_layers: str | int | None = None
+    rpc: tuple[str, ...] = ()
 
 
 @dataclass
@@ -68,6 +69,7 @@ class RunConfig:
     max_model_gb: float | None = None
     n_threads: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    rpc: tuple[str, ...] = ()  # where layers run, not what is measured: not in identity()
 
     def identity(self) -> dict[str, Any]:
         """What makes two runs "the same experiment" (and so resumable into each other)."""
@@ -206,7 +208,8 @@ class Runner:
             commit_every_s=self.commit_every_s,
         )
         layers = rung.n_gpu_layers if rung.n_gpu_layers is not None else cfg.n_gpu_layers
-        decision = fit_decision(rung.label, Path(path), layers, cfg.n_ctx, cfg.max_model_gb)
+        rpc = rung.rpc or cfg.rpc
+        decision = fit_decision(rung.label, Path(path), layers, cfg.n_ctx, cfg.max_model_gb, rpc)
         if decision is not None:
             emit(LogMessage("info", f"{rung.label}: {decision.reason}"))
             if not decision.fits:
@@ -218,7 +221,12 @@ class Runner:
         def load() -> Engine:
             def attempt(n: int | str) -> Engine:
                 return Engine.load(
-                    path, n_gpu_layers=n, n_ctx=cfg.n_ctx, seed=cfg.seed, n_threads=cfg.n_threads
+                    path,
+                    n_gpu_layers=n,
+                    n_ctx=cfg.n_ctx,
+                    seed=cfg.seed,
+                    n_threads=cfg.n_threads,
+                    rpc=rpc,
                 )
 
             if decision is None or decision.n_gpu_layers == 0:
@@ -253,21 +261,28 @@ class Runner:
 
 
 def fit_decision(
-    label: str, path: Path, layers: str | int, n_ctx: int | None, max_model_gb: float | None
+    label: str,
+    path: Path,
+    layers: str | int,
+    n_ctx: int | None,
+    max_model_gb: float | None,
+    rpc: tuple[str, ...] = (),
 ) -> FitDecision | None:
-    """How many layers to offload, from the GGUF header and free RAM/VRAM; None when the header is unreadable.
+    """How many layers to offload, from the GGUF header and free RAM/VRAM (+ RPC servers' memory).
 
-    An unreadable header is left to llama.cpp, whose load error names the file.
+    None when the header is unreadable or an RPC server cannot be asked: both
+    are left to the load, whose error names the file or the server.
     """
     try:
         info = read_model_info(path)
-    except (GGUFInfoError, OSError, ValueError):
+        memory = detect_memory(rpc=rpc)
+    except (GGUFInfoError, OSError, ValueError, EngineError):
         return None
     forced = None if layers == "auto" else int(layers)
     return fit_rung(
         label,
         info,
-        detect_memory(),
+        memory,
         n_ctx=n_ctx or 4096,
         n_gpu_layers=forced,
         max_model_gb=max_model_gb,

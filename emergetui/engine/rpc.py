@@ -324,6 +324,9 @@ def install_abort_note() -> None:
     def note(msg: bytes | None) -> None:
         text = (msg or b"").decode("utf-8", "replace").strip().splitlines()
         line = text[-1] if text else "abort"
+        # "/long/build/path/ggml-rpc.cpp:566: Remote RPC server crashed ..." -> "ggml-rpc.cpp:566: ..."
+        head, sep, rest = line.partition(": ")
+        line = f"{os.path.basename(head)}{sep}{rest}" if sep and "/" in head else line
         os.write(2, f"\nemergetui: llama.cpp aborted: {line}\n".encode())
 
     _ABORT_CB = proto(note)

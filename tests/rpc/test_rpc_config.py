@@ -112,3 +112,15 @@ def test_fit_partial_offload_to_servers(tiny_model: Path) -> None:
     info = read_model_info(tiny_model)
     per = fit_rung("t", info, Memory(ram_free=64 * GB, remote_free=1), n_ctx=512)
     assert per.fits and per.n_gpu_layers == 0 and "free RPC servers" in per.reason
+
+
+def test_lab_and_batch_take_rpc_from_the_command_line() -> None:
+    """`emergetui --rpc ...` (the lab) and `--batch --rpc ...` fill the same spec field."""
+    from emergetui.cli.parsers import batch_parser, spec_from_args
+
+    spec = spec_from_args(
+        batch_parser().parse_args(["--rpc", "10.0.0.2:50052, gpu:1,10.0.0.2:50052"])
+    )
+    assert spec.rpc == ("10.0.0.2:50052", "gpu:1")
+    # the lab's start screen builds its spec with replace(): the servers stay
+    assert spec.replace(ladder="toy", seed=3).rpc == spec.rpc

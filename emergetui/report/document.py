@@ -80,6 +80,7 @@ def run_document(
                 "status": g.status,
                 "error": g.error,
                 "heldout": g.heldout,
+                "provenance": g.provenance,
             }
             for g in rungs
         ],

@@ -9,10 +9,11 @@ fastest run of each counting:
 
 * local: every layer on this machine's CPU;
 * 1 server: every layer on one ``emergetui rpc-server`` on 127.0.0.1;
-* 2 servers: the layers split over two servers on 127.0.0.1;
-* 2, head local: the same, but the output head (n_embd x n_vocab) stays on
-  this machine (``n_gpu_layers = n_layer``): the servers then send back one
-  hidden state per scored position instead of one n_vocab row of logits.
+* 2 servers: the layers split over two servers on 127.0.0.1.
+
+With every layer offloaded the output head runs on the last server, so each
+scored position comes back as a row of n_vocab float32 logits; the report
+says which share of the traffic that is.
 
 The network figures are the TCP payload bytes of each server's connections
 (the kernel's counters, read with ``ss -ti``), both directions, during one
@@ -133,15 +134,12 @@ def main() -> None:
             "local": [],
             "1 server": [servers[0][1]],
             "2 servers": both,
-            "2, head local": both,
         }
         engines: dict[str, Engine] = {}
         load_bytes: dict[str, int] = {}
         for name, eps in setups.items():
             before = sum(net_bytes(ep) for _, ep in servers)
             kw: dict = {"rpc": eps} if eps else {"n_gpu_layers": 0}
-            if name == "2, head local":  # the repeating layers remote, the output head here
-                kw["n_gpu_layers"] = engines["local"].info.n_layer
             t0 = time.perf_counter()
             engines[name] = Engine.load(path, n_threads=args.threads, **kw)
             load_s = time.perf_counter() - t0
@@ -154,10 +152,13 @@ def main() -> None:
         eng0 = engines["local"]
         encoded = [eng0.encode_pair(c, t) for c, t in pairs]
         total = sum(len(c) + len(t) for c, t in encoded)
-        trie_tokens = len(limit_plan(encoded)[0])
+        trie, n_rows = limit_plan(encoded)
+        trie_tokens = len(trie)
+        logits_bytes = n_rows * eng0.info.n_vocab * 4
         print(
             f"model {path.name}: {path.stat().st_size / 2**20:.0f} MB, {len(pairs)} requests, "
-            f"{total} request tokens, {trie_tokens} decoded (trie) tokens, threads {args.threads}",
+            f"{total} request tokens, {trie_tokens} decoded (trie) tokens, {n_rows} scored rows "
+            f"({logits_bytes / 1e6:.1f} MB of float32 logits), threads {args.threads}",
             flush=True,
         )
         times: dict[str, list[float]] = {k: [] for k in setups}
@@ -185,7 +186,8 @@ def main() -> None:
                 line += (
                     f"\n{'':16}network {net[name] / 1e6:.1f} MB per score() = "
                     f"{net[name] / trie_tokens / 1024:.1f} KiB per decoded token, "
-                    f"{calls[name]} llama_decode calls ({net[name] / calls[name] / 1e6:.2f} MB each)"
+                    f"{calls[name]} llama_decode calls ({net[name] / calls[name] / 1e6:.2f} MB each), "
+                    f"logits rows {100 * logits_bytes / net[name]:.0f}% of it"
                 )
             print(line, flush=True)
         for eng in engines.values():

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import socket
-import time
 from typing import Any
 
 UNKNOWN = "unknown"
@@ -40,13 +39,16 @@ def llama_cpp_version() -> str:
 
 
 def current(model_sha256: str) -> dict[str, Any]:
-    """This process's provenance for a rung scored now from the file with ``model_sha256``."""
+    """This process's provenance for a rung scored from the file with ``model_sha256``.
+
+    No timestamp: the same rung scored twice on one machine has the same
+    provenance, so run documents stay comparable (and a rerun is idempotent).
+    """
     return {
         "host": socket.gethostname(),
         "emergetui": emergetui_version(),
         "llama_cpp": llama_cpp_version(),
         "model_sha256": model_sha256,
-        "time": round(time.time(), 3),
     }
 
 
@@ -57,7 +59,6 @@ def unknown(model_sha256: str) -> dict[str, Any]:
         "emergetui": UNKNOWN,
         "llama_cpp": UNKNOWN,
         "model_sha256": model_sha256,
-        "time": None,
     }
 
 

@@ -275,7 +275,7 @@ def fit_decision(
     """
     try:
         info = read_model_info(path)
-        memory = detect_memory(rpc=rpc)
+        memory = detect_memory(rpc=rpc) if rpc else detect_memory()
     except (GGUFInfoError, OSError, ValueError, EngineError):
         return None
     forced = None if layers == "auto" else int(layers)

@@ -52,7 +52,7 @@ def add_parsers(sp: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def cmd_rpc_server(args: argparse.Namespace) -> int:
-    from emergetui.engine import rpc
+    from emergetui.engine import rpc, rpc_server
     from emergetui.engine.native import physical_cores
 
     if args.mem is not None:
@@ -74,12 +74,12 @@ def cmd_rpc_server(args: argparse.Namespace) -> int:
 
         cache = str(Path(user_cache_dir("emergetui", appauthor=False)) / "rpc") + "/"
         Path(cache).mkdir(parents=True, exist_ok=True)
-    devs = rpc.server_devices()
+    devs = rpc_server.server_devices()
     print(f"emergetui rpc-server on {rpc.Endpoint(args.host, args.port)}, {threads} threads")
-    for line in rpc.describe_devices(devs):
+    for line in rpc_server.describe_devices(devs):
         print(f"  {line}")
     print("stop with Ctrl+C", flush=True)
-    rpc.serve(args.host, args.port, threads, cache)
+    rpc_server.serve(args.host, args.port, threads, cache)
     return 0
 
 

@@ -1,4 +1,4 @@
-"""The subcommands: export, tasks, ladders, pull, report, runs, analyze."""
+"""The subcommands: export, tasks, ladders, pull, report, runs, analyze (rpc-server, merge: cli/remote.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,11 @@ from emergetui.run.store import Store
 
 
 def dispatch(args: argparse.Namespace) -> int:
+    from emergetui.cli.remote import cmd_merge, cmd_rpc_server
+
     handler = {
+        "rpc-server": cmd_rpc_server,
+        "merge": cmd_merge,
         "export": cmd_export,
         "tasks": cmd_tasks,
         "ladders": cmd_ladders,

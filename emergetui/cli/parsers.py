@@ -97,6 +97,13 @@ def batch_parser(with_epilog: bool = False) -> argparse.ArgumentParser:
         "--probe-items items per task setting)",
     )
     a("--probe-items", type=int, default=300, help="items per task setting for --probe")
+    a(
+        "--rpc",
+        default=None,
+        metavar="HOST:PORT[,...]",
+        help="llama.cpp RPC servers (`emergetui rpc-server` elsewhere) to split each rung's "
+        "layers over; models.toml may set rpc = [...] per ladder or rung",
+    )
     a("--no-plot", action="store_true", help="skip the terminal plots")
     add_store(p)
     return p
@@ -149,10 +156,23 @@ def sub_parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=None, help="also write the report (md/csv/json) here"
     )
     an.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    from emergetui.cli.remote import add_parsers
+
+    add_parsers(sp)
     return p
 
 
-SUBCOMMANDS = ("export", "tasks", "ladders", "pull", "report", "runs", "analyze")
+SUBCOMMANDS = (
+    "export",
+    "tasks",
+    "ladders",
+    "pull",
+    "report",
+    "runs",
+    "analyze",
+    "rpc-server",
+    "merge",
+)
 
 
 def parse_int_list(text: str | None, what: str) -> tuple[int, ...] | None:
@@ -203,4 +223,16 @@ def spec_from_args(args: argparse.Namespace) -> ExperimentSpec:
         offline=args.offline,
         probe=args.probe,
         probe_items=args.probe_items,
+        rpc=parse_rpc(args.rpc),
     )
+
+
+def parse_rpc(text: str | None) -> tuple[str, ...]:
+    if not text:
+        return ()
+    from emergetui.engine.rpc import RpcError, parse_endpoints
+
+    try:
+        return parse_endpoints(text, "--rpc")
+    except RpcError as e:
+        raise CliError(str(e)) from None

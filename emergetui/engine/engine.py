@@ -30,7 +30,20 @@ def _default_threads(path: str | Path) -> int:
 
 
 def gpu_offload_supported() -> bool:
-    return bool(ll.llama_supports_gpu_offload())
+    """Whether this machine has a GPU llama.cpp can offload to.
+
+    ``llama_supports_gpu_offload()`` is also true in every build with the RPC
+    backend (a server elsewhere could take layers), which says nothing about
+    this machine: the answer comes from the local devices' types instead.
+    """
+    if not ll.llama_supports_gpu_offload():
+        return False
+    try:
+        from emergetui.engine.rpc import local_gpu_devices
+
+        return bool(local_gpu_devices())
+    except (ImportError, AttributeError, OSError):  # no device API: trust llama.cpp
+        return bool(ll.llama_supports_gpu_offload())
 
 
 def on_gpu(layers: int) -> bool:
@@ -80,6 +93,7 @@ class Engine:
         n_threads: int | None = None,
         flash_attn: bool | None = None,
         row_workers: int | None = None,
+        rpc: Sequence[str] = (),
     ) -> Engine:
         """Load a GGUF file. Raises ``ModelLoadError`` naming the file on any failure.
 
@@ -92,7 +106,19 @@ class Engine:
         longest request accepted, and the room packed sequences share. The
         cache itself starts at 512 cells and each call sizes it to what its
         requests need, so short-prompt workloads do not pay for 4096.
+
+        ``rpc`` lists llama.cpp RPC servers (``HOST:PORT``, see ``engine.rpc``):
+        the offloaded layers ("auto": all of them) are split over this
+        machine's GPUs and those servers. Each server is checked first; an
+        unreachable one raises ``RpcError`` naming it, after a timeout.
         """
+        devices = None
+        if rpc:
+            from emergetui.engine.rpc import connect
+
+            devices = connect(rpc)
+            if n_gpu_layers == "auto":
+                n_gpu_layers = -1
         layers = resolve_gpu_layers(n_gpu_layers)
         if flash_attn is None:
             flash_attn = default_flash_attn(layers)
@@ -108,6 +134,7 @@ class Engine:
             flash_attn=flash_attn,
             seed=seed,
             initial_cells=_FIRST_CELLS,
+            devices=devices,
         )
         # With layers on a GPU the CPU is free during a decode: reduce the
         # previous decode's logits rows meanwhile. On CPU the decode already

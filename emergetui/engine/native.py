@@ -116,6 +116,7 @@ class NativeModel:
         seed: int,
         cb_eval: Callable[[int, bool], bool] | None = None,
         initial_cells: int | None = None,
+        devices: list[int] | None = None,
     ) -> None:
         """``cb_eval(tensor_ptr, ask)`` becomes llama.cpp's graph evaluation callback.
 
@@ -125,6 +126,10 @@ class NativeModel:
 
         ``initial_cells`` sizes the first context (default: all of ``n_ctx``);
         callers that start smaller size it (``size_cells``/``ensure_cells``) before decoding.
+
+        ``devices`` (ggml device handles, e.g. RPC servers from ``engine.rpc``)
+        become ``llama_model_params.devices``: the layers are offloaded to
+        exactly these instead of every registered device.
         """
         sink = _sink()
         self.path = str(path)
@@ -132,6 +137,10 @@ class NativeModel:
         mparams = ll.llama_model_default_params()
         mparams.n_gpu_layers = n_gpu_layers
         mparams.use_mmap = True
+        if devices is not None:
+            # NULL-terminated; llama.cpp reads it during the load only, kept alive regardless
+            self._devices = (ctypes.c_void_p * (len(devices) + 1))(*devices, None)
+            mparams.devices = ctypes.cast(self._devices, ctypes.c_void_p)
         self.model = ll.llama_model_load_from_file(self.path.encode(), mparams)
         if not self.model:
             raise ModelLoadError(_load_reason(self.path, sink.errors_since(mark)))

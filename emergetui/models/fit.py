@@ -13,8 +13,8 @@ import platform
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -37,10 +37,23 @@ class Memory:
     vram_free: int = 0
     unified: bool = False
     source: str = ""
+    remote_free: int = 0
+    """Free memory of the llama.cpp RPC servers a rung is split over (as each server reports it)."""
 
     @property
     def has_gpu(self) -> bool:
-        return self.unified or self.vram_free > 0
+        return self.unified or self.device_free > 0
+
+    @property
+    def device_free(self) -> int:
+        """Memory layers can be offloaded to: this machine's VRAM plus the RPC servers'."""
+        return self.vram_free + self.remote_free
+
+    @property
+    def device_name(self) -> str:
+        if self.remote_free and self.vram_free:
+            return "VRAM + RPC servers"
+        return "RPC servers" if self.remote_free else "VRAM"
 
 
 @dataclass(frozen=True)
@@ -124,8 +137,22 @@ def detect_memory(
     run: Callable[..., subprocess.CompletedProcess[str]] = subprocess.run,
     use_llama_cpp: bool = True,
     apple_silicon: bool | None = None,
+    rpc: Sequence[str] = (),
 ) -> Memory:
-    """Measure free RAM and VRAM now (call it per run: other programs change both)."""
+    """Measure free RAM and VRAM now (call it per run: other programs change both).
+
+    With ``rpc`` endpoints, each server is asked (through ggml-rpc, in a
+    child process) how much its devices have free; an unreachable one raises
+    the engine's ``RpcError`` naming it.
+    """
+    if rpc:
+        from emergetui.engine.rpc import free_memory
+
+        remote = free_memory(rpc)
+        mem = detect_memory(
+            meminfo=meminfo, run=run, use_llama_cpp=use_llama_cpp, apple_silicon=apple_silicon
+        )
+        return replace(mem, remote_free=remote, source=f"{mem.source} + {len(rpc)} RPC server(s)")
     ram = read_ram_available(meminfo) or 0
     if apple_silicon is None:
         apple_silicon = sys.platform == "darwin" and platform.machine() == "arm64"
@@ -170,9 +197,9 @@ def fit_rung(
         return decide(
             0, False, f"skipped: model is {_gb(model)}, above --max-model-gb {max_model_gb:g}"
         )
-    pool = memory.ram_free if memory.unified else memory.ram_free + memory.vram_free
+    pool = memory.ram_free if memory.unified else memory.ram_free + memory.device_free
     if need > pool:
-        where = "RAM" if not memory.has_gpu or memory.unified else "RAM + VRAM"
+        where = "RAM" if not memory.has_gpu or memory.unified else f"RAM + {memory.device_name}"
         return decide(
             0,
             False,
@@ -192,12 +219,13 @@ def fit_rung(
         return decide(
             ALL_LAYERS, True, f"all {n_layers} layers on GPU (unified memory, ~{_gb(need)})"
         )
-    budget = int(memory.vram_free * (1 - vram_reserve))
+    dev, free = ("GPU", "VRAM") if not memory.remote_free else ("devices", memory.device_name)
+    budget = int(memory.device_free * (1 - vram_reserve))
     if need <= budget:
         return decide(
             ALL_LAYERS,
             True,
-            f"all {n_layers} layers on GPU: ~{_gb(need)} of {_gb(memory.vram_free)} free VRAM",
+            f"all {n_layers} layers on {dev}: ~{_gb(need)} of {_gb(memory.device_free)} free {free}",
         )
     per_layer = (model - info.other_bytes) / n_layers + info.kv_bytes_per_layer(n_ctx)
     layers = int(max(0, budget - overhead_bytes) // per_layer) if per_layer > 0 else 0
@@ -207,17 +235,17 @@ def fit_rung(
         return decide(
             layers,
             False,
-            f"cannot run: {layers}/{n_layers} layers fit in {_gb(memory.vram_free)} VRAM but the "
+            f"cannot run: {layers}/{n_layers} layers fit in {_gb(memory.device_free)} {free} but the "
             f"remaining ~{_gb(int(cpu_part))} exceed {_gb(memory.ram_free)} free RAM",
         )
     if layers == 0:
         return decide(
-            0, True, f"CPU only: not even one layer fits in {_gb(memory.vram_free)} free VRAM"
+            0, True, f"CPU only: not even one layer fits in {_gb(memory.device_free)} free {free}"
         )
     return decide(
         layers,
         True,
-        f"{layers} of {n_layers} layers on GPU ({_gb(memory.vram_free)} VRAM free), "
+        f"{layers} of {n_layers} layers on {dev} ({_gb(memory.device_free)} {free} free), "
         f"the rest (~{_gb(int(cpu_part))}) on CPU",
     )
 

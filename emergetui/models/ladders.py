@@ -40,8 +40,20 @@ _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _SHARD_RE = re.compile(r"^(?P<stem>.+)-(?P<idx>\d{5})-of-(?P<total>\d{5})\.gguf$", re.IGNORECASE)
 _GLOB_CHARS = frozenset("*?[")
 
-_LADDER_KEYS = {"description", "pattern", "revision", "heldout", "kind", "manifest", "rungs"}
-_RUNG_KEYS = {"label", "params", "repo", "pattern", "file", "revision", "sha256", "size", "path"}
+_LADDER_KEYS = {"description", "pattern", "revision", "heldout", "kind", "manifest", "rungs", "rpc"}
+_RUNG_KEYS = {
+    "label",
+    "params",
+    "repo",
+    "pattern",
+    "file",
+    "revision",
+    "sha256",
+    "size",
+    "path",
+    "rpc",
+}
+_ENDPOINT_RE = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$")
 _KINDS = {"hub", "bundled"}
 
 
@@ -73,6 +85,8 @@ class RungSpec:
     sha256: str | None = None
     size: int | None = None
     path: Path | None = None
+    rpc: tuple[str, ...] = ()
+    """llama.cpp RPC servers (``HOST:PORT``) this rung's layers are split over (``rpc = [...]``)."""
 
     @property
     def is_local(self) -> bool:
@@ -203,6 +217,7 @@ def _parse_ladder(path: Path, name: str, table: Any) -> Ladder:
     kind = _opt_str(table, "kind", fail) or "hub"
     if kind not in _KINDS:
         raise fail("kind", f"must be one of {', '.join(sorted(_KINDS))}")
+    ladder_rpc = _opt_rpc(table, fail)
     heldout_s = _opt_str(table, "heldout", fail)
     heldout = _resolve_local(path, heldout_s, fail, "heldout") if heldout_s else None
     base = Ladder(name, description, [], path, heldout, kind)
@@ -213,7 +228,8 @@ def _parse_ladder(path: Path, name: str, table: Any) -> Ladder:
             raise fail("manifest", 'required for kind = "bundled"')
         if "rungs" in table:
             raise fail("rungs", "a bundled ladder takes its rungs from its manifest")
-        return _bundled_ladder(base, _resolve_local(path, manifest, fail, "manifest"))
+        bundled = _bundled_ladder(base, _resolve_local(path, manifest, fail, "manifest"))
+        return replace(bundled, rungs=[replace(r, rpc=ladder_rpc) for r in bundled.rungs])
     if "manifest" in table:
         raise fail("manifest", 'only used with kind = "bundled"')
 
@@ -227,8 +243,26 @@ def _parse_ladder(path: Path, name: str, table: Any) -> Ladder:
         if rung.label in labels:
             raise fail(f"rungs[{i}].label", f"duplicate label {rung.label!r}")
         labels.add(rung.label)
+    rungs = [r if "rpc" in raw else replace(r, rpc=ladder_rpc) for r, raw in zip(rungs, raw_rungs)]
     rungs.sort(key=lambda r: r.params)
     return replace(base, rungs=rungs)
+
+
+def _opt_rpc(table: Mapping[str, Any], fail: Any) -> tuple[str, ...]:
+    """``rpc = ["host:port", ...]``: checked here, so a typo fails before any download."""
+    value = table.get("rpc")
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise fail("rpc", 'must be an array of "HOST:PORT" strings, e.g. ["192.168.1.20:50052"]')
+    out: list[str] = []
+    for i, v in enumerate(value):
+        m = _ENDPOINT_RE.match(v.strip())
+        if not m or not 0 < int(m.group(2)) < 65536:
+            raise fail(f"rpc[{i}]", f"{v!r} is not HOST:PORT (e.g. 192.168.1.20:50052)")
+        if v.strip() not in out:
+            out.append(v.strip())
+    return tuple(out)
 
 
 def _parse_rung(path: Path, where: str, raw: Any, defaults: Mapping[str, str | None]) -> RungSpec:
@@ -256,12 +290,18 @@ def _parse_rung(path: Path, where: str, raw: Any, defaults: Mapping[str, str | N
             raise fail("sha256", "must be 64 hexadecimal characters")
     repo, file = _opt_str(raw, "repo", fail), _opt_str(raw, "file", fail)
     local = _opt_str(raw, "path", fail)
+    rpc = _opt_rpc(raw, fail)
     if local is not None:
         for key in ("repo", "pattern", "file", "revision"):
             if key in raw:
                 raise fail(key, "not allowed together with path (a local file)")
         return RungSpec(
-            label, params, sha256=sha, size=size, path=_resolve_local(path, local, fail, "path")
+            label,
+            params,
+            sha256=sha,
+            size=size,
+            path=_resolve_local(path, local, fail, "path"),
+            rpc=rpc,
         )
     if repo is None:
         raise fail("repo", 'required (or give path = "..." for a local GGUF)')
@@ -278,7 +318,7 @@ def _parse_rung(path: Path, where: str, raw: Any, defaults: Mapping[str, str | N
         if not pattern:
             raise fail("pattern", 'required: a quant like "Q4_K_M" (or give file = "...")')
     revision = _opt_str(raw, "revision", fail) or defaults.get("revision")
-    return RungSpec(label, params, repo, pattern, file, revision, sha, size)
+    return RungSpec(label, params, repo, pattern, file, revision, sha, size, rpc=rpc)
 
 
 def _bundled_ladder(base: Ladder, manifest: Path) -> Ladder:

@@ -45,6 +45,7 @@ def run_document(
             "status": g.status,
             "error": g.error,
             "heldout": g.heldout,
+            "provenance": g.provenance,
         }
         for g in store.rungs(run_id)
     ]

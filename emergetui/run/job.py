@@ -51,6 +51,7 @@ class RungJob:
     commit_every_s: float = 1.0
     log_path: str = ""
     attempt: int = 1
+    rpc: tuple[str, ...] = ()  # llama.cpp RPC servers (HOST:PORT) that hold some of the layers
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,7 @@ def execute(
         commit_every_s=job.commit_every_s,
     )
     layers = job.n_gpu_layers
-    decision = fit_decision(job.rung, path, layers, job.n_ctx, job.max_model_gb)
+    decision = fit_decision(job.rung, path, layers, job.n_ctx, job.max_model_gb, job.rpc)
     if decision is not None:
         emit(LogMessage("info", f"{job.rung}: {decision.reason}"))
         if not decision.fits:
@@ -132,7 +133,12 @@ def execute(
 
     def attempt(n: int | str) -> Engine:
         return Engine.load(
-            path, n_gpu_layers=n, n_ctx=job.n_ctx, seed=job.seed, n_threads=job.n_threads
+            path,
+            n_gpu_layers=n,
+            n_ctx=job.n_ctx,
+            seed=job.seed,
+            n_threads=job.n_threads,
+            rpc=job.rpc,
         )
 
     def load() -> Engine:
@@ -190,26 +196,34 @@ class _Noting:
 
 
 def fit_decision(
-    label: str, path: Path, layers: str | int, n_ctx: int | None, max_model_gb: float | None
+    label: str,
+    path: Path,
+    layers: str | int,
+    n_ctx: int | None,
+    max_model_gb: float | None,
+    rpc: tuple[str, ...] = (),
 ) -> FitDecision | None:
-    """How many layers to offload, from the GGUF header and free RAM/VRAM; None when the header is unreadable.
+    """How many layers to offload, from the GGUF header and free RAM/VRAM (+ RPC servers' memory).
 
-    An unreadable header is left to llama.cpp, whose load error names the file.
+    None when the header is unreadable or an RPC server cannot be asked: both are
+    left to the load, whose error names the file or the server.
     Free VRAM is asked of llama.cpp's backends, which is why this runs in the
     rung's worker process, never in the runner's.
     """
+    from emergetui.engine.errors import EngineError
     from emergetui.models.fit import detect_memory, fit_rung
     from emergetui.models.gguf_info import GGUFInfoError, read_model_info
 
     try:
         info = read_model_info(path)
-    except (GGUFInfoError, OSError, ValueError):
+        memory = detect_memory(rpc=rpc) if rpc else detect_memory()
+    except (GGUFInfoError, OSError, ValueError, EngineError):
         return None
     forced = None if layers == "auto" else int(layers)
     return fit_rung(
         label,
         info,
-        detect_memory(),
+        memory,
         n_ctx=n_ctx or 4096,
         n_gpu_layers=forced,
         max_model_gb=max_model_gb,

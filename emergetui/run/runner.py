@@ -60,6 +60,7 @@ class Rung:
     path: Path | None = None
     fetch: Callable[[Callable[[DownloadProgress], None]], Path] | None = None
     n_gpu_layers: str | int | None = None
+    rpc: tuple[str, ...] = ()
 
 
 @dataclass
@@ -77,6 +78,7 @@ class RunConfig:
     extra: dict[str, Any] = field(default_factory=dict)
     # seconds a rung's worker may go without reporting progress before it is stopped
     stall_timeout_s: float = DEFAULT_STALL_TIMEOUT_S
+    rpc: tuple[str, ...] = ()  # where layers run, not what is measured: not in identity()
 
     def identity(self) -> dict[str, Any]:
         """What makes two runs "the same experiment" (and so resumable into each other)."""
@@ -233,6 +235,7 @@ class Runner:
             max_model_gb=cfg.max_model_gb,
             commit_every_s=self.commit_every_s,
             log_path=str(log_path(self.store_path, self.run_id, idx, rung.label)),
+            rpc=tuple(rung.rpc or cfg.rpc),
         )
         outcome = self._attempt(store, emit, job)
         if outcome.oom and outcome.status == "failed":

@@ -50,6 +50,8 @@ class ExperimentSpec:
     probe: bool = False
     probe_items: int = 300
     stall_timeout_s: float | None = None  # None: the runner's default
+    rpc: tuple[str, ...] = ()
+    """llama.cpp RPC servers (``HOST:PORT``) for every rung without its own ``rpc`` in models.toml."""
 
     def __post_init__(self) -> None:
         if self.n_gpu_layers != "auto" and not isinstance(self.n_gpu_layers, int):
@@ -160,9 +162,9 @@ def build_experiment(spec: ExperimentSpec) -> Experiment:
         raise SpecError("no task could be loaded" + (f": {warnings[0]}" if warnings else ""))
     text, name = heldout_text(spec, ladder)
     rungs = [
-        Rung(label=s.label, params=s.params, path=s.path)
+        Rung(label=s.label, params=s.params, path=s.path, rpc=s.rpc)
         if s.path is not None
-        else Rung(label=s.label, params=s.params, fetch=_fetcher(s, spec.offline))
+        else Rung(label=s.label, params=s.params, fetch=_fetcher(s, spec.offline), rpc=s.rpc)
         for s in specs
     ]
     extra: dict[str, Any] = {"limit": spec.limit, "shots": shots, "task_specs": tasks}
@@ -180,6 +182,7 @@ def build_experiment(spec: ExperimentSpec) -> Experiment:
         extra=extra,
         max_model_gb=spec.max_model_gb,
         n_threads=spec.threads,
+        rpc=tuple(spec.rpc),
     )
     if spec.stall_timeout_s is not None:
         config.stall_timeout_s = spec.stall_timeout_s

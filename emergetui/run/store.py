@@ -30,7 +30,7 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE TABLE IF NOT EXISTS rungs (
     run_id TEXT, label TEXT, idx INTEGER, params INTEGER, path TEXT, sha256 TEXT,
-    n_gpu_layers INTEGER, status TEXT, error TEXT, heldout TEXT,
+    n_gpu_layers INTEGER, status TEXT, error TEXT, heldout TEXT, provenance TEXT,
     PRIMARY KEY (run_id, label)
 );
 CREATE TABLE IF NOT EXISTS tasksets (
@@ -78,6 +78,8 @@ class StoredRung:
     status: str | None
     error: str | None
     heldout: dict[str, float] | None
+    provenance: dict[str, Any] | None = None
+    """Host, emergetui and llama.cpp versions, model sha256 (run/provenance.py); None: older store."""
 
 
 @dataclass
@@ -109,6 +111,7 @@ class Store:
                 for stmt in SCHEMA.split(";"):
                     if stmt.strip():
                         db.execute(stmt)
+                _migrate(db)
         except sqlite3.DatabaseError as e:
             raise StoreError(f"{self.path}: cannot open results store: {e}") from e
         except OSError as e:
@@ -222,13 +225,18 @@ class Store:
     def set_rung(
         self, run_id: str, idx: int, label: str, params: int, path: str, sha256: str
     ) -> None:
+        """Record the rung and this process's provenance (host, versions, model sha256)."""
+        from emergetui.run.provenance import current
+
+        prov = json.dumps(current(sha256), sort_keys=True)
         with self._tx() as db:
             db.execute(
-                "INSERT INTO rungs (run_id,label,idx,params,path,sha256) VALUES (?,?,?,?,?,?) "
+                "INSERT INTO rungs (run_id,label,idx,params,path,sha256,provenance) "
+                "VALUES (?,?,?,?,?,?,?) "
                 "ON CONFLICT(run_id,label) DO UPDATE SET idx=excluded.idx, params=excluded.params, "
                 "path=excluded.path, heldout=CASE WHEN rungs.sha256=excluded.sha256 THEN rungs.heldout END, "
-                "sha256=excluded.sha256",
-                (run_id, label, idx, params, path, sha256),
+                "sha256=excluded.sha256, provenance=excluded.provenance",
+                (run_id, label, idx, params, path, sha256, prov),
             )
 
     def update_rung(self, run_id: str, label: str, **fields: Any) -> None:
@@ -249,12 +257,16 @@ class Store:
 
     def rungs(self, run_id: str) -> list[StoredRung]:
         rows = self._db.execute(
-            "SELECT label, params, path, sha256, n_gpu_layers, status, error, heldout FROM rungs "
-            "WHERE run_id=? ORDER BY idx",
+            "SELECT label, params, path, sha256, n_gpu_layers, status, error, heldout, provenance "
+            "FROM rungs WHERE run_id=? ORDER BY idx",
             (run_id,),
         ).fetchall()
         return [
-            StoredRung(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7]) if r[7] else None)
+            StoredRung(
+                *r[:7],
+                heldout=json.loads(r[7]) if r[7] else None,
+                provenance=json.loads(r[8]) if r[8] else None,
+            )
             for r in rows
         ]
 
@@ -391,6 +403,17 @@ class Store:
                 (str(p), st.st_size, st.st_mtime_ns, digest),
             )
         return digest
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring a store written by an older emergetui up to this schema (columns added, never dropped).
+
+    Rows written before a column existed keep NULL there: a rung without
+    provenance is one an older version computed, and ``merge`` says so.
+    """
+    cols = {r[1] for r in db.execute("PRAGMA table_info(rungs)")}
+    if "provenance" not in cols:
+        db.execute("ALTER TABLE rungs ADD COLUMN provenance TEXT")
 
 
 def file_sha256(path: str | Path, chunk: int = 1 << 22) -> str:

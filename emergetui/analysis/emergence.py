@@ -226,20 +226,20 @@ def verdict(curve: Curve, params: VerdictParams | None = None) -> Verdict:
             "rung pairs); a rise that does not last is not emergence"
         )
         return Verdict("non-monotone", why, fall=fall, **base)
-    t = transition_of(curve, p.level)
+    t = transition_of(curve, 1.0 - 2.0 * p.alpha)
     if t is None:
         return Verdict("inconclusive", "no rising logistic fits the curve", **base)
     jump = _step(curve, t.lower, t.upper, p.level)
     shape = _shape_text(t)
-    if t.gaps_ci[1] <= p.sharp_gaps and t.plateau >= p.min_plateau:
-        why = f"jump {jump.text()}; {shape} <= {p.sharp_gaps:g}; {t.plateau} rungs before it"
+    if t.gaps_ci[1] <= p.sharp_gaps and t.plateau_max >= p.min_plateau:
+        why = f"jump {jump.text()}; {shape} <= {p.sharp_gaps:g}; {t.plateau_max} rungs before it"
         return Verdict("emergent", why, transition=t, jump=jump, **base)
     if t.gaps_ci[0] > p.sharp_gaps:
         why = f"{shape} > {p.sharp_gaps:g}: the ladder resolves a gradual rise; step {jump.text()}"
         return Verdict("smooth", why, transition=t, jump=jump, **base)
     if t.gaps_ci[1] <= p.sharp_gaps:
         why = (
-            f"sharp ({shape}) but only {t.plateau} rung(s) before it: "
+            f"sharp ({shape}) but only {t.plateau_max} rung(s) before it: "
             f"a plateau needs {p.min_plateau}; jump {jump.text()}"
         )
     else:

@@ -11,7 +11,12 @@ as a best value and a range over the shapes the data do not reject:
   upper end of the range is at most ``sharp_gaps`` (2) gaps, and resolved as
   gradual when even the lower end is above it;
 * ``plateau``: how many rungs lie before the best fit's 10% point (the
-  floor the ability sits on before it appears).
+  floor the ability sits on before it appears); ``plateau_max`` is the most
+  over the accepted shapes: how long a plateau the data allow. A rung just
+  before a sharp jump may sit a little above the floor by chance or by a
+  sliver of the rise; whether the best fit puts it before or after its 10%
+  point is a knife edge, so the verdict asks whether a plateau is consistent
+  with the data, not whether the point estimate happens to show one.
 
 A second, smooth family competes for the same data: a power law in params
 (:class:`~emergetui.analysis.shape.PowerProfile`). Shapes of either family
@@ -31,7 +36,13 @@ from typing import Any
 
 import numpy as np
 
-from emergetui.analysis.shape import SPAN_PER_SCALE, Profile, fit_power_profile, fit_profile
+from emergetui.analysis.shape import (
+    SPAN_PER_SCALE,
+    Profile,
+    fit_power_profile,
+    fit_profile,
+    lr_cut,
+)
 
 
 @dataclass
@@ -50,6 +61,7 @@ class Transition:
     gaps_ci: tuple[float, float]
     plateau: int
     plateau_min: int
+    plateau_max: int
     power_law: bool
     lower: int
     chi2: float
@@ -85,6 +97,7 @@ class Transition:
             "span_in_gaps_ci": list(self.gaps_ci),
             "plateau_rungs": self.plateau,
             "plateau_rungs_min": self.plateau_min,
+            "plateau_rungs_max": self.plateau_max,
             "power_law_accepted": self.power_law,
             "chi2": self.chi2,
             "level": self.level,
@@ -113,7 +126,8 @@ def assess(
         return None
     power = fit_power_profile(xa, y, cov, bounds[1])
     best_chi2 = min(float(profile.chi2.min()), float(power.chi2.min()))
-    limit = best_chi2 + profile.cut(level)
+    families = ((float(profile.chi2.min()), xa.size - 4), (float(power.chi2.min()), xa.size - 3))
+    limit = best_chi2 + lr_cut(families, level)
     ok = (profile.chi2 <= limit) & (profile.ceiling > profile.floor)
     ok[i] = True
     span = SPAN_PER_SCALE * profile.scale
@@ -145,6 +159,7 @@ def assess(
         power_law=bool(pw.any()),
         plateau=int(plateau[i]),
         plateau_min=int(plateau[ok].min()),
+        plateau_max=int(plateau[ok].max()),
         lower=int(_interval_of(xa, np.array([profile.midpoint[i]]))[0]),
         chi2=float(profile.chi2[i]),
         level=level,

@@ -172,7 +172,9 @@ def fall_back(curve: Curve, p: VerdictParams) -> Step | None:
     return _step(curve, i, j, p.level)
 
 
-def transition_of(curve: Curve, level: float = 0.95) -> Transition | None:
+def transition_of(
+    curve: Curve, level: float = 0.95, sharp_gaps: float = 2.0
+) -> Transition | None:
     """The logistic fit of ``curve`` (oriented), with the shared-bootstrap covariance."""
     y = curve.oriented_means()
     counts = np.array([pt.n for pt in curve.points])
@@ -181,7 +183,7 @@ def transition_of(curve: Curve, level: float = 0.95) -> Transition | None:
     chance = curve.oriented_chance()
     if chance is not None:  # an ability's floor is chance, not below (unless the data are)
         lo = max(lo, min(chance, float(y.min())))
-    return assess(curve.log_params, y, cov, (lo, hi), level)
+    return assess(curve.log_params, y, cov, (lo, hi), level, sharp_gaps)
 
 
 def _fmt(v: float) -> str:
@@ -226,20 +228,27 @@ def verdict(curve: Curve, params: VerdictParams | None = None) -> Verdict:
             "rung pairs); a rise that does not last is not emergence"
         )
         return Verdict("non-monotone", why, fall=fall, **base)
-    t = transition_of(curve, 1.0 - 2.0 * p.alpha)
+    t = transition_of(curve, 1.0 - 2.0 * p.alpha, p.sharp_gaps)
     if t is None:
         return Verdict("inconclusive", "no rising logistic fits the curve", **base)
     jump = _step(curve, t.lower, t.upper, p.level)
     shape = _shape_text(t)
-    if t.gaps_ci[1] <= p.sharp_gaps and t.plateau_max >= p.min_plateau:
-        why = f"jump {jump.text()}; {shape} <= {p.sharp_gaps:g}; {t.plateau_max} rungs before it"
+    if t.gaps_ci[1] <= p.sharp_gaps and t.plateau_sharp >= p.min_plateau:
+        why = f"jump {jump.text()}; {shape} <= {p.sharp_gaps:g}; {t.plateau_sharp} rungs before it"
         return Verdict("emergent", why, transition=t, jump=jump, **base)
     if t.gaps_ci[0] > p.sharp_gaps:
         why = f"{shape} > {p.sharp_gaps:g}: the ladder resolves a gradual rise; step {jump.text()}"
         return Verdict("smooth", why, transition=t, jump=jump, **base)
+    if t.gaps_best > p.sharp_gaps and t.plateau_sharp < p.min_plateau:
+        why = (
+            f"{shape}, best fit {_fmt(t.gaps_best)} gaps > {p.sharp_gaps:g}; the only sharp "
+            f"shapes the data allow rise from the first rungs (no {p.min_plateau}-rung plateau "
+            f"before a sharp rise fits): gradual, not emergent; step {jump.text()}"
+        )
+        return Verdict("smooth", why, transition=t, jump=jump, **base)
     if t.gaps_ci[1] <= p.sharp_gaps:
         why = (
-            f"sharp ({shape}) but only {t.plateau_max} rung(s) before it: "
+            f"sharp ({shape}) but only {max(t.plateau_sharp, 0)} rung(s) before it: "
             f"a plateau needs {p.min_plateau}; jump {jump.text()}"
         )
     else:

@@ -172,9 +172,7 @@ def fall_back(curve: Curve, p: VerdictParams) -> Step | None:
     return _step(curve, i, j, p.level)
 
 
-def transition_of(
-    curve: Curve, level: float = 0.95, sharp_gaps: float = 2.0
-) -> Transition | None:
+def transition_of(curve: Curve, level: float = 0.95, sharp_gaps: float = 2.0) -> Transition | None:
     """The logistic fit of ``curve`` (oriented), with the shared-bootstrap covariance."""
     y = curve.oriented_means()
     counts = np.array([pt.n for pt in curve.points])

@@ -177,9 +177,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         from emergetui.report import write_report
 
         infos = [RungInfo(g["label"], g["params"], g.get("heldout")) for g in rungs]
-        analysis = analyze(
-            inp.records, infos, seed=args.seed, chance=inp.chance, corpus=inp.listed
-        )
+        analysis = analyze(inp.records, infos, seed=args.seed, chance=inp.chance, corpus=inp.listed)
         for p in write_report(
             analysis, args.out, ("md", "csv", "json"), title=f"Emergence report: {args.file.name}"
         ):

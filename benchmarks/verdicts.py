@@ -28,10 +28,16 @@ item difficulty shared by all rungs (so pairing matters). Run::
 
     python benchmarks/verdicts.py --cases 100 --seed 0
 
-It prints a confusion matrix per class, the share correct on the clear-cut
-cases with >= 5 rungs and >= 200 items (the targets: >= 90% in every class,
-false ``emergent`` on flat and smooth <= 5%, mirage recognised >= 90%), and
-the same on all cases.
+It prints a confusion matrix per class, the share correct (with its 95%
+Wilson interval: a class of 100 cases pins a rate only to about +-6 points)
+on the clear-cut cases with >= 5 rungs and >= 200 items (the targets: >= 90%
+in every class, false ``emergent`` on flat and smooth <= 5%, mirage
+recognised >= 90%), and the same on all cases. Clear-cut mirage ladders are
+a small share of random ones, so ``--mirage-clear`` (default 100) adds
+ladders drawn from the clear-cut region until the targets hold that many;
+sharp and plateau-then-jump cases are also split by whether the jump is
+into the last rung (its top then seen at one rung only, and a small jump
+with room above it cannot be told from the start of a gradual rise).
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from emergetui.analysis.bootstrap import wilson_interval  # noqa: E402
 from emergetui.analysis.curves import make_curve  # noqa: E402
 from emergetui.analysis.data import RungInfo  # noqa: E402
 from emergetui.analysis.emergence import verdict  # noqa: E402
@@ -239,7 +246,6 @@ def report(cases: list[Case], title: str) -> dict[str, float]:
     print(f"\n{title}: {len(cases)} cases")
     labels = ["flat", "smooth", "emergent", "non-monotone", "inconclusive"]
     outcomes = ["mirage", "survives", "mixed", "inconclusive", "n/a"]
-    width = max(len(x) for x in labels + outcomes) + 1
     correct: dict[str, float] = {}
     for cls in CLASSES:
         group = [c for c in cases if c.cls == cls]
@@ -250,7 +256,8 @@ def report(cases: list[Case], title: str) -> dict[str, float]:
         ok = count[EXPECTED[cls]] / len(group)
         correct[cls] = ok
         cells = "  ".join(f"{k}={count[k]:<4d}" for k in cols)
-        print(f"  {cls:<13} n={len(group):<4d} correct {ok:6.1%}   {cells}"[: 40 + 8 * width])
+        lo, hi = wilson_interval(count[EXPECTED[cls]], len(group))
+        print(f"  {cls:<13} n={len(group):<4d} correct {ok:6.1%} [{lo:.0%}-{hi:.0%}]  {cells}")
         if cls in ("sharp", "plateau_jump"):
             for end, what in ((True, "into the last rung"), (False, "before the last rung")):
                 sub = [c for c in group if c.at_end == end]

@@ -16,16 +16,28 @@ it does not depend on where the rungs happen to sit:
    all rung pairs. A curve that falls back is not emergent, however sharp
    its rise.
 4. Fit ``floor + (ceiling - floor) * sigmoid((log10 N - midpoint) / scale)``
-   (:mod:`emergetui.analysis.transition`) and take the 95%
-   likelihood-ratio range of its 10%-90% span in units of the rung gap
-   at the midpoint.
-5. ``emergent``: the whole range is at most ``sharp_gaps`` (2) gaps, with at
-   least ``min_plateau`` (2) rungs before the best fit's 10% point: a
-   plateau observed, then a rise the ladder cannot see happening.
+   and a power law in N (:mod:`emergetui.analysis.transition`), and take the
+   likelihood-ratio range of the 10%-90% span in units of the rung gap at
+   the midpoint over the shapes of either family the data accept. The range
+   is the ``1 - 2 alpha`` (90%) one: each verdict below is a one-sided claim
+   ("at most 2 gaps" or "more than 2 gaps"), tested at ``alpha``; the two
+   claims exclude each other, so between them lies ``inconclusive``, never a
+   knife edge from one to the other.
+5. ``emergent``: the whole range is at most ``sharp_gaps`` (2) gaps, and
+   some accepted shape puts at least ``min_plateau`` (2) rungs before its
+   10% point: a plateau the data allow, then a rise the ladder cannot see
+   happening. (Whether the best fit puts the last plateau rung just before
+   or just after its 10% point is a knife edge of noise, so the plateau is
+   judged over the accepted shapes.)
 6. ``smooth``: the whole range is above ``sharp_gaps`` gaps: the ladder
-   resolves the rise as gradual.
-7. ``inconclusive``: anything else (the range straddles the bound, or a
-   sharp rise with fewer than 2 rungs before it, or under 3 rungs).
+   resolves the rise as gradual. Or: the best fit is wider than
+   ``sharp_gaps`` gaps and no accepted sharp shape has a plateau of
+   ``min_plateau`` rungs: the shape of emergence (plateau, then a sharp
+   rise) is rejected, and the only sharp shapes left rise from the first
+   rungs, which no ladder could call emergent.
+7. ``inconclusive``: anything else (the range straddles the bound and still
+   admits a plateau and a sharp rise, or a sharp rise with fewer than 2
+   rungs before it, or under 3 rungs).
 """
 
 from __future__ import annotations
@@ -232,7 +244,8 @@ def verdict(curve: Curve, params: VerdictParams | None = None) -> Verdict:
     jump = _step(curve, t.lower, t.upper, p.level)
     shape = _shape_text(t)
     if t.gaps_ci[1] <= p.sharp_gaps and t.plateau_sharp >= p.min_plateau:
-        why = f"jump {jump.text()}; {shape} <= {p.sharp_gaps:g}; {t.plateau_sharp} rungs before it"
+        before = max(t.plateau, p.min_plateau)  # the best fit's, or the shortest the rule allows
+        why = f"jump {jump.text()}; {shape} <= {p.sharp_gaps:g}; {before} rungs before it"
         return Verdict("emergent", why, transition=t, jump=jump, **base)
     if t.gaps_ci[0] > p.sharp_gaps:
         why = f"{shape} > {p.sharp_gaps:g}: the ladder resolves a gradual rise; step {jump.text()}"

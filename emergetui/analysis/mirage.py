@@ -173,7 +173,7 @@ def mirage_test(
         t = verdicts[dcurve.key].transition
         assert t is not None  # emergent verdicts always carry their transition
         pair = (dcurve.points[t.lower].rung, dcurve.points[t.upper].rung)
-        plateau = (dcurve.points[0].rung, dcurve.points[max(t.plateau_sharp - 1, 0)].rung)
+        plateau = (dcurve.points[0].rung, dcurve.points[max(t.plateau, p.min_plateau) - 1].rung)
         mech = _mechanism(dcurve, by_metric)
         extra: dict[str, Any] = {}
         if mech is not None:

@@ -26,6 +26,11 @@ For each task setting whose first nonlinear metric (in that order) is
   discrete metric hides;
 * otherwise its own verdict.
 
+Corpus statistics (BLEU, macro-F1, ...) are left out: they are not a
+per-item transform of the token probabilities, so they neither trigger nor
+witness the test (:func:`~emergetui.analysis.analyze.analyze` passes only
+per-item curves).
+
 Outcome: ``mirage`` (some smooth, none jumps), ``survives`` (some jump, none
 smooth), ``mixed``, ``inconclusive``, or ``n/a``. The mechanism is shown
 next to it: mean ``prob_correct`` per rung is the exact match predicted

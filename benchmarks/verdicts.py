@@ -28,10 +28,16 @@ item difficulty shared by all rungs (so pairing matters). Run::
 
     python benchmarks/verdicts.py --cases 100 --seed 0
 
-It prints a confusion matrix per class, the share correct on the clear-cut
-cases with >= 5 rungs and >= 200 items (the targets: >= 90% in every class,
-false ``emergent`` on flat and smooth <= 5%, mirage recognised >= 90%), and
-the same on all cases.
+It prints a confusion matrix per class, the share correct (with its 95%
+Wilson interval: a class of 100 cases pins a rate only to about +-6 points)
+on the clear-cut cases with >= 5 rungs and >= 200 items (the targets: >= 90%
+in every class, false ``emergent`` on flat and smooth <= 5%, mirage
+recognised >= 90%), and the same on all cases. Clear-cut mirage ladders are
+a small share of random ones, so ``--mirage-clear`` (default 100) adds
+ladders drawn from the clear-cut region until the targets hold that many;
+sharp and plateau-then-jump cases are also split by whether the jump is
+into the last rung (its top then seen at one rung only, and a small jump
+with room above it cannot be told from the start of a gradual rise).
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from emergetui.analysis.bootstrap import wilson_interval  # noqa: E402
 from emergetui.analysis.curves import make_curve  # noqa: E402
 from emergetui.analysis.data import RungInfo  # noqa: E402
 from emergetui.analysis.emergence import verdict  # noqa: E402
@@ -74,6 +81,8 @@ class Case:
     clear: bool
     label: str
     mirage: str | None
+    #: sharp and plateau_jump: the jump is into the last rung (its top seen at one rung only)
+    at_end: bool = False
 
 
 def _sig(z: np.ndarray) -> np.ndarray:
@@ -114,6 +123,65 @@ def _judge(
     return {c.metric: verdicts[c.key].label for c in curves}, res.outcome
 
 
+def _mirage_ladder(
+    rng: np.random.Generator, r: int
+) -> tuple[np.ndarray, float, float, float, bool]:
+    """Rungs and per-token loss law of a mirage case: ``(x, loss_first, alpha, m, clear)``.
+
+    Clear-cut: the expected exact-match rise (10-90%: 1.34/alpha decades)
+    fits in 2 gaps around its midpoint ``m``, and >= 2 rungs sit before its
+    10% point, so exact match *looks* emergent at the ladder's resolution.
+    """
+    x = _ladder(rng, r, 0.7, 2.0)
+    gaps = np.diff(x)
+    loss_first = rng.uniform(2.0, 5.0)  # nats per token at the smallest rung
+    loss_last = rng.uniform(0.003, 0.03)
+    alpha = math.log10(loss_first / loss_last) / (x[-1] - x[0])
+    m = x[0] + math.log10(loss_first / (math.log(2) / 7.5)) / alpha  # exact match ~ 1/2
+    em_span = math.log10(math.log(0.1) / math.log(0.9)) / alpha
+    gap = gaps[min(max(int(np.searchsorted(x, m)) - 1, 0), r - 2)]
+    clear = em_span <= 2.0 * gap and int(np.sum(x < m - em_span / 2)) >= 2 and m < x[-1]
+    return x, loss_first, alpha, m, clear
+
+
+def _mirage(rng: np.random.Generator, r: int, n: int, seed: int, clear_only: bool = False) -> Case:
+    """Schaeffer et al. (2023): per-token loss a smooth power law in N, answers of
+    5-10 tokens, exact match = every token right; per-token log-probs, P(correct)
+    and token edit distance on the same outputs.
+
+    ``clear_only`` redraws the ladder until the case is clear-cut (with >= 5
+    rungs and >= 200 items): the clear-cut region is a small share of random
+    ladders, and the target needs enough of them to be measured.
+    """
+    x, loss_first, alpha, m, clear = _mirage_ladder(rng, r)
+    while clear_only and not clear:
+        r = int(rng.integers(5, 11))
+        n = int(rng.choice([200, 500, 1000]))
+        x, loss_first, alpha, m, clear = _mirage_ladder(rng, r)
+    lengths = rng.integers(5, 11, n)
+    diff = rng.lognormal(0.0, 0.3, n)
+    u = rng.random((n, 10))  # shared per item and token: the same draw at every rung
+    mask = np.arange(10)[None, :] < lengths[:, None]
+    em, lp, ed, pc = [], [], [], []
+    for xr in x:
+        loss = loss_first * 10 ** (-alpha * (xr - x[0])) * diff  # per item
+        logp = -loss[:, None] * rng.gamma(8.0, 1 / 8.0, (n, 10))
+        right = (u < np.exp(logp)) | ~mask
+        em.append(right.all(axis=1).astype(float))
+        total = (logp * mask).sum(axis=1)
+        lp.append(total / lengths)
+        pc.append(np.exp(total))
+        ed.append((~right).sum(axis=1).astype(float))
+    metrics = {
+        "exact_match": em,
+        "prob_correct": pc,
+        "logprob_correct_mean": lp,
+        "token_edit_distance": ed,
+    }
+    labels, outcome = _judge(x, metrics, {"exact_match": 0.0}, seed)
+    return Case("mirage", r, n, 0.0, clear, labels["exact_match"], outcome)
+
+
 def simulate(cls: str, rng: np.random.Generator, seed: int) -> Case:
     r = int(rng.integers(4, 11))
     n = int(rng.choice([50, 100, 200, 500, 1000]))
@@ -121,6 +189,7 @@ def simulate(cls: str, rng: np.random.Generator, seed: int) -> Case:
     x = _ladder(rng, r)
     gaps = np.diff(x)
     clear = True
+    at_end = False
     primary = "multiple_choice_grade"
     extra: dict[str, list[np.ndarray]] = {}
     if cls == "flat":
@@ -140,6 +209,7 @@ def simulate(cls: str, rng: np.random.Generator, seed: int) -> Case:
             clear = q[-1] - q[0] >= 0.3
     elif cls in ("sharp", "plateau_jump"):
         k = int(rng.integers(2, r))  # transition between x[k-1] and x[k]: >= 2 rungs before
+        at_end = k == r - 1
         span = rng.uniform(0.02, 0.3) * gaps[k - 1]
         m = rng.uniform(x[k - 1] + span / 2, x[k] - span / 2)
         top = rng.uniform(0.6, 0.95)
@@ -160,43 +230,11 @@ def simulate(cls: str, rng: np.random.Generator, seed: int) -> Case:
         q[k + 1 :] = after
         if rng.random() < 0.3 and r - k > 2:
             q[-1] = rng.uniform(0.5, 0.9)  # falls back, then rises again
-    else:  # mirage: per-token loss a smooth power law in N (Schaeffer et al. 2023)
-        x = _ladder(rng, r, 0.7, 2.0)
-        gaps = np.diff(x)
-        loss_first = rng.uniform(2.0, 5.0)  # nats per token at the smallest rung
-        loss_last = rng.uniform(0.003, 0.03)
-        alpha = math.log10(loss_first / loss_last) / (x[-1] - x[0])
-        m = x[0] + math.log10(loss_first / (math.log(2) / 7.5)) / alpha  # exact match ~ 1/2
-        lengths = rng.integers(5, 11, n)
-        diff = rng.lognormal(0.0, 0.3, n)
-        u = rng.random((n, 10))  # shared per item and token: the same draw at every rung
-        mask = np.arange(10)[None, :] < lengths[:, None]
-        em, lp, ed, pc = [], [], [], []
-        for xr in x:
-            loss = loss_first * 10 ** (-alpha * (xr - x[0])) * diff  # per item
-            logp = -loss[:, None] * rng.gamma(8.0, 1 / 8.0, (n, 10))
-            right = (u < np.exp(logp)) | ~mask
-            em.append(right.all(axis=1).astype(float))
-            total = (logp * mask).sum(axis=1)
-            lp.append(total / lengths)
-            pc.append(np.exp(total))
-            ed.append((~right).sum(axis=1).astype(float))
-        # clear-cut: the expected exact-match rise (10-90%: 1.34/alpha decades) fits in 2 gaps
-        # around its midpoint, and >= 2 rungs sit before its 10% point
-        em_span = math.log10(math.log(0.1) / math.log(0.9)) / alpha
-        gap = gaps[min(max(int(np.searchsorted(x, m)) - 1, 0), r - 2)]
-        clear = em_span <= 2.0 * gap and int(np.sum(x < m - em_span / 2)) >= 2 and m < x[-1]
-        metrics = {
-            "exact_match": em,
-            "prob_correct": pc,
-            "logprob_correct_mean": lp,
-            "token_edit_distance": ed,
-        }
-        labels, outcome = _judge(x, metrics, {"exact_match": 0.0}, seed)
-        return Case(cls, r, n, 0.0, clear, labels["exact_match"], outcome)
+    else:
+        return _mirage(rng, r, n, seed)
     metrics = {primary: _binary(rng, q, n, chance), **extra}
     labels, outcome = _judge(x, metrics, {primary: chance}, seed)
-    return Case(cls, r, n, chance, clear, labels[primary], outcome)
+    return Case(cls, r, n, chance, clear, labels[primary], outcome, at_end)
 
 
 def verdict_of(case: Case) -> str:
@@ -208,7 +246,6 @@ def report(cases: list[Case], title: str) -> dict[str, float]:
     print(f"\n{title}: {len(cases)} cases")
     labels = ["flat", "smooth", "emergent", "non-monotone", "inconclusive"]
     outcomes = ["mirage", "survives", "mixed", "inconclusive", "n/a"]
-    width = max(len(x) for x in labels + outcomes) + 1
     correct: dict[str, float] = {}
     for cls in CLASSES:
         group = [c for c in cases if c.cls == cls]
@@ -219,7 +256,14 @@ def report(cases: list[Case], title: str) -> dict[str, float]:
         ok = count[EXPECTED[cls]] / len(group)
         correct[cls] = ok
         cells = "  ".join(f"{k}={count[k]:<4d}" for k in cols)
-        print(f"  {cls:<13} n={len(group):<4d} correct {ok:6.1%}   {cells}"[: 40 + 8 * width])
+        lo, hi = wilson_interval(count[EXPECTED[cls]], len(group))
+        print(f"  {cls:<13} n={len(group):<4d} correct {ok:6.1%} [{lo:.0%}-{hi:.0%}]  {cells}")
+        if cls in ("sharp", "plateau_jump"):
+            for end, what in ((True, "into the last rung"), (False, "before the last rung")):
+                sub = [c for c in group if c.at_end == end]
+                if sub:
+                    hit = sum(verdict_of(c) == EXPECTED[cls] for c in sub) / len(sub)
+                    print(f"  {'':<13} jump {what}: {hit:.1%} correct ({len(sub)} cases)")
         if cls == "sharp":
             mc = Counter(c.mirage for c in group)
             print(
@@ -256,6 +300,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cases", type=int, default=150, help="cases per class")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--mirage-clear",
+        type=int,
+        default=100,
+        help="add clear-cut mirage ladders until the target set holds this many",
+    )
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     cases: list[Case] = []
@@ -265,11 +315,20 @@ def main(argv: list[str] | None = None) -> int:
         rng = np.random.default_rng([args.seed, i])
         cases.append(simulate(cls, rng, seed=i))
         by_cls[cls] += 1
-    secs = time.perf_counter() - t0
     target = [c for c in cases if c.clear and c.n_rungs >= 5 and c.n_items >= 200]
+    extra = 0
+    while sum(c.cls == "mirage" for c in target) < args.mirage_clear:
+        rng = np.random.default_rng([args.seed, 1_000_000 + extra])
+        r, n = int(rng.integers(5, 11)), int(rng.choice([200, 500, 1000]))
+        target.append(_mirage(rng, r, n, seed=1_000_000 + extra, clear_only=True))
+        extra += 1
+    secs = time.perf_counter() - t0
     res = report(target, "Clear-cut cases with >= 5 rungs and >= 200 items (the targets)")
     report(cases, "All cases (4-10 rungs, 50-1000 items, clear-cut or not)")
-    print(f"\n{len(cases)} ladders judged in {secs:.0f} s")
+    print(
+        f"\n{len(cases) + extra} ladders judged in {secs:.0f} s ({extra} of them clear-cut "
+        "mirage ladders added to the targets)"
+    )
     met = all(res.get(c, 1.0) >= 0.9 for c in CLASSES) and res.get("false_emergent", 0) <= 0.05
     print("targets met" if met else "targets NOT met")
     return 0

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from emergetui.analysis.corpus_curves import CorpusNote, build_corpus_curves
 from emergetui.analysis.curves import Curve, CurveKey, build_curves
 from emergetui.analysis.data import RungInfo
 from emergetui.analysis.emergence import Verdict, VerdictParams, verdict
@@ -31,14 +32,14 @@ from emergetui.tasks.records import ItemRecord
 
 @dataclass(frozen=True)
 class AnalysisConfig:
-    """Bootstrap sizes and rule knobs; the defaults are what reports document.
+    """Bootstrap size and rule knobs; the defaults are what reports document.
 
-    ``n_boot_fit`` is smaller than ``n_boot`` because every replicate is a
-    nonlinear least-squares refit.
+    One bootstrap size serves everything: the shape fit needs no refits (its
+    intervals are likelihood-ratio ranges over a grid, see
+    :mod:`emergetui.analysis.shape`), only the covariance of the shared replicates.
     """
 
     n_boot: int = 1000
-    n_boot_fit: int = 100
     level: float = 0.95
     fix_lower_at_chance: bool = True
     verdict: VerdictParams = field(default_factory=VerdictParams)
@@ -90,6 +91,8 @@ class Analysis:
     loss_ability: list[LossAbility]
     icl: list[IclResult]
     warnings: list[str] = field(default_factory=list)
+    #: rungs where a listed corpus metric (BLEU, ...) has no value, and why
+    corpus_notes: list[CorpusNote] = field(default_factory=list)
 
     def curve(self, task: str, setting: str, metric: str) -> Curve | None:
         return next((c for c in self.curves if c.key == (task, setting, metric)), None)
@@ -115,6 +118,7 @@ class Analysis:
             "mirage": [m.to_dict() for m in self.mirage],
             "loss_ability": [x.to_dict() for x in self.loss_ability],
             "icl": [r.to_dict() for r in self.icl],
+            "corpus_notes": [n.to_dict() for n in self.corpus_notes],
             "warnings": list(self.warnings),
         }
         return clean_json(doc)
@@ -144,30 +148,43 @@ def analyze(
     *,
     chance: Mapping[CurveKey, float] | None = None,
     config: AnalysisConfig | None = None,
+    corpus: Mapping[tuple[str, str], Sequence[str]] | None = None,
 ) -> Analysis:
     """Analyse one run's stored rows.
 
     ``chance`` maps ``(task, setting, metric)`` to the runner's stored chance
-    level; where absent, the level is derived from the items. ``seed`` fixes
-    every bootstrap (see :mod:`emergetui.analysis.bootstrap`).
+    level; where absent, the level is derived from the items. ``corpus``
+    names the metrics each (task, setting) declares; the corpus-level ones
+    (BLEU, macro-F1, BIG-bench's Brier score and ECE) become curves too,
+    resampled with the same item replicates as the task setting's mean
+    curves, and are judged by the same rule. ``seed`` fixes every bootstrap
+    (see :mod:`emergetui.analysis.bootstrap`).
     """
     cfg = config or AnalysisConfig()
+    rows = list(records)
     bad = [r.label for r in rungs if not r.params or r.params <= 0]
     ordered = sorted((r for r in rungs if r.label not in bad), key=lambda r: (r.params, r.label))
     curves, warnings = build_curves(
-        records, ordered, chance=chance, seed=seed, n_boot=cfg.n_boot, level=cfg.level
+        rows, ordered, chance=chance, seed=seed, n_boot=cfg.n_boot, level=cfg.level
     )
+    notes: list[CorpusNote] = []
+    if corpus:
+        extra, notes = build_corpus_curves(
+            rows, ordered, corpus, seed=seed, n_boot=cfg.n_boot, level=cfg.level
+        )
+        curves = sorted([*curves, *extra], key=lambda c: c.key)
     if bad:
         warnings.insert(0, f"rungs without a positive parameter count ignored: {', '.join(bad)}")
     scores = [score_curve(c, cfg) for c in curves]
     verdicts = {(s.task, s.setting, s.metric): s.verdict for s in scores}
-    mirage = mirage_test(curves, verdicts, cfg.verdict)
+    per_item = [c for c in curves if not c.corpus]
+    mirage = mirage_test(per_item, verdicts, cfg.verdict)
     losses = []
     for c in curves:
         result = loss_to_ability(c, verdicts[c.key].label, level=cfg.level)
         if result is not None:
             losses.append(result)
-    icl = icl_curves(curves, seed=seed, n_boot=cfg.n_boot, level=cfg.level)
+    icl = icl_curves(per_item, seed=seed, n_boot=cfg.n_boot, level=cfg.level)
     return Analysis(
         seed=seed,
         config=cfg,
@@ -178,4 +195,5 @@ def analyze(
         loss_ability=losses,
         icl=icl,
         warnings=warnings,
+        corpus_notes=notes,
     )

@@ -101,21 +101,36 @@ def diff_ci(
     return (diff, lo, hi)
 
 
-def item_weights(n_items: int, n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    """How often each item is drawn in each replicate: a ``(n_boot, n_items)`` count matrix.
+def item_draws(n_items: int, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """The *shared* item bootstrap: a ``(n_boot, n_items)`` matrix of item indices.
 
-    This is the *shared* item bootstrap: one draw of item ids per replicate,
-    applied to every rung and every metric of a task setting. Because every
-    rung scores the same items, a replicate that happens to draw many easy
-    items lifts every rung together, and cross-rung statements (a jump, a
-    fall, a fitted width) see only what differs between rungs. Counts rather
-    than index lists keep a replicate's means one matrix product away.
+    One draw of item ids per replicate, applied to every rung and every
+    metric of a task setting (means and corpus statistics such as BLEU
+    alike). Because every rung scores the same items, a replicate that
+    happens to draw many easy items lifts every rung together, and
+    cross-rung statements (a jump, a fall, a fitted width) see only what
+    differs between rungs.
     """
     if n_items == 0:
+        return np.zeros((n_boot, 0), dtype=np.int64)
+    return rng.integers(0, n_items, size=(n_boot, n_items))
+
+
+def draw_counts(draws: np.ndarray, n_items: int) -> np.ndarray:
+    """How often each item is drawn in each replicate: a ``(n_boot, n_items)`` count matrix.
+
+    Counts rather than index lists keep a replicate's means one matrix product away.
+    """
+    n_boot = draws.shape[0]
+    if n_items == 0:
         return np.zeros((n_boot, 0))
-    idx = rng.integers(0, n_items, size=(n_boot, n_items))
-    flat = (idx + n_items * np.arange(n_boot)[:, None]).ravel()
+    flat = (draws + n_items * np.arange(n_boot)[:, None]).ravel()
     return np.bincount(flat, minlength=n_boot * n_items).reshape(n_boot, n_items).astype(float)
+
+
+def item_weights(n_items: int, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """:func:`draw_counts` of fresh :func:`item_draws`."""
+    return draw_counts(item_draws(n_items, n_boot, rng), n_items)
 
 
 def wilson_interval(k: float, n: int, level: float = 0.95) -> tuple[float, float]:

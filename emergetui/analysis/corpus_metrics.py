@@ -22,13 +22,13 @@ Everything comes from the stored records, so it is recomputable offline.
 from __future__ import annotations
 
 import math
-import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from emergetui.analysis.bootstrap import draw_counts
 from emergetui.tasks import bigbench_metrics as bbm
 
 CORPUS_METRICS = bbm.CORPUS_METRICS
@@ -261,9 +261,7 @@ def corpus_metric_values(
         reps = np.asarray(replicates)
     if reps.size and (reps.min() < 0 or reps.max() >= len(ids)):
         raise ValueError(f"replicates index outside item_ids (0..{len(ids) - 1})")
-    w = np.zeros((len(reps), len(ids)))
-    for b, row in enumerate(reps):
-        w[b] = np.bincount(row, minlength=len(ids))
+    w = draw_counts(reps, len(ids)) if len(reps) else np.zeros((0, len(ids)))
     alpha = (1 - level) / 2
     out: dict[str, dict[str, CorpusValue]] = {}
     for rung, items in rungs.items():
@@ -286,47 +284,3 @@ def corpus_metric_values(
                 rung, metric, float(value), float(lo), float(hi), int(ok.sum()), "", dist
             )
     return out
-
-
-def corpus_rows(
-    records: Iterable[Any],
-    tasksets: Mapping[tuple[str, str], Sequence[str]],
-    rung_order: Mapping[str, int],
-    *,
-    seed: int = 0,
-    n_boot: int = DEFAULT_BOOT,
-) -> list[dict[str, Any]]:
-    """Run-document rows for the corpus metrics each (task, setting) lists, per rung.
-
-    Each task setting gets its own default replicates (seeded by the run seed and
-    the task setting's name), shared by all of its rungs.
-    """
-    groups: dict[tuple[str, str], dict[str, list[CorpusItem]]] = {}
-    for r in records:
-        groups.setdefault((r.task, r.setting), {}).setdefault(r.rung, []).append(
-            CorpusItem.from_record(r)
-        )
-    rows: list[dict[str, Any]] = []
-    for (task, setting), by_rung in sorted(groups.items()):
-        metrics = [m for m in tasksets.get((task, setting), ()) if m in _ATOMS]
-        if not metrics:
-            continue
-        key = zlib.crc32(f"{task}\0{setting}".encode())
-        values = corpus_metric_values(by_rung, metrics, n_boot=n_boot, seed=seed * 7919 + key)
-        for rung in sorted(values, key=lambda g: (rung_order.get(g, 99), g)):
-            for metric, v in values[rung].items():
-                rows.append(
-                    {
-                        "rung": rung,
-                        "task": task,
-                        "setting": setting,
-                        "metric": metric,
-                        "value": v.value,
-                        "ci_low": v.ci_low,
-                        "ci_high": v.ci_high,
-                        "n": v.n,
-                        "level": "corpus",
-                        **({"note": v.note} if v.note else {}),
-                    }
-                )
-    return rows

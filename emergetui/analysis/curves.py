@@ -17,7 +17,13 @@ from typing import Any
 
 import numpy as np
 
-from emergetui.analysis.bootstrap import item_weights, percentile_interval, rng_for, wilson_interval
+from emergetui.analysis.bootstrap import (
+    draw_counts,
+    item_draws,
+    percentile_interval,
+    rng_for,
+    wilson_interval,
+)
 from emergetui.analysis.data import RungInfo, chance_from_records, metric_kind
 from emergetui.tasks.records import ItemRecord
 
@@ -80,6 +86,11 @@ class Curve:
     item_ids: list[list[str]] = field(default_factory=list, repr=False)
     boot: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)), repr=False)
     binary: bool = False
+    #: a corpus statistic (BLEU, macro-F1, ...): points are the statistic on the
+    #: rung's items, ``boot`` it on each shared replicate, ``samples`` empty
+    corpus: bool = False
+    #: the metric's possible range in its own units, when known better than the values say
+    value_range: tuple[float, float] | None = None
 
     @property
     def key(self) -> CurveKey:
@@ -132,6 +143,9 @@ class Curve:
         (distances, Brier) below by 0. A fitted floor or ceiling may not
         leave this range. Unknown sides are infinite.
         """
+        if self.value_range is not None:
+            lo, hi = self.value_range
+            return (lo, hi) if self.higher_is_better else (-hi, -lo)
         vals = np.concatenate(self.samples) if self.samples else np.zeros(0)
         lo, hi = -math.inf, math.inf
         if vals.size:
@@ -157,6 +171,7 @@ class Curve:
             "discrete": self.discrete,
             "higher_is_better": self.higher_is_better,
             "chance": self.chance,
+            "corpus": self.corpus,
             "points": [p.to_dict() for p in self.points],
         }
 
@@ -173,9 +188,19 @@ def _item_order(per_rung: Sequence[Sequence[tuple[str, float]]]) -> list[str]:
     return sorted({item for rows in per_rung for item, _ in rows})
 
 
+def shared_draws(seed: int, task: str, setting: str, n_items: int, n_boot: int) -> np.ndarray:
+    """The task setting's item bootstrap (see :func:`item_draws`): the one set of
+    replicates every curve of the task setting, mean or corpus statistic, uses."""
+    return item_draws(n_items, n_boot, rng_for(seed, "items", task, setting))
+
+
 def _shared_weights(seed: int, task: str, setting: str, n_items: int, n_boot: int) -> np.ndarray:
-    """The task setting's item bootstrap (see :func:`item_weights`)."""
-    return item_weights(n_items, n_boot, rng_for(seed, "items", task, setting))
+    return draw_counts(shared_draws(seed, task, setting, n_items, n_boot), n_items)
+
+
+def setting_items(records: Iterable[ItemRecord]) -> list[str]:
+    """The item ids a task setting's bootstrap resamples: every item scored without error."""
+    return sorted({r.item_id for r in records if r.error is None})
 
 
 def _assemble(
@@ -298,7 +323,7 @@ def make_curve(
     )
 
 
-def _dedupe(records: Iterable[ItemRecord]) -> list[ItemRecord]:
+def dedupe(records: Iterable[ItemRecord]) -> list[ItemRecord]:
     """Keep the last row per (rung, task, setting, item): a resumed run may repeat one."""
     latest: dict[tuple[str, str, str, str], ItemRecord] = {}
     for rec in records:
@@ -325,7 +350,7 @@ def build_curves(
     """
     warnings: list[str] = []
     by_label = {r.label: r for r in rungs}
-    rows = _dedupe(records)
+    rows = dedupe(records)
     unknown = sorted({r.rung for r in rows if r.rung not in by_label})
     if unknown:
         warnings.append(f"rows of unknown rungs ignored: {', '.join(unknown)}")
@@ -340,7 +365,7 @@ def build_curves(
         errors = Counter(r.rung for r in recs if r.error is not None)
         shots = Counter(r.shots for r in recs).most_common(1)[0][0]
         metrics = sorted({m for r in ok for m in r.metrics})
-        ids = sorted({r.item_id for r in ok})
+        ids = setting_items(ok)
         weights = _shared_weights(seed, task, setting, len(ids), n_boot)
         for metric in metrics:
             per_rung: dict[str, list[tuple[str, float]]] = defaultdict(list)

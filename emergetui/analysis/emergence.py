@@ -16,16 +16,28 @@ it does not depend on where the rungs happen to sit:
    all rung pairs. A curve that falls back is not emergent, however sharp
    its rise.
 4. Fit ``floor + (ceiling - floor) * sigmoid((log10 N - midpoint) / scale)``
-   (:mod:`emergetui.analysis.transition`) and take the 95%
-   likelihood-ratio range of its 10%-90% span in units of the rung gap
-   at the midpoint.
-5. ``emergent``: the whole range is at most ``sharp_gaps`` (2) gaps, with at
-   least ``min_plateau`` (2) rungs before the best fit's 10% point: a
-   plateau observed, then a rise the ladder cannot see happening.
+   and a power law in N (:mod:`emergetui.analysis.transition`), and take the
+   likelihood-ratio range of the 10%-90% span in units of the rung gap at
+   the midpoint over the shapes of either family the data accept. The range
+   is the ``1 - 2 alpha`` (90%) one: each verdict below is a one-sided claim
+   ("at most 2 gaps" or "more than 2 gaps"), tested at ``alpha``; the two
+   claims exclude each other, so between them lies ``inconclusive``, never a
+   knife edge from one to the other.
+5. ``emergent``: the whole range is at most ``sharp_gaps`` (2) gaps, and
+   some accepted shape puts at least ``min_plateau`` (2) rungs before its
+   10% point: a plateau the data allow, then a rise the ladder cannot see
+   happening. (Whether the best fit puts the last plateau rung just before
+   or just after its 10% point is a knife edge of noise, so the plateau is
+   judged over the accepted shapes.)
 6. ``smooth``: the whole range is above ``sharp_gaps`` gaps: the ladder
-   resolves the rise as gradual.
-7. ``inconclusive``: anything else (the range straddles the bound, or a
-   sharp rise with fewer than 2 rungs before it, or under 3 rungs).
+   resolves the rise as gradual. Or: the best fit is wider than
+   ``sharp_gaps`` gaps and no accepted sharp shape has a plateau of
+   ``min_plateau`` rungs: the shape of emergence (plateau, then a sharp
+   rise) is rejected, and the only sharp shapes left rise from the first
+   rungs, which no ladder could call emergent.
+7. ``inconclusive``: anything else (the range straddles the bound and still
+   admits a plateau and a sharp rise, or a sharp rise with fewer than 2
+   rungs before it, or under 3 rungs).
 """
 
 from __future__ import annotations
@@ -172,7 +184,7 @@ def fall_back(curve: Curve, p: VerdictParams) -> Step | None:
     return _step(curve, i, j, p.level)
 
 
-def transition_of(curve: Curve, level: float = 0.95) -> Transition | None:
+def transition_of(curve: Curve, level: float = 0.95, sharp_gaps: float = 2.0) -> Transition | None:
     """The logistic fit of ``curve`` (oriented), with the shared-bootstrap covariance."""
     y = curve.oriented_means()
     counts = np.array([pt.n for pt in curve.points])
@@ -181,7 +193,7 @@ def transition_of(curve: Curve, level: float = 0.95) -> Transition | None:
     chance = curve.oriented_chance()
     if chance is not None:  # an ability's floor is chance, not below (unless the data are)
         lo = max(lo, min(chance, float(y.min())))
-    return assess(curve.log_params, y, cov, (lo, hi), level)
+    return assess(curve.log_params, y, cov, (lo, hi), level, sharp_gaps)
 
 
 def _fmt(v: float) -> str:
@@ -226,20 +238,28 @@ def verdict(curve: Curve, params: VerdictParams | None = None) -> Verdict:
             "rung pairs); a rise that does not last is not emergence"
         )
         return Verdict("non-monotone", why, fall=fall, **base)
-    t = transition_of(curve, p.level)
+    t = transition_of(curve, 1.0 - 2.0 * p.alpha, p.sharp_gaps)
     if t is None:
         return Verdict("inconclusive", "no rising logistic fits the curve", **base)
     jump = _step(curve, t.lower, t.upper, p.level)
     shape = _shape_text(t)
-    if t.gaps_ci[1] <= p.sharp_gaps and t.plateau >= p.min_plateau:
-        why = f"jump {jump.text()}; {shape} <= {p.sharp_gaps:g}; {t.plateau} rungs before it"
+    if t.gaps_ci[1] <= p.sharp_gaps and t.plateau_sharp >= p.min_plateau:
+        before = max(t.plateau, p.min_plateau)  # the best fit's, or the shortest the rule allows
+        why = f"jump {jump.text()}; {shape} <= {p.sharp_gaps:g}; {before} rungs before it"
         return Verdict("emergent", why, transition=t, jump=jump, **base)
     if t.gaps_ci[0] > p.sharp_gaps:
         why = f"{shape} > {p.sharp_gaps:g}: the ladder resolves a gradual rise; step {jump.text()}"
         return Verdict("smooth", why, transition=t, jump=jump, **base)
+    if t.gaps_best > p.sharp_gaps and t.plateau_sharp < p.min_plateau:
+        why = (
+            f"{shape}, best fit {_fmt(t.gaps_best)} gaps > {p.sharp_gaps:g}; the only sharp "
+            f"shapes the data allow rise from the first rungs (no {p.min_plateau}-rung plateau "
+            f"before a sharp rise fits): gradual, not emergent; step {jump.text()}"
+        )
+        return Verdict("smooth", why, transition=t, jump=jump, **base)
     if t.gaps_ci[1] <= p.sharp_gaps:
         why = (
-            f"sharp ({shape}) but only {t.plateau} rung(s) before it: "
+            f"sharp ({shape}) but only {max(t.plateau_sharp, 0)} rung(s) before it: "
             f"a plateau needs {p.min_plateau}; jump {jump.text()}"
         )
     else:

@@ -122,3 +122,51 @@ def augment_results(results: list[dict[str, Any]], analysis: Analysis) -> None:
             found = matches[0] if len(matches) == 1 else None
         row["ci_low"] = clean_json(found[0]) if found else None
         row["ci_high"] = clean_json(found[1]) if found else None
+
+
+def corpus_results(analysis: Analysis) -> list[dict[str, Any]]:
+    """Result rows (``level: "corpus"``) for the corpus curves, per task setting and rung.
+
+    Each row is BIG-bench's statistic on the rung's items with the percentile
+    interval of the task setting's shared item bootstrap; a rung where the
+    statistic has no value gets a row with ``value: null`` and the ``note``
+    saying why (e.g. no stored answers).
+    """
+    order = {r.label: i for i, r in enumerate(analysis.rungs)}
+    rows: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+    for curve in analysis.curves:
+        if not curve.corpus:
+            continue
+        for p in curve.points:
+            row = {
+                "rung": p.rung,
+                "task": curve.task,
+                "setting": curve.setting,
+                "shots": curve.shots,
+                "metric": curve.metric,
+                "value": p.mean,
+                "ci_low": p.ci_low,
+                "ci_high": p.ci_high,
+                "n": p.n,
+                "chance": None,
+                "level": "corpus",
+            }
+            rows.append(((curve.task, curve.setting, order.get(p.rung, 99), curve.metric), row))
+    shots = {(c.task, c.setting): c.shots for c in analysis.curves}
+    for note in analysis.corpus_notes:
+        row = {
+            "rung": note.rung,
+            "task": note.task,
+            "setting": note.setting,
+            "shots": shots.get((note.task, note.setting), 0),
+            "metric": note.metric,
+            "value": None,
+            "ci_low": None,
+            "ci_high": None,
+            "n": note.n,
+            "chance": None,
+            "level": "corpus",
+            "note": note.note,
+        }
+        rows.append(((note.task, note.setting, order.get(note.rung, 99), note.metric), row))
+    return clean_json([row for _, row in sorted(rows, key=lambda kv: kv[0])])

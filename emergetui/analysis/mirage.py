@@ -26,6 +26,11 @@ For each task setting whose first nonlinear metric (in that order) is
   discrete metric hides;
 * otherwise its own verdict.
 
+Corpus statistics (BLEU, macro-F1, ...) are left out: they are not a
+per-item transform of the token probabilities, so they neither trigger nor
+witness the test (:func:`~emergetui.analysis.analyze.analyze` passes only
+per-item curves).
+
 Outcome: ``mirage`` (some smooth, none jumps), ``survives`` (some jump, none
 smooth), ``mixed``, ``inconclusive``, or ``n/a``. The mechanism is shown
 next to it: mean ``prob_correct`` per rung is the exact match predicted
@@ -173,7 +178,7 @@ def mirage_test(
         t = verdicts[dcurve.key].transition
         assert t is not None  # emergent verdicts always carry their transition
         pair = (dcurve.points[t.lower].rung, dcurve.points[t.upper].rung)
-        plateau = (dcurve.points[0].rung, dcurve.points[max(t.plateau - 1, 0)].rung)
+        plateau = (dcurve.points[0].rung, dcurve.points[max(t.plateau, p.min_plateau) - 1].rung)
         mech = _mechanism(dcurve, by_metric)
         extra: dict[str, Any] = {}
         if mech is not None:

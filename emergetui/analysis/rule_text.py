@@ -19,6 +19,7 @@ def verdict_rule_text(params: VerdictParams | None = None, width: int = 79) -> s
 
     p = params or VerdictParams()
     conf = f"{p.level:.0%}"
+    band = f"{1 - 2 * p.alpha:.0%}"
     items = [
         (
             "",
@@ -26,7 +27,10 @@ def verdict_rule_text(params: VerdictParams | None = None, width: int = 79) -> s
             "the metric is oriented so that up is better. All rungs score the same items, "
             "so one item bootstrap (item ids resampled once per replicate, applied to every "
             "rung) gives every cross-rung statement, paired. Rung intervals: Wilson score "
-            f"({conf}) for pass/fail metrics, bootstrap percentile otherwise.",
+            f"({conf}) for pass/fail metrics, bootstrap percentile otherwise. Corpus "
+            "statistics (BLEU, macro-F1, BIG-bench's Brier score and ECE) are curves too: "
+            "BIG-bench's value per rung, and the same statistic on the same replicates; "
+            "they are judged by the same rule but take no part in the mirage test.",
         ),
         (
             "  flat:         ",
@@ -42,27 +46,30 @@ def verdict_rule_text(params: VerdictParams | None = None, width: int = 79) -> s
         ),
         (
             "",
-            "Otherwise fit floor + (ceiling - floor) * sigmoid((log10 N - midpoint) / scale) "
-            "by generalised least squares (covariance from the shared bootstrap) and take "
-            f"the {conf} likelihood-ratio range of its 10%-90% rise, in rung gaps (the "
-            "distance between the two rungs around the midpoint).",
+            "Otherwise fit floor + (ceiling - floor) * sigmoid((log10 N - midpoint) / scale), "
+            "and a power law in N beside it, by generalised least squares (covariance from "
+            f"the shared bootstrap), and take the {band} likelihood-ratio range of the "
+            "10%-90% rise in rung gaps (the distance between the two rungs around the "
+            f"midpoint): each end is a one-sided test at {p.alpha:g}.",
         ),
         (
             "  emergent:     ",
-            f"the whole range is at most {p.sharp_gaps:g} gaps and at least "
-            f"{p.min_plateau} rungs lie before the rise: a plateau, then a transition "
-            "narrower than the ladder can resolve.",
+            f"the whole range is at most {p.sharp_gaps:g} gaps and a plateau of at least "
+            f"{p.min_plateau} rungs before such a sharp rise fits the data: a plateau, then a "
+            "transition narrower than the ladder can resolve.",
         ),
         (
             "  smooth:       ",
-            f"the whole range is above {p.sharp_gaps:g} gaps: the ladder sees the curve "
-            "rise gradually.",
+            f"the whole range is above {p.sharp_gaps:g} gaps (the ladder sees the curve rise "
+            f"gradually), or the best fit is wider than {p.sharp_gaps:g} gaps and no "
+            f"{p.min_plateau}-rung plateau followed by a sharp rise fits (the only sharp "
+            "shapes left rise from the first rungs): gradual, and emergence is rejected.",
         ),
         (
             "  inconclusive: ",
             f"fewer than {p.min_rungs} rungs, a range either side of {p.sharp_gaps:g} gaps "
-            f"(width not resolved), or a sharp rise with fewer than {p.min_plateau} rungs "
-            "before it.",
+            f"that still admits a plateau and a sharp rise (width not resolved), or a sharp "
+            f"rise with fewer than {p.min_plateau} rungs before it.",
         ),
         (
             "",

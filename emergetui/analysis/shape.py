@@ -122,26 +122,37 @@ class Profile:
         return SPAN_PER_SCALE * self.scale
 
     def cut(self, level: float = 0.95) -> float:
-        """Chi-square above the minimum still accepted at ``level`` (1 degree of freedom).
-
-        Scaled up by the residual chi-square per degree of freedom when even
-        the best logistic is rejected at ``level`` (the curve is noisier or
-        shaped otherwise than the model allows), so a poor fit gives wide
-        intervals rather than confident ones. A merely unlucky fit is not
-        scaled, nor one with under 3 degrees of freedom: the ratio is then too noisy.
-        """
-        from scipy.stats import chi2 as chi2_dist
-
-        base = float(chi2_dist.ppf(level, 1))
-        dof = self.n_points - 4
-        best = float(self.chi2.min())
-        if dof >= 3 and best > float(chi2_dist.ppf(level, dof)):
-            base *= best / dof
-        return base
+        """Chi-square above the minimum still accepted at ``level`` (logistic family alone)."""
+        return lr_cut(((float(self.chi2.min()), self.n_points - 4),), level)
 
     def accepted(self, level: float = 0.95) -> np.ndarray:
         """Mask of grid points not rejected at ``level``."""
         return self.chi2 <= float(self.chi2.min()) + self.cut(level)
+
+
+def lr_cut(fits: tuple[tuple[float, int], ...], level: float = 0.95) -> float:
+    """Chi-square above the best fit still accepted at ``level`` (1 degree of freedom).
+
+    ``fits`` holds ``(best chi-square, degrees of freedom)`` of every model
+    family that competes for the curve. The cut is scaled up by the residual
+    chi-square per degree of freedom only when *every* family's best fit is
+    rejected at ``level`` (the curve is noisier or shaped otherwise than any
+    model allows), by the smallest such ratio, so a poor fit gives wide
+    intervals rather than confident ones. A family that fits well is
+    evidence the noise is as estimated: a logistic that misses a power law
+    must not widen the intervals of the power law that fits it. A merely
+    unlucky fit is not scaled, nor one with under 3 degrees of freedom: the
+    ratio is then too noisy.
+    """
+    from scipy.stats import chi2 as chi2_dist
+
+    base = float(chi2_dist.ppf(level, 1))
+    ratios = []
+    for best, dof in fits:
+        if dof < 3 or best <= float(chi2_dist.ppf(level, dof)):
+            return base
+        ratios.append(best / dof)
+    return base * min(ratios) if ratios else base
 
 
 def _whitener(cov: np.ndarray) -> np.ndarray:

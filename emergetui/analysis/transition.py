@@ -10,8 +10,16 @@ as a best value and a range over the shapes the data do not reject:
   between two neighbouring rungs; the verdict calls it sharp when even the
   upper end of the range is at most ``sharp_gaps`` (2) gaps, and resolved as
   gradual when even the lower end is above it;
+* ``gaps_best``: the span in gaps of the best fit of either family;
 * ``plateau``: how many rungs lie before the best fit's 10% point (the
-  floor the ability sits on before it appears).
+  floor the ability sits on before it appears); ``plateau_max`` is the most
+  over the accepted shapes: how long a plateau the data allow. A rung just
+  before a sharp jump may sit a little above the floor by chance or by a
+  sliver of the rise; whether the best fit puts it before or after its 10%
+  point is a knife edge, so the verdict asks whether a plateau is consistent
+  with the data, not whether the point estimate happens to show one.
+  ``plateau_sharp`` is the same over the accepted *sharp* shapes only: below
+  2, no plateau-then-sharp-rise (the shape of emergence) fits the data.
 
 A second, smooth family competes for the same data: a power law in params
 (:class:`~emergetui.analysis.shape.PowerProfile`). Shapes of either family
@@ -31,7 +39,13 @@ from typing import Any
 
 import numpy as np
 
-from emergetui.analysis.shape import SPAN_PER_SCALE, Profile, fit_power_profile, fit_profile
+from emergetui.analysis.shape import (
+    SPAN_PER_SCALE,
+    Profile,
+    fit_power_profile,
+    fit_profile,
+    lr_cut,
+)
 
 
 @dataclass
@@ -50,6 +64,9 @@ class Transition:
     gaps_ci: tuple[float, float]
     plateau: int
     plateau_min: int
+    plateau_max: int
+    plateau_sharp: int
+    gaps_best: float
     power_law: bool
     lower: int
     chi2: float
@@ -85,6 +102,9 @@ class Transition:
             "span_in_gaps_ci": list(self.gaps_ci),
             "plateau_rungs": self.plateau,
             "plateau_rungs_min": self.plateau_min,
+            "plateau_rungs_max": self.plateau_max,
+            "plateau_rungs_sharp": self.plateau_sharp,
+            "span_in_gaps_best": self.gaps_best,
             "power_law_accepted": self.power_law,
             "chi2": self.chi2,
             "level": self.level,
@@ -102,8 +122,13 @@ def assess(
     cov: np.ndarray,
     bounds: tuple[float, float],
     level: float = 0.95,
+    sharp_gaps: float = 2.0,
 ) -> Transition | None:
-    """Fit and read the logistic; ``None`` with fewer than 3 rungs or a flat best fit."""
+    """Fit and read the logistic; ``None`` with fewer than 3 rungs or a flat best fit.
+
+    ``sharp_gaps`` only sets :attr:`Transition.plateau_sharp`: the longest
+    plateau among the accepted shapes whose rise spans at most that many gaps.
+    """
     xa = np.asarray(x, dtype=float)
     if xa.size < 3 or float(np.ptp(xa)) <= 0.0:
         return None
@@ -113,7 +138,8 @@ def assess(
         return None
     power = fit_power_profile(xa, y, cov, bounds[1])
     best_chi2 = min(float(profile.chi2.min()), float(power.chi2.min()))
-    limit = best_chi2 + profile.cut(level)
+    families = ((float(profile.chi2.min()), xa.size - 4), (float(power.chi2.min()), xa.size - 3))
+    limit = best_chi2 + lr_cut(families, level)
     ok = (profile.chi2 <= limit) & (profile.ceiling > profile.floor)
     ok[i] = True
     span = SPAN_PER_SCALE * profile.scale
@@ -125,6 +151,11 @@ def assess(
     pw = power.chi2 <= limit
     p_span = power.span[pw]
     p_ratio = p_span / gaps_all[0]
+    if float(power.chi2.min()) < float(profile.chi2[i]):  # a power law is the best fit
+        best_ratio = float(power.span[int(np.argmin(power.chi2))] / gaps_all[0])
+    else:
+        best_ratio = float(ratio[i])
+    sharp = ok & (ratio <= sharp_gaps)
     return Transition(
         floor=float(profile.floor[i]),
         ceiling=float(profile.ceiling[i]),
@@ -145,6 +176,9 @@ def assess(
         power_law=bool(pw.any()),
         plateau=int(plateau[i]),
         plateau_min=int(plateau[ok].min()),
+        plateau_max=int(plateau[ok].max()),
+        plateau_sharp=int(plateau[sharp].max()) if sharp.any() else -1,
+        gaps_best=best_ratio,
         lower=int(_interval_of(xa, np.array([profile.midpoint[i]]))[0]),
         chi2=float(profile.chi2[i]),
         level=level,

@@ -195,7 +195,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         from emergetui.report.bigbench import BigBenchSection
 
         infos = [RungInfo(g["label"], g["params"], g.get("heldout")) for g in rungs]
-        analysis = analyze(inp.records, infos, seed=args.seed, chance=inp.chance)
+        analysis = analyze(inp.records, infos, seed=args.seed, chance=inp.chance, corpus=inp.listed)
         section = BigBenchSection.from_records(
             inp.records, inp.listed, [g["label"] for g in rungs], seed=args.seed
         )

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from emergetui.analysis.analyze import Analysis
-from emergetui.analysis.corpus_metrics import corpus_rows
+from emergetui.analysis.export import corpus_results
 from emergetui.tasks.bigbench_metrics import ROUGE_TYPES
 
 if TYPE_CHECKING:
@@ -58,13 +58,14 @@ ROW_FIELDS = (
 class BigBenchSection:
     """Corpus rows, calibration rows and not-computed reasons of one run.
 
-    ``corpus`` holds the run document's corpus rows (``level == "corpus"``);
-    ``calibration`` its ``calibration`` rows (BIG-bench's Brier score and ECE and
+    The corpus rows (``level == "corpus"``) are the analysis's corpus curves, exactly the
+    rows of the run document; ``calibration`` its ``calibration`` rows (BIG-bench's Brier score and ECE and
     emergetui's 10-bin ECE per rung); ``not_computed`` maps each declared metric that
     is not computed to the reason; ``headline`` each task setting's headline metric.
     """
 
-    corpus: list[dict[str, Any]]
+    #: corpus rows given directly; None (the usual case): the analysis's corpus curves
+    corpus: list[dict[str, Any]] | None = None
     calibration: list[dict[str, Any]] = field(default_factory=list)
     not_computed: dict[str, str] = field(default_factory=dict)
     headline: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -82,12 +83,11 @@ class BigBenchSection:
         seed: int = 0,
     ) -> BigBenchSection:
         """From stored rows, as :func:`~emergetui.report.document.document_from_records`
-        computes its corpus rows (same function, same seed, hence the same numbers)."""
+        computes its calibration rows (same function, hence the same numbers)."""
         from emergetui.report.document import calibration, not_computed_reasons
 
         order = {label: i for i, label in enumerate(rung_order)}
         return cls(
-            corpus=corpus_rows(records, listed, order, seed=seed),
             calibration=calibration(list(records), order),
             not_computed=not_computed_reasons(sorted(set(not_computed))),
             headline=dict(headline or {}),
@@ -110,7 +110,7 @@ class BigBenchSection:
         """Every shown value: the corpus rows, then ROUGE from the analysis's curves for
         the task settings that have corpus rows or a ROUGE curve."""
         out = []
-        for r in self.corpus:
+        for r in self.corpus if self.corpus is not None else corpus_results(analysis):
             key = (r["task"], r["setting"])
             out.append({**r, "headline": self.headline.get(key) == r["metric"]})
         for curve in analysis.curves:

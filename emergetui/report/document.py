@@ -127,24 +127,18 @@ def document_from_records(
     if analyse and results:
         from emergetui.analysis.analyze import analyze
         from emergetui.analysis.data import RungInfo
-        from emergetui.analysis.export import augment_results, emergence_json
+        from emergetui.analysis.export import augment_results, corpus_results, emergence_json
 
         infos = [
             RungInfo(g["label"], g["params"], g.get("heldout"))
             for g in rungs
             if g.get("status") != "failed"
         ]
-        analysis = analyze(records, infos, seed=seed, chance=chance)
+        analysis = analyze(records, infos, seed=seed, chance=chance, corpus=listed)
         augment_results(doc["results"], analysis)
+        doc["results"].extend(corpus_results(analysis))
         doc["emergence"] = emergence_json(analysis)
         doc["warnings"] = list(analysis.warnings)
-    if analyse:
-        from emergetui.analysis.corpus_metrics import corpus_rows
-
-        for row in corpus_rows(records, listed or {}, order, seed=seed):
-            doc["results"].append(
-                {**row, "shots": shots.get((row["task"], row["setting"]), 0), "chance": None}
-            )
     return finite(doc)
 
 
@@ -266,14 +260,18 @@ class _Null:
 
 
 def verdict_lines(doc: dict[str, Any]) -> list[str]:
-    """Per task setting: the headline (discrete) verdict, the other metrics' verdicts, the
-    headline's one-line evidence, the mirage outcome and its mechanism line."""
+    """Per task setting: the headline verdict (the task's preferred metric, e.g. BIG-bench's
+    preferred_score, which may be a corpus statistic such as BLEU; else the discrete one),
+    the other metrics' verdicts, the headline's one-line evidence, the mirage outcome and
+    its mechanism line."""
     by_key: dict[tuple[str, str], dict[str, dict[str, Any]]] = defaultdict(dict)
     for r in doc.get("emergence") or []:
         by_key[(r["task"], r["setting"])][r["metric"]] = r
+    preferred = {(h["task"], h["setting"]): h.get("metric") for h in doc.get("headline") or []}
     lines = []
     for (task, setting), rows in by_key.items():
-        head = next((rows[m] for m in ("exact_match", "multiple_choice_grade") if m in rows), None)
+        names = (preferred.get((task, setting)), "exact_match", "multiple_choice_grade")
+        head = next((rows[m] for m in names if m in rows), None)
         if head is None:
             continue
         text = f"{task} [{setting}] {SHORT.get(head['metric'], head['metric'])}: {head['verdict'].upper()}"

@@ -30,7 +30,10 @@ def analysis_from_store(
         for t in store.tasksets(run_id)
         for metric, level in t.chance.items()
     }
-    return analyze(store.records(run_id), rungs, seed=seed, chance=chance, config=config)
+    listed = {(t.task, t.setting): list(t.metrics) for t in store.tasksets(run_id)}
+    return analyze(
+        store.records(run_id), rungs, seed=seed, chance=chance, config=config, corpus=listed
+    )
 
 
 def preferred_metrics(store: Store, run_id: str) -> dict[tuple[str, str], str]:

@@ -146,9 +146,8 @@ def analysis_plots(
 def run_plots(
     store: Store, run_id: str, *, seed: int = 0, width: int | None = None, color: bool = False
 ) -> list[str]:
-    """:func:`analysis_plots` of a stored run (sigmoid bootstrap skipped: plots only)."""
-    from emergetui.analysis.analyze import AnalysisConfig
+    """:func:`analysis_plots` of a stored run (the same analysis as ``emergetui report``)."""
     from emergetui.report.from_store import analysis_from_store, preferred_metrics
 
-    analysis = analysis_from_store(store, run_id, seed=seed, config=AnalysisConfig(n_boot_fit=0))
+    analysis = analysis_from_store(store, run_id, seed=seed)
     return analysis_plots(analysis, preferred_metrics(store, run_id), width=width, color=color)

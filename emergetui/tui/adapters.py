@@ -159,7 +159,12 @@ def load_results(
         probes = probe_heatmaps(store, run_id)
     infos = [RungInfo(g.label, g.params, g.heldout) for g in rungs if g.status != "failed"]
     chance = {(t.task, t.setting, m): c for t in tasksets for m, c in t.chance.items()}
-    analysis = analyze(records, infos, seed=seed, chance=chance, config=config) if records else None
+    listed = {(t.task, t.setting): list(t.metrics) for t in tasksets}
+    analysis = (
+        analyze(records, infos, seed=seed, chance=chance, config=config, corpus=listed)
+        if records
+        else None
+    )
     settings = [(t.task, t.setting) for t in tasksets]
     return ResultsData(
         run_id=run_id,

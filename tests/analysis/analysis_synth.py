@@ -15,7 +15,7 @@ from emergetui.analysis import AnalysisConfig, RungInfo
 from emergetui.tasks.records import ItemRaw, ItemRecord
 
 #: Small bootstrap sizes keep the suite fast; the rules do not depend on them.
-FAST = AnalysisConfig(n_boot=200, n_boot_fit=10)
+FAST = AnalysisConfig(n_boot=200)
 
 
 def ladder(n: int = 6, start: float = 7.0, step: float = 0.5) -> list[RungInfo]:

@@ -60,12 +60,19 @@ def test_infinite_breakthroughness_is_reported_as_inf() -> None:
 
 @pytest.mark.parametrize("n", [200, 1000])
 def test_same_sigmoid_same_verdict_wherever_the_rungs_sit(n: int) -> None:
-    """Width 0.4 decades, rungs 1e8..1e12: midpoint 10^10.0 or 10^10.5 must not flip the call."""
-    for seed in range(3):
+    """Width 0.4 decades, rungs 1e8..1e12: midpoint 10^10.0 or 10^10.5 must not flip the call.
+
+    The 10-90% rise is 1.76 rung gaps, just inside the 2-gap bound: with 200
+    items one placement may still straddle the bound (``inconclusive``) while
+    the other resolves it (``emergent``), an honest step towards the answer;
+    opposite calls (``smooth`` beside ``emergent``) never happen, and with
+    1000 items both placements agree."""
+    for seed in range(6):
         a = verdict(_curve(_sigmoid(DECADES, 10.0, 0.4), n, seed=seed))
         b = verdict(_curve(_sigmoid(DECADES, 10.5, 0.4), n, seed=seed))
-        assert a.label == b.label, (a.reason, b.reason)
-        assert a.label != "smooth"
+        assert {a.label, b.label} <= {"emergent", "inconclusive"}, (a.reason, b.reason)
+        if n >= 1000:
+            assert a.label == b.label == "emergent", (a.reason, b.reason)
 
 
 def test_adding_a_rung_to_a_gradual_rise_does_not_make_it_emergent() -> None:
@@ -199,3 +206,59 @@ def test_verdict_params_change_the_rule_and_its_text() -> None:
     for label in ("flat", "non-monotone", "emergent", "smooth", "inconclusive"):
         assert f"{label}:" in text
     assert all(len(line) <= 79 for line in text.splitlines())
+
+
+def _independent(probs, n, xs, seed):
+    """Rung outcomes drawn afresh at every rung, item difficulty shared (as in the benchmark)."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(0.0, 1.2, n)
+    vals = []
+    for p in probs:
+        pi = 1.0 / (1.0 + np.exp(-(np.log(p / (1 - p)) - z)))
+        vals.append((rng.random(n) < pi).astype(float))
+    return make_curve("t", "s", "multiple_choice_grade", rungs_at(xs), vals, chance=0.0, seed=seed)
+
+
+def test_a_rise_from_the_first_rung_is_smooth_once_emergence_is_rejected() -> None:
+    """[.2 .32 .45 .62 .63]: a narrow rise from the first rungs is not excluded, but no
+    plateau followed by a sharp rise fits and the best fit is gradual: smooth, not inconclusive."""
+    c = _independent([0.17, 0.27, 0.40, 0.62, 0.74], 200, [7.0, 7.9, 8.8, 9.9, 10.8], 15)
+    v = verdict(c)
+    assert v.label == "smooth", v.reason
+    assert v.transition is not None and v.transition.gaps_ci[0] < 2.0  # not by the range alone
+    assert v.transition.plateau_sharp < 2 and "first rungs" in v.reason
+    labels = [
+        verdict(_independent([0.17, 0.27, 0.40, 0.62, 0.74], 200, [7, 7.9, 8.8, 9.9, 10.8], s))
+        for s in range(12)
+    ]
+    assert all(x.label in ("smooth", "inconclusive") for x in labels)
+
+
+def test_plateau_is_judged_over_the_shapes_the_data_allow() -> None:
+    """A plateau rung a little above the floor (noise, or a sliver of the rise) does not
+    decide the call: [.25 .29 .85 .9 .9] is emergent, 2 rungs before the jump."""
+    for seed in range(3):
+        c = _curve(
+            [0.25, 0.29, 0.85, 0.9, 0.9],
+            200,
+            chance=0.25,
+            seed=seed,
+            metric="multiple_choice_grade",
+        )
+        v = verdict(c)
+        assert v.label == "emergent", v.reason
+        assert "2 rungs before it" in v.reason
+    step = verdict(
+        _curve([0.3, 0.8, 0.8, 0.8, 0.8], 200, chance=0.25, metric="multiple_choice_grade")
+    )
+    assert step.label == "inconclusive" and "only 1 rung" in step.reason
+
+
+def test_a_power_law_that_fits_keeps_the_logistic_misfit_from_widening_the_range() -> None:
+    """The chi-square inflation for a poor fit applies only when every family is rejected."""
+    from emergetui.analysis.shape import lr_cut
+
+    base = lr_cut(((1.0, 5),))
+    assert lr_cut(((60.0, 4), (2.0, 5))) == pytest.approx(base)  # the power law fits
+    assert lr_cut(((60.0, 4), (40.0, 5))) == pytest.approx(base * 8.0)  # both rejected
+    assert lr_cut(((60.0, 2),)) == pytest.approx(base)  # too few degrees of freedom

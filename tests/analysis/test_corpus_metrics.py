@@ -7,12 +7,16 @@ import math
 import numpy as np
 import pytest
 
+from emergetui.analysis import analyze
 from emergetui.analysis.corpus_metrics import (
     CorpusItem,
     corpus_metric_values,
-    corpus_rows,
     default_replicates,
 )
+from emergetui.analysis.curves import setting_items, shared_draws
+from emergetui.analysis.data import RungInfo
+from emergetui.analysis.export import corpus_results, emergence_json
+from emergetui.report.document import verdict_lines
 from emergetui.tasks import bigbench_metrics as bbm
 from emergetui.tasks.records import ItemRaw, ItemRecord
 
@@ -114,7 +118,13 @@ def test_missing_material_is_a_note_not_a_number() -> None:
     assert "multiple-choice" in got["macro_f1"].note
 
 
-def record(rung: str, item_id: str, response: str, error: str | None = None) -> ItemRecord:
+def record(
+    rung: str,
+    item_id: str,
+    response: str,
+    error: str | None = None,
+    target: str = "the cat sat",
+) -> ItemRecord:
     raw = ItemRaw(choice_logprobs=[[-1.0], [-2.0]], generated_text=response, response=response)
     return ItemRecord(
         "run",
@@ -127,9 +137,9 @@ def record(rung: str, item_id: str, response: str, error: str | None = None) -> 
         "Q",
         ["a", "b"],
         [1.0, 0.0],
-        ["the cat sat"],
+        [target],
         raw,
-        {},
+        {} if error else {"exact_match": float(response == target)},
         error,
     )
 
@@ -141,11 +151,66 @@ def test_rows_from_stored_records() -> None:
         record("large", "0", "the cat sat"),
         record("large", "1", "", error="boom"),
     ]
-    rows = corpus_rows(
-        recs, {("t", "shots=0"): ("exact_match", "bleu")}, {"small": 0, "large": 1}, n_boot=20
-    )
+    rungs = [RungInfo("small", 10**8), RungInfo("large", 10**9)]
+    listed = {("t", "shots=0"): ("exact_match", "bleu")}
+    analysis = analyze(recs, rungs, corpus=listed)
+    rows = corpus_results(analysis)
     assert [(r["rung"], r["metric"]) for r in rows] == [("small", "bleu"), ("large", "bleu")]
     assert rows[0]["value"] == pytest.approx(
         bbm.bleu([["the cat sat"]] * 2, ["the cat", "the cat sat"])
     )
     assert rows[1]["n"] == 1 and rows[1]["level"] == "corpus"  # the failed item is left out
+    assert all(r["ci_low"] <= r["value"] <= r["ci_high"] for r in rows)
+
+
+def _ladder_records(n_rungs: int = 6, n_items: int = 60) -> tuple[list, list[RungInfo]]:
+    """A generative task whose answers get one word more right per rung (BLEU climbs)."""
+    words = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta"]
+    recs, rungs = [], []
+    for r in range(n_rungs):
+        rungs.append(RungInfo(f"r{r}", int(10 ** (7 + 0.5 * r))))
+        for i in range(n_items):
+            target = " ".join(words[(i + k) % 6] for k in range(6))
+            right = min(6, r + (i % 3))  # item difficulty shared by every rung
+            answer = " ".join(words[(i + k) % 6] if k < right else "x" for k in range(6))
+            recs.append(record(f"r{r}", str(i), answer, target=target))
+    return recs, rungs
+
+
+def test_corpus_curve_uses_the_task_settings_shared_replicates() -> None:
+    """BLEU's replicates are computed on the very item draws behind the mean curves."""
+    recs, rungs = _ladder_records()
+    listed = {("t", "shots=0"): ("exact_match", "bleu")}
+    analysis = analyze(recs, rungs, seed=3, corpus=listed)
+    (bleu,) = [c for c in analysis.curves if c.metric == "bleu"]
+    assert bleu.corpus and bleu.boot.shape == (1000, len(rungs))
+    ids = setting_items(recs)
+    draws = shared_draws(3, "t", "shots=0", len(ids), 1000)
+    by_rung = {
+        g.label: [CorpusItem.from_record(r) for r in recs if r.rung == g.label] for g in rungs
+    }
+    again = corpus_metric_values(by_rung, ["bleu"], replicates=draws, item_ids=ids)
+    for j, g in enumerate(rungs):
+        assert np.allclose(bleu.boot[:, j], again[g.label]["bleu"].replicates, equal_nan=True)
+        assert bleu.points[j].mean == pytest.approx(again[g.label]["bleu"].value)
+    # the mean curve of the same task setting resamples the same items: replicate b of
+    # exact match and of BLEU both come from draw b (a replicate heavy in easy items is
+    # high in both)
+    (em,) = [c for c in analysis.curves if c.metric == "exact_match"]
+    corr = np.corrcoef(em.boot[:, -1], bleu.boot[:, -2])[0, 1]
+    assert corr > 0.3
+
+
+def test_bleu_preferred_task_gets_a_headline_verdict() -> None:
+    recs, rungs = _ladder_records()
+    listed = {("t", "shots=0"): ("exact_match", "bleu")}
+    analysis = analyze(recs, rungs, corpus=listed)
+    (entry,) = [e for e in emergence_json(analysis) if e["metric"] == "bleu"]
+    assert entry["verdict"] in ("smooth", "emergent", "inconclusive")
+    assert entry["reason"]
+    doc = {
+        "emergence": emergence_json(analysis),
+        "headline": [{"task": "t", "setting": "shots=0", "metric": "bleu"}],
+    }
+    lines = verdict_lines(doc)
+    assert lines[0].startswith(f"t [shots=0] bleu: {entry['verdict'].upper()}")

@@ -35,7 +35,7 @@ from emergetui.tui.screens.start import RungTable, StartScreen
 
 MEMORY = Memory(ram_free=16 * 10**9, vram_free=0, source="pinned for tests")
 # small bootstraps: the verdicts of the demo run are clear-cut, and the tests run on 2 shared cores
-FAST_ANALYSIS = AnalysisConfig(n_boot=200, n_boot_fit=10)
+FAST_ANALYSIS = AnalysisConfig(n_boot=200)
 
 DEMO_RUN = "demo0emerge1"
 DEMO_TASK = "arith-2digit-add"

@@ -1,4 +1,5 @@
-"""Scoring throughput with the layers split over llama.cpp RPC servers, and what crosses the network.
+"""Scoring throughput with the layers split over llama.cpp RPC servers, and what crosses the
+network.
 
     python benchmarks/rpc.py [MODEL.gguf] [--items 100] [--repeat 3] [--threads N]
 
@@ -83,7 +84,10 @@ def start_server(threads: int) -> tuple[subprocess.Popen[bytes], str]:
 
 
 def net_bytes(endpoint: str) -> int:
-    """Payload bytes both ways so far on the server's open connections (the kernel's TCP_INFO via ss)."""
+    """Payload bytes both ways so far on the server's open connections.
+
+    From the kernel's TCP_INFO, via ss.
+    """
     port = endpoint.rsplit(":", 1)[1]
     out = subprocess.run(
         ["ss", "-tinH", "state", "established", f"( sport = :{port} )"],
@@ -186,7 +190,8 @@ def main() -> None:
                 line += (
                     f"\n{'':16}network {net[name] / 1e6:.1f} MB per score() = "
                     f"{net[name] / trie_tokens / 1024:.1f} KiB per decoded token, "
-                    f"{calls[name]} llama_decode calls ({net[name] / calls[name] / 1e6:.2f} MB each), "
+                    f"{calls[name]} llama_decode calls "
+                    f"({net[name] / calls[name] / 1e6:.2f} MB each), "
                     f"logits rows {100 * logits_bytes / net[name]:.0f}% of it"
                 )
             print(line, flush=True)

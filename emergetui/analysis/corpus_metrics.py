@@ -52,7 +52,10 @@ class CorpusItem:
 
     @classmethod
     def from_record(cls, rec: Any) -> CorpusItem:
-        """From a stored :class:`~emergetui.tasks.records.ItemRecord` (errors give an empty item)."""
+        """From a stored :class:`~emergetui.tasks.records.ItemRecord`.
+
+        Errors give an empty item.
+        """
         raw = rec.raw
         lps: tuple[float, ...] = ()
         if not rec.error and rec.choices and len(raw.choice_logprobs) == len(rec.choices):

@@ -1,4 +1,5 @@
-"""Command line: `emergetui` opens the lab; `emergetui --batch` runs headless; subcommands for the rest.
+"""Command line: `emergetui` opens the lab; `emergetui --batch` runs headless; subcommands for the
+rest.
 
 This package is one of the two front ends: it turns arguments into an
 :class:`~emergetui.run.spec.ExperimentSpec`, and every user-facing failure

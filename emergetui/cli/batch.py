@@ -51,7 +51,8 @@ def run_batch(
                 print(probe_text(store, runner.run_id))
             print(f"\nrun {runner.run_id} stored in {store.path}")
             print(
-                f"  report: emergetui report {runner.run_id} --out DIR    export: emergetui export {runner.run_id}"
+                f"  report: emergetui report {runner.run_id} --out DIR    "
+                f"export: emergetui export {runner.run_id}"
             )
         if finished is None:
             return 1

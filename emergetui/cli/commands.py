@@ -1,4 +1,7 @@
-"""The subcommands: export, tasks, ladders, pull, report, runs, analyze (rpc-server, merge: cli/remote.py)."""
+"""The subcommands: export, tasks, ladders, pull, report, runs, analyze.
+
+rpc-server and merge are in cli/remote.py.
+"""
 
 from __future__ import annotations
 
@@ -138,7 +141,8 @@ def cmd_ladders(args: argparse.Namespace) -> int:
             fits = {True: "fits", False: "too big", None: "?"}[row.fits]
             cached = "cached" if row.cached else "not cached"
             print(
-                f"  {row.label:<10} {row.params:>15,} params  {fmt_bytes(row.size_bytes):>10}  {cached:<10}  "
+                f"  {row.label:<10} {row.params:>15,} params  "
+                f"{fmt_bytes(row.size_bytes):>10}  {cached:<10}  "
                 f"{fits:<7}  GPU {row.gpu_layers:<5}  {row.source}"
             )
     return 0

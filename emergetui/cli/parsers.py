@@ -1,4 +1,6 @@
-"""The command line's grammar, and the one place where its strings become an :class:`ExperimentSpec`."""
+"""The command line's grammar, and the one place where its strings become an
+:class:`ExperimentSpec`.
+"""
 
 from __future__ import annotations
 

@@ -43,7 +43,11 @@ class PlainDisplay:
             now = time.monotonic()
             if now - self._last >= self.every_s or event.downloaded == event.total:
                 self._last = now
-                line = f"  downloading {event.file}: {_fmt_bytes(event.downloaded)}/{_fmt_bytes(event.total)} at {_fmt_bytes(event.speed_bps)}/s"
+                line = (
+                    f"  downloading {event.file}: "
+                    f"{_fmt_bytes(event.downloaded)}/{_fmt_bytes(event.total)} "
+                    f"at {_fmt_bytes(event.speed_bps)}/s"
+                )
         if line is not None:
             print(line, file=self.out, flush=True)
 

@@ -1,1 +1,3 @@
-"""Model files: ladders (models.toml), Hub downloads, GGUF headers and writing, fitting a rung to the machine."""
+"""Model files: ladders (models.toml), Hub downloads, GGUF headers and writing, fitting a rung to
+the machine.
+"""

@@ -225,7 +225,8 @@ def fit_rung(
         return decide(
             ALL_LAYERS,
             True,
-            f"all {n_layers} layers on {dev}: ~{_gb(need)} of {_gb(memory.device_free)} free {free}",
+            f"all {n_layers} layers on {dev}: "
+            f"~{_gb(need)} of {_gb(memory.device_free)} free {free}",
         )
     per_layer = (model - info.other_bytes) / n_layers + info.kv_bytes_per_layer(n_ctx)
     layers = int(max(0, budget - overhead_bytes) // per_layer) if per_layer > 0 else 0
@@ -235,7 +236,8 @@ def fit_rung(
         return decide(
             layers,
             False,
-            f"cannot run: {layers}/{n_layers} layers fit in {_gb(memory.device_free)} {free} but the "
+            f"cannot run: {layers}/{n_layers} layers fit in "
+            f"{_gb(memory.device_free)} {free} but the "
             f"remaining ~{_gb(int(cpu_part))} exceed {_gb(memory.ram_free)} free RAM",
         )
     if layers == 0:

@@ -322,9 +322,14 @@ def _parse_rung(path: Path, where: str, raw: Any, defaults: Mapping[str, str | N
 
 
 def _bundled_ladder(base: Ladder, manifest: Path) -> Ladder:
-    """Rungs (and, unless the TOML says otherwise, the held-out text) come from the builder's manifest."""
+    """Rungs (and, unless the TOML says otherwise, the held-out text) come from the builder's
+    manifest.
+    """
     if not manifest.is_file():
-        problem = f"{base.name} ladder not built: its manifest {manifest} is missing (declared in {base.source_file})"
+        problem = (
+            f"{base.name} ladder not built: its manifest {manifest} is missing "
+            f"(declared in {base.source_file})"
+        )
         return replace(base, problem=problem)
     try:
         doc = json.loads(manifest.read_text(encoding="utf-8"))
@@ -362,7 +367,8 @@ def _opt_str(table: Mapping[str, Any], key: str, fail: Any) -> str | None:
 
 
 def _resolve_local(toml_file: Path, value: str, fail: Any, key: str) -> Path:
-    """Relative paths in a ladder file are relative to that file, not to the CWD, and stay in its folder.
+    """Relative paths in a ladder file are relative to that file, not to the CWD, and stay in its
+    folder.
 
     Why: ladder files get shared like task files; a relative path that climbs
     out of its folder (``../../home/me/.ssh/id``) is almost always a mistake or
@@ -378,7 +384,8 @@ def _resolve_local(toml_file: Path, value: str, fail: Any, key: str) -> Path:
     if lexical != base and base not in lexical.parents:
         raise fail(
             key,
-            f"relative path {value!r} leaves the folder {base}; use an absolute path if you mean it",
+            f"relative path {value!r} leaves the folder {base}; "
+            "use an absolute path if you mean it",
         )
     return (toml_file.parent / p).resolve()
 

@@ -59,9 +59,10 @@ class BigBenchSection:
     """Corpus rows, calibration rows and not-computed reasons of one run.
 
     The corpus rows (``level == "corpus"``) are the analysis's corpus curves, exactly the
-    rows of the run document; ``calibration`` its ``calibration`` rows (BIG-bench's Brier score and ECE and
-    emergetui's 10-bin ECE per rung); ``not_computed`` maps each declared metric that
-    is not computed to the reason; ``headline`` each task setting's headline metric.
+    rows of the run document; ``calibration`` its ``calibration`` rows (BIG-bench's Brier
+    score and ECE and emergetui's 10-bin ECE per rung); ``not_computed`` maps each
+    declared metric that is not computed to the reason; ``headline`` each task setting's
+    headline metric.
     """
 
     #: corpus rows given directly; None (the usual case): the analysis's corpus curves

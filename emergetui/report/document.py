@@ -1,4 +1,6 @@
-"""The run document (the `--json` output) and the final rung × task × metric table, from the store."""
+"""The run document (the `--json` output) and the final rung × task × metric table, from the
+store.
+"""
 
 from __future__ import annotations
 
@@ -80,8 +82,9 @@ def document_from_records(
     analyse: bool = True,
     seed: int = 0,
 ) -> dict[str, Any]:
-    """The run document from rows alone: shared by a stored run and ``emergetui analyze FILE.jsonl``,
-    so an exported run analysed elsewhere gives the same document.
+    """The run document from rows alone: shared by a stored run and
+    ``emergetui analyze FILE.jsonl``, so an exported run analysed elsewhere gives the same
+    document.
 
     ``listed`` names the metrics each (task, setting) declares; corpus-level ones (BLEU, ROUGE,
     calibration) are computed from the stored outputs (``export`` writes it per row)."""
@@ -247,7 +250,10 @@ def results_table(doc: dict[str, Any]) -> str:
     console.print(table)
     text = console.export_text()
     if doc.get("not_computed"):
-        text += f"not computed (unsupported metrics named by the tasks): {', '.join(doc['not_computed'])}\n"
+        text += (
+            "not computed (unsupported metrics named by the tasks): "
+            f"{', '.join(doc['not_computed'])}\n"
+        )
     return text
 
 
@@ -274,7 +280,10 @@ def verdict_lines(doc: dict[str, Any]) -> list[str]:
         head = next((rows[m] for m in names if m in rows), None)
         if head is None:
             continue
-        text = f"{task} [{setting}] {SHORT.get(head['metric'], head['metric'])}: {head['verdict'].upper()}"
+        text = (
+            f"{task} [{setting}] {SHORT.get(head['metric'], head['metric'])}: "
+            f"{head['verdict'].upper()}"
+        )
         mid = head.get("sigmoid_midpoint")
         if head["verdict"] == "emergent" and isinstance(mid, (int, float)):
             text += f" (critical scale ~{mid:.3g} params)"

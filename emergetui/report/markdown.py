@@ -189,7 +189,10 @@ def _loss_section(analysis: Analysis) -> str:
             ]
         )
     if not rows:
-        return "## Loss to ability\n\nNo rung has a held-out loss; run the reference corpus to get one."
+        return (
+            "## Loss to ability\n\n"
+            "No rung has a held-out loss; run the reference corpus to get one."
+        )
     headers = [
         "task",
         "setting",

@@ -1,1 +1,3 @@
-"""Running an experiment: the typed spec, the runner and its rung work, the events it emits, the results store."""
+"""Running an experiment: the typed spec, the runner and its rung work, the events it emits, the
+results store.
+"""

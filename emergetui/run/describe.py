@@ -22,7 +22,10 @@ def describe(event: ev.Event) -> str | None:
             extra = (
                 f", resuming with {event.resumed_items} stored items" if event.resumed_items else ""
             )
-            return f"run {event.run_id}: ladder {event.ladder}, {len(event.rungs)} rungs, {len(event.tasks)} task settings{extra}"
+            return (
+                f"run {event.run_id}: ladder {event.ladder}, {len(event.rungs)} rungs, "
+                f"{len(event.tasks)} task settings{extra}"
+            )
         case ev.RungStarted():
             return (
                 f"[{event.index + 1}/{event.n_rungs}] rung {event.rung} ({event.params:,} params)"
@@ -33,10 +36,16 @@ def describe(event: ev.Event) -> str | None:
                 if event.n_gpu_layers == 0
                 else f"{'all' if event.n_gpu_layers < 0 else event.n_gpu_layers} layers on GPU"
             )
-            return f"  loaded {event.rung} in {event.load_s:.1f}s ({_fmt_bytes(event.size_bytes)}, {gpu})"
+            return (
+                f"  loaded {event.rung} in {event.load_s:.1f}s "
+                f"({_fmt_bytes(event.size_bytes)}, {gpu})"
+            )
         case ev.TaskStarted():
             if event.n_done:
-                return f"  {event.task} [{event.setting}]: {event.n_done}/{event.n_items} already stored"
+                return (
+                    f"  {event.task} [{event.setting}]: "
+                    f"{event.n_done}/{event.n_items} already stored"
+                )
             return None
         case ev.TaskFinished():
             means = ", ".join(f"{k}={v:.3f}" for k, v in sorted(event.means.items()) if k in _SHOWN)
@@ -44,7 +53,10 @@ def describe(event: ev.Event) -> str | None:
         case ev.ItemFailed():
             return f"  item {event.task}/{event.item_id} failed: {event.error}"
         case ev.HeldoutLoss():
-            return f"  held-out loss {event.loss:.4f} nats/token (ppl {event.ppl:.2f}, {event.bpb:.3f} bits/byte, {event.n_tokens} tokens)"
+            return (
+                f"  held-out loss {event.loss:.4f} nats/token (ppl {event.ppl:.2f}, "
+                f"{event.bpb:.3f} bits/byte, {event.n_tokens} tokens)"
+            )
         case ev.RungFinished():
             return f"  rung {event.rung} done in {event.elapsed_s:.1f}s"
         case ev.RungFailed():

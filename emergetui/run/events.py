@@ -109,7 +109,9 @@ class RungFinished:
 
 @dataclass(frozen=True)
 class WorkerStarted:
-    """A rung's worker process is running: its pid (for py-spy or a debugger) and llama.cpp's log."""
+    """A rung's worker process is running: its pid (for py-spy or a debugger) and llama.cpp's
+    log.
+    """
 
     rung: str
     pid: int
@@ -119,7 +121,10 @@ class WorkerStarted:
 
 @dataclass(frozen=True)
 class RungFailed:
-    """A rung given up. ``log``: the file that holds llama.cpp's log of it ("" when none was kept)."""
+    """A rung given up.
+
+    ``log``: the file that holds llama.cpp's log of it ("" when none was kept).
+    """
 
     rung: str
     error: str

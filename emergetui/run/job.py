@@ -97,7 +97,8 @@ def execute(
     check: Callable[[], None],
     note: Callable[[str | Fit], None] = lambda _n: None,
 ) -> Outcome:
-    """Do one rung: fit, load, score, generate, held-out loss. ``note`` hears the phase as it changes.
+    """Do one rung: fit, load, score, generate, held-out loss. ``note`` hears the phase as it
+    changes.
 
     A model that does not fit or does not load is an :class:`Outcome`, not an
     exception; anything else (a store error, a bug) propagates to the caller.

@@ -223,7 +223,10 @@ def _conflict(a: tuple[Any, ...], b: tuple[Any, ...]) -> str | None:
     names = _ITEM_COLS.split(", ")
     ra, rb = dict(zip(names, a)), dict(zip(names, b))
     if ra["model_sha256"] != rb["model_sha256"]:
-        return f"computed by different model files ({ra['model_sha256'][:12]} vs {rb['model_sha256'][:12]})"
+        return (
+            "computed by different model files "
+            f"({ra['model_sha256'][:12]} vs {rb['model_sha256'][:12]})"
+        )
     if ra["item_hash"] != rb["item_hash"]:
         return "different item content"
     if ra["raw"] == rb["raw"] and ra["metrics"] == rb["metrics"]:
@@ -381,7 +384,8 @@ def _merge_into(path: Path, sources: list[RunRef], accept_old: bool) -> MergeRes
 # probe/store.py's table (run/ sits below probe/, so the schema is repeated, not imported)
 _PROBE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS probe_results (
-    run_id TEXT, rung TEXT, task TEXT, setting TEXT, kind TEXT, layer INTEGER, value REAL, n INTEGER,
+    run_id TEXT, rung TEXT, task TEXT, setting TEXT, kind TEXT, layer INTEGER, value REAL,
+    n INTEGER,
     PRIMARY KEY (run_id, rung, task, setting, kind, layer)
 )
 """

@@ -66,4 +66,7 @@ def describe(p: dict[str, Any] | None) -> str:
     """One line for reports and ``merge`` output."""
     if not p:
         return "provenance unknown (store from an older emergetui)"
-    return f"{p.get('host', UNKNOWN)}, emergetui {p.get('emergetui', UNKNOWN)}, {p.get('llama_cpp', UNKNOWN)}"
+    return (
+        f"{p.get('host', UNKNOWN)}, emergetui {p.get('emergetui', UNKNOWN)}, "
+        f"{p.get('llama_cpp', UNKNOWN)}"
+    )

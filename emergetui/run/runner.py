@@ -1,4 +1,5 @@
-"""The runner: a ladder × task item sets → plain events, results committed to the store as they finish.
+"""The runner: a ladder × task item sets → plain events, results committed to the store as they
+finish.
 
 One model is loaded at a time and released before the next. All requests of a
 rung (every pending item of every task and setting) go to the engine in one

@@ -28,7 +28,10 @@ DEFAULT_CORPUS = Path(__file__).resolve().parents[1] / "data" / "corpus"
 
 @dataclass(frozen=True)
 class ExperimentSpec:
-    """An experiment's choices. ``None`` means "the default" (all rungs, the ladder's tasks, 0 shots)."""
+    """An experiment's choices.
+
+    ``None`` means "the default" (all rungs, the ladder's tasks, 0 shots).
+    """
 
     ladder: str = "toy"
     rungs: tuple[str, ...] | None = None
@@ -51,7 +54,9 @@ class ExperimentSpec:
     probe_items: int = 300
     stall_timeout_s: float | None = None  # None: the runner's default
     rpc: tuple[str, ...] = ()
-    """llama.cpp RPC servers (``HOST:PORT``) for every rung without its own ``rpc`` in models.toml."""
+    """llama.cpp RPC servers (``HOST:PORT``) for every rung without its own ``rpc`` in
+    models.toml.
+    """
 
     def __post_init__(self) -> None:
         if self.n_gpu_layers != "auto" and not isinstance(self.n_gpu_layers, int):
@@ -69,7 +74,9 @@ class ExperimentSpec:
         return dataclasses.replace(self, **changes)
 
     def resuming(self, stored: dict[str, Any]) -> ExperimentSpec:
-        """This spec with the choices of a stored run (its ``RunConfig.identity()``), to resume it."""
+        """This spec with the choices of a stored run (its ``RunConfig.identity()``), to resume
+        it.
+        """
         shots = stored.get("shots")
         return self.replace(
             ladder=stored.get("ladder", self.ladder),
@@ -97,7 +104,8 @@ def select_rungs(ladder: Ladder, wanted: tuple[str, ...] | None) -> list[RungSpe
     missing = [w for w in wanted if w not in known]
     if missing:
         raise SpecError(
-            f"rungs: ladder {ladder.name} has no rung {', '.join(missing)} (it has {', '.join(known)})"
+            f"rungs: ladder {ladder.name} has no rung {', '.join(missing)} "
+            f"(it has {', '.join(known)})"
         )
     return [r for r in ladder.rungs if r.label in wanted]
 

@@ -79,7 +79,9 @@ class StoredRung:
     error: str | None
     heldout: dict[str, float] | None
     provenance: dict[str, Any] | None = None
-    """Host, emergetui and llama.cpp versions, model sha256 (run/provenance.py); None: older store."""
+    """Host, emergetui and llama.cpp versions, model sha256 (run/provenance.py); None: older
+    store.
+    """
 
 
 @dataclass
@@ -128,7 +130,9 @@ class Store:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        """An immediate write transaction: takes the write lock up front so two processes queue instead of deadlocking."""
+        """An immediate write transaction: takes the write lock up front so two processes queue
+        instead of deadlocking.
+        """
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as e:
@@ -163,7 +167,10 @@ class Store:
 
     # -- runs ----------------------------------------------------------------------
     def begin_run(self, run_id: str, ladder: str, config: dict[str, Any]) -> bool:
-        """Create the run or mark it running again; returns True when it already existed (resume)."""
+        """Create the run or mark it running again.
+
+        Returns True when it already existed (resume).
+        """
         now = time.time()
         with self._tx() as db:
             row = db.execute("SELECT run_id FROM runs WHERE run_id=?", (run_id,)).fetchone()
@@ -187,7 +194,8 @@ class Store:
     def runs(self) -> list[RunSummary]:
         rows = self._db.execute(
             "SELECT r.run_id, r.created, r.ladder, r.status, r.config, "
-            "(SELECT COUNT(*) FROM items i WHERE i.run_id=r.run_id) FROM runs r ORDER BY r.updated DESC"
+            "(SELECT COUNT(*) FROM items i WHERE i.run_id=r.run_id) "
+            "FROM runs r ORDER BY r.updated DESC"
         ).fetchall()
         return [RunSummary(r[0], r[1], r[2], r[3], r[5], json.loads(r[4] or "{}")) for r in rows]
 
@@ -234,7 +242,8 @@ class Store:
                 "INSERT INTO rungs (run_id,label,idx,params,path,sha256,provenance) "
                 "VALUES (?,?,?,?,?,?,?) "
                 "ON CONFLICT(run_id,label) DO UPDATE SET idx=excluded.idx, params=excluded.params, "
-                "path=excluded.path, heldout=CASE WHEN rungs.sha256=excluded.sha256 THEN rungs.heldout END, "
+                "path=excluded.path, "
+                "heldout=CASE WHEN rungs.sha256=excluded.sha256 THEN rungs.heldout END, "
                 "sha256=excluded.sha256, provenance=excluded.provenance",
                 (run_id, label, idx, params, path, sha256, prov),
             )
@@ -306,7 +315,8 @@ class Store:
     ) -> dict[tuple[str, str, str], str]:
         """(task, setting, item_id) -> item_hash of rows made by this model file."""
         rows = self._db.execute(
-            "SELECT task, setting, item_id, item_hash FROM items WHERE run_id=? AND rung=? AND model_sha256=?",
+            "SELECT task, setting, item_id, item_hash FROM items "
+            "WHERE run_id=? AND rung=? AND model_sha256=?",
             (run_id, rung, model_sha256),
         ).fetchall()
         return {(r[0], r[1], r[2]): r[3] for r in rows}
@@ -344,8 +354,9 @@ class Store:
         self, run_id: str, rung: str | None = None, task: str | None = None
     ) -> list[ItemRecord]:
         q = (
-            "SELECT i.run_id, i.rung, i.task, i.setting, i.item_id, i.item_hash, i.model_sha256, i.prompt, "
-            "i.choices, i.target_scores, i.targets, i.raw, i.metrics, i.error, i.shots FROM items i "
+            "SELECT i.run_id, i.rung, i.task, i.setting, i.item_id, i.item_hash, i.model_sha256, "
+            "i.prompt, i.choices, i.target_scores, i.targets, i.raw, i.metrics, i.error, i.shots "
+            "FROM items i "
             "LEFT JOIN rungs g ON g.run_id=i.run_id AND g.label=i.rung WHERE i.run_id=?"
         )
         args: list[Any] = [run_id]

@@ -106,7 +106,8 @@ def run_in_worker(
     commit_every_s: float = 1.0,
     stall_timeout_s: float = 900.0,
 ) -> Outcome:
-    """Run ``job`` in a fresh spawned process; raise :class:`Cancelled` once it is stopped on request.
+    """Run ``job`` in a fresh spawned process; raise :class:`Cancelled` once it is stopped on
+    request.
 
     Anything the worker finished is committed before this returns or raises.
     """

@@ -42,7 +42,9 @@ _PR_SET_PDEATHSIG = 1
 
 
 class LinkStore:
-    """The store as a rung's work sees it, over the pipe: writes go to the runner, reads are asked."""
+    """The store as a rung's work sees it, over the pipe: writes go to the runner, reads are
+    asked.
+    """
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn

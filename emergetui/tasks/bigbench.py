@@ -191,7 +191,8 @@ def _check_name(data: Mapping[str, Any], where: str) -> str | None:
     name = _str_field(data, "name", where, None)
     if name and (any(c in name for c in "/\\\x00") or name.startswith(".")):
         raise TaskError(
-            f"{where}: field 'name' must be a plain name (no / or \\, not starting with '.'), got {name!r}"
+            f"{where}: field 'name' must be a plain name "
+            f"(no / or \\, not starting with '.'), got {name!r}"
         )
     return name
 

@@ -113,7 +113,10 @@ class Question:
 
 
 def header(subject: str) -> str:
-    return f"The following are multiple choice questions (with answers) about {subject.replace('_', ' ')}.\n\n"
+    return (
+        "The following are multiple choice questions (with answers) "
+        f"about {subject.replace('_', ' ')}.\n\n"
+    )
 
 
 def check_subjects(subjects: Sequence[str] | None, where: str) -> tuple[str, ...]:
@@ -320,7 +323,9 @@ def item_sets(
                     metrics=metrics,
                     preferred_metric="multiple_choice_grade",
                     shots=k,
-                    description=f"MMLU, {len(data['test'])} subjects, {k}-shot from dev, {mode} scoring",
+                    description=(
+                        f"MMLU, {len(data['test'])} subjects, {k}-shot from dev, {mode} scoring"
+                    ),
                     extra={
                         "source": "mmlu",
                         "path": source,

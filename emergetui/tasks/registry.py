@@ -159,7 +159,8 @@ def load_task_toml(path: Path, builtin: bool = False) -> TaskDef:
         unknown_keys = sorted(set(keys) - allowed)
         if unknown_keys:
             raise TaskError(
-                f"{where}: unknown field '{prefix}{unknown_keys[0]}' (known: {', '.join(sorted(allowed))})"
+                f"{where}: unknown field '{prefix}{unknown_keys[0]}' "
+                f"(known: {', '.join(sorted(allowed))})"
             )
     metrics = tuple(_typed(data, "metrics", list, where, []))
     unknown = [m for m in metrics if not isinstance(m, str) or m not in METRICS]

@@ -28,7 +28,8 @@ def read_text(path: Path) -> str:
     except UnicodeDecodeError as e:
         line = data[: e.start].count(b"\n") + 1
         raise TaskError(
-            f"{path}:{line}: not UTF-8 text (invalid byte 0x{data[e.start]:02x} at offset {e.start})"
+            f"{path}:{line}: not UTF-8 text "
+            f"(invalid byte 0x{data[e.start]:02x} at offset {e.start})"
         ) from None
 
 

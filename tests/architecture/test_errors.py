@@ -1,4 +1,6 @@
-"""One error family: every failure a user can see is an EmergetuiError, caught once per front end."""
+"""One error family: every failure a user can see is an EmergetuiError, caught once per front
+end.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Stores written by real batch runs of a three-rung tiny ladder, as two machines would write them."""
+"""Stores written by real batch runs of a three-rung tiny ladder, as two machines would write
+them.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Fixtures for the reliability tests: a tiny two-rung ladder, a fast mixed task, a clean reference run."""
+"""Fixtures for the reliability tests: a tiny two-rung ladder, a fast mixed task, a clean reference
+run.
+"""
 
 from __future__ import annotations
 
@@ -50,7 +52,9 @@ def tiny_ladder(
 
 @dataclass(frozen=True)
 class CleanRun:
-    """An uninterrupted run of the mixed task over the tiny ladder: the reference every crash is judged by."""
+    """An uninterrupted run of the mixed task over the tiny ladder: the reference every crash is
+    judged by.
+    """
 
     store: Path
     run_id: str
@@ -62,7 +66,9 @@ class CleanRun:
 def clean_run(
     tmp_path_factory: pytest.TempPathFactory, tiny_ladder: Path, mix_task: Path
 ) -> CleanRun:
-    """Run once per session, in this process, with the CLI (one llama.cpp thread, as in the children)."""
+    """Run once per session, in this process, with the CLI (one llama.cpp thread, as in the
+    children).
+    """
     import contextlib
     import io
 

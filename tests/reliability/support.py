@@ -1,4 +1,5 @@
-"""Helpers shared by the reliability tests: a fast task, stored-row snapshots, crashable CLI processes.
+"""Helpers shared by the reliability tests: a fast task, stored-row snapshots, crashable CLI
+processes.
 
 Why a module rather than fixtures only: the crash and concurrency tests start
 real ``emergetui`` processes, and the same snapshot / comparison code must
@@ -143,7 +144,9 @@ def cpus() -> list[int]:
 def spawn_cli(
     args: Sequence[str], env: dict[str, str], cwd: Path, stderr: int | None = subprocess.PIPE
 ) -> subprocess.Popen[str]:
-    """Start ``emergetui ARGS`` as a real process (stdout discarded: the JSON document is not needed)."""
+    """Start ``emergetui ARGS`` as a real process (stdout discarded: the JSON document is not
+    needed).
+    """
     return subprocess.Popen(
         [sys.executable, "-c", LAUNCHER, *args],
         env=env,

@@ -107,7 +107,9 @@ def _raw_variants(body: str) -> st.SearchStrategy[bytes]:
 
 
 def _toml_value(v: Any) -> str:
-    """Just enough TOML writing for fuzzing (no tomli_w dependency); keys and strings JSON-quoted."""
+    """Just enough TOML writing for fuzzing (no tomli_w dependency); keys and strings
+    JSON-quoted.
+    """
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, int):
@@ -231,7 +233,8 @@ def _one_line_naming(err: Exception, path: Path) -> None:
 
 @pytest.fixture()
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A folder with the things fuzzed files point at: a BIG-bench task, an MMLU folder, a file outside.
+    """A folder with the things fuzzed files point at: a BIG-bench task, an MMLU folder, a file
+    outside.
 
     The Hub is stubbed out: hf sources must fail as fast as being offline does.
     """
@@ -578,7 +581,8 @@ def test_ladder_files_cannot_point_outside_their_folder(
     _one_line_naming(info.value, path)
     # an absolute path is an explicit choice and stays allowed
     path.write_text(
-        f"[ladders.ok]\nrungs = [{{ label = 'a', params = 1, path = '{workdir.parent / 'outside.gguf'}' }}]\n"
+        "[ladders.ok]\n"
+        f"rungs = [{{ label = 'a', params = 1, path = '{workdir.parent / 'outside.gguf'}' }}]\n"
     )
     assert get_ladder(str(path)).rungs[0].path == workdir.parent / "outside.gguf"
 
@@ -611,7 +615,9 @@ def test_cli_traversal_is_exit_2(
 def test_python_dash_m_cli_bad_input_is_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """What ``python -m emergetui.cli --batch --ladder nonexistent`` does, in this process (runpy)."""
+    """What ``python -m emergetui.cli --batch --ladder nonexistent`` does, in this process
+    (runpy).
+    """
     import runpy
     import sys
 

@@ -94,7 +94,8 @@ WRITER = textwrap.dedent("""
     for i in range(n):
         own = [ItemRecord("r" + who, "g", "t", "s", f"{i}-{j}", "h", "m", "p" * 500, [], [], [],
                           ItemRaw(choice_logprobs=[[-0.5 * j]]), {"m": float(i)}) for j in range(3)]
-        same = [ItemRecord("shared", "g", "t", "s", str(i), "h", "m", "p", [], [], [], ItemRaw(), {"by": 0.0})]
+        same = [ItemRecord("shared", "g", "t", "s", str(i), "h", "m", "p", [], [], [],
+                           ItemRaw(), {"by": 0.0})]
         store.put_records(own + same)
         store.set_rung("r" + who, 0, "g", 1, "x", "y")
         store.update_rung("r" + who, "g", status=f"step {i}")

@@ -1,4 +1,5 @@
-"""Crash safety: a batch run killed with SIGKILL at random points, then rerun, loses and duplicates nothing.
+"""Crash safety: a batch run killed with SIGKILL at random points, then rerun, loses and duplicates
+nothing.
 
 Each seed starts the real ``emergetui --batch`` in a child process and kills
 it with SIGKILL (no handler, no cleanup: what a power cut or the OOM killer
@@ -69,7 +70,8 @@ def _stored_count(
 def kill_at_random_point(
     args: list[str], tmp: Path, store: Path, trigger: str, rng: random.Random, cpu: int
 ) -> str:
-    """Run one child and SIGKILL it at a point drawn from ``rng``; return a description of the point.
+    """Run one child and SIGKILL it at a point drawn from ``rng``; return a description of the
+    point.
 
     ``trigger="rows"``: once the store holds a random number of rows, with the
     child committing after every wave (many more transactions to land in);

@@ -1,4 +1,5 @@
-"""Determinism: the same seed and the same model files give bit-identical stored results and reports.
+"""Determinism: the same seed and the same model files give bit-identical stored results and
+reports.
 
 What holds exactly: two runs of one experiment (other process, other store,
 other llama.cpp thread count) store the same bits, raw log-probabilities
@@ -145,7 +146,9 @@ def test_batch_geometry_changes_only_the_last_float_bits(
     strict=False,
 )
 def test_batch_geometry_bit_identical(tiny_model_b: Path, reference: tuple[list, list]) -> None:
-    """Kept as an expected failure so that the gap stays visible (and an XPASS shows if it closes)."""
+    """Kept as an expected failure so that the gap stays visible (and an XPASS shows if it
+    closes).
+    """
     n_batch, n_seq_max = GEOMETRIES[2]
     with Engine.load(
         tiny_model_b, n_gpu_layers=0, n_threads=1, n_batch=n_batch, n_seq_max=n_seq_max

@@ -1,4 +1,5 @@
-"""Faults: a full disk (downloads and store), models that do not load, GPU out of memory, endless generations.
+"""Faults: a full disk (downloads and store), models that do not load, GPU out of memory, endless
+generations.
 
 What tests/hub already covers is not repeated here: a connection cut mid-file
 resumed with a Range request, a partial file from an earlier process resumed,
@@ -253,7 +254,7 @@ def test_disk_full_in_the_store_is_one_clear_error_and_keeps_committed_rows(
     )
 
 
-# --------------------------------------------------------------------------- models that do not load
+# ---------------------------------------------------------------------- models that do not load
 
 
 def _sets(n: int = 4) -> list[ItemSet]:
@@ -346,7 +347,8 @@ def test_gpu_out_of_memory_retries_with_fewer_layers(
     )
     with Store(tmp_path / "s.sqlite") as store:
         events = list(Runner(cfg, store, in_process=True).events())
-        # small: 2 layers, all on GPU (-1) fails, half (1) loads; large: 3 layers, -1 -> 1 -> 0, all fail
+        # small: 2 layers, all on GPU (-1) fails, half (1) loads;
+        # large: 3 layers, -1 -> 1 -> 0, all fail
         assert tried == {tiny_model.name: [-1, 1], tiny_model_b.name: [-1, 1, 0]}
         warnings = [
             e.message for e in events if isinstance(e, ev.LogMessage) and e.level == "warning"

@@ -67,7 +67,8 @@ def test_hf_token_is_used_but_never_written_or_logged(
             assert main([*argv, "--store", str(store)]) == 0
     text = printed.getvalue()
 
-    # the token was really in play: sent to the Hub host for the private repo, refused by the gated one
+    # the token was really in play: sent to the Hub host for the private repo, refused by the
+    # gated one
     assert any(
         r.headers.get("authorization") == f"Bearer {TOKEN}"
         for r in hub.requests

@@ -47,7 +47,8 @@ def test_bad_rpc_names_file_and_key(
 ) -> None:
     p = _ladder(
         tmp_path,
-        f'[ladders.split]\nrpc = {value}\nrungs = [{{ label = "a", params = 1, path = "{tiny_model}" }}]\n',
+        f"[ladders.split]\nrpc = {value}\n"
+        f'rungs = [{{ label = "a", params = 1, path = "{tiny_model}" }}]\n',
     )
     with pytest.raises(LadderError, match=rf"{p}: {where}".replace("[", r"\[").replace("]", r"\]")):
         parse_ladder_file(p)
@@ -83,7 +84,9 @@ def test_fit_counts_rpc_servers_memory(tiny_model: Path) -> None:
 
 
 def test_fit_a_model_too_big_for_ram_alone_fits_with_servers() -> None:
-    """A 47 GB model (72B Q4_K_M) on a 16 GB machine: refused alone, split with two 24 GB servers."""
+    """A 47 GB model (72B Q4_K_M) on a 16 GB machine: refused alone, split with two 24 GB
+    servers.
+    """
     from emergetui.models.gguf_info import GGUFHeader
 
     layer = 580_000_000

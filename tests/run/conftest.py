@@ -1,4 +1,6 @@
-"""Fixtures of the worker-process tests: a three-rung tiny ladder, a task big enough to interrupt."""
+"""Fixtures of the worker-process tests: a three-rung tiny ladder, a task big enough to
+interrupt.
+"""
 
 from __future__ import annotations
 

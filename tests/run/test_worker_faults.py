@@ -138,7 +138,9 @@ def _rung(label: str, params: int, path: Path) -> object:
 def test_a_python_exception_in_the_worker_fails_the_rung_with_its_words(
     tmp_path: Path, tiny_model: Path
 ) -> None:
-    """An item whose prompt is not text (a library caller's bug): the engine raises in the worker."""
+    """An item whose prompt is not text (a library caller's bug): the engine raises in the
+    worker.
+    """
     bad = Item("odd", None, choices=(" 2", " 3"), target_scores=(1.0, 0.0))  # type: ignore[arg-type]
     cfg = RunConfig(
         ladder="x",

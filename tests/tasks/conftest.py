@@ -12,7 +12,9 @@ from tests.conftest import FIXTURES
 
 @pytest.fixture(scope="session")
 def bb() -> Path:
-    """Folder of unchanged BIG-bench task.json files (tests/fixtures/bigbench, with their notice)."""
+    """Folder of unchanged BIG-bench task.json files (tests/fixtures/bigbench, with their
+    notice).
+    """
     return FIXTURES / "bigbench"
 
 

@@ -77,7 +77,8 @@ def test_logical_deduction_prompt_has_no_choices_appended(bb: Path) -> None:
 def test_arithmetic_choices_appended_in_bigbench_permutation(bb: Path) -> None:
     task = load_one(bb / "arithmetic" / "1_digit_addition")
     item = sets_for(task, [0])[0].items[0]
-    # default_format_fn with RandomState(42): permutation of sorted(["2","1","859","banana","house","0"])
+    # default_format_fn with RandomState(42):
+    # permutation of sorted(["2","1","859","banana","house","0"])
     assert item.prompt == (
         "\nQ: What is 0 plus 0?\n  choice: 0\n  choice: 1\n  choice: house\n  choice: 2"
         "\n  choice: banana\n  choice: 859\nA: "

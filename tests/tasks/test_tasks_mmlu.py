@@ -19,7 +19,8 @@ from emergetui.tasks.base import TaskError
 def test_subject_list() -> None:
     assert len(mmlu.SUBJECTS) == 57 == len(set(mmlu.SUBJECTS))
     assert mmlu.header("high_school_us_history") == (
-        "The following are multiple choice questions (with answers) about high school us history.\n\n"
+        "The following are multiple choice questions (with answers) "
+        "about high school us history.\n\n"
     )
 
 

@@ -33,7 +33,6 @@ from emergetui.toy.corpus import (
     CharTokenizer,
     CorpusSpec,
     Split,
-    answer_mask,
     heldout_lines,
     heldout_text,
     make_split,
@@ -49,8 +48,9 @@ from emergetui.toy.files import (
     Manifest,
     RungRecord,
     sha256,
-    task_json,
     write_json,
+    task_specs,
+    write_task_files,
 )
 from emergetui.toy.model import ToyConfig, ToyLlama
 
@@ -216,22 +216,23 @@ def build(out: Path, seed: int, rungs: Sequence[Rung], spec: TrainSpec, corpus: 
     vocab = toy_vocab()
     tok = CharTokenizer.from_vocab(vocab)
     (out / HELDOUT_FILE).write_text(heldout_text(split), encoding="utf-8")
-    write_json(out / TASK_FILE, task_json(split))
-    rows = training_tokens(split, tok, spec.steps * spec.batch, spec.seq_len)
+    write_task_files(out, split)
+    rows, answers = training_tokens(split, tok, spec.steps * spec.batch, spec.seq_len)
     data = torch.from_numpy(rows)
-    weights = torch.from_numpy(np.where(answer_mask(rows, tok), 1.0, spec.prompt_weight).astype(np.float32))
-    val = torch.from_numpy(pack_rows(heldout_lines(split), tok, None, spec.seq_len))
+    weights = torch.from_numpy(np.where(answers, 1.0, spec.prompt_weight).astype(np.float32))
+    val = torch.from_numpy(pack_rows(heldout_lines(split), tok, None, spec.seq_len)[0])
     manifest = Manifest(
         ladder="toy",
         description="Llama-architecture transformers of growing size, trained by emergetui.toy.train "
-        "on the same synthetic corpus (little-endian addition, memorisable facts) for the same "
-        "number of tokens.",
+        "on the same synthetic corpus (little-endian addition, a memorised letter chain, blocks of "
+        "a letter code that changes per block) for the same number of tokens.",
         seed=seed,
         train_tokens=spec.tokens,
         task=TASK_FILE,
         heldout=HELDOUT_FILE,
         corpus=asdict(corpus),
         training=asdict(spec),
+        tasks=task_specs(split),
     )
     t_all = time.perf_counter()
     for rung in rungs:
@@ -296,7 +297,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     spec = TINY_SPEC if args.tiny else TrainSpec()
     if args.steps:
         spec = replace(spec, steps=args.steps)
-    corpus = CorpusSpec(seed=args.seed, n_task=20, n_heldout=40, n_facts=64) if args.tiny else CorpusSpec(seed=args.seed)
+    corpus = CorpusSpec(seed=args.seed, n_task=20, n_heldout=40) if args.tiny else CorpusSpec(seed=args.seed)
     build(args.out, args.seed, rungs, spec, corpus, measure=not args.no_measure)
     return 0
 

@@ -43,7 +43,9 @@ class LogitsCheck:
         return max(self.max_abs_logit, self.max_abs_logprob)
 
 
-def llama_logits_f32(path: str | Path, token_lists: Sequence[Sequence[int]], n_ctx: int = 512) -> list[np.ndarray]:
+def llama_logits_f32(
+    path: str | Path, token_lists: Sequence[Sequence[int]], n_ctx: int = 512
+) -> list[np.ndarray]:
     """Every position's logits for each token list, one decode each, F32 KV cache, no flash attention.
 
     Call after an :class:`Engine` exists, so llama.cpp's log is already routed.
@@ -89,7 +91,9 @@ def _log_softmax(x: np.ndarray) -> np.ndarray:
 
 
 @torch.no_grad()
-def check_gguf(model: ToyLlama, path: str | Path, tok: CharTokenizer, texts: Sequence[str]) -> LogitsCheck:
+def check_gguf(
+    model: ToyLlama, path: str | Path, tok: CharTokenizer, texts: Sequence[str]
+) -> LogitsCheck:
     model.eval()
     worst_logit = worst_lp = worst_score = 0.0
     n_total = 0
@@ -104,7 +108,9 @@ def check_gguf(model: ToyLlama, path: str | Path, tok: CharTokenizer, texts: Seq
             if scored.error or len(scored.logprobs) != len(want):
                 tokens_match = False
             else:
-                worst_score = max(worst_score, float(np.abs(np.array(scored.logprobs) - want).max()))
+                worst_score = max(
+                    worst_score, float(np.abs(np.array(scored.logprobs) - want).max())
+                )
     for ids, got in zip(encoded, llama_logits_f32(path, encoded)):
         ref = model(torch.tensor([ids]))[0].double().numpy()
         worst_logit = max(worst_logit, float(np.abs(ref - got).max()))

@@ -68,7 +68,9 @@ def draw_letters(rng: np.random.Generator, n: int) -> str:
     return "".join(CIPHER_IN[int(i)] for i in rng.permutation(len(CIPHER_IN))[:n])
 
 
-def block(rng: np.random.Generator, n_pairs: int, n_lines: int, avoid: Code | None = None) -> list[str]:
+def block(
+    rng: np.random.Generator, n_pairs: int, n_lines: int, avoid: Code | None = None
+) -> list[str]:
     """``n_lines`` lines under one fresh code (redrawn if it equals ``avoid``, the test code)."""
     code = Code.draw(rng)
     while avoid is not None and code == avoid:
@@ -77,4 +79,7 @@ def block(rng: np.random.Generator, n_pairs: int, n_lines: int, avoid: Code | No
 
 
 def is_cipher_line(line: str) -> bool:
-    return bool(line) and line[0] in CIPHER_IN
+    """A line of code pairs (``CX AS``), told apart from a chain line by its spaces."""
+    return (
+        len(line) >= 2 and line[0] in CIPHER_IN and line[1] in CIPHER_OUT and line[2:3] in ("", " ")
+    )

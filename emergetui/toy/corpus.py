@@ -88,17 +88,19 @@ class CorpusSpec:
     min_digits: int = 1
     n_task: int = 200
     n_heldout: int = 600
-    chain_letters: int = 20
+    chain_letters: int = 52
     chain_len: int = 8
     cipher_pairs: int = 4
     block_min: int = 2
     block_max: int = 10
-    p_chain: float = 0.35
+    p_chain: float = 0.45
     p_cipher: float = 0.0
 
     @property
     def chain_alphabet(self) -> str:
-        return "abcdefghijklmnopqrstuvwxyz"[: self.chain_letters]
+        return ("abcdefghijklmnopqrstuvwxyz" + "abcdefghijklmnopqrstuvwxyz".upper())[
+            : self.chain_letters
+        ]
 
 
 def _operand(rng: np.random.Generator, n_digits: int) -> int:

@@ -14,6 +14,13 @@ from emergetui.toy.model import ToyLlama, gguf_weights
 
 
 def export_gguf(
-    model: ToyLlama, path: str | Path, vocab: Vocab, *, name: str, metadata: dict[str, str] | None = None
+    model: ToyLlama,
+    path: str | Path,
+    vocab: Vocab,
+    *,
+    name: str,
+    metadata: dict[str, str] | None = None,
 ) -> Path:
-    return write_llama_gguf(path, model.c.shape(), vocab, gguf_weights(model), name=name, metadata=metadata)
+    return write_llama_gguf(
+        path, model.c.shape(), vocab, gguf_weights(model), name=name, metadata=metadata
+    )

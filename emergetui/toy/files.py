@@ -21,6 +21,8 @@ MANIFEST = "manifest.json"
 TASK_FILE = "task_addition.json"
 CHAIN_TASK_FILE = "task_chain.json"
 CIPHER_TASK_FILE = "task_cipher.json"
+#: The chain's task definition: the BIG-bench file, generation capped at the answer's length.
+CHAIN_TOML = "toy_chain.toml"
 #: The cipher's task definition: the BIG-bench file plus the shot counts of its ICL curve.
 CIPHER_TOML = "toy_cipher.toml"
 CIPHER_SHOTS = (0, 1, 2, 4, 8)
@@ -29,7 +31,9 @@ CIPHER_SHOTS = (0, 1, 2, 4, 8)
 def task_specs(split: Split) -> list[str]:
     """What the default run scores, in the order its output lists them (the cipher
     only when the corpus has cipher blocks)."""
-    return [TASK_FILE, CHAIN_TASK_FILE] + ([CIPHER_TOML] if split.spec.p_cipher > 0 else [])
+    return [TASK_FILE, CHAIN_TOML] + ([CIPHER_TOML] if split.spec.p_cipher > 0 else [])
+
+
 HELDOUT_FILE = "heldout.txt"
 RESULTS_FILE = "RESULTS.md"
 
@@ -64,7 +68,9 @@ def task_json(split: Split) -> dict[str, Any]:
     return {
         "name": "toy_addition",
         "description": TASK_DESCRIPTION.format(
-            d=split.spec.digits, d1=split.spec.digits + 1, example=Problem(347, 285, split.spec.digits).line
+            d=split.spec.digits,
+            d1=split.spec.digits + 1,
+            example=Problem(347, 285, split.spec.digits).line,
         ),
         "keywords": ["arithmetic", "mathematics", "numerical response", "zero-shot", "emergence"],
         "metrics": ["exact_str_match"],
@@ -86,7 +92,8 @@ def chain_task_json(split: Split) -> dict[str, Any]:
     return {
         "name": "toy_chain",
         "description": (
-            f"Continue a chain: after two letters of a-{spec.chain_alphabet[-1]}, write the next "
+            f"Continue a chain: after two of the letters {spec.chain_alphabet[0]}-"
+            f"{spec.chain_alphabet[-1]}, write the next "
             f"{spec.chain_len}, each fixed by the two before it through a hidden table the toy "
             f"ladder memorised in training (e.g. {example}). Every answer letter is one lookup, "
             "so exact match needs all of them right."
@@ -99,7 +106,9 @@ def chain_task_json(split: Split) -> dict[str, Any]:
         "example_output_prefix": "",
         "few_shot_example_separator": "\n",
         "stop_string": "\n",
-        "output_regex": "[a-z]+",
+        # the answer is the next chain_len letters: a model that writes on past them
+        # (line ends are not marked, only counted) is scored on those letters alone
+        "output_regex": f"[a-zA-Z]{{1,{spec.chain_len}}}",
         "examples": [
             {"input": s, "target": split.chain.walk(s, spec.chain_len)} for s in split.chain_starts
         ],
@@ -146,9 +155,29 @@ def cipher_toml() -> str:
     )
 
 
+def chain_toml(split: Split) -> str:
+    """The chain task with generation capped at its answer's length.
+
+    Why: chain lines have no end marker (a model knows where a line ends only
+    by counting letters), so an uncapped greedy answer may run on past the
+    eight letters; the cap makes the generated tokens, and so the token edit
+    distance, about the eight letters asked for.
+    """
+    return (
+        "# The toy ladder's mirage task. Written by python -m emergetui.toy.train.\n"
+        'name = "toy_chain"\n'
+        f'description = "Continue a memorised letter chain by {split.spec.chain_len} letters"\n'
+        f"max_tokens = {split.spec.chain_len}\n\n"
+        "[source]\n"
+        'type = "bigbench"\n'
+        f'path = "{CHAIN_TASK_FILE}"\n'
+    )
+
+
 def write_task_files(directory: Path, split: Split) -> None:
     write_json(directory / TASK_FILE, task_json(split))
     write_json(directory / CHAIN_TASK_FILE, chain_task_json(split))
+    (directory / CHAIN_TOML).write_text(chain_toml(split), encoding="utf-8")
     if split.spec.p_cipher > 0:
         write_json(directory / CIPHER_TASK_FILE, cipher_task_json(split))
         (directory / CIPHER_TOML).write_text(cipher_toml(), encoding="utf-8")

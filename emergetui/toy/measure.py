@@ -79,7 +79,9 @@ def task_sets(directory: str | Path = TOY_DIR, limit: int | None = None) -> list
 
 def measure_set(eng: Engine, s: ItemSet) -> Cell:
     items = s.items
-    gens = eng.generate([i.prompt for i in items], max_tokens=16, stop=list(items[0].stop))
+    gens = eng.generate(
+        [i.prompt for i in items], max_tokens=items[0].max_tokens, stop=list(items[0].stop)
+    )
     scored = eng.score([(i.prompt, i.targets[0]) for i in items])
     errors = [x.error for x in scored if x.error] + [g.error for g in gens if g.error]
     if errors:
@@ -128,8 +130,15 @@ def measure_ladder(
     heldout = (directory / HELDOUT_FILE).read_text(encoding="utf-8")
     window = int(manifest.training.get("seq_len", 128))
     return [
-        measure_rung(directory / r.file, sets, heldout, label=r.label, params=r.params, window=window,
-                     n_threads=n_threads)
+        measure_rung(
+            directory / r.file,
+            sets,
+            heldout,
+            label=r.label,
+            params=r.params,
+            window=window,
+            n_threads=n_threads,
+        )
         for r in manifest.rungs
     ]
 
@@ -151,7 +160,9 @@ def measure_and_write(directory: str | Path = TOY_DIR, limit: int | None = None)
 if __name__ == "__main__":
     import argparse
 
-    ap = argparse.ArgumentParser(prog="python -m emergetui.toy.measure", description="Measure the toy ladder.")
+    ap = argparse.ArgumentParser(
+        prog="python -m emergetui.toy.measure", description="Measure the toy ladder."
+    )
     ap.add_argument("directory", nargs="?", type=Path, default=TOY_DIR)
     ap.add_argument("--items", type=int, default=None, help="items per task setting (default: all)")
     ap.add_argument("--write", action="store_true", help="write results.json and RESULTS.md")

@@ -114,7 +114,9 @@ class Block(nn.Module):
             rep = c.n_head // c.n_head_kv
             k = k.repeat_interleave(rep, dim=1)
             v = v.repeat_interleave(rep, dim=1)
-        a = F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=1.0 / math.sqrt(c.head_dim))
+        a = F.scaled_dot_product_attention(
+            q, k, v, is_causal=True, scale=1.0 / math.sqrt(c.head_dim)
+        )
         x = x + self.wo(a.transpose(1, 2).reshape(b, t, c.n_head * c.head_dim))
         h = self.ffn_norm(x)
         return x + self.w_down(F.silu(self.w_gate(h)) * self.w_up(h))

@@ -40,7 +40,13 @@ def curve_table(results: Sequence[RungResult], task: str, shots: int = 0) -> str
 
 def icl_table(results: Sequence[RungResult], metric: str = "exact_match") -> str:
     shots = [c.shots for c in results[0].cells if c.task == CIPHER]
-    head = "| rung | " + " | ".join(f"{k}-shot" for k in shots) + " |\n|---|" + "---:|" * len(shots) + "\n"
+    head = (
+        "| rung | "
+        + " | ".join(f"{k}-shot" for k in shots)
+        + " |\n|---|"
+        + "---:|" * len(shots)
+        + "\n"
+    )
     rows = []
     for r in results:
         vals = [getattr(r.cell(CIPHER, k), metric) for k in shots]
@@ -49,25 +55,32 @@ def icl_table(results: Sequence[RungResult], metric: str = "exact_match") -> str
     return head + "\n".join(rows) + "\n"
 
 
+def has_cipher(results: Sequence[RungResult]) -> bool:
+    return bool(results) and any(c.task == CIPHER for c in results[0].cells)
+
+
 def loss_table(results: Sequence[RungResult]) -> str:
     top = max(CIPHER_SHOTS)
+    icl = has_cipher(results)
+    extra = f" cipher {top}-shot EM |" if icl else ""
     head = (
-        f"| rung | params | held-out loss | addition EM | chain token acc | chain EM | cipher {top}-shot EM "
-        "|\n|---|---:|---:|---:|---:|---:|---:|\n"
+        f"| rung | params | held-out loss | addition EM | chain token acc | chain EM |{extra}\n"
+        f"|---|---:|---:|---:|---:|---:|{'---:|' if icl else ''}\n"
     )
     rows = [
         f"| {r.label} | {r.params:,} | {r.heldout_loss:.4f} | {_pct(r.cell(ADDITION).exact_match)} | "
-        f"{_pct(r.cell(CHAIN).token_accuracy)} | {_pct(r.cell(CHAIN).exact_match)} | "
-        f"{_pct(r.cell(CIPHER, top).exact_match)} |"
+        f"{_pct(r.cell(CHAIN).token_accuracy)} | {_pct(r.cell(CHAIN).exact_match)} |"
+        + (f" {_pct(r.cell(CIPHER, top).exact_match)} |" if icl else "")
         for r in results
     ]
     return head + "\n".join(rows) + "\n"
 
 
 def curve_tables(results: Sequence[RungResult]) -> str:
+    icl = f"cipher exact match by shots\n{icl_table(results)}\n" if has_cipher(results) else ""
     return (
         f"addition\n{curve_table(results, ADDITION)}\nchain\n{curve_table(results, CHAIN)}\n"
-        f"cipher exact match by shots\n{icl_table(results)}\nloss\n{loss_table(results)}"
+        f"{icl}loss\n{loss_table(results)}"
     )
 
 
@@ -104,21 +117,23 @@ def findings(results: Sequence[RungResult]) -> list[str]:
         + "."
     )
     top = max(CIPHER_SHOTS)
-    zero = [r.cell(CIPHER, 0).exact_match for r in results]
-    many = [r.cell(CIPHER, top).exact_match for r in results]
-    out.append(
-        f"In-context learning (cipher): with 0 shots every rung is at chance "
-        f"({_pct(min(zero))}-{_pct(max(zero))}, chance {_pct(CIPHER_CHANCE)}); with {top} shots "
-        + ", ".join(f"{a} {_pct(m)}" for a, m in zip(lab, many))
-        + "."
-    )
+    if has_cipher(results):
+        zero = [r.cell(CIPHER, 0).exact_match for r in results]
+        many = [r.cell(CIPHER, top).exact_match for r in results]
+        out.append(
+            f"In-context learning (cipher): 0 shots {_pct(min(zero))}-{_pct(max(zero))} over the "
+            f"rungs (chance {_pct(CIPHER_CHANCE)}); {top} shots "
+            + ", ".join(f"{a} {_pct(m)}" for a, m in zip(lab, many))
+            + "."
+        )
     held = [r.heldout_loss for r in results]
     ups = sum(b >= a for a, b in zip(held, held[1:]))
     falls = "falls at every step" if ups == 0 else f"rises at {ups} of {len(held) - 1} steps"
     out.append(
-        f"Loss and ability: held-out loss {falls} ({held[0]:.3f} -> {held[-1]:.3f}); addition's jump "
-        f"comes at loss {_loss_at_jump(results, [c.exact_match for c in add])}, the cipher's at "
-        f"{_loss_at_jump(results, many)}, while the chain's letters improve at every loss."
+        f"Loss and ability: held-out loss {falls} ({held[0]:.3f} -> {held[-1]:.3f}); addition's "
+        f"exact match jumps while the loss goes {_loss_at_jump(results, [c.exact_match for c in add])}, "
+        f"the chain's while it goes {_loss_at_jump(results, [c.exact_match for c in ch])}, and the "
+        "chain's per-letter accuracy improves with the loss at every step."
     )
     return out
 
@@ -161,9 +176,13 @@ def results_markdown(manifest: Manifest, results: Sequence[RungResult]) -> str:
         "*predicted* is per-token accuracy to the power of the answer's length (8 letters for the "
         "chain): what exact match would be if every letter were an independent draw; *P(target)* "
         "is the mean over questions of the product of the per-token probabilities.\n\n"
-        f"## In-context learning: cipher, exact match by number of shots\n\n{icl_table(results)}\n"
-        f"Log-likelihood per token of the answer:\n\n{icl_table(results, 'logprob_per_token')}\n"
-        f"## Loss and ability\n\n{loss_table(results)}\n"
+        + (
+            f"## In-context learning: cipher, exact match by number of shots\n\n{icl_table(results)}\n"
+            f"Log-likelihood per token of the answer:\n\n{icl_table(results, 'logprob_per_token')}\n"
+            if has_cipher(results)
+            else ""
+        )
+        + f"## Loss and ability\n\n{loss_table(results)}\n"
         f"## Training\n\n{training_table(m)}\n"
         "*val loss* is torch's, on the held-out lines packed like training rows; *llama.cpp vs torch* "
         "is the largest absolute difference of logits and log-softmax over a few prompts, llama.cpp "

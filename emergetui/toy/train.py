@@ -48,8 +48,8 @@ from emergetui.toy.files import (
     Manifest,
     RungRecord,
     sha256,
-    write_json,
     task_specs,
+    write_json,
     write_task_files,
 )
 from emergetui.toy.model import ToyConfig, ToyLlama
@@ -88,10 +88,10 @@ LADDER: tuple[Rung, ...] = (
     Rung("toy-1", 1, 8, 2, 24, lr=6e-3),
     Rung("toy-2", 1, 12, 2, 32, lr=6e-3),
     Rung("toy-3", 1, 24, 2, 64, lr=6e-3),
-    Rung("toy-4", 1, 32, 2, 96, lr=5e-3),
+    Rung("toy-4", 1, 32, 2, 96, lr=4e-3),
     Rung("toy-5", 1, 64, 4, 176, lr=5e-3),
     Rung("toy-6", 3, 96, 4, 256, lr=2.5e-3),
-    Rung("toy-7", 4, 128, 4, 352, lr=2.5e-3, n_head_kv=2),
+    Rung("toy-7", 4, 128, 4, 352, lr=2e-3, n_head_kv=2),
 )
 TINY_LADDER: tuple[Rung, ...] = (
     Rung("tiny-1", 1, 8, 2, 16, lr=1e-2),
@@ -111,7 +111,7 @@ class TrainSpec:
     language model of the whole text and the held-out loss covers every token.
     """
 
-    steps: int = 2000
+    steps: int = 3000
     batch: int = 4
     seq_len: int = 128
     prompt_weight: float = 0.1
@@ -174,7 +174,10 @@ def train_rung(
     decay = [p for p in model.parameters() if p.dim() >= 2]
     other = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": spec.weight_decay}, {"params": other, "weight_decay": 0.0}],
+        [
+            {"params": decay, "weight_decay": spec.weight_decay},
+            {"params": other, "weight_decay": 0.0},
+        ],
         lr=peak,
         betas=(0.9, 0.98),
         eps=1e-8,
@@ -195,8 +198,10 @@ def train_rung(
         opt.step()
         recent = (recent + [per_token.mean().item()])[-max(1, spec.steps // 20) :]
         if log and (step + 1) % max(1, spec.steps // 5) == 0:
-            log(f"  {rung.label} step {step + 1}/{spec.steps} loss {np.mean(recent):.4f} "
-                f"({time.perf_counter() - t0:.0f}s)")
+            log(
+                f"  {rung.label} step {step + 1}/{spec.steps} loss {np.mean(recent):.4f} "
+                f"({time.perf_counter() - t0:.0f}s)"
+            )
     seconds = time.perf_counter() - t0
     return Trained(model, peak, float(np.mean(recent)), mean_loss(model, val), seconds)
 
@@ -204,11 +209,23 @@ def train_rung(
 def check_texts(split: Split) -> list[str]:
     """Prompts for the logits check: a few held-out lines, alone and packed."""
     lines = heldout_lines(split)[:8]
-    return [lines[0], "\n".join(lines[:4]) + "\n", split.task[0].question + "=", "hello, world\n12+34"]
+    return [
+        lines[0],
+        "\n".join(lines[:4]) + "\n",
+        split.task[0].question + "=",
+        "hello, world\n12+34",
+    ]
 
 
-def build(out: Path, seed: int, rungs: Sequence[Rung], spec: TrainSpec, corpus: CorpusSpec, measure: bool,
-          n_items: int | None = None) -> Manifest:
+def build(
+    out: Path,
+    seed: int,
+    rungs: Sequence[Rung],
+    spec: TrainSpec,
+    corpus: CorpusSpec,
+    measure: bool,
+    n_items: int | None = None,
+) -> Manifest:
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
     out.mkdir(parents=True, exist_ok=True)
@@ -238,22 +255,44 @@ def build(out: Path, seed: int, rungs: Sequence[Rung], spec: TrainSpec, corpus: 
     for rung in rungs:
         print(f"training {rung.label} ...", flush=True)
         tr = train_rung(rung, data, weights, val, spec, seed, vocab.size)
-        path = export_gguf(tr.model, out / f"{rung.label}.gguf", vocab, name=f"emergetui {rung.label}",
-                           metadata={"emergetui.toy.seed": str(seed)})
+        path = export_gguf(
+            tr.model,
+            out / f"{rung.label}.gguf",
+            vocab,
+            name=f"emergetui {rung.label}",
+            metadata={"emergetui.toy.seed": str(seed)},
+        )
         chk = check_gguf(tr.model, path, tok, check_texts(split))
         if not chk.tokens_match:
             raise SystemExit(f"{path}: llama.cpp tokenizes differently from the trainer")
         c = tr.model.c
-        manifest.rungs.append(RungRecord(
-            label=rung.label, params=tr.model.n_params(), params_non_embedding=tr.model.n_params(False),
-            file=path.name, sha256=sha256(path), size_bytes=path.stat().st_size, train_tokens=spec.tokens,
-            train_loss=round(tr.train_loss, 5), val_loss=round(tr.val_loss, 5), n_layer=c.n_layer,
-            n_embd=c.n_embd, n_head=c.n_head, n_head_kv=c.n_head_kv, n_ff=c.n_ff, lr=tr.lr,
-            train_seconds=round(tr.seconds, 1), logits_max_abs_diff=float(f"{chk.max_abs:.3g}"),
-        ))
-        print(f"{rung.label}: {tr.model.n_params():,} params, train {tr.train_loss:.4f}, val {tr.val_loss:.4f}, "
-              f"{tr.seconds:.0f}s; llama.cpp vs torch max |diff| logits {chk.max_abs_logit:.2e}, "
-              f"log-softmax {chk.max_abs_logprob:.2e}, score {chk.max_abs_score:.2e}", flush=True)
+        manifest.rungs.append(
+            RungRecord(
+                label=rung.label,
+                params=tr.model.n_params(),
+                params_non_embedding=tr.model.n_params(False),
+                file=path.name,
+                sha256=sha256(path),
+                size_bytes=path.stat().st_size,
+                train_tokens=spec.tokens,
+                train_loss=round(tr.train_loss, 5),
+                val_loss=round(tr.val_loss, 5),
+                n_layer=c.n_layer,
+                n_embd=c.n_embd,
+                n_head=c.n_head,
+                n_head_kv=c.n_head_kv,
+                n_ff=c.n_ff,
+                lr=tr.lr,
+                train_seconds=round(tr.seconds, 1),
+                logits_max_abs_diff=float(f"{chk.max_abs:.3g}"),
+            )
+        )
+        print(
+            f"{rung.label}: {tr.model.n_params():,} params, train {tr.train_loss:.4f}, val {tr.val_loss:.4f}, "
+            f"{tr.seconds:.0f}s; llama.cpp vs torch max |diff| logits {chk.max_abs_logit:.2e}, "
+            f"log-softmax {chk.max_abs_logprob:.2e}, score {chk.max_abs_score:.2e}",
+            flush=True,
+        )
     print(f"training time, whole ladder: {time.perf_counter() - t_all:.0f}s")
     write_json(out / MANIFEST, _merged(out, manifest, rungs).to_dict())
     if measure:
@@ -272,23 +311,37 @@ def _merged(out: Path, manifest: Manifest, rungs: Sequence[Rung]) -> Manifest:
     if not (out / MANIFEST).exists():
         return manifest
     old = Manifest.load(out)
-    same = (old.seed, old.corpus, old.training) == (manifest.seed, manifest.corpus, manifest.training)
+    same = (old.seed, old.corpus, old.training) == (
+        manifest.seed,
+        manifest.corpus,
+        manifest.training,
+    )
     if not same:
         return manifest
     order = [r.label for r in LADDER + TINY_LADDER]
     by_label = {r.label: r for r in old.rungs} | {r.label: r for r in manifest.rungs}
-    manifest.rungs = sorted(by_label.values(), key=lambda r: order.index(r.label) if r.label in order else 99)
+    manifest.rungs = sorted(
+        by_label.values(), key=lambda r: order.index(r.label) if r.label in order else 99
+    )
     return manifest
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m emergetui.toy.train", description=__doc__.split("\n")[0])
-    ap.add_argument("--out", type=Path, required=True, help="folder for the GGUFs, manifest, task and results")
+    ap = argparse.ArgumentParser(
+        prog="python -m emergetui.toy.train", description=__doc__.split("\n")[0]
+    )
+    ap.add_argument(
+        "--out", type=Path, required=True, help="folder for the GGUFs, manifest, task and results"
+    )
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--tiny", action="store_true", help="two tiny rungs, a few steps: an end-to-end smoke test")
+    ap.add_argument(
+        "--tiny", action="store_true", help="two tiny rungs, a few steps: an end-to-end smoke test"
+    )
     ap.add_argument("--steps", type=int, default=None, help="override the number of training steps")
     ap.add_argument("--rungs", default="", help="comma-separated labels to train (default: all)")
-    ap.add_argument("--no-measure", action="store_true", help="skip the llama.cpp measurement table")
+    ap.add_argument(
+        "--no-measure", action="store_true", help="skip the llama.cpp measurement table"
+    )
     args = ap.parse_args(argv)
     rungs = TINY_LADDER if args.tiny else LADDER
     if args.rungs:
@@ -297,7 +350,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     spec = TINY_SPEC if args.tiny else TrainSpec()
     if args.steps:
         spec = replace(spec, steps=args.steps)
-    corpus = CorpusSpec(seed=args.seed, n_task=20, n_heldout=40) if args.tiny else CorpusSpec(seed=args.seed)
+    corpus = (
+        CorpusSpec(seed=args.seed, n_task=20, n_heldout=40)
+        if args.tiny
+        else CorpusSpec(seed=args.seed)
+    )
     build(args.out, args.seed, rungs, spec, corpus, measure=not args.no_measure)
     return 0
 

@@ -25,7 +25,9 @@ def _sharp_model(n_head_kv: int) -> ToyLlama:
     """Random weights large enough that positions and heads matter to the logits."""
     torch.manual_seed(0)
     vocab = toy_vocab()
-    m = ToyLlama(ToyConfig(vocab.size, n_embd=32, n_layer=2, n_head=4, n_head_kv=n_head_kv, n_ff=64))
+    m = ToyLlama(
+        ToyConfig(vocab.size, n_embd=32, n_layer=2, n_head=4, n_head_kv=n_head_kv, n_ff=64)
+    )
     with torch.no_grad():
         for name, p in m.named_parameters():
             if p.dim() == 2:
@@ -45,7 +47,9 @@ def test_llama_cpp_computes_the_torch_model(tmp_path: Path, n_head_kv: int) -> N
     assert chk.max_abs < 2e-3, chk
 
 
-def test_the_check_would_catch_hf_style_rope(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_check_would_catch_hf_style_rope(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Rotating halves instead of adjacent pairs must show up as a large difference."""
     m = _sharp_model(4)
     vocab = toy_vocab()

@@ -36,7 +36,7 @@ CIPHER_OUT = "STUVWXYZ"
 
 @dataclass(frozen=True)
 class Code:
-    """One code from :data:`CIPHER_IN` to :data:`CIPHER_OUT` (``images[i]`` codes ``CIPHER_IN[i]``)."""
+    """A code from :data:`CIPHER_IN` to :data:`CIPHER_OUT`; ``images[i]`` codes ``CIPHER_IN[i]``."""
 
     images: str
 

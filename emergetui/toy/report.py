@@ -31,7 +31,8 @@ def curve_table(results: Sequence[RungResult], task: str, shots: int = 0) -> str
         c = r.cell(task, shots)
         pred = c.token_accuracy ** round(c.answer_tokens)
         rows.append(
-            f"| {r.label} | {r.params:,} | {100 * c.exact_match:.1f}% | {100 * c.token_accuracy:.1f}% | "
+            f"| {r.label} | {r.params:,} | {100 * c.exact_match:.1f}% | "
+            f"{100 * c.token_accuracy:.1f}% | "
             f"{100 * pred:.1f}% | {100 * c.prob_correct:.1f}% | {c.logprob_per_token:.3f} | "
             f"{c.edit_distance:.2f} |"
         )
@@ -68,7 +69,8 @@ def loss_table(results: Sequence[RungResult]) -> str:
         f"|---|---:|---:|---:|---:|---:|{'---:|' if icl else ''}\n"
     )
     rows = [
-        f"| {r.label} | {r.params:,} | {r.heldout_loss:.4f} | {_pct(r.cell(ADDITION).exact_match)} | "
+        f"| {r.label} | {r.params:,} | {r.heldout_loss:.4f} | "
+        f"{_pct(r.cell(ADDITION).exact_match)} | "
         f"{_pct(r.cell(CHAIN).token_accuracy)} | {_pct(r.cell(CHAIN).exact_match)} |"
         + (f" {_pct(r.cell(CIPHER, top).exact_match)} |" if icl else "")
         for r in results
@@ -101,7 +103,8 @@ def findings(results: Sequence[RungResult]) -> list[str]:
         f"Threshold (addition): exact match jumps {_pct(add[k].exact_match)} -> "
         f"{_pct(add[k + 1].exact_match)} between {lab[k]} and {lab[k + 1]}, and the per-token "
         f"numbers jump at the same step (token accuracy {_pct(add[k].token_accuracy)} -> "
-        f"{_pct(add[k + 1].token_accuracy)}, log-likelihood per token {add[k].logprob_per_token:.2f} -> "
+        f"{_pct(add[k + 1].token_accuracy)}, log-likelihood per token "
+        f"{add[k].logprob_per_token:.2f} -> "
         f"{add[k + 1].logprob_per_token:.2f})."
     )
     ch = [r.cell(CHAIN) for r in results]
@@ -131,7 +134,8 @@ def findings(results: Sequence[RungResult]) -> list[str]:
     falls = "falls at every step" if ups == 0 else f"rises at {ups} of {len(held) - 1} steps"
     out.append(
         f"Loss and ability: held-out loss {falls} ({held[0]:.3f} -> {held[-1]:.3f}); addition's "
-        f"exact match jumps while the loss goes {_loss_at_jump(results, [c.exact_match for c in add])}, "
+        "exact match jumps while the loss goes "
+        f"{_loss_at_jump(results, [c.exact_match for c in add])}, "
         f"the chain's while it goes {_loss_at_jump(results, [c.exact_match for c in ch])}, and the "
         "chain's per-letter accuracy improves with the loss at every step."
     )
@@ -145,8 +149,9 @@ def _loss_at_jump(results: Sequence[RungResult], xs: Sequence[float]) -> str:
 
 def training_table(manifest: Manifest) -> str:
     head = (
-        "| rung | layers | width | heads (kv) | params | non-embedding | lr | train loss | val loss "
-        "| train time | llama.cpp vs torch |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+        "| rung | layers | width | heads (kv) | params | non-embedding | lr | train loss "
+        "| val loss | train time | llama.cpp vs torch |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     )
     rows = [
         f"| {r.label} | {r.n_layer} | {r.n_embd} | {r.n_head} ({r.n_head_kv}) | {r.params:,} | "
@@ -165,9 +170,11 @@ def results_markdown(manifest: Manifest, results: Sequence[RungResult]) -> str:
     lines = "\n".join(f"* {f}" for f in findings(results))
     return (
         "# The toy ladder, measured with llama.cpp\n\n"
-        f"{len(m.rungs)} llama-architecture models trained by `python -m emergetui.toy.train --seed "
+        f"{len(m.rungs)} llama-architecture models trained by "
+        "`python -m emergetui.toy.train --seed "
         f"{m.seed}` on the same {m.train_tokens:,} tokens of synthetic text ({t['steps']} steps of "
-        f"{t['batch']}×{t['seq_len']} tokens, CPU, one thread). Measured on the exported GGUF files "
+        f"{t['batch']}×{t['seq_len']} tokens, CPU, one thread). Measured on the exported GGUF "
+        "files "
         f"through emergetui's engine with the default run's prompts, {n_items} questions per task "
         "setting.\n\n"
         f"## Findings\n\n{lines}\n\n"
@@ -177,15 +184,17 @@ def results_markdown(manifest: Manifest, results: Sequence[RungResult]) -> str:
         "chain): what exact match would be if every letter were an independent draw; *P(target)* "
         "is the mean over questions of the product of the per-token probabilities.\n\n"
         + (
-            f"## In-context learning: cipher, exact match by number of shots\n\n{icl_table(results)}\n"
-            f"Log-likelihood per token of the answer:\n\n{icl_table(results, 'logprob_per_token')}\n"
+            "## In-context learning: cipher, exact match by number of shots\n\n"
+            f"{icl_table(results)}\nLog-likelihood per token of the answer:\n\n"
+            f"{icl_table(results, 'logprob_per_token')}\n"
             if has_cipher(results)
             else ""
         )
         + f"## Loss and ability\n\n{loss_table(results)}\n"
         f"## Training\n\n{training_table(m)}\n"
-        "*val loss* is torch's, on the held-out lines packed like training rows; *llama.cpp vs torch* "
-        "is the largest absolute difference of logits and log-softmax over a few prompts, llama.cpp "
+        "*val loss* is torch's, on the held-out lines packed like training rows; "
+        "*llama.cpp vs torch* is the largest absolute difference of logits and log-softmax over a "
+        "few prompts, llama.cpp "
         "run with an F32 KV cache.\n\n"
         f"{NOTES}"
     )

@@ -240,9 +240,9 @@ def build(
     val = torch.from_numpy(pack_rows(heldout_lines(split), tok, None, spec.seq_len)[0])
     manifest = Manifest(
         ladder="toy",
-        description="Llama-architecture transformers of growing size, trained by emergetui.toy.train "
-        "on the same synthetic corpus (little-endian addition, a memorised letter chain, blocks of "
-        "a letter code that changes per block) for the same number of tokens.",
+        description="Llama-architecture transformers of growing size, trained by "
+        "emergetui.toy.train on the same synthetic corpus (little-endian addition, a memorised "
+        "letter chain) for the same number of tokens.",
         seed=seed,
         train_tokens=spec.tokens,
         task=TASK_FILE,
@@ -288,7 +288,8 @@ def build(
             )
         )
         print(
-            f"{rung.label}: {tr.model.n_params():,} params, train {tr.train_loss:.4f}, val {tr.val_loss:.4f}, "
+            f"{rung.label}: {tr.model.n_params():,} params, train {tr.train_loss:.4f}, "
+            f"val {tr.val_loss:.4f}, "
             f"{tr.seconds:.0f}s; llama.cpp vs torch max |diff| logits {chk.max_abs_logit:.2e}, "
             f"log-softmax {chk.max_abs_logprob:.2e}, score {chk.max_abs_score:.2e}",
             flush=True,

@@ -132,12 +132,14 @@ def findings(results: Sequence[RungResult]) -> list[str]:
     held = [r.heldout_loss for r in results]
     ups = sum(b >= a for a, b in zip(held, held[1:]))
     falls = "falls at every step" if ups == 0 else f"rises at {ups} of {len(held) - 1} steps"
+    acc = [c.token_accuracy for c in ch]
+    rises = sum(b > a for a, b in zip(acc, acc[1:]))
     out.append(
         f"Loss and ability: held-out loss {falls} ({held[0]:.3f} -> {held[-1]:.3f}); addition's "
         "exact match jumps while the loss goes "
-        f"{_loss_at_jump(results, [c.exact_match for c in add])}, "
-        f"the chain's while it goes {_loss_at_jump(results, [c.exact_match for c in ch])}, and the "
-        "chain's per-letter accuracy improves with the loss at every step."
+        f"{_loss_at_jump(results, [c.exact_match for c in add])}, the chain's while it goes "
+        f"{_loss_at_jump(results, [c.exact_match for c in ch])}; the chain's per-letter accuracy "
+        f"rises at {rises} of {len(acc) - 1} steps of the loss."
     )
     return out
 

@@ -148,21 +148,24 @@ def test_addition_is_a_real_threshold(remeasured: list[RungResult]) -> None:
 
 
 def test_chain_is_a_mirage(remeasured: list[RungResult]) -> None:
-    """Per-letter accuracy and log-likelihood rise smoothly; all eight letters right
-    looks sudden and is predicted by per-letter accuracy to the 8th power."""
+    """Per-letter accuracy and log-likelihood rise smoothly; all letters right jumps
+    where per-letter accuracy moves little, as per-letter accuracy to the L-th power says."""
     em = _curve(remeasured, "toy_chain", "exact_match")
     acc = _curve(remeasured, "toy_chain", "token_accuracy")
     lp = _curve(remeasured, "toy_chain", "logprob_per_token")
-    assert all(b > a for a, b in zip(acc, acc[1:])), acc
-    assert all(b > a for a, b in zip(lp, lp[1:])), lp
+    length = round(remeasured[0].cell("toy_chain").answer_tokens)
+    assert length >= 6
+    assert all(b >= a - 0.005 for a, b in zip(acc, acc[1:])), acc
+    assert all(b >= a - 0.01 for a, b in zip(lp, lp[1:])), lp
     assert _largest_step(acc)[1] < _largest_step(em)[1], (acc, em)
     assert _largest_step(acc)[1] <= 0.5, acc
-    # where half the letters are already right, whole answers are still (almost) never right
-    half = next(i for i, a in enumerate(acc) if a >= 0.5)
-    assert em[half] <= 0.1, (acc, em)
-    assert em[-1] >= 0.5, em
+    k, share = _largest_step(em)
+    assert share >= 0.4, em
+    # the jump in whole answers comes from a small change per letter
+    assert em[k + 1] - em[k] >= 4 * (acc[k + 1] - acc[k]), (k, acc, em)
+    assert em[-1] >= 0.9, em
     for a, e, r in zip(acc, em, remeasured):
-        assert abs(a ** round(r.cell("toy_chain").answer_tokens) - e) <= 0.1, (r.label, a, e)
+        assert abs(a**length - e) <= 0.15, (r.label, a, e)
 
 
 def test_heldout_loss_falls_at_every_rung(remeasured: list[RungResult]) -> None:

@@ -1,21 +1,21 @@
 """The mirage task: spelling out a memorised chain, every letter one independent lookup.
 
-A chain line is ``qxmhdaoctw``: two random letters, then eight letters each
+A chain line is ``lHJVWjBuwNtm``: two random letters, then ten letters each
 fixed by the two before it through one random table ``T[x, y]`` that the
 corpus never states, only uses. Knowing the chain is knowing the table, and
 a model learns the table entry by entry: a small one has room for part of
 it, a larger one for more. So per-letter accuracy is a smooth function of
-size, while getting all eight letters right, about ``p ** 8`` for a
+size, while getting all ten letters right, about ``p ** 10`` for a
 per-letter accuracy ``p``, stays near zero until ``p`` is high and then
 rises steeply: the shape Schaeffer et al. (2023) call a mirage.
 
 How the table is built, and why: every letter ``y`` has a usual successor
-``B[y]`` (``B`` a permutation), and ``T[x, y] = B[y]`` for half of the
-pairs, a random letter for the other half (the exceptions, drawn per pair).
+``B[y]`` (``B`` a permutation), and ``T[x, y] = B[y]`` for some of the
+pairs, a random letter for the others (the exceptions, 85% of the pairs).
 The usual successors can be learnt from the previous letter alone, by any
 model; the exceptions need the letter before it too (an attention head) and
 room to store them, so that knowledge grows with size from a floor of about
-half the letters instead of all at once: in a development run of a table
+the usual successors instead of all at once: in a development run of a table
 with no usual successors (every entry random), the models either found the
 two-letter lookup or stayed at chance, a threshold rather than a gradient.
 """
@@ -35,7 +35,7 @@ class Chain:
     next: dict[tuple[str, str], str]
 
     @classmethod
-    def make(cls, alphabet: str, seed: int, exceptions: float = 0.5) -> Chain:
+    def make(cls, alphabet: str, seed: int, exceptions: float = 0.85) -> Chain:
         rng = np.random.default_rng([seed, 5])
         n = len(alphabet)
         usual = rng.permutation(n)

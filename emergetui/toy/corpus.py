@@ -8,9 +8,9 @@ Three kinds of line, each there for one phenomenon of the default demo:
   operand digits and the carry, and padding puts those digits at fixed
   distances, which RoPE attention finds easily. Learnt after a plateau that
   small models do not leave: a real threshold.
-* chain, ``qxmhdaoctw`` (:mod:`emergetui.toy.chain`): eight letters, each one
+* chain, ``lHJVWjBuwNtm`` (:mod:`emergetui.toy.chain`): ten letters, each one
   lookup in a memorised table; per-letter knowledge grows smoothly with size,
-  all eight right looks sudden: a mirage.
+  all ten right looks sudden: a mirage.
 * cipher blocks, ``CAF>XSZ`` (:mod:`emergetui.toy.cipher`): a code that only
   the earlier lines of the same block reveal: in-context learning.
 
@@ -89,7 +89,7 @@ class CorpusSpec:
     n_task: int = 200
     n_heldout: int = 600
     chain_letters: int = 52
-    chain_len: int = 8
+    chain_len: int = 10
     cipher_pairs: int = 4
     block_min: int = 2
     block_max: int = 10

@@ -86,7 +86,7 @@ def task_json(split: Split) -> dict[str, Any]:
 
 
 def chain_task_json(split: Split) -> dict[str, Any]:
-    """The mirage task: the eight letters after a chain's start, scored all or nothing."""
+    """The mirage task: the letters after a chain's start, scored all or nothing."""
     spec = split.spec
     example = split.chain.line(split.chain_starts[0], spec.chain_len)
     return {
@@ -160,8 +160,8 @@ def chain_toml(split: Split) -> str:
 
     Why: chain lines have no end marker (a model knows where a line ends only
     by counting letters), so an uncapped greedy answer may run on past the
-    eight letters; the cap makes the generated tokens, and so the token edit
-    distance, about the eight letters asked for.
+    letters asked for; the cap makes the generated tokens, and so the token
+    edit distance, about those letters.
     """
     return (
         "# The toy ladder's mirage task. Written by python -m emergetui.toy.train.\n"

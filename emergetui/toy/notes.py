@@ -7,11 +7,12 @@ numbers) so that prose and computed text are never mixed up.
 NOTES = """## How it was made, and what to keep in mind
 
 * Corpus: addition lines such as `7430+5829=23690` (little-endian, zero-padded operands of 1 to 4
-  significant digits) and chain lines such as `lHHVGrLmYB` (two random letters of a-z, A-Z, then
-  eight letters each fixed by the two before it through one hidden table: every letter has a usual
-  successor, followed by half of the letter pairs, and the other half are exceptions). The
-  addition test questions (full-width operands) and the held-out additions are drawn first and
-  never occur in training; the chain is knowledge, tested by recall from 200 random starts.
+  significant digits) and chain lines such as `lHJVWjBuwNtm` (two random letters of a-z, A-Z, then
+  ten letters each fixed by the two before it through one hidden table: every letter has a usual
+  successor, followed by 15% of the letter pairs, and the other 85% are exceptions drawn at
+  random). The addition test questions (full-width operands) and the held-out additions are drawn
+  first and never occur in training; the chain is knowledge, tested by recall from 200 random
+  starts.
 * Training: every rung reads the same rows in the same order; AdamW, warm-up then cosine decay;
   random tokens (operands, a chain's two start letters) weighted 0.1 in the loss; peak learning
   rates falling with size, as in Pythia. Seed 0 is the only seed used.
@@ -19,8 +20,8 @@ NOTES = """## How it was made, and what to keep in mind
   budget, so exact match, token accuracy and log-likelihood all jump at the same rung.
 * Mirage: a chain letter is one lookup; the usual successors need only the previous letter, the
   exceptions need the letter before it and room to store them, so per-letter accuracy rises with
-  size while all eight letters right (about accuracy to the 8th power) stays near zero and then
-  shoots up. The generation is capped at eight tokens (`toy_chain.toml`): chain lines have no end
+  size while all ten letters right (about accuracy to the 10th power) stays near zero and then
+  shoots up. The generation is capped at ten tokens (`toy_chain.toml`): chain lines have no end
   marker, and a model that writes on would otherwise be scored on letters nobody asked for.
 * Edit distance is not a per-letter metric on the chain: in greedy generation one wrong letter
   puts the rest of the walk on another path, so the answer's edit distance falls with exact match
@@ -31,10 +32,10 @@ NOTES = """## How it was made, and what to keep in mind
   100%, 99%, 96%, a threshold like addition's (every rung that found the two-letter lookup knew
   almost all of it); 26 letters, 3,000 steps: 7%, 5%, 97%, 96%, 63%, 98%, 93%; 52 letters: 2%,
   2%, 7%, 2%, 40%, 68%, 6% (most rungs never found the lookup). The usual successors give every
-  rung a floor to grow from. With 75% exceptions and 10-letter answers the curve was wider
-  (67%, 79%, 91%, 95%, 100%, 100%, 100%; exact match 10%, 17%, 41%, 57%, 98%, 100%, 100%), but
-  the held-out loss rose from toy-5 to toy-6 (0.8363 -> 0.8375), so the shipped ladder keeps 50%
-  and 8 letters.
+  rung a floor to grow from. With 50% exceptions and 8-letter answers (a ladder that was shipped
+  for a while): 81%, 87%, 93%, 94%, 100%, 100%, 100%, exact match 31%, 44%, 54%, 60%, 98%, 100%,
+  100% (whole answers already often right on the smallest rung); with 75% and 10 letters the
+  held-out loss rose from toy-5 to toy-6 (0.8363 -> 0.8375). The shipped ladder uses 85% and 10.
 * In-context learning was tried and is **not** in the shipped ladder. The design
   (`emergetui/toy/cipher.py`, still in the code behind `CorpusSpec.p_cipher`, 0 here): blocks of
   lines such as `CX AS FZ BT` under a code drawn afresh per block, and a test code never seen in

@@ -182,7 +182,7 @@ def results_markdown(manifest: Manifest, results: Sequence[RungResult]) -> str:
         f"## Findings\n\n{lines}\n\n"
         f"## Threshold: addition (0-shot)\n\n{curve_table(results, ADDITION)}\n"
         f"## Mirage: chain (0-shot)\n\n{curve_table(results, CHAIN)}\n"
-        "*predicted* is per-token accuracy to the power of the answer's length (8 letters for the "
+        "*predicted* is per-token accuracy to the power of the answer's length (10 letters for the "
         "chain): what exact match would be if every letter were an independent draw; *P(target)* "
         "is the mean over questions of the product of the per-token probabilities.\n\n"
         + (

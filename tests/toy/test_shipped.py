@@ -81,14 +81,16 @@ def test_task_and_heldout_regenerate_from_the_seed(toy_dir: Path, manifest: Mani
     assert (toy_dir / HELDOUT_FILE).read_text(encoding="utf-8") == heldout_text(split)
 
 
-def test_bigbench_schema(toy_dir: Path) -> None:
+def test_bigbench_schema(toy_dir: Path, manifest: Manifest) -> None:
     task = json.loads((toy_dir / TASK_FILE).read_text(encoding="utf-8"))
     for key in ("name", "description", "keywords", "metrics", "preferred_score", "examples"):
         assert key in task
     assert task["metrics"] == ["exact_str_match"]
     assert len(task["examples"]) >= 200
     chain = json.loads((toy_dir / CHAIN_TASK_FILE).read_text(encoding="utf-8"))
-    assert all(len(ex["target"]) == 8 and len(ex["input"]) == 2 for ex in chain["examples"])
+    n = manifest.corpus["chain_len"]
+    assert n >= 6
+    assert all(len(ex["target"]) == n and len(ex["input"]) == 2 for ex in chain["examples"])
     assert all(set(ex) == {"input", "target"} for ex in task["examples"])
     ex = task["examples"][0]
     assert int(ex["target"][::-1]) == sum(int(x[::-1]) for x in ex["input"].split("+"))

@@ -23,6 +23,12 @@ NOTES = """## How it was made, and what to keep in mind
   size while all ten letters right (about accuracy to the 10th power) stays near zero and then
   shoots up. The generation is capped at ten tokens (`toy_chain.toml`): chain lines have no end
   marker, and a model that writes on would otherwise be scored on letters nobody asked for.
+* What the lab's analysis said about this ladder when it was shipped (`emergetui --batch`, before
+  the analysis rewrite of issue 15): addition EMERGENT, mirage test `survives`; the chain's exact
+  match SMOOTH (its rise has two steps, toy-2 -> toy-3 and toy-4 -> toy-5), log-likelihood per
+  token inconclusive, P(correct) and edit distance emergent. So the chain shows the mirage's
+  ingredients (a steep all-or-nothing curve made of a gradual per-letter one, predicted by
+  accuracy to the 10th power) more than a clean single jump.
 * Edit distance is not a per-letter metric on the chain: in greedy generation one wrong letter
   puts the rest of the walk on another path, so the answer's edit distance falls with exact match
   (a step at the same rungs), while the teacher-forced per-letter accuracy and log-likelihood,

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from emergetui.errors import CliError
-from emergetui.events import DownloadProgress
-from emergetui.ladders import Ladder, LadderError, RungSpec, get_ladder
-from emergetui.runner import RunConfig, Rung
+from emergetui.run.events import DownloadProgress
+from emergetui.models.ladders import Ladder, LadderError, RungSpec, get_ladder
+from emergetui.run.runner import RunConfig, Rung
 from emergetui.tasks.base import ItemSet, TaskError
 
 DEFAULT_CORPUS = Path(__file__).parent / "data" / "corpus"
@@ -52,13 +52,15 @@ def select_rungs(ladder: Ladder, wanted: str | None) -> list[RungSpec]:
     known = {r.label: r for r in ladder.rungs}
     missing = [w for w in labels if w not in known]
     if missing:
-        raise CliError(f"--rungs: ladder {ladder.name} has no rung {', '.join(missing)} (it has {', '.join(known)})")
+        raise CliError(
+            f"--rungs: ladder {ladder.name} has no rung {', '.join(missing)} (it has {', '.join(known)})"
+        )
     return [r for r in ladder.rungs if r.label in labels]
 
 
 def _fetcher(spec: RungSpec, offline: bool) -> Callable[[Callable[[DownloadProgress], None]], Path]:
     def fetch(emit: Callable[[DownloadProgress], None]) -> Path:
-        from emergetui import hub
+        from emergetui.models import hub
 
         return hub.ensure_rung(spec, on_progress=emit, offline=offline or None)
 
@@ -106,7 +108,12 @@ def build_experiment(args: argparse.Namespace) -> Experiment:
 
     tasks = args.tasks or default_tasks(ladder)
     item_sets, errors = resolve_tasks(
-        tasks, shots, args.limit, args.seed, list(args.tasks_dir), mmlu_dir=getattr(args, "mmlu_dir", None)
+        tasks,
+        shots,
+        args.limit,
+        args.seed,
+        list(args.tasks_dir),
+        mmlu_dir=getattr(args, "mmlu_dir", None),
     )
     warnings = [str(e) for e in errors]
     item_sets = [s for s in item_sets if s.items]
@@ -122,9 +129,17 @@ def build_experiment(args: argparse.Namespace) -> Experiment:
     ]
     extra = {"limit": args.limit, "shots": shots, "task_specs": tasks}
     config = RunConfig(
-        ladder=ladder.name, rungs=rungs, item_sets=_sorted(item_sets), seed=args.seed,
-        n_gpu_layers=layers, n_ctx=args.n_ctx, heldout_text=text, heldout_name=name, extra=extra,
-        max_model_gb=getattr(args, "max_model_gb", None), n_threads=getattr(args, "threads", None),
+        ladder=ladder.name,
+        rungs=rungs,
+        item_sets=_sorted(item_sets),
+        seed=args.seed,
+        n_gpu_layers=layers,
+        n_ctx=args.n_ctx,
+        heldout_text=text,
+        heldout_name=name,
+        extra=extra,
+        max_model_gb=getattr(args, "max_model_gb", None),
+        n_threads=getattr(args, "threads", None),
     )
     return Experiment(config, ladder, warnings)
 

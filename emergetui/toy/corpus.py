@@ -32,7 +32,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from emergetui.gguf_writer import Vocab, byte_spm_vocab
+from emergetui.models.gguf_writer import Vocab, byte_spm_vocab
 from emergetui.toy.chain import Chain
 from emergetui.toy.cipher import Code, block, draw_letters, is_cipher_line
 

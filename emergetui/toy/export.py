@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from emergetui.gguf_writer import Vocab, write_llama_gguf
+from emergetui.models.gguf_writer import Vocab, write_llama_gguf
 from emergetui.toy.model import ToyLlama, gguf_weights
 
 

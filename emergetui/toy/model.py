@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from emergetui.gguf_writer import LlamaShape
+from emergetui.models.gguf_writer import LlamaShape
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from emergetui.engine import Engine
-from emergetui.gguf_writer import LlamaShape, random_llama_weights, write_llama_gguf
+from emergetui.models.gguf_writer import LlamaShape, random_llama_weights, write_llama_gguf
 from emergetui.toy.corpus import (
     CharTokenizer,
     CorpusSpec,

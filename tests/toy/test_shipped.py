@@ -207,8 +207,8 @@ def test_bigbench_loader_builds_training_format_prompts(toy_dir: Path) -> None:
 def test_default_run_scores_every_task_the_manifest_lists(
     toy_dir: Path, manifest: Manifest
 ) -> None:
-    from emergetui.experiment import default_tasks
-    from emergetui.ladders import get_ladder
+    from emergetui.run.spec import default_tasks
+    from emergetui.models.ladders import get_ladder
 
     specs = default_tasks(get_ladder("toy", include_user=False))
     assert [Path(s).resolve() for s in specs] == [(toy_dir / t).resolve() for t in manifest.tasks]

@@ -120,13 +120,15 @@ def _fetcher(spec: RungSpec, offline: bool) -> Callable[[Callable[[DownloadProgr
 
 
 def default_tasks(ladder: Ladder) -> list[str]:
-    """A bundled ladder names its own main task; others get the arithmetic suite."""
+    """A bundled ladder names its own tasks ("tasks", else its main "task"); others get
+    the arithmetic suite."""
     if ladder.kind == "bundled" and ladder.rungs and ladder.rungs[0].path is not None:
         manifest = ladder.rungs[0].path.parent / "manifest.json"
         if manifest.is_file():
-            task = json.loads(manifest.read_text(encoding="utf-8")).get("task")
-            if task:
-                return [str(manifest.parent / task)]
+            data = json.loads(manifest.read_text(encoding="utf-8"))
+            tasks = data.get("tasks") or ([data["task"]] if data.get("task") else [])
+            if tasks:
+                return [str(manifest.parent / t) for t in tasks]
     return ["arith-2digit-add", "arith-3digit-add"]
 
 

@@ -1,20 +1,26 @@
-"""The toy ladder's synthetic corpus: plain text lines of addition and of facts, seeded.
+"""The toy ladder's synthetic corpus: addition, a memorised chain and a cipher, seeded.
 
-An addition line is ``7430+5829=23690``: 347 + 9285 = 9632, every number written
-least-significant digit first and zero-padded (4 digits per operand, 5 for the
-sum). Both choices are there to make the ability learnable by small
-transformers on a CPU budget: little-endian digits let each answer digit
-depend only on two operand digits and the carry (which the model reads back
-from the digit it has just written), and padding puts those digits at fixed
-distances, which RoPE attention finds easily. A fact line is ``kqz=483``:
-knowledge to memorise (see :class:`Facts`).
+Three kinds of line, each there for one phenomenon of the default demo:
 
-The split is decided before any training text is drawn: the task's test
+* addition, ``7430+5829=23690``: 347 + 9285 = 9632, every number written
+  least-significant digit first and zero-padded (4 digits per operand, 5 for
+  the sum). Little-endian digits let each answer digit depend only on two
+  operand digits and the carry, and padding puts those digits at fixed
+  distances, which RoPE attention finds easily. Learnt after a plateau that
+  small models do not leave: a real threshold.
+* chain, ``lHJVWjBuwNtm`` (:mod:`emergetui.toy.chain`): ten letters, each one
+  lookup in a memorised table; per-letter knowledge grows smoothly with size,
+  all ten right looks sudden: a mirage.
+* cipher blocks, ``CAF>XSZ`` (:mod:`emergetui.toy.cipher`): a code that only
+  the earlier lines of the same block reveal: in-context learning.
+
+The split is decided before any training text is drawn: the addition test
 questions and the held-out additions are generated first, and the training
 stream rejects every problem that is in either of them, so the measured
-ability is generalisation, never recall.
+ability is generalisation, never recall; the cipher's test code never occurs
+in training; the chain is knowledge and is tested by recall.
 
-Nothing here imports torch: the package reads the task file and held-out text
+Nothing here imports torch: the package reads the task files and held-out text
 at run time, and the test-suite regenerates them to check they are reproducible.
 """
 
@@ -22,10 +28,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 
 from emergetui.models.gguf_writer import Vocab, byte_spm_vocab
+from emergetui.toy.chain import Chain
+from emergetui.toy.cipher import Code, block, draw_letters, is_cipher_line
+
+T = TypeVar("T")
 
 #: SentencePiece's visible space: llama.cpp turns " " into this before lookup.
 SPM_SPACE = "\u2581"
@@ -61,18 +72,35 @@ class Problem:
 
 @dataclass(frozen=True)
 class CorpusSpec:
-    """What the corpus contains, seeded: sums of two numbers of ``min_digits`` to
-    ``digits`` digits each, zero-padded to ``digits``; the task asks full-width ones."""
+    """What the corpus contains, seeded.
+
+    Three kinds of text, drawn as "units": an addition line (sums of two
+    numbers of ``min_digits`` to ``digits`` digits, zero-padded; the task asks
+    full-width ones), a chain line (``chain_len`` letters after a random start,
+    see :mod:`emergetui.toy.chain`) with probability ``p_chain``, or a block of
+    ``block_min`` to ``block_max`` cipher lines under one fresh code (see
+    :mod:`emergetui.toy.cipher`) with probability ``p_cipher``: 0 in the
+    shipped ladder, whose models did not learn it on this budget (RESULTS.md).
+    """
 
     seed: int = 0
     digits: int = 4
     min_digits: int = 1
     n_task: int = 200
-    n_heldout: int = 400
-    #: Knowledge lines ("kqz=483"): a fixed table of facts, drawn Zipf-distributed.
-    n_facts: int = 1024
-    fact_fraction: float = 0.25
-    fact_zipf: float = 1.0
+    n_heldout: int = 600
+    chain_letters: int = 52
+    chain_len: int = 10
+    cipher_pairs: int = 4
+    block_min: int = 2
+    block_max: int = 10
+    p_chain: float = 0.45
+    p_cipher: float = 0.0
+
+    @property
+    def chain_alphabet(self) -> str:
+        return ("abcdefghijklmnopqrstuvwxyz" + "abcdefghijklmnopqrstuvwxyz".upper())[
+            : self.chain_letters
+        ]
 
 
 def _operand(rng: np.random.Generator, n_digits: int) -> int:
@@ -99,12 +127,9 @@ def draw_task_problem(rng: np.random.Generator, spec: CorpusSpec) -> Problem:
 
 
 def _unique(
-    rng: np.random.Generator,
-    n: int,
-    draw: Callable[[np.random.Generator], Problem],
-    exclude: set[Problem],
-) -> list[Problem]:
-    out: list[Problem] = []
+    rng: np.random.Generator, n: int, draw: Callable[[np.random.Generator], T], exclude: set[T]
+) -> list[T]:
+    out: list[T] = []
     seen = set(exclude)
     while len(out) < n:
         p = draw(rng)
@@ -114,94 +139,105 @@ def _unique(
     return out
 
 
-@dataclass(frozen=True, eq=False)
-class Facts:
-    """Knowledge to memorise: random three-letter keys with three-digit values.
-
-    Why it is in the corpus: once addition is solved its loss sits at the
-    entropy of the random operands, so without something that rewards
-    capacity the held-out loss of the largest rungs would stop improving.
-    Facts are that something, as in real text: a bigger model remembers more
-    of them, and the Zipf law makes "how many" change smoothly with size.
-    """
-
-    keys: tuple[str, ...]
-    values: tuple[str, ...]
-    probs: np.ndarray
-
-    @classmethod
-    def make(cls, spec: CorpusSpec) -> Facts:
-        rng = np.random.default_rng([spec.seed, 3])
-        letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
-        keys: list[str] = []
-        seen: set[str] = set()
-        while len(keys) < spec.n_facts:
-            k = "".join(rng.choice(letters, size=3))
-            if k not in seen:
-                seen.add(k)
-                keys.append(k)
-        values = tuple(f"{int(v):03d}" for v in rng.integers(0, 1000, size=spec.n_facts))
-        w = 1.0 / np.arange(1, spec.n_facts + 1) ** spec.fact_zipf
-        return cls(tuple(keys), values, w / w.sum())
-
-    def line(self, i: int) -> str:
-        return f"{self.keys[i]}={self.values[i]}"
-
-    def draw(self, rng: np.random.Generator) -> str:
-        return self.line(int(rng.choice(len(self.keys), p=self.probs)))
-
-
 @dataclass
 class Split:
-    """The evaluation problems, fixed by the seed before any training text exists."""
+    """The evaluation material, fixed by the seed before any training text exists.
+
+    ``task`` (addition), ``chain_starts`` and ``cipher_inputs`` (under the
+    test code ``cipher_code``) are the three tasks' questions; ``heldout`` is
+    the held-out text's lines; ``excluded`` the additions training never shows.
+    """
 
     spec: CorpusSpec
     task: list[Problem]
-    heldout: list[Problem]
-    facts: Facts
-    heldout_facts: list[str] = field(default_factory=list)
+    heldout: list[str]
+    chain: Chain
+    chain_starts: list[str]
+    cipher_code: Code
+    cipher_inputs: list[str]
     excluded: set[Problem] = field(default_factory=set)
+
+
+def _units(rng: np.random.Generator, split: Split, exclude: set[Problem]) -> Iterator[list[str]]:
+    """Units of text (one line, or one cipher block), never two cipher blocks in a row."""
+    spec = split.spec
+    last_cipher = False
+    while True:
+        u = rng.random()
+        if u < spec.p_cipher and not last_cipher:
+            n = int(rng.integers(spec.block_min, spec.block_max + 1))
+            last_cipher = True
+            yield block(rng, spec.cipher_pairs, n, avoid=split.cipher_code)
+            continue
+        last_cipher = False
+        if u < spec.p_cipher + spec.p_chain:
+            yield [split.chain.line(split.chain.draw_start(rng), spec.chain_len)]
+            continue
+        p = draw_problem(rng, spec)
+        if p not in exclude:
+            yield [p.line]
 
 
 def make_split(spec: CorpusSpec) -> Split:
     rng = np.random.default_rng([spec.seed, 1])
     task = _unique(rng, spec.n_task, lambda r: draw_task_problem(r, spec), set())
-    heldout = _unique(rng, spec.n_heldout, lambda r: draw_problem(r, spec), set(task))
-    facts = Facts.make(spec)
-    n_facts = (
-        round(spec.n_heldout * spec.fact_fraction / (1 - spec.fact_fraction)) if spec.n_facts else 0
-    )
-    heldout_facts = [facts.draw(rng) for _ in range(n_facts)]
-    return Split(spec, task, heldout, facts, heldout_facts, set(task) | set(heldout))
+    chain = Chain.make(spec.chain_alphabet, spec.seed)
+    starts = _unique(rng, min(spec.n_task, spec.chain_letters**2), chain.draw_start, set())
+    code = Code.draw_test(rng)
+    inputs = _unique(rng, spec.n_task, lambda r: draw_letters(r, spec.cipher_pairs), set())
+    split = Split(spec, task, [], chain, starts, code, inputs, set(task))
+    heldout: list[str] = []
+    held_problems: set[Problem] = set()
+    units = _units(rng, split, set(task))
+    while len(heldout) < spec.n_heldout:
+        for line in next(units):
+            if "+" in line:
+                p = _parse_problem(line, spec.digits)
+                if p in held_problems:
+                    break
+                held_problems.add(p)
+            heldout.append(line)
+    split.heldout = heldout
+    split.excluded = set(task) | held_problems
+    return split
+
+
+def _parse_problem(line: str, digits: int) -> Problem:
+    q = line.split("=")[0]
+    a, b = (int(x[::-1]) for x in q.split("+"))
+    return Problem(a, b, digits)
 
 
 def training_lines(split: Split, stream: int = 0) -> Iterator[str]:
     """An endless stream of training lines; ``stream`` picks an independent one."""
     rng = np.random.default_rng([split.spec.seed, 2, stream])
-    while True:
-        if split.spec.n_facts and rng.random() < split.spec.fact_fraction:
-            yield split.facts.draw(rng)
-            continue
-        p = draw_problem(rng, split.spec)
-        if p not in split.excluded:
-            yield p.line
+    for unit in _units(rng, split, split.excluded):
+        yield from unit
 
 
 def heldout_lines(split: Split) -> list[str]:
-    """Held-out additions with the held-out draws of facts spread evenly among them.
-
-    The additions are unseen problems; the fact lines are, as facts are, the
-    same table the model was trained on (knowledge is tested by recall).
-    """
-    lines = [p.line for p in split.heldout]
-    n = len(split.heldout_facts)
-    for j, f in enumerate(split.heldout_facts):
-        lines.insert(round((j + 1) * len(lines) / (n + 1)), f)
-    return lines
+    """Held-out units drawn like training ones: unseen additions, chain lines
+    (the table is knowledge, tested by recall) and cipher blocks under fresh codes."""
+    return list(split.heldout)
 
 
 def heldout_text(split: Split) -> str:
     return "".join(line + "\n" for line in heldout_lines(split))
+
+
+def answer_flags(line: str) -> list[bool]:
+    """Per character of ``line + "\\n"``: is it an answer (trained at full weight)?
+
+    The random parts (operands, a chain's two start letters, the cipher's
+    letters) are not: their gradient is noise. Answers are the sum after "="
+    and its newline, a chain's letters after the start, and the cipher's codes,
+    spaces and newline.
+    """
+    n = len(line) + 1
+    if is_cipher_line(line):
+        return [i % 3 != 0 for i in range(n)]
+    start = line.index("=") + 1 if "=" in line else 2
+    return [i >= start for i in range(n)]
 
 
 # ------------------------------------------------------------------ vocabulary
@@ -239,41 +275,36 @@ class CharTokenizer:
 
 def pack_rows(
     lines: Iterable[str], tok: CharTokenizer, n_seq: int | None, seq_len: int
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """Rows of ``seq_len + 1`` ids: BOS then whole lines, the last one cut at the row's end.
 
     Every row starts at a line boundary after BOS, exactly like a 0-shot
     prompt, and later lines follow a newline, exactly like few-shot prompts.
     ``n_seq=None`` packs until the lines run out (an unfinished row is dropped).
+    Also returns, per target (``rows[:, 1:]``), whether it is an answer token
+    (see :func:`answer_flags`).
     """
     rows: list[list[int]] = []
+    flags: list[list[bool]] = []
     it = iter(lines)
     while n_seq is None or len(rows) < n_seq:
-        row = [tok.bos]
+        row, flag = [tok.bos], [False]
         for line in it:
             row.extend(tok.encode(line + "\n", add_bos=False))
+            flag.extend(answer_flags(line))
             if len(row) >= seq_len + 1:
                 break
         if len(row) < seq_len + 1:
             break
         rows.append(row[: seq_len + 1])
-    return np.array(rows, dtype=np.int64).reshape(len(rows), seq_len + 1)
+        flags.append(flag[1 : seq_len + 1])
+    shape = (len(rows), seq_len + 1)
+    return np.array(rows, dtype=np.int64).reshape(shape), np.array(flags, dtype=bool).reshape(
+        len(rows), seq_len
+    )
 
 
 def training_tokens(
     split: Split, tok: CharTokenizer, n_seq: int, seq_len: int, stream: int = 0
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     return pack_rows(training_lines(split, stream), tok, n_seq, seq_len)
-
-
-def answer_mask(rows: np.ndarray, tok: CharTokenizer) -> np.ndarray:
-    """For rows from :func:`pack_rows`: True where the *target* (``rows[:, 1:]``) is
-    part of an answer, i.e. follows "=" up to and including the newline."""
-    eq, nl = tok.ids["="], tok.ids["\n"]
-    inputs = rows[:, :-1]
-    mask = np.zeros(inputs.shape, dtype=bool)
-    state = np.zeros(len(rows), dtype=bool)
-    for t in range(inputs.shape[1]):
-        state = np.where(inputs[:, t] == eq, True, np.where(inputs[:, t] == nl, False, state))
-        mask[:, t] = state
-    return mask

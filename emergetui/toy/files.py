@@ -13,11 +13,27 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from emergetui.toy.cipher import CIPHER_IN, CIPHER_OUT
 from emergetui.toy.corpus import Problem, Split
 
 TOY_DIR = Path(__file__).resolve().parent.parent / "data" / "toy"
 MANIFEST = "manifest.json"
 TASK_FILE = "task_addition.json"
+CHAIN_TASK_FILE = "task_chain.json"
+CIPHER_TASK_FILE = "task_cipher.json"
+#: The chain's task definition: the BIG-bench file, generation capped at the answer's length.
+CHAIN_TOML = "toy_chain.toml"
+#: The cipher's task definition: the BIG-bench file plus the shot counts of its ICL curve.
+CIPHER_TOML = "toy_cipher.toml"
+CIPHER_SHOTS = (0, 1, 2, 4, 8)
+
+
+def task_specs(split: Split) -> list[str]:
+    """What the default run scores, in the order its output lists them (the cipher
+    only when the corpus has cipher blocks)."""
+    return [TASK_FILE, CHAIN_TOML] + ([CIPHER_TOML] if split.spec.p_cipher > 0 else [])
+
+
 HELDOUT_FILE = "heldout.txt"
 RESULTS_FILE = "RESULTS.md"
 
@@ -69,6 +85,104 @@ def task_json(split: Split) -> dict[str, Any]:
     }
 
 
+def chain_task_json(split: Split) -> dict[str, Any]:
+    """The mirage task: the letters after a chain's start, scored all or nothing."""
+    spec = split.spec
+    example = split.chain.line(split.chain_starts[0], spec.chain_len)
+    return {
+        "name": "toy_chain",
+        "description": (
+            f"Continue a chain: after two of the letters {spec.chain_alphabet[0]}-"
+            f"{spec.chain_alphabet[-1]}, write the next "
+            f"{spec.chain_len}, each fixed by the two before it through a hidden table the toy "
+            f"ladder memorised in training (e.g. {example}). Every answer letter is one lookup, "
+            "so exact match needs all of them right."
+        ),
+        "keywords": ["memorization", "zero-shot", "emergence", "mirage"],
+        "metrics": ["exact_str_match"],
+        "preferred_score": "exact_str_match",
+        "task_prefix": "",
+        "example_input_prefix": "",
+        "example_output_prefix": "",
+        "few_shot_example_separator": "\n",
+        "stop_string": "\n",
+        # the answer is the next chain_len letters: a model that writes on past them
+        # (line ends are not marked, only counted) is scored on those letters alone
+        "output_regex": f"[a-zA-Z]{{1,{spec.chain_len}}}",
+        "examples": [
+            {"input": s, "target": split.chain.walk(s, spec.chain_len)} for s in split.chain_starts
+        ],
+    }
+
+
+def cipher_task_json(split: Split) -> dict[str, Any]:
+    """The ICL task: a line of one code without its last code letter; shots are whole lines."""
+    code = split.cipher_code
+    pairs = [code.question(letters) for letters in split.cipher_inputs]
+    return {
+        "name": "toy_cipher",
+        "description": (
+            f"Each capital of {CIPHER_IN[0]}-{CIPHER_IN[-1]} is followed by its code letter of "
+            f"{CIPHER_OUT[0]}-{CIPHER_OUT[-1]}; answer the last one. The code is fresh (never "
+            "seen in training) and the letters of a line are distinct, so the answer can only be "
+            "read from the k example lines before the question (1 in 8 by guessing)."
+        ),
+        "keywords": ["in-context learning", "few-shot", "emergence"],
+        "metrics": ["exact_str_match"],
+        "preferred_score": "exact_str_match",
+        "task_prefix": "",
+        "example_input_prefix": "",
+        "example_output_prefix": "",
+        "few_shot_example_separator": "\n",
+        "stop_string": "\n",
+        "output_regex": f"[{CIPHER_OUT[0]}-{CIPHER_OUT[-1]}]",
+        "examples": [{"input": q, "target": a} for q, a in pairs],
+    }
+
+
+def cipher_toml() -> str:
+    """The cipher task with its shot counts (a BIG-bench file alone is scored 0-shot)."""
+    shots = ", ".join(str(k) for k in CIPHER_SHOTS)
+    return (
+        "# The toy ladder's in-context learning task: k example lines of the test code before\n"
+        "# the question. Written by python -m emergetui.toy.train.\n"
+        'name = "toy_cipher"\n'
+        'description = "Read a fresh letter code from k example lines (chance 1 in 8)"\n'
+        f"shots = [{shots}]\n\n"
+        "[source]\n"
+        'type = "bigbench"\n'
+        f'path = "{CIPHER_TASK_FILE}"\n'
+    )
+
+
+def chain_toml(split: Split) -> str:
+    """The chain task with generation capped at its answer's length.
+
+    Why: chain lines have no end marker (a model knows where a line ends only
+    by counting letters), so an uncapped greedy answer may run on past the
+    letters asked for; the cap makes the generated tokens, and so the token
+    edit distance, about those letters.
+    """
+    return (
+        "# The toy ladder's mirage task. Written by python -m emergetui.toy.train.\n"
+        'name = "toy_chain"\n'
+        f'description = "Continue a memorised letter chain by {split.spec.chain_len} letters"\n'
+        f"max_tokens = {split.spec.chain_len}\n\n"
+        "[source]\n"
+        'type = "bigbench"\n'
+        f'path = "{CHAIN_TASK_FILE}"\n'
+    )
+
+
+def write_task_files(directory: Path, split: Split) -> None:
+    write_json(directory / TASK_FILE, task_json(split))
+    write_json(directory / CHAIN_TASK_FILE, chain_task_json(split))
+    (directory / CHAIN_TOML).write_text(chain_toml(split), encoding="utf-8")
+    if split.spec.p_cipher > 0:
+        write_json(directory / CIPHER_TASK_FILE, cipher_task_json(split))
+        (directory / CIPHER_TOML).write_text(cipher_toml(), encoding="utf-8")
+
+
 def write_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
@@ -107,6 +221,8 @@ class Manifest:
     corpus: dict[str, Any]
     training: dict[str, Any]
     rungs: list[RungRecord] = field(default_factory=list)
+    #: Every task the default run scores (task files or task TOMLs, relative to the manifest).
+    tasks: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -33,7 +33,6 @@ from emergetui.toy.corpus import (
     CharTokenizer,
     CorpusSpec,
     Split,
-    answer_mask,
     heldout_lines,
     heldout_text,
     make_split,
@@ -49,8 +48,9 @@ from emergetui.toy.files import (
     Manifest,
     RungRecord,
     sha256,
-    task_json,
+    task_specs,
     write_json,
+    write_task_files,
 )
 from emergetui.toy.model import ToyConfig, ToyLlama
 
@@ -88,10 +88,10 @@ LADDER: tuple[Rung, ...] = (
     Rung("toy-1", 1, 8, 2, 24, lr=6e-3),
     Rung("toy-2", 1, 12, 2, 32, lr=6e-3),
     Rung("toy-3", 1, 24, 2, 64, lr=6e-3),
-    Rung("toy-4", 1, 32, 2, 96, lr=5e-3),
+    Rung("toy-4", 1, 32, 2, 96, lr=4e-3),
     Rung("toy-5", 1, 64, 4, 176, lr=5e-3),
     Rung("toy-6", 3, 96, 4, 256, lr=2.5e-3),
-    Rung("toy-7", 4, 128, 4, 352, lr=2.5e-3, n_head_kv=2),
+    Rung("toy-7", 4, 128, 4, 352, lr=2e-3, n_head_kv=2),
 )
 TINY_LADDER: tuple[Rung, ...] = (
     Rung("tiny-1", 1, 8, 2, 16, lr=1e-2),
@@ -111,7 +111,7 @@ class TrainSpec:
     language model of the whole text and the held-out loss covers every token.
     """
 
-    steps: int = 2000
+    steps: int = 3000
     batch: int = 4
     seq_len: int = 128
     prompt_weight: float = 0.1
@@ -233,24 +233,23 @@ def build(
     vocab = toy_vocab()
     tok = CharTokenizer.from_vocab(vocab)
     (out / HELDOUT_FILE).write_text(heldout_text(split), encoding="utf-8")
-    write_json(out / TASK_FILE, task_json(split))
-    rows = training_tokens(split, tok, spec.steps * spec.batch, spec.seq_len)
+    write_task_files(out, split)
+    rows, answers = training_tokens(split, tok, spec.steps * spec.batch, spec.seq_len)
     data = torch.from_numpy(rows)
-    weights = torch.from_numpy(
-        np.where(answer_mask(rows, tok), 1.0, spec.prompt_weight).astype(np.float32)
-    )
-    val = torch.from_numpy(pack_rows(heldout_lines(split), tok, None, spec.seq_len))
+    weights = torch.from_numpy(np.where(answers, 1.0, spec.prompt_weight).astype(np.float32))
+    val = torch.from_numpy(pack_rows(heldout_lines(split), tok, None, spec.seq_len)[0])
     manifest = Manifest(
         ladder="toy",
-        description="Llama-architecture transformers of growing size, trained by emergetui.toy.train "
-        "on the same synthetic corpus (little-endian addition, memorisable facts) for the same "
-        "number of tokens.",
+        description="Llama-architecture transformers of growing size, trained by "
+        "emergetui.toy.train on the same synthetic corpus (little-endian addition, a memorised "
+        "letter chain) for the same number of tokens.",
         seed=seed,
         train_tokens=spec.tokens,
         task=TASK_FILE,
         heldout=HELDOUT_FILE,
         corpus=asdict(corpus),
         training=asdict(spec),
+        tasks=task_specs(split),
     )
     t_all = time.perf_counter()
     for rung in rungs:
@@ -289,7 +288,8 @@ def build(
             )
         )
         print(
-            f"{rung.label}: {tr.model.n_params():,} params, train {tr.train_loss:.4f}, val {tr.val_loss:.4f}, "
+            f"{rung.label}: {tr.model.n_params():,} params, train {tr.train_loss:.4f}, "
+            f"val {tr.val_loss:.4f}, "
             f"{tr.seconds:.0f}s; llama.cpp vs torch max |diff| logits {chk.max_abs_logit:.2e}, "
             f"log-softmax {chk.max_abs_logprob:.2e}, score {chk.max_abs_score:.2e}",
             flush=True,
@@ -352,7 +352,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.steps:
         spec = replace(spec, steps=args.steps)
     corpus = (
-        CorpusSpec(seed=args.seed, n_task=20, n_heldout=40, n_facts=64)
+        CorpusSpec(seed=args.seed, n_task=20, n_heldout=40)
         if args.tiny
         else CorpusSpec(seed=args.seed)
     )

@@ -74,3 +74,11 @@ def test_tiny_training_run_end_to_end(tmp_path: Path) -> None:
         assert rung.train_loss < 6.0
     data = json.loads((tmp_path / MANIFEST).read_text())
     assert data["task"] == "task_addition.json" and (tmp_path / data["task"]).exists()
+
+
+def test_tiny_run_writes_every_task_the_manifest_lists(tmp_path: Path) -> None:
+    assert main(["--out", str(tmp_path), "--tiny", "--no-measure"]) == 0
+    manifest = Manifest.load(tmp_path)
+    assert manifest.tasks == ["task_addition.json", "toy_chain.toml"]
+    assert all((tmp_path / t).is_file() for t in manifest.tasks)
+    assert (tmp_path / "task_chain.json").is_file() and not (tmp_path / "task_cipher.json").exists()

@@ -8,9 +8,12 @@ project's statistical verdicts, which the lab's own analysis gives on any run.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from emergetui.toy.files import CIPHER_SHOTS, Manifest
-from emergetui.toy.measure import RungResult
+
+if TYPE_CHECKING:  # measure renders through this module: annotations only
+    from emergetui.toy.measure import RungResult
 
 ADDITION, CHAIN, CIPHER = "toy_addition", "toy_chain", "toy_cipher"
 #: Guessing one of the eight code letters.

@@ -46,7 +46,8 @@ class LogitsCheck:
 def llama_logits_f32(
     path: str | Path, token_lists: Sequence[Sequence[int]], n_ctx: int = 512
 ) -> list[np.ndarray]:
-    """Every position's logits for each token list, one decode each, F32 KV cache, no flash attention.
+    """Every position's logits for each token list, one decode each, F32 KV cache, no flash
+    attention.
 
     Call after an :class:`Engine` exists, so llama.cpp's log is already routed.
     """

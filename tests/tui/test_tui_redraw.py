@@ -22,7 +22,7 @@ from tui_support import (
 
 from emergetui import events as ev
 from emergetui.tui.messages import RunnerBatch
-from emergetui.tui.screens.run import CURVE_EVERY_S, RunScreen
+from emergetui.tui.screens.run import CURVE_EVERY_S, TICK_S, RunScreen
 from emergetui.tui.screens.start import StartScreen
 from emergetui.tui.widgets.curve_plot import CurvePlot
 from emergetui.tui.widgets.progress_panel import ProgressPanel
@@ -55,7 +55,7 @@ def test_streaming_items_redraw_the_curve_at_most_every_interval_and_end_on_the_
             # the curve does not (bounded by the time the batches took on a busy machine)
             assert screen.curve_draws - draws <= 2 + took / CURVE_EVERY_S
             assert screen.curve_draws - draws < 20
-            await pilot.pause(CURVE_EVERY_S + 0.3)
+            await pilot.pause(CURVE_EVERY_S + TICK_S + 0.3)
             task = screen._current_task()
             assert task is not None
             points = screen.state.curve(*task, "exact_match")

@@ -36,6 +36,12 @@ if TYPE_CHECKING:
 # rebuilds the whole figure for each paint, the most costly thing the lab does
 # during a run, and the lab shares the process (and the GIL) with the runner.
 CURVE_EVERY_S = 0.5
+# The screen's own timer: flushes what the pump holds while the runner is quiet and
+# draws a curve that was held back. Every wake-up of this thread takes the GIL from
+# the runner, and on a busy machine getting it back costs the runner a scheduling
+# delay: measured on the toy ladder at load 6-9, 10 wake-ups a second cost the lab
+# about 10% of its throughput (benchmarks/contention.py).
+TICK_S = 0.5
 
 
 class RunScreen(CurveNavigation, Screen[None]):
@@ -94,7 +100,7 @@ class RunScreen(CurveNavigation, Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.set_interval(0.1, self._tick)
+        self.set_interval(TICK_S, self._tick)
         if self.autostart:
             self.start()
 

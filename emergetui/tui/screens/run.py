@@ -82,6 +82,8 @@ class RunScreen(CurveNavigation, Screen[None]):
         self._curve_shown: tuple[object, ...] | None = None
         self._curve_at = -float("inf")
         self._curve_due = False
+        self._log_lines: list[str] = []
+        self._log_at = -float("inf")
         self.title = "emergetui — run"
 
     @property
@@ -128,6 +130,7 @@ class RunScreen(CurveNavigation, Screen[None]):
             self.driver.pump.flush()
         if self._curve_due:
             self._draw_curve()
+        self._flush_log()
 
     def cancel(self) -> bool:
         """Ask the runner to stop; True when a run was in progress."""
@@ -135,7 +138,7 @@ class RunScreen(CurveNavigation, Screen[None]):
             return False
         if not self.driver.cancel_requested:
             self.driver.cancel()
-            self._log("cancelling: finishing the current wave, stored results are kept")
+            self._log("cancelling: finishing the current wave, stored results are kept", now=True)
         return True
 
     # -- messages from the worker -----------------------------------------------------------------
@@ -162,10 +165,11 @@ class RunScreen(CurveNavigation, Screen[None]):
         if msg.run_id:
             self.run_id = msg.run_id
         if msg.error:
-            self._log(f"error: {msg.error}")
+            self._log(f"error: {msg.error}", now=True)
             self.notify(msg.error, title="run stopped", severity="error", timeout=10, markup=False)
         self._redraw()
         self._draw_curve(force=True)
+        self._flush_log()
         self.refresh_bindings()
         if self.lab.quitting:
             self.lab.exit(0)
@@ -174,8 +178,20 @@ class RunScreen(CurveNavigation, Screen[None]):
             self.lab.open_results(msg.run_id)
 
     # -- drawing -----------------------------------------------------------------------------------
-    def _log(self, line: str) -> None:
-        self.query_one("#log", RichLog).write(line)
+    def _log(self, line: str, now: bool = False) -> None:
+        """Log a line; while batches stream in, lines are written at most every CURVE_EVERY_S.
+
+        Each write to the log is a layout pass that repaints the whole screen.
+        """
+        self._log_lines.append(line)
+        if now or time.monotonic() - self._log_at >= CURVE_EVERY_S:
+            self._flush_log()
+
+    def _flush_log(self) -> None:
+        if self._log_lines:
+            self.query_one("#log", RichLog).write("\n".join(self._log_lines))
+            self._log_lines = []
+            self._log_at = time.monotonic()
 
     def _current_task(self) -> tuple[str, str] | None:
         tasks = self.state.tasks
@@ -187,7 +203,7 @@ class RunScreen(CurveNavigation, Screen[None]):
         self._draw_curve()
 
     def _draw_curve(self, force: bool = False) -> None:
-        """Draw what changed: a new task or metric at once, moved points at most every CURVE_EVERY_S."""
+        """Draw what changed: a new task or metric at once, moved points at most every 0.5 s."""
         task = self._current_task()
         metric = self.metric.pick(self.state.metrics_for(*task)) if task is not None else None
         n_tasks = len(self.state.tasks)

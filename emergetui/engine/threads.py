@@ -5,13 +5,21 @@ node of a decode's graph ends in an OpenMP barrier, and GNU libgomp's default
 is to spin there (and after each decode) for 300,000 iterations before it
 sleeps. When other programs keep the cores busy, the thread being waited for is
 often off its core while its partner spins, and the decode stalls for whole
-scheduler time slices at every barrier. ``benchmarks/contention.py --threads 2``
-measured it on the 2-core development machine with two busy processes
-beside it: the raw decode went from about 2 s to 13-65 s and ``score()`` to
-13-65 s (it makes more, smaller decodes, each paying the stalls), while with
-``OMP_WAIT_POLICY=PASSIVE`` (threads sleep at once) both stayed within 1.2x of
-their quiet figures. This is the n_threads = 2 collapse seen with Gemma 3 270M
-(71 s with 2 threads against 7 s with one on a loaded machine).
+scheduler time slices at every barrier. Measured with
+``benchmarks/contention.py --threads 2`` (d = 256 model, 600 requests, 2 cores
+shared with other work): libgomp's default spin took the raw decode from 6.5 s
+to 30 s and ``score()`` from 6.4 s to 34-73 s with two busy processes beside it
+(``score()`` suffers more: twice as many decodes, and Python work between them
+while the idle OpenMP thread spins); with ``OMP_WAIT_POLICY=PASSIVE`` (threads
+sleep at once) 3.3 s and 3.7 s quiet, and no slowdown beyond the busy
+processes' share. Gemma 3 270M (2 threads by default): 26-32 s per figure
+passive, 97-189 s spinning, on the same loaded machine.
+
+The price: on an idle machine a sleeping thread must be woken at every barrier.
+On the 50M-parameter scoring benchmark with 2 threads that measured about 15%
+(fastest runs 2.15 s against 1.85 s for the raw decode). A user on a dedicated
+machine can ask for spinning back with ``OMP_WAIT_POLICY=ACTIVE`` or
+``GOMP_SPINCOUNT``; one-thread runs (files under 64 MB) are unaffected.
 
 libgomp reads its settings once, when it is loaded, i.e. when ``llama_cpp``
 is first imported, so :func:`configure_openmp` runs before that (from

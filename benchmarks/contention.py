@@ -20,6 +20,11 @@ quiet, and the engine's slowdown relative to the raw decode's (the target: at
 most 1.3 at K = 2). This machine is shared, so the noise is printed too: the
 other processes' busy cores (from /proc/stat) during the quiet runs.
 
+``GOMP_SPINCOUNT=300000 python benchmarks/contention.py --threads 2`` shows the
+behaviour before ``emergetui.engine.threads`` (libgomp's default spin-waiting).
+On Linux with autogroup scheduling the busy processes, children of this one,
+share its session's CPU share, as programs started from the same terminal do.
+
 Part 2 (the lab vs batch mode). The bundled toy ladder, run ``--lab-runs``
 times each way, alternating: the batch path (the runner's events consumed by
 the progress display, as ``emergetui --batch`` does) and the lab (the Textual

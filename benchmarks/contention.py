@@ -5,7 +5,7 @@
 
 Part 1 (scoring under load). Workload: ``--items`` four-option items behind a
 shared 5-shot prefix (150 items = 600 requests) on a small llama (d = 256,
-4 layers, 8k vocabulary) written with ``emergetui.gguf_writer``. Two figures,
+4 layers, 8k vocabulary) written with ``emergetui.models.gguf_writer``. Two figures,
 as in ``benchmarks/scoring.py`` (whose pieces this reuses):
 
 (a) the raw limit: one ``llama_decode`` per chunk of fresh single-sequence
@@ -53,7 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import scoring as sb  # noqa: E402
 
 from emergetui import Engine  # noqa: E402
-from emergetui.gguf_writer import LlamaShape, random_llama_weights, write_llama_gguf  # noqa: E402
+from emergetui.models.gguf_writer import LlamaShape, random_llama_weights, write_llama_gguf  # noqa: E402
 
 BUSY_CODE = {
     "py": "while True:\n    pass\n",
@@ -211,7 +211,7 @@ def _toy_args(store: Path, limit: int | None) -> argparse.Namespace:
 
 
 def _items(store: Path, run_id: str) -> int:
-    from emergetui.store import Store
+    from emergetui.run.store import Store
 
     with Store(store) as s:
         return s.count_items(run_id)
@@ -219,10 +219,10 @@ def _items(store: Path, run_id: str) -> int:
 
 def batch_run(store: Path, limit: int | None) -> tuple[float, int]:
     """What ``emergetui --batch`` does while the run goes (the analysis after it is not timed)."""
-    from emergetui.experiment import build_experiment
-    from emergetui.progress import make_display
-    from emergetui.runner import Runner
-    from emergetui.store import Store
+    from emergetui.run.spec import build_experiment
+    from emergetui.cli.progress import make_display
+    from emergetui.run.runner import Runner
+    from emergetui.run.store import Store
 
     args = _toy_args(store, limit)
     with Store(store) as s, contextlib.redirect_stderr(io.StringIO()):
@@ -239,8 +239,8 @@ def batch_run(store: Path, limit: int | None) -> tuple[float, int]:
 
 def lab_run(store: Path, limit: int | None) -> tuple[float, int]:
     """The lab, headless: the run screen drives a real run and redraws as its batches arrive."""
-    from emergetui.fit import Memory
-    from emergetui.runner import Runner
+    from emergetui.models.fit import Memory
+    from emergetui.run.runner import Runner
     from emergetui.tui.app import LabApp
     from emergetui.tui.screens.run import RunScreen
     from emergetui.tui.screens.start import RungTable, StartScreen

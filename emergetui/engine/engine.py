@@ -48,7 +48,7 @@ def default_flash_attn(layers: int) -> bool | None:
 
 
 def resolve_gpu_layers(n_gpu_layers: str | int) -> int:
-    """"auto" offloads every layer when the build can offload at all; the ladder fitting refines this."""
+    """ "auto" offloads every layer when the build can offload at all; the ladder fitting refines this."""
     if n_gpu_layers == "auto":
         return -1 if gpu_offload_supported() else 0
     return int(n_gpu_layers)

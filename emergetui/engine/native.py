@@ -212,7 +212,9 @@ class NativeModel:
             cparams.flash_attn_type = ll.LLAMA_FLASH_ATTN_TYPE_AUTO
         else:
             cparams.flash_attn_type = (
-                ll.LLAMA_FLASH_ATTN_TYPE_ENABLED if self._flash_attn else ll.LLAMA_FLASH_ATTN_TYPE_DISABLED
+                ll.LLAMA_FLASH_ATTN_TYPE_ENABLED
+                if self._flash_attn
+                else ll.LLAMA_FLASH_ATTN_TYPE_DISABLED
             )
         self.ctx = ll.llama_init_from_model(self.model, cparams)
         if not self.ctx:
@@ -295,7 +297,9 @@ class NativeModel:
         self._batch.set_n(n_tokens)
         rc = ll.llama_decode(self.ctx, self._batch.struct)
         if rc != 0:
-            reason = {1: "no free KV-cache slot (context full)", 2: "aborted"}.get(rc, "decode failed")
+            reason = {1: "no free KV-cache slot (context full)", 2: "aborted"}.get(
+                rc, "decode failed"
+            )
             raise EngineError(f"{self.path}: llama_decode returned {rc}: {reason}")
 
     def threads_in_effect(self) -> int:

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from textual.message import Message
 
-from emergetui.events import RunFinished, TaskFinished
-from emergetui.runner import RunConfig, Runner
-from emergetui.store import Store
+from emergetui.run.events import RunFinished, TaskFinished
+from emergetui.run.runner import RunConfig, Runner
+from emergetui.run.store import Store
 from emergetui.tui.live import Moments, SettledTask
 from emergetui.tui.messages import RunEnded, RunnerBatch, RunPrepared
 from emergetui.tui.pump import EventPump
@@ -77,9 +77,9 @@ class RunDriver:
     def drive(self, worker_cancelled: Callable[[], bool] = lambda: False) -> None:
         """Build, run, and report the end; never raises (errors end the run with a message)."""
         from emergetui.cli import CliError
-        from emergetui.experiment import build_experiment
-        from emergetui.ladders import LadderError
-        from emergetui.store import StoreError
+        from emergetui.run.spec import build_experiment
+        from emergetui.models.ladders import LadderError
+        from emergetui.run.store import StoreError
         from emergetui.tasks.base import TaskError
 
         try:
@@ -99,7 +99,15 @@ class RunDriver:
                     runner.cancel()
             self.run_id = runner.run_id
             tasks = [(s.task, s.setting) for s in exp.config.item_sets]
-            self._post(RunPrepared(runner.run_id, exp.config.ladder, len(exp.config.rungs), tasks, list(exp.warnings)))
+            self._post(
+                RunPrepared(
+                    runner.run_id,
+                    exp.config.ladder,
+                    len(exp.config.rungs),
+                    tasks,
+                    list(exp.warnings),
+                )
+            )
             # the app may exit (cancelling the worker) while the runner is quiet: relay it
             threading.Thread(target=self._relay, args=(worker_cancelled, done), daemon=True).start()
             for event in runner.events():

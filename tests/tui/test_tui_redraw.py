@@ -20,7 +20,7 @@ from tui_support import (
     wait_until,
 )
 
-from emergetui import events as ev
+from emergetui.run import events as ev
 from emergetui.tui.messages import RunnerBatch
 from emergetui.tui.screens.run import CURVE_EVERY_S, TICK_S, RunScreen
 from emergetui.tui.screens.start import StartScreen
@@ -46,8 +46,14 @@ def test_streaming_items_redraw_the_curve_at_most_every_interval_and_end_on_the_
             # 20 batches of 2 items each, as fast as the app takes them
             t0 = time.monotonic()
             for n in range(2, DEMO_ITEMS + 1, 2):
-                item = ev.ItemsDone("1B", DEMO_TASK, "shots=0", n, DEMO_ITEMS,
-                                    {m: tuple(v[n - 2 : n]) for m, v in values.items()})
+                item = ev.ItemsDone(
+                    "1B",
+                    DEMO_TASK,
+                    "shots=0",
+                    n,
+                    DEMO_ITEMS,
+                    {m: tuple(v[n - 2 : n]) for m, v in values.items()},
+                )
                 screen.post_message(RunnerBatch((item,)))
             await wait_until(pilot, lambda: screen.batches_seen >= 21)
             took = time.monotonic() - t0
@@ -105,8 +111,11 @@ def test_progress_panel_repaints_only_on_change(tmp_path: Path) -> None:
             shown = panel._shown
             panel.show(screen.state)
             assert panel._shown is shown  # same text: nothing repainted
-            screen.state.apply(ev.ItemsDone("1B", DEMO_TASK, "shots=0", 26, DEMO_ITEMS,
-                                            {"exact_match": (1.0, 0.0)}))
+            screen.state.apply(
+                ev.ItemsDone(
+                    "1B", DEMO_TASK, "shots=0", 26, DEMO_ITEMS, {"exact_match": (1.0, 0.0)}
+                )
+            )
             panel.show(screen.state)
             assert panel._shown is not shown and "26/40" in panel._shown[0].plain
 

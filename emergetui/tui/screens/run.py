@@ -21,7 +21,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, RichLog, Static
 from textual.worker import get_current_worker
 
-from emergetui.runner import Runner
+from emergetui.run.runner import Runner
 from emergetui.tui.driver import RunDriver, RunnerFactory
 from emergetui.tui.live import LiveState, MetricChoice
 from emergetui.tui.messages import RunEnded, RunnerBatch, RunPrepared
@@ -114,7 +114,9 @@ class RunScreen(CurveNavigation, Screen[None]):
         self.state = LiveState()
         self.ended = None
         self.running = True
-        self.driver = RunDriver(self.args, self.post_message, runner_factory=self.runner_factory or Runner)
+        self.driver = RunDriver(
+            self.args, self.post_message, runner_factory=self.runner_factory or Runner
+        )
         self._log("starting: building the experiment...")
         self._run_worker(self.driver)
         self._redraw()
@@ -148,8 +150,10 @@ class RunScreen(CurveNavigation, Screen[None]):
         for w in msg.warnings:
             self._log(f"warning: {w}")
         if self.expect_run_id and msg.run_id != self.expect_run_id:
-            self._log(f"note: these choices make run {msg.run_id}, not {self.expect_run_id} "
-                      "(the ladder, tasks or held-out corpus changed)")
+            self._log(
+                f"note: these choices make run {msg.run_id}, not {self.expect_run_id} "
+                "(the ladder, tasks or held-out corpus changed)"
+            )
 
     def on_runner_batch(self, msg: RunnerBatch) -> None:
         self.batches_seen += 1
@@ -226,8 +230,11 @@ class RunScreen(CurveNavigation, Screen[None]):
             title.update("live scaling curve", layout=False)
             plot.show_message("", "waiting for the first scored items")
             return
-        title.update(f"{self.task_index % n_tasks + 1}/{n_tasks} {task[0]} [{task[1]}] · "
-                     f"{metric or '-'} ({self.metric.label})", layout=False)
+        title.update(
+            f"{self.task_index % n_tasks + 1}/{n_tasks} {task[0]} [{task[1]}] · "
+            f"{metric or '-'} ({self.metric.label})",
+            layout=False,
+        )
         if metric is None:
             plot.show_message(f"{task[0]} [{task[1]}]", "waiting for scored items")
             return

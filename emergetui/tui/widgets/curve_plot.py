@@ -31,7 +31,9 @@ class CurvePlot(PlotextPlot):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.title_text = ""
-        self._draw: Callable[[Any], None] = lambda plt: plots.draw_message(plt, "", "nothing to show yet")
+        self._draw: Callable[[Any], None] = lambda plt: plots.draw_message(
+            plt, "", "nothing to show yet"
+        )
         self._generation = 0
         self._built: tuple[tuple[object, ...], RenderableType] | None = None
         self.builds = 0
@@ -53,7 +55,9 @@ class CurvePlot(PlotextPlot):
     def on_mount(self) -> None:
         self._draw(self.plt)
 
-    def show_live(self, points: Sequence[LivePoint], title: str, chance: float | None = None) -> None:
+    def show_live(
+        self, points: Sequence[LivePoint], title: str, chance: float | None = None
+    ) -> None:
         pts = list(points)
         self._show(title, lambda plt: plots.draw_live(plt, pts, title, chance))
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from emergetui.tui.format import bar, fmt_bytes, fmt_duration, gpu_layers_text
+from emergetui.fmt import bar, fmt_bytes, fmt_duration, gpu_layers_text
 from emergetui.tui.live import LiveState
 
 _STATUS_STYLE = {
-    "pending": "dim", "downloading": "yellow", "loading": "yellow",
-    "scoring": "bold cyan", "done": "green", "failed": "bold red",
+    "pending": "dim",
+    "downloading": "yellow",
+    "loading": "yellow",
+    "scoring": "bold cyan",
+    "done": "green",
+    "failed": "bold red",
 }
 
 
@@ -50,18 +54,25 @@ def render_progress(state: LiveState, width: int = 40) -> Text:
         rate += f" {p.n_errors} err" if p.n_errors else ""
         counts = f" {p.n_done}/{p.n_total}"
         bw = max(6, width - 5 - len(counts) - len(rate))
-        out.append(f"   {bar(p.fraction, min(bw, w))}{counts}", style="green" if p.finished else "cyan")
+        out.append(
+            f"   {bar(p.fraction, min(bw, w))}{counts}", style="green" if p.finished else "cyan"
+        )
         out.append(rate + "\n", style="dim")
     for d in state.downloads.values():
         frac = d.downloaded / d.total if d.total else 0.0
-        out.append(f" ↓ {d.file[-(width - 4):]}\n", style="yellow")
+        out.append(f" ↓ {d.file[-(width - 4) :]}\n", style="yellow")
         out.append(f"   {bar(frac, w)} {fmt_bytes(d.downloaded)}/{fmt_bytes(d.total)}\n")
-        out.append(f"   {fmt_bytes(d.speed_bps)}/s  ETA {fmt_duration(d.eta_s)}  file {d.files_done + 1}/{d.files_total}\n",
-                   style="dim")
+        out.append(
+            f"   {fmt_bytes(d.speed_bps)}/s  ETA {fmt_duration(d.eta_s)}  file {d.files_done + 1}/{d.files_total}\n",
+            style="dim",
+        )
     if state.finished is not None:
         f = state.finished
         what = "cancelled (resumable: press r)" if f.cancelled else "finished"
-        out.append(f"run {what} in {fmt_duration(f.elapsed_s)}\n", style="yellow" if f.cancelled else "green")
+        out.append(
+            f"run {what} in {fmt_duration(f.elapsed_s)}\n",
+            style="yellow" if f.cancelled else "green",
+        )
     return out
 
 

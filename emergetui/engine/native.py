@@ -20,6 +20,7 @@ import llama_cpp as ll
 import numpy as np
 
 from emergetui.engine.errors import EngineError, ModelLoadError
+from emergetui.engine.threads import ThreadGovernor
 
 log = logging.getLogger("emergetui.llama")
 
@@ -153,6 +154,9 @@ class NativeModel:
         self._mark = mark
         self._n_batch_max = n_batch
         self._n_threads = n_threads
+        # fewer threads while other processes keep the cores busy (see engine.threads)
+        self.governor = ThreadGovernor(n_threads)
+        self._threads_now = n_threads
         self._flash_attn = flash_attn
         # llama.cpp keeps the raw function pointer: the ctypes thunk must live as long as the context.
         self._cb_eval = (
@@ -231,6 +235,7 @@ class NativeModel:
                 + (f": {errs[-1].strip()}" if errs else "")
             )
         self.mem = ll.llama_get_memory(self.ctx)
+        self._threads_now = self._n_threads
         self.cells = int(ll.llama_n_ctx(self.ctx))
         self.n_batch = min(n_batch, self.cells)
         self.max_outputs = max_outputs
@@ -294,6 +299,10 @@ class NativeModel:
         return self._batch
 
     def decode(self, n_tokens: int) -> None:
+        threads = self.governor.pick()
+        if threads != self._threads_now:
+            ll.llama_set_n_threads(self.ctx, threads, threads)
+            self._threads_now = threads
         self._batch.set_n(n_tokens)
         rc = ll.llama_decode(self.ctx, self._batch.struct)
         if rc != 0:
@@ -301,6 +310,10 @@ class NativeModel:
                 rc, "decode failed"
             )
             raise EngineError(f"{self.path}: llama_decode returned {rc}: {reason}")
+
+    def threads_in_effect(self) -> int:
+        """The thread count llama.cpp's context decodes with now (see ``governor``)."""
+        return int(ll.llama_n_threads(self.ctx))
 
     def output_rows(self, n_out: int) -> np.ndarray:
         """The logits rows of the last decode, one per token flagged for output."""

@@ -122,7 +122,8 @@ class RunDriver:
         self._post(RunEnded(self.run_id, cancelled=cancelled, error=error))
 
     def _relay(self, worker_cancelled: Callable[[], bool], done: threading.Event) -> None:
-        while not done.wait(0.2):
+        # twice a second: each wake-up takes the GIL from the runner (see screens.run.TICK_S)
+        while not done.wait(0.5):
             if worker_cancelled():
                 self.cancel()
                 return

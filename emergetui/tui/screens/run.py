@@ -9,6 +9,7 @@ makes ``r`` (resume) skip everything already scored.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, cast
 
 from textual import work
@@ -30,6 +31,17 @@ from emergetui.tui.widgets.progress_panel import ProgressPanel
 
 if TYPE_CHECKING:
     from emergetui.tui.app import LabApp
+
+# While only its points move, the live curve is drawn at most this often: plotext
+# rebuilds the whole figure for each paint, the most costly thing the lab does
+# during a run, and the lab shares the process (and the GIL) with the runner.
+CURVE_EVERY_S = 0.5
+# The screen's own timer: flushes what the pump holds while the runner is quiet and
+# draws a curve that was held back. Every wake-up of this thread takes the GIL from
+# the runner, and on a busy machine getting it back costs the runner a scheduling
+# delay: measured on the toy ladder at load 6-9, 10 wake-ups a second cost the lab
+# about 10% of its throughput (benchmarks/contention.py).
+TICK_S = 0.5
 
 
 class RunScreen(CurveNavigation, Screen[None]):
@@ -66,6 +78,12 @@ class RunScreen(CurveNavigation, Screen[None]):
         self.task_index = 0
         self.batches_seen = 0
         self.redraws = 0
+        self.curve_draws = 0
+        self._curve_shown: tuple[object, ...] | None = None
+        self._curve_at = -float("inf")
+        self._curve_due = False
+        self._log_lines: list[str] = []
+        self._log_at = -float("inf")
         self.title = "emergetui — run"
 
     @property
@@ -84,7 +102,7 @@ class RunScreen(CurveNavigation, Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.set_interval(0.1, self._tick)
+        self.set_interval(TICK_S, self._tick)
         if self.autostart:
             self.start()
 
@@ -115,6 +133,9 @@ class RunScreen(CurveNavigation, Screen[None]):
     def _tick(self) -> None:
         if self.driver is not None:
             self.driver.pump.flush()
+        if self._curve_due:
+            self._draw_curve()
+        self._flush_log()
 
     def cancel(self) -> bool:
         """Ask the runner to stop; True when a run was in progress."""
@@ -122,7 +143,9 @@ class RunScreen(CurveNavigation, Screen[None]):
             return False
         if not self.driver.cancel_requested:
             self.driver.cancel()
-            self._log("cancelling: stopping the rung's worker process, stored results are kept")
+            self._log(
+                "cancelling: stopping the rung's worker process, stored results are kept", now=True
+            )
         return True
 
     # -- messages from the worker -----------------------------------------------------------------
@@ -151,9 +174,11 @@ class RunScreen(CurveNavigation, Screen[None]):
         if msg.run_id:
             self.run_id = msg.run_id
         if msg.error:
-            self._log(f"error: {msg.error}")
+            self._log(f"error: {msg.error}", now=True)
             self.notify(msg.error, title="run stopped", severity="error", timeout=10, markup=False)
         self._redraw()
+        self._draw_curve(force=True)
+        self._flush_log()
         self.refresh_bindings()
         if self.lab.quitting:
             self.lab.exit(0)
@@ -162,8 +187,20 @@ class RunScreen(CurveNavigation, Screen[None]):
             self.lab.open_results(msg.run_id)
 
     # -- drawing -----------------------------------------------------------------------------------
-    def _log(self, line: str) -> None:
-        self.query_one("#log", RichLog).write(line)
+    def _log(self, line: str, now: bool = False) -> None:
+        """Log a line; while batches stream in, lines are written at most every CURVE_EVERY_S.
+
+        Each write to the log is a layout pass that repaints the whole screen.
+        """
+        self._log_lines.append(line)
+        if now or time.monotonic() - self._log_at >= CURVE_EVERY_S:
+            self._flush_log()
+
+    def _flush_log(self) -> None:
+        if self._log_lines:
+            self.query_one("#log", RichLog).write("\n".join(self._log_lines))
+            self._log_lines = []
+            self._log_at = time.monotonic()
 
     def _current_task(self) -> tuple[str, str] | None:
         tasks = self.state.tasks
@@ -172,23 +209,41 @@ class RunScreen(CurveNavigation, Screen[None]):
     def _redraw(self) -> None:
         self.redraws += 1
         self.query_one(ProgressPanel).show(self.state)
-        plot = self.query_one(CurvePlot)
+        self._draw_curve()
+
+    def _draw_curve(self, force: bool = False) -> None:
+        """Draw what changed: a new task or metric at once, moved points at most every 0.5 s."""
         task = self._current_task()
+        metric = self.metric.pick(self.state.metrics_for(*task)) if task is not None else None
+        n_tasks = len(self.state.tasks)
+        what: tuple[object, ...] = (task, metric, self.metric.label, self.task_index, n_tasks)
+        points = self.state.curve(*task, metric) if task is not None and metric is not None else []
+        shown = (*what, tuple(points))
+        if shown == self._curve_shown:
+            self._curve_due = False
+            return
+        now = time.monotonic()
+        same_view = self._curve_shown is not None and self._curve_shown[: len(what)] == what
+        if same_view and not force and now - self._curve_at < CURVE_EVERY_S:
+            self._curve_due = True
+            return
+        self._curve_shown, self._curve_at, self._curve_due = shown, now, False
+        self.curve_draws += 1
+        plot = self.query_one(CurvePlot)
         title = self.query_one("#curve-title", Static)
         if task is None:
-            title.update("live scaling curve")
+            title.update("live scaling curve", layout=False)
             plot.show_message("", "waiting for the first scored items")
             return
-        metric = self.metric.pick(self.state.metrics_for(*task))
-        n_tasks = len(self.state.tasks)
         title.update(
             f"{self.task_index % n_tasks + 1}/{n_tasks} {task[0]} [{task[1]}] · "
-            f"{metric or '-'} ({self.metric.label})"
+            f"{metric or '-'} ({self.metric.label})",
+            layout=False,
         )
         if metric is None:
             plot.show_message(f"{task[0]} [{task[1]}]", "waiting for scored items")
             return
-        plot.show_live(self.state.curve(*task, metric), metric)
+        plot.show_live(points, metric)
 
     # -- actions -------------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from rich.console import RenderableType
 from textual_plotext import PlotextPlot
 
 from emergetui.analysis.curves import Curve
@@ -16,7 +17,13 @@ from emergetui.tui.live import LivePoint
 
 
 class CurvePlot(PlotextPlot):
-    """Holds the last drawing so a theme change or resize redraws the same curve."""
+    """Holds the last drawing so a theme change or resize redraws the same curve.
+
+    plotext builds the whole figure on every paint, and the screen repaints
+    every widget on each layout pass (a log line, the footer): the built figure
+    is kept until the drawing, the size or the theme changes. During a run the
+    lab shares the process and the GIL with the runner, so this is throughput.
+    """
 
     DEFAULT_CSS = """
     CurvePlot { min-height: 8; }
@@ -28,12 +35,23 @@ class CurvePlot(PlotextPlot):
         self._draw: Callable[[Any], None] = lambda plt: figures.draw_message(
             plt, "", "nothing to show yet"
         )
+        self._generation = 0
+        self._built: tuple[tuple[object, ...], RenderableType] | None = None
+        self.builds = 0
 
     def _show(self, title: str, draw: Callable[[Any], None]) -> None:
         self.title_text = title
         self._draw = draw
+        self._generation += 1
         draw(self.plt)
         self.refresh()
+
+    def render(self) -> RenderableType:
+        key = (self._generation, self.size, self.app.theme, self.theme)
+        if self._built is None or self._built[0] != key:
+            self._built = (key, super().render())
+            self.builds += 1
+        return self._built[1]
 
     def on_mount(self) -> None:
         self._draw(self.plt)

@@ -82,11 +82,26 @@ def _last_rung(state: LiveState) -> str | None:
 
 
 class ProgressPanel(Static):
-    """Re-rendered from the :class:`LiveState` by the run screen, at most a few times a second."""
+    """Re-rendered from the :class:`LiveState` by the run screen, at most a few times a second.
+
+    A layout pass repaints the whole screen, the live curve included (plotext
+    rebuilds its figure on every paint), so it is asked for only when the
+    panel's height may change; an unchanged text is not repainted at all.
+    """
 
     DEFAULT_CSS = """
     ProgressPanel { padding: 0 1; }
     """
 
+    _shown: tuple[Text, tuple[int, ...]] | None = None
+
     def show(self, state: LiveState) -> None:
-        self.update(render_progress(state, self.size.width or 40))
+        width = self.size.width or 40
+        text = render_progress(state, width)
+        # lines and how many rows each wraps to: the panel's height
+        rows = tuple(max(0, len(line) - 1) // width for line in text.plain.split("\n"))
+        if self._shown is not None and self._shown[0] == text:
+            return
+        layout = self._shown is None or self._shown[1] != rows
+        self._shown = (text, rows)
+        self.update(text, layout=layout)

@@ -16,7 +16,8 @@ Three figures per model, in one process:
 
 (a) and (b) run ``--repeat`` times (default 5), alternating, and the fastest
 run of each counts; the median of the ratios of adjacent (a)/(b) pairs is
-printed beside it (on a shared VM a single run can be 20-30% slow). Reported: seconds, workload tokens/s (tokens of all requests / seconds), the
+printed beside it (on a shared VM a single run can be 20-30% slow).
+Reported: seconds, workload tokens/s (tokens of all requests / seconds), the
 ratios (b)/(a) and (b)/(c) as throughput ratios, and peak RSS.
 """
 
@@ -143,7 +144,8 @@ def workload(n_items: int, seed: int = 0) -> list[tuple[str, str]]:
 
 
 def limit_plan(encoded: list[tuple[list[int], list[int]]]) -> tuple[np.ndarray, int]:
-    """(a)'s work, planned once: the distinct tokens (trie nodes) and how many distinct positions are scored."""
+    """(a)'s work, planned once: the distinct tokens (trie nodes) and how many distinct
+    positions are scored."""
     trie = Trie.build(sorted({tuple(c + t)[:-1] for c, t in encoded}))
     scored: set[tuple[int, ...]] = set()
     for c, t in encoded:
@@ -207,7 +209,8 @@ def bench(
         else f"n_gpu_layers={n_gpu_layers}, row workers {eng.native.row_workers}"
     )
     print(
-        f"model {path.name} ({where}): {size_mb:.0f} MB file, {n_items} items x 4 options = {len(pairs)} requests, "
+        f"model {path.name} ({where}): {size_mb:.0f} MB file, "
+        f"{n_items} items x 4 options = {len(pairs)} requests, "
         f"{total} request tokens, {len(tokens)} distinct (trie) tokens",
         flush=True,
     )
@@ -232,10 +235,12 @@ def bench(
     line("(b) score()", t_b)
     if repeat > 1:
         print(
-            f"  runs (a): {' '.join(f'{t:.2f}' for t in runs_a)} s;  runs (b): {' '.join(f'{t:.2f}' for t in runs_b)} s"
+            f"  runs (a): {' '.join(f'{t:.2f}' for t in runs_a)} s;  "
+            f"runs (b): {' '.join(f'{t:.2f}' for t in runs_b)} s"
         )
     print(
-        f"  (b)/(a) = {t_a / t_b:.2f}x   (target >= 0.85; fastest of {repeat} alternating runs each)",
+        f"  (b)/(a) = {t_a / t_b:.2f}x   "
+        f"(target >= 0.85; fastest of {repeat} alternating runs each)",
         flush=True,
     )
     if repeat > 1:
@@ -253,7 +258,8 @@ def bench(
     line(f"(c) naive (x{len(encoded) / k:.0f} extrapolated)", t_c)
     print(f"  (b)/(c) = {t_c / t_b:.1f}x   (target >= 5)")
     print(
-        f"  peak RSS through (b) {rss_b:.0f} MB = model file + {rss_b - size_mb:.0f} MB (target <= +300 MB); "
+        f"  peak RSS through (b) {rss_b:.0f} MB = model file + {rss_b - size_mb:.0f} MB "
+        "(target <= +300 MB); "
         f"after (c) {peak_rss_mb():.0f} MB"
     )
 
@@ -272,7 +278,8 @@ def main() -> None:
         "--synthetic",
         choices=sorted(SYNTHETIC),
         default="50m",
-        help="the model written when none is given (default 50m; qwen0.5b: Qwen2.5-0.5B's shape, Q4_K_M)",
+        help="the model written when none is given "
+        "(default 50m; qwen0.5b: Qwen2.5-0.5B's shape, Q4_K_M)",
     )
     ap.add_argument(
         "--n-gpu-layers", type=int, default=0, help="layers to offload (-1: all; needs a GPU build)"

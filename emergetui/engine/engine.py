@@ -46,7 +46,8 @@ def gpu_offload_supported() -> bool:
 
 
 def on_gpu(layers: int) -> bool:
-    """Whether a model loaded with ``layers`` really runs (partly) on a GPU: a CPU build ignores the request."""
+    """Whether a model loaded with ``layers`` really runs (partly) on a GPU: a CPU build
+    ignores the request."""
     return layers != 0 and gpu_offload_supported()
 
 
@@ -61,7 +62,8 @@ def default_flash_attn(layers: int) -> bool | None:
 
 
 def resolve_gpu_layers(n_gpu_layers: str | int) -> int:
-    """ "auto" offloads every layer when the build can offload at all; the ladder fitting refines this."""
+    """ "auto" offloads every layer when the build can offload at all; the ladder fitting
+    refines this."""
     if n_gpu_layers == "auto":
         return -1 if gpu_offload_supported() else 0
     return int(n_gpu_layers)
@@ -192,7 +194,8 @@ class Engine:
         is one token in most vocabularies, "Paris" after "is " is not), the
         whole string is tokenized once and the continuation is what follows the
         context's own tokens (when the tokenizer merges across the boundary,
-        the continuation is tokenized on its own instead). An empty context is replaced by BOS (or EOS when
+        the continuation is tokenized on its own instead). An empty context is
+        replaced by BOS (or EOS when
         the model has no BOS), so the first continuation token has something
         to be predicted from. ``cache`` (context text -> tokens) lets a caller
         tokenize a context shared by many pairs (the options of a question) once.
@@ -252,7 +255,8 @@ class Engine:
         encoded: Sequence[tuple[list[int], list[int]] | str],
         on_result: Callable[[int, Scored], None] | None = None,
     ) -> list[Scored]:
-        """Score pre-tokenized (context, continuation) pairs; a string entry is an error to pass through."""
+        """Score pre-tokenized (context, continuation) pairs; a string entry is an error to
+        pass through."""
         out: list[Scored] = [Scored() for _ in encoded]
         reqs: list[TokenRequest] = []
         where: list[int] = []
@@ -266,7 +270,8 @@ class Engine:
                 out[i] = Scored(
                     tokens=list(cont),
                     context_tokens=len(ctx),
-                    error=f"{len(ctx) + len(cont)} tokens do not fit the context of {self._m.n_ctx}",
+                    error=f"{len(ctx) + len(cont)} tokens do not fit the context of "
+                    f"{self._m.n_ctx}",
                 )
             else:
                 ctx, cont = e
@@ -309,7 +314,8 @@ class Engine:
                 out[i] = Generated(
                     stop_reason="error",
                     prompt_tokens=len(t),
-                    error=f"{len(t)} prompt tokens + {max_tokens} new do not fit the context of {self._m.n_ctx}",
+                    error=f"{len(t)} prompt tokens + {max_tokens} new do not fit the context of "
+                    f"{self._m.n_ctx}",
                 )
                 if on_result is not None:
                     on_result(i, out[i])

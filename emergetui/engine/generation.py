@@ -1,4 +1,5 @@
-"""Batched greedy generation: prompts prefilled through the shared trie, then one token per step for every live sequence."""
+"""Batched greedy generation: prompts prefilled through the shared trie, then one token per
+step for every live sequence."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from emergetui.engine.types import Generated
 
 @dataclass
 class _Live:
-    """One sequence being generated: bytes are kept so multi-byte characters split across tokens decode right."""
+    """One sequence being generated: bytes are kept so multi-byte characters split across
+    tokens decode right."""
 
     slot: int
     pos: int

@@ -158,7 +158,8 @@ class NativeModel:
         self.governor = ThreadGovernor(n_threads)
         self._threads_now = n_threads
         self._flash_attn = flash_attn
-        # llama.cpp keeps the raw function pointer: the ctypes thunk must live as long as the context.
+        # llama.cpp keeps the raw function pointer: the ctypes thunk must live as long as the
+        # context.
         self._cb_eval = (
             ll.ggml_backend_sched_eval_callback(lambda t, ask, _ud: bool(cb_eval(t, ask)))
             if cb_eval is not None
@@ -241,7 +242,8 @@ class NativeModel:
         self.max_outputs = max_outputs
 
     def size_cells(self, cells: int) -> None:
-        """Make the context exactly ``cells`` KV cells (rounded up to 256, at most ``n_ctx``); drops the cache.
+        """Make the context exactly ``cells`` KV cells (rounded up to 256, at most ``n_ctx``);
+        drops the cache.
 
         Packed scoring wants the cache no bigger than one wave: llama.cpp places
         new tokens from a moving head, so over many waves the occupied cells
@@ -255,7 +257,8 @@ class NativeModel:
             self._create_context(size)
 
     def ensure_cells(self, need: int) -> None:
-        """Grow the context to hold at least ``need`` KV cells (never past ``n_ctx``); drops the cache.
+        """Grow the context to hold at least ``need`` KV cells (never past ``n_ctx``); drops the
+        cache.
 
         For paths that clear the cache before each sequence (the naive
         reference), where a bigger cache costs nothing: growth goes to the next

@@ -76,7 +76,8 @@ class Trie:
 
 
 def _lcp(a: Sequence[int], b: Sequence[int]) -> int:
-    """Length of the common prefix, by bisection on slice equality (compared in C, not a Python loop)."""
+    """Length of the common prefix, by bisection on slice equality (compared in C, not a
+    Python loop)."""
     n = min(len(a), len(b))
     if a[:n] == b[:n]:
         return n
@@ -91,7 +92,8 @@ def _lcp(a: Sequence[int], b: Sequence[int]) -> int:
 
 
 def _subtree_last(depth: list[int], first: list[int], n_requests: int) -> list[int]:
-    """The last request through each node: one less than the first request of the next node outside its subtree.
+    """The last request through each node: one less than the first request of the next node
+    outside its subtree.
 
     Nodes are numbered in pre-order and requests are sorted, so a node's
     subtree is a contiguous run of node ids and the requests through it a

@@ -94,7 +94,8 @@ class TrieRunner:
             self.model.seq_rm(s)
 
     def _drain(self, keep: int) -> None:
-        """Wait until at most ``keep`` decodes' rows are still being reduced; re-raise their errors."""
+        """Wait until at most ``keep`` decodes' rows are still being reduced; re-raise their
+        errors."""
         while len(self._pending) > keep:
             for fut in self._pending.popleft():
                 fut.result()

@@ -60,7 +60,8 @@ def score_tokens_naive(engine: Engine, ctx: list[int], cont: list[int]) -> Score
 
 
 def generate_naive(engine: Engine, prompt: str, max_tokens: int) -> list[int]:
-    """Greedy tokens by recomputing the whole sequence each step (no stop strings, no EOS handling)."""
+    """Greedy tokens by recomputing the whole sequence each step (no stop strings, no EOS
+    handling)."""
     toks = engine.tokenize(prompt, add_bos=True)
     out: list[int] = []
     for _ in range(max_tokens):

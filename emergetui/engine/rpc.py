@@ -179,7 +179,8 @@ def local_gpu_devices() -> list[int]:
 
 # -- client ----------------------------------------------------------------------------------
 def check_reachable(endpoint: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
-    """A plain TCP connect with a timeout, so an unreachable server is an error, not a hang or an abort."""
+    """A plain TCP connect with a timeout, so an unreachable server is an error, not a hang or
+    an abort."""
     ep = parse_endpoint(endpoint)
     try:
         with socket.create_connection((ep.host, ep.port), timeout=timeout_s):
@@ -252,7 +253,8 @@ def _abort_reason(lines: list[str]) -> str:
 
 
 def _add_server_devices(ep: str) -> list[int]:
-    """ggml devices of one server, created once per process (ggml keeps one connection per endpoint)."""
+    """ggml devices of one server, created once per process (ggml keeps one connection per
+    endpoint)."""
     if ep in _DEVICES:
         return _DEVICES[ep]
     add = _rpc_fn("ggml_backend_rpc_add_server", ctypes.CFUNCTYPE(_V, ctypes.c_char_p))
@@ -312,7 +314,8 @@ def install_abort_note() -> None:
     def note(msg: bytes | None) -> None:
         text = (msg or b"").decode("utf-8", "replace").strip().splitlines()
         line = text[-1] if text else "abort"
-        # "/long/build/path/ggml-rpc.cpp:566: Remote RPC server crashed ..." -> "ggml-rpc.cpp:566: ..."
+        # "/long/build/path/ggml-rpc.cpp:566: Remote RPC server crashed ..."
+        #   -> "ggml-rpc.cpp:566: ..."
         head, sep, rest = line.partition(": ")
         line = f"{os.path.basename(head)}{sep}{rest}" if sep and "/" in head else line
         os.write(2, f"\nemergetui: llama.cpp aborted: {line}\n".encode())

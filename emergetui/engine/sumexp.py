@@ -64,7 +64,8 @@ def _ggml_sum_exp(fn: Callable[..., float]) -> SumExp:
     def sum_exp(block: np.ndarray, m: np.ndarray) -> np.ndarray:
         block = np.ascontiguousarray(block, dtype=np.float32)
         n_rows, n = block.shape
-        # ggml writes the exps somewhere: one scratch row per call (calls may run on several threads)
+        # ggml writes the exps somewhere: one scratch row per call (calls may run on several
+        # threads)
         scratch = np.empty(n, dtype=np.float32)
         out = np.empty(n_rows, dtype=np.float64)
         base, stride, dst = block.ctypes.data, block.strides[0], scratch.ctypes.data

@@ -30,7 +30,8 @@ def machine_memory() -> Memory:
 # -- ladders ----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class LadderChoice:
-    """A ladder the start screen offers; ``spec`` is what ``--ladder`` takes (a name or a TOML path)."""
+    """A ladder the start screen offers; ``spec`` is what ``--ladder`` takes (a name or a TOML
+    path)."""
 
     name: str
     spec: str

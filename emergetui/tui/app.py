@@ -52,9 +52,10 @@ class LabApp(App[int]):
         analysis_config: AnalysisConfig | None = None,
         report_formats: tuple[str, ...] = REPORT_FORMATS,
     ) -> None:
-        """``spec`` pre-fills the start screen; ``store`` is the results database (None: the default).
-        ``memory`` pins the machine's free RAM/VRAM (tests and screenshots need stable fit columns);
-        ``runner_factory`` replaces :class:`~emergetui.run.runner.Runner` (tests hold a rung back with it);
+        """``spec`` pre-fills the start screen; ``store`` is the results database (None: the
+        default). ``memory`` pins the machine's free RAM/VRAM (tests and screenshots need stable
+        fit columns); ``runner_factory`` replaces :class:`~emergetui.run.runner.Runner` (tests
+        hold a rung back with it);
         ``analysis_config`` and ``report_formats`` let tests use small bootstraps and skip PNGs."""
         super().__init__()
         self.spec = spec if spec is not None else ExperimentSpec()

@@ -1,4 +1,5 @@
-"""Keys shared by the screens that draw curves: toggle/cycle the metric, step through task settings."""
+"""Keys shared by the screens that draw curves: toggle/cycle the metric, step through task
+settings."""
 
 from __future__ import annotations
 

@@ -19,7 +19,8 @@ Plt = Any  # textual_plotext.Plot (plotext's figure class)
 def draw_live(
     plt: Plt, points: Sequence[LivePoint], title: str, chance: float | None = None
 ) -> None:
-    """Settled rungs as a line with CI bars; the running rung in another colour, its CI still moving.
+    """Settled rungs as a line with CI bars; the running rung in another colour, its CI still
+    moving.
 
     The x axis is log10(params) drawn by hand: plotext's log scale needs at
     least two distinct values, and a live curve starts with one.

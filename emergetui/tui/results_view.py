@@ -138,9 +138,15 @@ def icl_for(analysis: Analysis, task: str, setting: str, metric: str) -> IclResu
 
 def icl_text(result: IclResult | None) -> str:
     if result is None:
-        return "in-context learning needs this task at 0 shots and at least one k > 0 (set shots, e.g. 0,1,3)"
+        return (
+            "in-context learning needs this task at 0 shots and at least one k > 0 "
+            "(set shots, e.g. 0,1,3)"
+        )
     if result.first_rung is None:
-        return f"shots {', '.join(map(str, result.shots))}: no rung gains from examples beyond the noise"
+        return (
+            f"shots {', '.join(map(str, result.shots))}: "
+            "no rung gains from examples beyond the noise"
+        )
     return (
         f"shots {', '.join(map(str, result.shots))}: smallest rung where k shots beats 0 is "
         f"{result.first_rung} (k={result.first_shots})"

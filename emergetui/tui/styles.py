@@ -37,7 +37,10 @@ Screen { layout: vertical; }
 
 /* dialogs */
 ModalScreen { align: center middle; }
-.dialog { width: 70; max-width: 95%; height: auto; max-height: 90%; border: thick $primary; background: $surface; padding: 1 2; }
+.dialog {
+    width: 70; max-width: 95%; height: auto; max-height: 90%;
+    border: thick $primary; background: $surface; padding: 1 2;
+}
 #help-dialog { height: 90%; }
 .dialog .buttons { height: 1; margin-top: 1; align-horizontal: right; }
 .dialog .buttons Button { margin-left: 2; }

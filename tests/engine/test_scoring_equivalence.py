@@ -26,7 +26,8 @@ WORDS = ["Paris", " Paris", " the", " a", "46", " 15", "\n", "xyz", " of is", "Ã
 
 @pytest.fixture(scope="module")
 def small_engine(tiny_model: Path) -> Engine:
-    """Tiny batch, few sequence slots, small context: forces chunking, many waves and the keeper path."""
+    """Tiny batch, few sequence slots, small context: forces chunking, many waves and the
+    keeper path."""
     eng = Engine.load(tiny_model, **ENGINE_KW, n_ctx=256, n_batch=16, n_seq_max=4)
     yield eng
     eng.close()
@@ -66,7 +67,8 @@ def test_packed_equals_naive_randomised(small_engine: Engine, pairs: list[tuple[
 
 
 def test_many_requests_more_than_slots_and_batch(small_engine: Engine, big_engine: Engine) -> None:
-    """Multiple-choice items behind one shared few-shot prefix: > n_batch tokens, > n_seq_max requests."""
+    """Multiple-choice items behind one shared few-shot prefix: > n_batch tokens,
+    > n_seq_max requests."""
     shots = "".join(f"Q: {a}+{b}=\nA: {a + b}\n\n" for a, b in [(1, 2), (30, 4), (12, 9), (7, 7)])
     pairs = [
         (shots + f"Q: {i}+{i}=\nA:", f" {c}") for i in range(12) for c in (2 * i, 2 * i + 1, i, 99)
@@ -148,7 +150,8 @@ def test_rolling_loss_matches_scoring(small_engine: Engine, big_engine: Engine) 
 
 
 def test_output_row_cap_splits_decodes(tiny_model: Path, big_engine: Engine) -> None:
-    """With few logits rows allowed per decode, chunks split on the row count and results do not change."""
+    """With few logits rows allowed per decode, chunks split on the row count and results do
+    not change."""
     with Engine.load(tiny_model, **ENGINE_KW, n_ctx=512, n_batch=64, n_seq_max=4) as eng:
         eng.native.max_outputs = 4
         pairs = [(f"Q: {i} and {i}?\nA:", " the answer is long enough") for i in range(6)]
@@ -173,7 +176,8 @@ def test_stop_string_at_start_does_not_stop(big_engine: Engine) -> None:
 
 
 def test_row_workers_reduce_rows_off_thread(tiny_model: Path, big_engine: Engine) -> None:
-    """The GPU-side pipelining (rows reduced on worker threads during the next decode) changes nothing."""
+    """The GPU-side pipelining (rows reduced on worker threads during the next decode) changes
+    nothing."""
     with Engine.load(
         tiny_model, **ENGINE_KW, n_ctx=512, n_batch=64, n_seq_max=4, row_workers=2
     ) as eng:
@@ -188,7 +192,8 @@ def test_row_workers_reduce_rows_off_thread(tiny_model: Path, big_engine: Engine
 
 
 def test_context_sized_to_what_requests_need(tiny_model: Path, big_engine: Engine) -> None:
-    """The KV cache starts small (resident memory), grows for long requests up to n_ctx, shrinks back for short ones."""
+    """The KV cache starts small (resident memory), grows for long requests up to n_ctx,
+    shrinks back for short ones."""
     with Engine.load(tiny_model, **ENGINE_KW, n_ctx=2048) as eng:
         assert eng.native.cells == 512 and eng.n_ctx == 2048
         short = [("Q: 7+8=\nA:", " 15")]
@@ -208,7 +213,8 @@ def test_context_sized_to_what_requests_need(tiny_model: Path, big_engine: Engin
 def test_gpu_request_on_a_cpu_build_keeps_cpu_settings(
     tiny_model: Path, big_engine: Engine
 ) -> None:
-    """n_gpu_layers=-1 on a build without GPU offload must not switch on CPU flash attention or row threads."""
+    """n_gpu_layers=-1 on a build without GPU offload must not switch on CPU flash attention
+    or row threads."""
     from emergetui.engine.engine import gpu_offload_supported
 
     if gpu_offload_supported():

@@ -1,4 +1,5 @@
-"""The log-softmax's exp-sum: ggml's vectorised routine when this build exports it, numpy otherwise."""
+"""The log-softmax's exp-sum: ggml's vectorised routine when this build exports it, numpy
+otherwise."""
 
 from __future__ import annotations
 

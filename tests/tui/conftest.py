@@ -1,4 +1,5 @@
-"""Fixtures of the lab's tests: a ladder of the two tiny test models, a corpus, the lab's choices."""
+"""Fixtures of the lab's tests: a ladder of the two tiny test models, a corpus, the lab's
+choices."""
 
 from __future__ import annotations
 

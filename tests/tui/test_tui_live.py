@@ -1,4 +1,5 @@
-"""The live state folded from runner events: running means, intervals, settling, the metric toggle."""
+"""The live state folded from runner events: running means, intervals, settling, the metric
+toggle."""
 
 from __future__ import annotations
 

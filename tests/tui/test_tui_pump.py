@@ -1,4 +1,5 @@
-"""Coalescing runner events: few UI posts, nothing lost, downloads deduplicated, the end never held back."""
+"""Coalescing runner events: few UI posts, nothing lost, downloads deduplicated, the end
+never held back."""
 
 from __future__ import annotations
 

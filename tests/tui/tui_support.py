@@ -280,7 +280,8 @@ DOCS_SCREENS = Path(__file__).resolve().parents[2] / "docs" / "screens"
 
 
 def check_capture(name: str, text: str, size: tuple[int, int], expected: list[str]) -> None:
-    """Assert what a person would read on the screen; with EMERGETUI_WRITE_SCREENS=1 save it for the docs."""
+    """Assert what a person would read on the screen; with EMERGETUI_WRITE_SCREENS=1 save it
+    for the docs."""
     assert len(text.splitlines()) == size[1]
     for snippet in expected:
         assert snippet in text, f"{name}: {snippet!r} not on screen:\n{text}"

@@ -159,7 +159,8 @@ class ResultsScreen(CurveNavigation, Screen[None]):
             return
         keys = list(dict.fromkeys((c.task, c.setting) for c in d.analysis.curves))
         head.update(
-            f"{base}\n{task[0]} [{task[1]}] ({self.task_index % len(keys) + 1}/{len(keys)}, t: next) · "
+            f"{base}\n{task[0]} [{task[1]}] "
+            f"({self.task_index % len(keys) + 1}/{len(keys)}, t: next) · "
             f"{metric} ({self.metric.label}, m: toggle)"
         )
         a = d.analysis

@@ -245,7 +245,7 @@ class RunScreen(CurveNavigation, Screen[None]):
             return
         plot.show_live(points, metric)
 
-    # -- actions -------------------------------------------------------------------------------------
+    # -- actions ---------------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "cancel_run":
             return self.running

@@ -200,7 +200,8 @@ class StartScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="tasks")
     def _tasks_worker(self, dirs: list[Path], wanted: list[str]) -> None:
-        """The catalogue reads every task file (and user BIG-bench folders): not on the UI thread."""
+        """The catalogue reads every task file (and user BIG-bench folders): not on the UI
+        thread."""
         choices = adapters.task_choices(dirs, wanted)
         self.app.call_from_thread(self._show_tasks, choices)
 

@@ -63,7 +63,8 @@ def render_progress(state: LiveState, width: int = 40) -> Text:
         out.append(f" ↓ {d.file[-(width - 4) :]}\n", style="yellow")
         out.append(f"   {bar(frac, w)} {fmt_bytes(d.downloaded)}/{fmt_bytes(d.total)}\n")
         out.append(
-            f"   {fmt_bytes(d.speed_bps)}/s  ETA {fmt_duration(d.eta_s)}  file {d.files_done + 1}/{d.files_total}\n",
+            f"   {fmt_bytes(d.speed_bps)}/s  ETA {fmt_duration(d.eta_s)}  "
+            f"file {d.files_done + 1}/{d.files_total}\n",
             style="dim",
         )
     if state.finished is not None:

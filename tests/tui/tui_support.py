@@ -253,9 +253,10 @@ async def show_run(pilot: Pilot[object], download: bool = False) -> None:
     items = demo_events(scoring_rung=5, downloading=True) if download else demo_events()
     screen.post_message(RunnerBatch(tuple(items)))
     await wait_until(pilot, lambda: screen.state.run_id == DEMO_RUN)
-    # moved points are redrawn at most every 0.5 s (the run screen's timer): wait for the last state
-    await wait_until(pilot, lambda: not screen._curve_due)
-    await pilot.pause(0.2)
+    # moved points and log lines are shown at most every 0.5 s (the run screen's timer): wait for
+    # the last state of both
+    await wait_until(pilot, lambda: not screen._curve_due and not screen._log_lines)
+    await pilot.pause(0.6)
 
 
 async def show_results(pilot: Pilot[object], *keys: str) -> None:

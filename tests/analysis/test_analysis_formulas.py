@@ -199,3 +199,24 @@ def test_rung_heldout_loss() -> None:
     assert RungInfo("a", 10, {"loss": 2.5}).heldout_loss == 2.5
     assert RungInfo("a", 10, None).heldout_loss is None
     assert RungInfo("a", 10, {"loss": float("nan")}).heldout_loss is None
+
+
+def test_a_continuous_score_that_is_zero_everywhere_is_not_read_as_pass_fail() -> None:
+    """ROUGE (0-100) at 0 on every item of a rung gets its bootstrap interval, not a Wilson one
+    on [0, 1]; exact match at 0 still gets a Wilson interval that does not collapse."""
+    from analysis_synth import ladder, records
+
+    from emergetui.analysis.curves import build_curves
+
+    rungs = ladder(3)
+
+    def metrics(i: int, j: int) -> dict[str, float]:
+        hit = float(i == 2 and j % 2 == 0)
+        return {"rouge1": 40.0 * hit, "exact_match": hit}
+
+    built, _ = build_curves(records("t", "s", rungs, metrics, 40), rungs)
+    curves = {c.metric: c for c in built}
+    zero_rouge, zero_em = curves["rouge1"].points[0], curves["exact_match"].points[0]
+    assert (zero_rouge.ci_low, zero_rouge.ci_high) == (0.0, 0.0)
+    assert zero_em.ci_low == 0.0 and 0.0 < zero_em.ci_high < 0.15
+    assert curves["rouge1"].points[2].ci_high > 1.0  # on ROUGE's own 0-100 scale

@@ -25,7 +25,6 @@ from emergetui.analysis.bootstrap import (
     wilson_interval,
 )
 from emergetui.analysis.data import RungInfo, chance_from_records, metric_kind
-from emergetui.tasks.metrics import METRICS
 from emergetui.tasks.records import ItemRecord
 
 CurveKey = tuple[str, str, str]
@@ -258,8 +257,7 @@ def _assemble(
     # Wilson intervals for pass/fail metrics: a metric the tasks package knows is judged by its
     # kind (a continuous score such as ROUGE that happens to be 0 everywhere is not pass/fail);
     # an unknown one (rows from another tool) by its values
-    known = metric in METRICS
-    binary = is_binary(matrix) and (kind.discrete or not known)
+    binary = is_binary(matrix) and (kind.discrete or not kind.known)
     for j, point in enumerate(points):
         if binary:
             point.ci_low, point.ci_high = wilson_interval(point.mean * point.n, point.n, level)

@@ -64,6 +64,8 @@ class MetricKind:
     name: str
     discrete: bool
     higher_is_better: bool
+    #: described by the tasks package's table (else guessed from the name: rows of another tool)
+    known: bool = True
 
 
 _LOWER_IS_BETTER_HINTS = ("distance", "brier", "loss", "error", "nll", "ppl", "perplexity")
@@ -81,7 +83,7 @@ def metric_kind(name: str) -> MetricKind:
         return MetricKind(name, info.discrete, info.higher_is_better)
     lowered = name.lower()
     higher = not any(hint in lowered for hint in _LOWER_IS_BETTER_HINTS)
-    return MetricKind(name, False, higher)
+    return MetricKind(name, False, higher, known=False)
 
 
 def _as_item(record: Any) -> Item:

@@ -200,9 +200,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
         infos = [RungInfo(g["label"], g["params"], g.get("heldout")) for g in rungs]
         analysis = analyze(inp.records, infos, seed=args.seed, chance=inp.chance, corpus=inp.listed)
-        section = BigBenchSection.from_records(
-            inp.records, inp.listed, [g["label"] for g in rungs], seed=args.seed
-        )
+        section = BigBenchSection.from_records(inp.records, [g["label"] for g in rungs])
         for p in write_report(
             analysis,
             args.out,

@@ -156,7 +156,7 @@ def write_run_report(
         out_dir,
         formats,
         title=f"Emergence report: run {run_id}",
-        bigbench=BigBenchSection.from_store(store, run_id, seed=seed),
+        bigbench=BigBenchSection.from_store(store, run_id),
     )
     written += _probe_section(store, run_id, Path(out_dir))
     return written

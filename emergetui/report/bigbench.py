@@ -76,12 +76,10 @@ class BigBenchSection:
     def from_records(
         cls,
         records: Sequence[Any],
-        listed: Mapping[tuple[str, str], Sequence[str]],
         rung_order: Sequence[str],
         *,
         not_computed: Iterable[str] = (),
         headline: Mapping[tuple[str, str], str] | None = None,
-        seed: int = 0,
     ) -> BigBenchSection:
         """From stored rows, as :func:`~emergetui.report.document.document_from_records`
         computes its calibration rows (same function, hence the same numbers)."""
@@ -96,15 +94,13 @@ class BigBenchSection:
         )
 
     @classmethod
-    def from_store(cls, store: Store, run_id: str, *, seed: int = 0) -> BigBenchSection:
+    def from_store(cls, store: Store, run_id: str) -> BigBenchSection:
         tasksets = store.tasksets(run_id)
         return cls.from_records(
             store.records(run_id),
-            {(t.task, t.setting): list(t.metrics) for t in tasksets},
             [g.label for g in store.rungs(run_id)],
             not_computed=[m for t in tasksets for m in t.not_computed],
             headline={(t.task, t.setting): t.preferred for t in tasksets},
-            seed=seed,
         )
 
     def rows(self, analysis: Analysis) -> list[dict[str, Any]]:

@@ -27,7 +27,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if argv and argv[0] in SUBCOMMANDS:
             from emergetui.cli import commands
 
-            return commands.dispatch(sub_parser().parse_args(argv))
+            wants_help = "-h" in argv or "--help" in argv
+            return commands.dispatch(sub_parser(with_epilog=wants_help).parse_args(argv))
         args = batch_parser(with_epilog="-h" in argv or "--help" in argv).parse_args(argv)
         spec = spec_from_args(args)
         if args.batch:

@@ -111,7 +111,8 @@ def batch_parser(with_epilog: bool = False) -> argparse.ArgumentParser:
     return p
 
 
-def sub_parser() -> argparse.ArgumentParser:
+def sub_parser(with_epilog: bool = False) -> argparse.ArgumentParser:
+    """The subcommands; ``analyze --help`` shows the verdict rule (imports the analysis)."""
     p = argparse.ArgumentParser(prog="emergetui")
     sp = p.add_subparsers(dest="cmd", required=True)
     e = sp.add_parser("export", help="write a run's stored items")
@@ -142,7 +143,7 @@ def sub_parser() -> argparse.ArgumentParser:
     an = sp.add_parser(
         "analyze",
         help="judge per-item records from a JSONL file (no model needed)",
-        epilog=_verdict_help(),
+        epilog=_verdict_help() if with_epilog else None,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     an.add_argument(

@@ -96,6 +96,26 @@ class StoredTaskSet:
     n_items: int
 
 
+def _set_wal(db: sqlite3.Connection, timeout_s: float) -> None:
+    """Switch a store to WAL, waiting while another process creates or switches the same file.
+
+    SQLite answers "database is locked" to a journal-mode change at once, without its busy
+    handler, when another connection holds a lock: two processes opening a new store together
+    would fail instead of queueing. A store already in WAL needs no switch.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if db.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                return
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 class Store:
     """A results database. Safe to share between processes (SQLite locking, busy timeout)."""
 
@@ -106,7 +126,7 @@ class Store:
             self._db = sqlite3.connect(
                 str(self.path), timeout=timeout_s, isolation_level=None, check_same_thread=False
             )
-            self._db.execute("PRAGMA journal_mode=WAL")
+            _set_wal(self._db, timeout_s)
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(f"PRAGMA busy_timeout={int(timeout_s * 1000)}")
             with self._tx() as db:

@@ -141,6 +141,17 @@ def score_curve(curve: Curve, config: AnalysisConfig) -> CurveScores:
     )
 
 
+def answer_lengths(rows: Iterable[ItemRecord]) -> dict[tuple[str, str], float]:
+    """Mean number of tokens of the scored answer (the first target) per task setting."""
+    sums: dict[tuple[str, str], list[int]] = {}
+    for r in rows:
+        raw = getattr(r, "raw", None)
+        tokens = getattr(raw, "target_tokens", None)
+        if tokens and tokens[0]:
+            sums.setdefault((r.task, r.setting), []).append(len(tokens[0]))
+    return {k: sum(v) / len(v) for k, v in sums.items()}
+
+
 def analyze(
     records: Iterable[ItemRecord],
     rungs: Sequence[RungInfo],
@@ -178,13 +189,15 @@ def analyze(
     scores = [score_curve(c, cfg) for c in curves]
     verdicts = {(s.task, s.setting, s.metric): s.verdict for s in scores}
     per_item = [c for c in curves if not c.corpus]
-    mirage = mirage_test(per_item, verdicts, cfg.verdict)
+    mirage = mirage_test(per_item, verdicts, cfg.verdict, answer_lengths(rows))
     losses = []
     for c in curves:
         result = loss_to_ability(c, verdicts[c.key].label, level=cfg.level)
         if result is not None:
             losses.append(result)
-    icl = icl_curves(per_item, seed=seed, n_boot=cfg.n_boot, level=cfg.level)
+    icl = icl_curves(
+        per_item, seed=seed, n_boot=cfg.n_boot, level=cfg.level, alpha=cfg.verdict.alpha
+    )
     return Analysis(
         seed=seed,
         config=cfg,

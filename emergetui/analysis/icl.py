@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy.stats import binomtest
 
-from emergetui.analysis.bootstrap import diff_ci, rng_for
+from emergetui.analysis.bootstrap import diff_ci, holm, resample_means, rng_for
 from emergetui.analysis.curves import Curve
 
 _SHOT_TOKEN = re.compile(
@@ -60,6 +61,8 @@ class IclComparison:
     ci_high: float
     paired: bool
     beats: bool
+    #: one-sided p-value of "k shots better than 0" before Holm's correction
+    p_value: float = 1.0
 
 
 @dataclass
@@ -101,8 +104,29 @@ def _aligned(
     )
 
 
+def _p_better(
+    a: np.ndarray, b: np.ndarray, paired: bool, sign: float, rng: np.random.Generator, n_boot: int
+) -> float:
+    """One-sided p-value that ``a`` is better than ``b`` (``sign`` orients the metric)."""
+    if paired and set(np.unique(np.concatenate([a, b]))) <= {0.0, 1.0}:
+        up = int(np.sum(sign * (a - b) > 0))
+        down = int(np.sum(sign * (a - b) < 0))
+        return 1.0 if up + down == 0 else float(binomtest(up, up + down, 0.5, "greater").pvalue)
+    if paired:
+        boot = sign * resample_means(a - b, n_boot, rng)
+    else:
+        boot = sign * (resample_means(a, n_boot, rng) - resample_means(b, n_boot, rng))
+    boot = boot[np.isfinite(boot)]
+    return float((1 + np.sum(boot <= 0.0)) / (boot.size + 1))
+
+
 def icl_curves(
-    curves: Sequence[Curve], *, seed: int = 0, n_boot: int = 1000, level: float = 0.95
+    curves: Sequence[Curve],
+    *,
+    seed: int = 0,
+    n_boot: int = 1000,
+    level: float = 0.95,
+    alpha: float = 0.05,
 ) -> list[IclResult]:
     """One result per (task, setting family, metric) having 0-shot and k-shot curves."""
     groups: dict[tuple[str, str, str], list[Curve]] = defaultdict(list)
@@ -135,15 +159,19 @@ def icl_curves(
                 a, b = other.samples[ik], zero.samples[i0]
                 pair = _aligned(other.item_ids[ik], a, zero.item_ids[i0], b)
                 rng = rng_for(seed, "icl", task, family, metric, point.rung, k)
-                if pair is not None:
-                    d, lo, hi = diff_ci(*pair, rng, paired=True, n_boot=n_boot, level=level)
-                else:
-                    d, lo, hi = diff_ci(a, b, rng, paired=False, n_boot=n_boot, level=level)
-                beats = (lo > 0) if zero.higher_is_better else (hi < 0)
-                result.comparisons.append(
-                    IclComparison(point.rung, k, d, lo, hi, pair is not None, bool(beats))
+                xa, xb = pair if pair is not None else (a, b)
+                d, lo, hi = diff_ci(
+                    xa, xb, rng, paired=pair is not None, n_boot=n_boot, level=level
                 )
-                if beats and result.first_rung is None:
-                    result.first_rung, result.first_shots = point.rung, k
+                p = _p_better(xa, xb, pair is not None, zero.sign, rng, n_boot)
+                ci_above = (lo > 0) if zero.higher_is_better else (hi < 0)
+                result.comparisons.append(
+                    IclComparison(point.rung, k, d, lo, hi, pair is not None, bool(ci_above), p)
+                )
+        rejected = holm(np.array([c.p_value for c in result.comparisons]), alpha)
+        for c, r in zip(result.comparisons, rejected, strict=True):
+            c.beats = bool(c.beats and r)
+            if c.beats and result.first_rung is None:
+                result.first_rung, result.first_shots = c.rung, c.shots
         results.append(result)
     return results

@@ -62,6 +62,10 @@ class LossAbility:
     loss_smooth_ability_jumps: bool
     confounded: bool = False
 
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.task, self.setting, self.metric)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "task": self.task,

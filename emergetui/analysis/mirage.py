@@ -26,6 +26,11 @@ For each task setting whose first nonlinear metric (in that order) is
   discrete metric hides;
 * otherwise its own verdict.
 
+When teacher-forced per-token metrics are stored (:data:`PER_TOKEN`), they
+alone decide the outcome and the others (token edit distance, which scores
+free generation where errors compound) are reported beside it; otherwise
+every linear metric decides.
+
 Corpus statistics (BLEU, macro-F1, ...) are left out: they are not a
 per-item transform of the token probabilities, so they neither trigger nor
 witness the test (:func:`~emergetui.analysis.analyze.analyze` passes only
@@ -33,9 +38,12 @@ per-item curves).
 
 Outcome: ``mirage`` (some smooth, none jumps), ``survives`` (some jump, none
 smooth), ``mixed``, ``inconclusive``, or ``n/a``. The mechanism is shown
-next to it: mean ``prob_correct`` per rung is the exact match predicted
-from the per-token probabilities (``p_token^L`` per item), beside the
-observed exact match.
+next to it, beside the observed exact match: Schaeffer et al.'s prediction
+``a^L`` from the rung's per-token accuracy ``a`` (``token_accuracy``,
+teacher-forced argmax, the counterpart of greedy decoding) and the mean
+answer length ``L`` in tokens, i.e. exact match if every token were an
+independent draw; and mean ``prob_correct`` (``p_token^L`` per item), the
+exact match a sampler would get.
 """
 
 from __future__ import annotations
@@ -61,6 +69,14 @@ NONLINEAR: tuple[str, ...] = (
 )
 #: The continuous metric that is itself p^L: the mechanism's prediction of exact match.
 PREDICTOR = "prob_correct"
+#: Teacher-forced per-token metrics: each answer token scored given the right ones before it,
+#: so they measure the per-token ability itself. They decide the test when stored; a linear
+#: metric of free generation (token edit distance) is reported beside them, because in greedy
+#: decoding one wrong token can put the rest of the answer on another path (errors compound),
+#: which makes it step with exact match although nothing per token did.
+PER_TOKEN = ("logprob_correct_mean", "logprob_correct", "token_accuracy")
+#: The per-token accuracy whose L-th power is Schaeffer et al.'s prediction of exact match.
+ACCURACY = "token_accuracy"
 
 
 def is_nonlinear(curve: Curve) -> bool:
@@ -83,16 +99,26 @@ class MirageResult:
     observed: list[float] | None = None
     predicted: list[float] | None = None
     rungs: list[str] | None = None
+    #: ``a^L`` per rung from the per-token accuracy, and the ``L`` used (mean answer tokens)
+    predicted_accuracy: list[float] | None = None
+    answer_tokens: float | None = None
 
     @property
     def mechanism(self) -> str | None:
-        """One line: observed exact match beside the p^L prediction, per rung."""
+        """One line: observed exact match beside its predictions from the per-token numbers."""
         if self.observed is None or self.predicted is None or not self.rungs:
             return None
         obs = " ".join(f"{v:.2f}" for v in self.observed)
         pred = " ".join(f"{v:.2f}" for v in self.predicted)
+        acc = ""
+        if self.predicted_accuracy is not None and self.answer_tokens is not None:
+            values = " ".join(f"{v:.2f}" for v in self.predicted_accuracy)
+            acc = (
+                f"; predicted from per-token accuracy (a^L, L = {self.answer_tokens:.3g} tokens) "
+                f"{values}"
+            )
         return (
-            f"{self.discrete_metric} observed {obs}; predicted from per-token probability "
+            f"{self.discrete_metric} observed {obs}{acc}; predicted from per-token probability "
             f"(mean p_token^L = {PREDICTOR}) {pred}"
         )
 
@@ -110,6 +136,8 @@ class MirageResult:
                 "rungs": self.rungs,
                 "observed": self.observed,
                 "predicted": self.predicted,
+                "predicted_accuracy": self.predicted_accuracy,
+                "answer_tokens": self.answer_tokens,
                 "line": self.mechanism,
             }
             if self.observed is not None
@@ -142,23 +170,35 @@ def _sharp_at(v: Verdict, x_jump: tuple[float, float], sharp_gaps: float) -> boo
 
 
 def _mechanism(
-    dcurve: Curve, by_metric: Mapping[str, Curve]
-) -> tuple[list[str], list[float], list[float]] | None:
+    dcurve: Curve, by_metric: Mapping[str, Curve], answer_tokens: float | None
+) -> dict[str, Any] | None:
     pred = by_metric.get(PREDICTOR)
     if dcurve.metric != "exact_match" or pred is None:
         return None
     at = {p.rung: p.mean for p in pred.points}
     rungs = [p.rung for p in dcurve.points if p.rung in at]
-    observed = [p.mean for p in dcurve.points if p.rung in at]
-    return rungs, observed, [at[r] for r in rungs]
+    out: dict[str, Any] = {
+        "rungs": rungs,
+        "observed": [p.mean for p in dcurve.points if p.rung in at],
+        "predicted": [at[r] for r in rungs],
+    }
+    acc = by_metric.get(ACCURACY)
+    if acc is not None and answer_tokens:
+        a = {p.rung: p.mean for p in acc.points}
+        if all(r in a for r in rungs):
+            out["predicted_accuracy"] = [a[r] ** answer_tokens for r in rungs]
+            out["answer_tokens"] = answer_tokens
+    return out
 
 
 def mirage_test(
     curves: Sequence[Curve],
     verdicts: Mapping[CurveKey, Verdict],
     params: VerdictParams | None = None,
+    answer_tokens: Mapping[tuple[str, str], float] | None = None,
 ) -> list[MirageResult]:
-    """One :class:`MirageResult` per task setting found in ``curves``."""
+    """One :class:`MirageResult` per task setting found in ``curves``; ``answer_tokens``
+    (mean tokens of the scored answer per task setting) gives the mechanism its ``L``."""
     p = params or VerdictParams()
     groups: dict[tuple[str, str], list[Curve]] = defaultdict(list)
     for curve in curves:
@@ -179,10 +219,8 @@ def mirage_test(
         assert t is not None  # emergent verdicts always carry their transition
         pair = (dcurve.points[t.lower].rung, dcurve.points[t.upper].rung)
         plateau = (dcurve.points[0].rung, dcurve.points[max(t.plateau, p.min_plateau) - 1].rung)
-        mech = _mechanism(dcurve, by_metric)
-        extra: dict[str, Any] = {}
-        if mech is not None:
-            extra = {"rungs": mech[0], "observed": mech[1], "predicted": mech[2]}
+        mech = _mechanism(dcurve, by_metric, (answer_tokens or {}).get((task, setting)))
+        extra: dict[str, Any] = mech or {}
         if not linear:
             results.append(
                 MirageResult(
@@ -204,23 +242,30 @@ def mirage_test(
                 labels[c.metric] = "smooth"
             else:
                 labels[c.metric] = v.label
-        jumps = [m for m, v in labels.items() if v == "jumps"]
-        smooth = [m for m, v in labels.items() if v == "smooth"]
+        witnesses = [m for m in labels if m in PER_TOKEN] or list(labels)
+        jumps = [m for m in witnesses if labels[m] == "jumps"]
+        smooth = [m for m in witnesses if labels[m] == "smooth"]
         where = (
             f"{dcurve.metric} jumps {pair[0]}->{pair[1]} after a plateau {plateau[0]}..{plateau[1]}"
         )
+        aside = [f"{m} {labels[m]}" for m in labels if m not in witnesses]
+        note = (
+            f"; free generation: {', '.join(aside)} (a wrong token can derail the rest)"
+            if aside
+            else ""
+        )
         early = [m for m in smooth if m in rises]
         if jumps and not smooth:
-            outcome, reason = "survives", f"{where}; {', '.join(jumps)} jump there too"
+            outcome, reason = "survives", f"{where}; {', '.join(jumps)} jump there too{note}"
         elif smooth and not jumps:
             gain = f" ({', '.join(early)} already improve across the plateau)" if early else ""
-            outcome, reason = "mirage", f"{where}; {', '.join(smooth)} rise smoothly{gain}"
+            outcome, reason = "mirage", f"{where}; {', '.join(smooth)} rise smoothly{gain}{note}"
         elif jumps and smooth:
             outcome = "mixed"
-            reason = f"{where}; {', '.join(jumps)} jump, {', '.join(smooth)} smooth"
+            reason = f"{where}; {', '.join(jumps)} jump, {', '.join(smooth)} smooth{note}"
         else:
             outcome = "inconclusive"
-            reason = f"{where}; linear metrics neither smooth nor jumping"
+            reason = f"{where}; linear metrics neither smooth nor jumping{note}"
         early_gain = {m: [gains[m][0], gains[m][1]] for m in tested if gains[m] is not None}
         results.append(
             MirageResult(

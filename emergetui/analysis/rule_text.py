@@ -75,12 +75,15 @@ def verdict_rule_text(params: VerdictParams | None = None, width: int = 79) -> s
             "",
             "Mirage test (Schaeffer et al. 2023), per task setting: when a nonlinear metric "
             "(exact match, multiple-choice grade, P(correct) = p^L) is emergent, each linear "
-            "one on the same outputs (per-token log-likelihood, edit distance, Brier) "
-            "'jumps' if it is emergent or rises as sharply at the same gap, else 'smooth' "
-            "if its verdict is smooth or it improves significantly (paired) across the "
-            "nonlinear metric's plateau. mirage: some smooth, none jumps; survives: some "
-            "jump, none smooth; mixed: both; inconclusive: neither. Beside it: exact match "
-            "predicted from per-token probabilities (mean p_token^L) and observed.",
+            "one on the same outputs (per-token log-likelihood and accuracy, edit distance, "
+            "Brier) 'jumps' if it is emergent or rises as sharply at the same gap, else "
+            "'smooth' if its verdict is smooth or it improves significantly (paired) across "
+            "the nonlinear metric's plateau. The teacher-forced per-token metrics decide "
+            "when stored (edit distance scores free generation, where one wrong token can "
+            "derail the rest, and is reported beside them). mirage: some smooth, none "
+            "jumps; survives: some jump, none smooth; mixed: both; inconclusive: neither. "
+            "Beside it: exact match observed, and predicted from the per-token accuracy "
+            "(a^L) and from the per-token probabilities (mean p_token^L).",
         ),
         (
             "",

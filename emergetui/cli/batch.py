@@ -9,7 +9,13 @@ from typing import Any
 
 from emergetui.cli.progress import make_display
 from emergetui.probe.batch_pass import probe_document, probe_text, run_probe_pass
-from emergetui.report.document import finite, results_table, run_document, verdict_lines
+from emergetui.report.document import (
+    finding_lines,
+    finite,
+    results_table,
+    run_document,
+    verdict_lines,
+)
 from emergetui.run.events import RunFinished
 from emergetui.run.runner import Runner
 from emergetui.run.spec import ExperimentSpec, build_experiment
@@ -43,6 +49,7 @@ def run_batch(
             json.dump(doc, sys.stdout, indent=2, allow_nan=False, default=_json_default)
             sys.stdout.write("\n")
         else:
+            _print_findings(doc)
             print(results_table(doc))
             if plots:
                 _print_plots(store, runner.run_id, spec.seed)
@@ -75,6 +82,16 @@ def _print_plots(store: Store, run_id: str, seed: int) -> None:
         return
     for text in run_plots(store, run_id, seed=seed):
         print(text)
+
+
+def _print_findings(doc: dict[str, Any]) -> None:
+    """The plain-words story first: what happened, where, what the continuous metric says."""
+    lines = finding_lines(doc)
+    if lines:
+        print("\nFindings")
+        for line in lines:
+            print(f"  * {line}")
+        print()
 
 
 def _print_verdicts(doc: dict[str, Any]) -> None:

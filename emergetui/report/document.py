@@ -55,6 +55,7 @@ def run_document(
     chance = {(t.task, t.setting, m): c for t in tasksets for m, c in t.chance.items()}
     not_computed = sorted({m for t in tasksets for m in t.not_computed})
     listed = {(t.task, t.setting): list(t.metrics) for t in tasksets}
+    heads = headlines(tasksets)
     doc = document_from_records(
         run_id,
         ladder or cfg.get("ladder"),
@@ -65,8 +66,9 @@ def run_document(
         listed=listed,
         analyse=analyse,
         seed=seed,
+        preferred={(h["task"], h["setting"]): h["metric"] for h in heads if h.get("metric")},
     )
-    doc["headline"] = headlines(tasksets)
+    doc["headline"] = heads
     return doc
 
 
@@ -81,13 +83,15 @@ def document_from_records(
     listed: Mapping[tuple[str, str], Sequence[str]] | None = None,
     analyse: bool = True,
     seed: int = 0,
+    preferred: Mapping[tuple[str, str], str] | None = None,
 ) -> dict[str, Any]:
     """The run document from rows alone: shared by a stored run and
     ``emergetui analyze FILE.jsonl``, so an exported run analysed elsewhere gives the same
     document.
 
     ``listed`` names the metrics each (task, setting) declares; corpus-level ones (BLEU, ROUGE,
-    calibration) are computed from the stored outputs (``export`` writes it per row)."""
+    calibration) are computed from the stored outputs (``export`` writes it per row);
+    ``preferred`` names each one's headline metric, which the plain-words findings report."""
     sums: dict[tuple[str, str, str, str], list[float]] = defaultdict(list)
     errors: dict[tuple[str, str, str], int] = defaultdict(int)
     shots: dict[tuple[str, str], int] = {}
@@ -131,6 +135,7 @@ def document_from_records(
         from emergetui.analysis.analyze import analyze
         from emergetui.analysis.data import RungInfo
         from emergetui.analysis.export import augment_results, corpus_results, emergence_json
+        from emergetui.analysis.findings import findings
 
         infos = [
             RungInfo(g["label"], g["params"], g.get("heldout"))
@@ -141,6 +146,9 @@ def document_from_records(
         augment_results(doc["results"], analysis)
         doc["results"].extend(corpus_results(analysis))
         doc["emergence"] = emergence_json(analysis)
+        doc["findings"] = [f.to_dict() for f in findings(analysis, preferred)]
+        doc["icl"] = [r.to_dict() for r in analysis.icl]
+        doc["mirage"] = [m.to_dict() for m in analysis.mirage]
         doc["warnings"] = list(analysis.warnings)
     return finite(doc)
 
@@ -263,6 +271,11 @@ class _Null:
 
     def flush(self) -> None:
         pass
+
+
+def finding_lines(doc: dict[str, Any]) -> list[str]:
+    """The run's findings in plain words (see :mod:`emergetui.analysis.findings`)."""
+    return [f["text"] for f in doc.get("findings") or []]
 
 
 def verdict_lines(doc: dict[str, Any]) -> list[str]:

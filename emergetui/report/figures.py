@@ -161,6 +161,39 @@ def draw_loss(fig: Figure, result: LossAbility, chance: float | None = None) -> 
     fig.xlabel(X_AXES["heldout_loss"] + ("; green: threshold" if result.threshold else ""))
 
 
+def draw_losses(
+    fig: Figure,
+    results: Sequence[LossAbility],
+    title: str | None = None,
+    chance: float | None = None,
+) -> None:
+    """Several abilities against the same held-out loss, one line each: where each one turns
+    on, on the axis the loss-to-ability argument is about (Du et al. 2024). The first is the
+    one in focus: its CI bars, chance level (red) and fitted threshold (green) are drawn."""
+    reset(fig, title or "abilities vs held-out loss")
+    if not results:
+        fig.xlabel("no held-out loss")
+        return
+    xs_all: list[float] = []
+    for i, result in enumerate(results):
+        xs = list(result.losses)
+        xs_all += xs
+        if i == 0:
+            for v, lo, hi in zip(xs, result.ci_low, result.ci_high, strict=True):
+                ci_bar(fig, v, lo, hi, "gray")
+            if result.threshold is not None:
+                fig.vline(result.threshold, "green")
+        label = f"{result.task} [{result.setting}] {result.metric}"
+        fig.plot(xs, list(result.means), marker=LINE_MARKERS[i % len(LINE_MARKERS)], label=label)
+    if chance is not None:
+        fig.hline(chance, "red")
+    ticks = sorted(set(xs_all))
+    single_x(fig, ticks)
+    fig.xticks(ticks, [f"{v:.2f}" for v in ticks])
+    fig.xreverse(True)
+    fig.xlabel(X_AXES["heldout_loss"])
+
+
 def draw_icl(fig: Figure, result: IclResult, rungs: Sequence[str] | None = None) -> None:
     """Metric against shot count, one line per rung: does the bigger model use the examples?"""
     reset(fig, f"{result.task} [{result.family}] {result.metric} vs shots")

@@ -243,9 +243,11 @@ def render_markdown(
     plots: Mapping[str, Sequence[str]] | None = None,
     notes: Sequence[str] = (),
     extra: Sequence[str] = (),
+    preferred: Mapping[tuple[str, str], str] | None = None,
 ) -> str:
-    """The whole report. ``plots`` maps a heading to relative file links; ``extra``
-    sections (the BIG-bench corpus metrics) follow the scaling curves."""
+    """The whole report, led by the findings in plain words. ``plots`` maps a heading to
+    relative file links; ``extra`` sections (the BIG-bench corpus metrics) follow the scaling
+    curves; ``preferred`` names each task setting's headline metric."""
     cfg = analysis.config
     head = [
         f"# {title}",
@@ -256,8 +258,12 @@ def render_markdown(
     ]
     for warning in [*analysis.warnings, *notes]:
         head.append(f"\n> {warning}")
+    from emergetui.analysis.findings import findings
+
+    lines = [f"* {f.text}" for f in findings(analysis, preferred)]
     sections = [
         "\n".join(head),
+        *(["## Findings\n\n" + "\n".join(lines)] if lines else []),
         _rungs_section(analysis),
         _verdict_section(analysis),
         _mirage_section(analysis),

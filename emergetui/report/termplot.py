@@ -19,7 +19,7 @@ import plotext as plt
 from emergetui.analysis.analyze import Analysis
 from emergetui.analysis.curves import Curve
 from emergetui.analysis.data import DISCRETE_PRIORITY
-from emergetui.analysis.icl import IclResult
+from emergetui.analysis.icl import IclResult, setting_family
 from emergetui.analysis.loss_ability import LossAbility
 from emergetui.report import figures
 
@@ -83,6 +83,15 @@ def loss_plot(
     return _finish(color)
 
 
+def losses_plot(
+    results: Sequence[LossAbility], *, width: int = 80, height: int = 20, color: bool = False
+) -> str:
+    """Every ability of the findings against held-out loss, in one plot."""
+    _start(width, height)
+    figures.draw_losses(plt, results)
+    return _finish(color)
+
+
 def icl_plot(
     result: IclResult,
     *,
@@ -119,14 +128,23 @@ def analysis_plots(
     The headline is the task set's preferred metric (else the first discrete
     one); when the mirage test has an outcome, the discrete-vs-continuous
     plot follows it, since a verdict of "emergent" should never be read
-    without it.
+    without it. A family of shot settings shows its 0-shot curve and then one
+    plot of the metric against shots, a line per rung (the in-context
+    learning curves), instead of a scaling curve per shot count. Last, every
+    ability of the findings against held-out loss, together.
     """
+    from emergetui.analysis.findings import ability_curves
+
     cols = width or max(60, min(120, shutil.get_terminal_size((100, 24)).columns))
     keys = list(dict.fromkeys((c.task, c.setting) for c in analysis.curves))
+    icl = {(r.task, r.family, r.metric): r for r in analysis.icl}
     out: list[str] = []
     for task, setting in keys:
         curve = _headline_curve(analysis, task, setting, (preferred or {}).get((task, setting), ""))
         if curve is None:
+            continue
+        family = icl.get((task, setting_family(setting), curve.metric))
+        if family is not None and curve.shots > 0:
             continue
         scores = analysis.scores_for(curve.key)
         title = f"{task} / {setting} / {curve.metric}"
@@ -140,6 +158,16 @@ def analysis_plots(
             if discrete is not None and cont is not None:
                 plot = mirage_plot(discrete, cont, width=cols, height=height, color=color)
                 out.append(plot + f"\nmirage test: {mirage.outcome} ({mirage.reason})")
+        if family is not None:
+            rungs = [r.label for r in analysis.rungs]
+            out.append(icl_plot(family, width=cols, height=height, color=color, rungs=rungs))
+    losses = [
+        x
+        for c in ability_curves(analysis, preferred)
+        if (x := analysis.loss_for(c.key)) is not None
+    ]
+    if len(losses) > 1:
+        out.append(losses_plot(losses, width=cols, height=height, color=color))
     return out
 
 

@@ -195,6 +195,15 @@ _CORE = (
     ),
     MetricInfo("logprob_correct_mean", "per-token mean of logprob_correct", False, True, "answer"),
     MetricInfo(
+        "token_accuracy",
+        "fraction of the first target's tokens that are the model's most likely token given "
+        "the correct ones before them (teacher-forced): the per-token accuracy of Schaeffer "
+        "et al. (2023), whose L-th power predicts exact match if tokens were independent",
+        False,
+        True,
+        "answer",
+    ),
+    MetricInfo(
         "prob_correct", "P(correct answer | prompt) = exp(logprob_correct)", False, True, "answer"
     ),
     MetricInfo(
@@ -398,6 +407,9 @@ def item_metrics(item: Item, raw: ItemRaw) -> dict[str, float]:
         out["logprob_correct"] = total
         out["logprob_correct_mean"] = total / len(lps)
         out["prob_correct"] = math.exp(total)
+    if item.targets and raw.target_greedy and raw.target_greedy[0]:
+        flags = raw.target_greedy[0]
+        out["token_accuracy"] = sum(1.0 for f in flags if f) / len(flags)
     response = None
     if item.generate and raw.generated_text is not None:
         response = response_text(item, raw)
@@ -420,9 +432,11 @@ def chance_levels(item: Item) -> dict[str, float]:
     """Expected value of each metric for a guesser that knows nothing.
 
     Multiple choice: uniformly random choice (mean target score, BIG-bench's
-    low_score); Brier: the uniform prediction. Generative string matches: 0.
-    Metrics without a model-free chance level (log-probabilities, edit
-    distance, ROUGE) are left out.
+    low_score); Brier: the uniform prediction. Generative string matches: 0,
+    unless the item declares its level (``meta["chance"]``: a task whose answer
+    is drawn uniformly from a known set, independent of the prompt, such as
+    :mod:`emergetui.tasks.recall`). Metrics without a model-free chance level
+    (log-probabilities, edit distance, ROUGE) are left out.
     """
     out: dict[str, float] = {}
     n = len(item.choices)
@@ -432,7 +446,8 @@ def chance_levels(item: Item) -> dict[str, float]:
         out["mc_grade_norm"] = mean_score
         out["brier_sum"] = math.fsum((1.0 / n - y) ** 2 for y in _outcome(item.target_scores))
     if item.generate:
-        out["exact_match"] = 0.0
+        declared = dict(item.meta).get("chance")
+        out["exact_match"] = float(declared) if declared is not None else 0.0
         if "case_insensitive_str_match" in declared_bigbench(item):
             out["case_insensitive_str_match"] = 0.0
     return out
@@ -453,7 +468,7 @@ def applicable_metrics(item: Item) -> tuple[str, ...]:
     if has_choices:
         names.append("brier_sum")
     if item.generate and item.targets:
-        names.append("token_edit_distance")
+        names += ["token_accuracy", "token_edit_distance"]
     declared = declared_bigbench(item)
     if declared:
         multi = _meta(item).get(META_MULTI_TARGET) == "1"

@@ -14,6 +14,7 @@ A task file (built-ins live in ``emergetui/data/tasks/``)::
     type = "arithmetic"              # op, digits, style ("bigbench"|"plain"), n
     # type = "bigbench"              # path = "..."  or  hf_repo = "..", hf_file = "../task.json"
     # type = "mmlu"                  # path = "..."  or  hf = "cais/mmlu"; scoring, subjects
+    # type = "recall"                # keys, values, pairs, n: a fresh code per question
 
     [prompt]                         # BIG-bench field names, override the task.json
     example_input_prefix = "\\nQ: "
@@ -28,24 +29,19 @@ from __future__ import annotations
 
 import difflib
 import os
-import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
-from emergetui.tasks import arithmetic, bigbench, mmlu, suites
+from emergetui.tasks import arithmetic, bigbench, mmlu, recall, suites
 from emergetui.tasks.base import ItemSet, TaskError
-from emergetui.tasks.metrics import BIGBENCH_DEFAULT_REGEX, METRICS
-from emergetui.tasks.sources import read_text, resolve_inside
+from emergetui.tasks.metrics import BIGBENCH_DEFAULT_REGEX
+from emergetui.tasks.sources import resolve_inside
+from emergetui.tasks.task_toml import SOURCES, TaskDef, load_task_toml, typed
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+__all__ = ["SOURCES", "TaskDef", "load_task_toml", "list_tasks", "resolve_tasks"]
 
-SOURCES = ("arithmetic", "bigbench", "mmlu")
 MMLU_HINT = (
     "needs the MMLU data: pass --mmlu-dir DIR (the original CSV release: DIR/dev, DIR/val, "
     "DIR/test), or use the task 'mmlu-hf', which downloads cais/mmlu from the Hugging Face Hub"
@@ -64,142 +60,8 @@ class TaskInfo:
     error: str = ""
 
 
-@dataclass(frozen=True)
-class TaskDef:
-    """A parsed task TOML."""
-
-    name: str
-    description: str
-    path: Path
-    builtin: bool
-    source: dict[str, Any]
-    shots: tuple[int, ...] = (0,)
-    limit: int | None = None
-    metrics: tuple[str, ...] = ()
-    max_tokens: int = 32
-    shot_sampling: str = "fixed"
-    prompt: dict[str, Any] = field(default_factory=dict)
-
-
 def builtin_dir() -> Path:
     return Path(str(resources.files("emergetui") / "data" / "tasks"))
-
-
-# --------------------------------------------------------------------------- TOML
-
-
-_TYPE_NAMES = {
-    str: "a string",
-    int: "an integer",
-    list: "a list",
-    dict: "a table",
-    bool: "true or false",
-}
-#: Allowed keys, so that a typo ("digit = 3") is an error instead of a silent default.
-_TOP_KEYS = {
-    "name",
-    "description",
-    "shots",
-    "limit",
-    "metrics",
-    "max_tokens",
-    "shot_sampling",
-    "source",
-    "prompt",
-}
-_SOURCE_KEYS = {
-    "arithmetic": {"type", "op", "digits", "style", "n"},
-    "bigbench": {"type", "path", "hf_repo", "hf_file", "revision"},
-    "mmlu": {"type", "path", "hf", "revision", "scoring", "subjects"},
-}
-
-
-def _typed(table: dict[str, Any], key: str, kind: type, where: str, default: Any) -> Any:
-    """``table[key]`` if present and of type ``kind`` (bools are not integers here)."""
-    if key not in table:
-        return default
-    value = table[key]
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        raise TaskError(
-            f"{where}: field {key!r} must be {_TYPE_NAMES.get(kind, kind.__name__)}, got {value!r}"
-        )
-    return value
-
-
-def _int_list(value: Any, key: str, where: str) -> tuple[int, ...]:
-    if (
-        not isinstance(value, list)
-        or not value
-        or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value)
-    ):
-        raise TaskError(f"{where}: field {key!r} must be a non-empty list of integers >= 0")
-    return tuple(value)
-
-
-def load_task_toml(path: Path, builtin: bool = False) -> TaskDef:
-    """Parse and validate a task file; every problem is a TaskError naming file and field."""
-    text = read_text(path)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise TaskError(f"{path}: invalid TOML: {e}") from None
-    except (ValueError, RecursionError) as e:  # a 5000-digit integer, nesting deeper than the stack
-        raise TaskError(f"{path}: invalid TOML: {e or 'nested too deeply'}") from None
-    where = str(path)
-    name = _typed(data, "name", str, where, path.stem)
-    if not name or any(c in name for c in "/\\\x00") or name.startswith("."):
-        raise TaskError(f"{where}: field 'name' must be a plain name, got {name!r}")
-    source = data.get("source")
-    if not isinstance(source, dict):
-        raise TaskError(f"{where}: missing [source] table")
-    kind = source.get("type")
-    if kind not in SOURCES:
-        raise TaskError(f"{where}: field 'source.type' must be one of {SOURCES}, got {kind!r}")
-    for keys, allowed, prefix in ((data, _TOP_KEYS, ""), (source, _SOURCE_KEYS[kind], "source.")):
-        unknown_keys = sorted(set(keys) - allowed)
-        if unknown_keys:
-            raise TaskError(
-                f"{where}: unknown field '{prefix}{unknown_keys[0]}' "
-                f"(known: {', '.join(sorted(allowed))})"
-            )
-    metrics = tuple(_typed(data, "metrics", list, where, []))
-    unknown = [m for m in metrics if not isinstance(m, str) or m not in METRICS]
-    if unknown:
-        raise TaskError(
-            f"{where}: field 'metrics': unknown metric {unknown[0]!r} (known: {', '.join(METRICS)})"
-        )
-    limit = _typed(data, "limit", int, where, None)
-    if limit is not None and limit < 1:
-        raise TaskError(f"{where}: field 'limit' must be >= 1")
-    max_tokens = _typed(data, "max_tokens", int, where, 32)
-    if max_tokens < 1:
-        raise TaskError(f"{where}: field 'max_tokens' must be >= 1")
-    sampling = _typed(data, "shot_sampling", str, where, "fixed")
-    if sampling not in bigbench.SHOT_SAMPLING:
-        raise TaskError(f"{where}: field 'shot_sampling' must be one of {bigbench.SHOT_SAMPLING}")
-    prompt = _typed(data, "prompt", dict, where, {})
-    for key, value in prompt.items():
-        if key not in bigbench.FORMAT_FIELDS and key not in ("output_regex", "stop_string"):
-            raise TaskError(
-                f"{where}: unknown field 'prompt.{key}' (known: "
-                f"{', '.join([*bigbench.FORMAT_FIELDS, 'output_regex', 'stop_string'])})"
-            )
-        if key in ("output_regex", "stop_string") and not isinstance(value, str):
-            raise TaskError(f"{where}: field 'prompt.{key}' must be a string")
-    bigbench.PromptFormat().updated(prompt, f"{where} [prompt]")  # type errors now, not at run time
-    return TaskDef(
-        name=name,
-        description=_typed(data, "description", str, where, ""),
-        path=path,
-        builtin=builtin,
-        source=source,
-        shots=_int_list(data["shots"], "shots", where) if "shots" in data else (0,),
-        limit=limit,
-        metrics=metrics,
-        max_tokens=max_tokens,
-        shot_sampling=sampling,
-        prompt=prompt,
-    )
 
 
 def _bigbench_dirs(folder: Path) -> list[Path]:
@@ -313,45 +175,55 @@ def _from_def(tdef: TaskDef, run: _Run) -> tuple[list[ItemSet], list[TaskError]]
         try:
             sets = arithmetic.item_sets(
                 tdef.name,
-                _typed(src, "op", str, where, "add"),
-                _typed(src, "digits", int, where, 1),
-                _typed(src, "n", int, where, 200),
+                typed(src, "op", str, where, "add"),
+                typed(src, "digits", int, where, 1),
+                typed(src, "n", int, where, 200),
                 shots,
                 run.seed,
-                _typed(src, "style", str, where, "bigbench"),
+                typed(src, "style", str, where, "bigbench"),
                 limit,
             )
         except TaskError as e:
             raise TaskError(f"{where}: {e}") from None
         errors: list[TaskError] = []
+    elif src["type"] == "recall":
+        keys = typed(src, "keys", str, where, "ABCDEFGH")
+        values = typed(src, "values", str, where, "STUVWXYZ")
+        pairs, n = typed(src, "pairs", int, where, 4), typed(src, "n", int, where, 200)
+        recall.check(keys, values, pairs, n, where)
+        try:
+            sets = recall.item_sets(tdef.name, keys, values, pairs, n, shots, run.seed, limit)
+        except TaskError as e:
+            raise TaskError(f"{tdef.path}: {e}") from None
+        errors = []
     elif src["type"] == "bigbench":
         if "path" in src:
             tasks, errors = bigbench.load_bigbench(
-                resolve_inside(base, _typed(src, "path", str, where, ""), where)
+                resolve_inside(base, typed(src, "path", str, where, ""), where)
             )
         elif "hf_repo" in src:
             tasks, errors = bigbench.load_bigbench_hf(
-                _typed(src, "hf_repo", str, where, ""),
-                _typed(src, "hf_file", str, where, "task.json"),
-                _typed(src, "revision", str, where, None),
+                typed(src, "hf_repo", str, where, ""),
+                typed(src, "hf_file", str, where, "task.json"),
+                typed(src, "revision", str, where, None),
             )
         else:
             raise TaskError(f"{where}: a bigbench source needs 'path' or 'hf_repo'")
         sets, more = _build_bigbench(tasks, tdef, run, rename=True)
         errors += more
     else:
-        subjects = _typed(src, "subjects", list, where, None)
+        subjects = typed(src, "subjects", list, where, None)
         if subjects is not None:
             mmlu.check_subjects(subjects, f"{where} field 'subjects'")
-        scoring = tuple(_typed(src, "scoring", list, where, list(mmlu.SCORING)))
+        scoring = tuple(typed(src, "scoring", list, where, list(mmlu.SCORING)))
         if not scoring or any(m not in mmlu.SCORING for m in scoring):
             raise TaskError(f"{where}: field 'scoring' must list some of {mmlu.SCORING}")
         if "path" in src:
-            root = resolve_inside(base, _typed(src, "path", str, where, ""), where)
+            root = resolve_inside(base, typed(src, "path", str, where, ""), where)
             data, origin = mmlu.load_local(root, subjects), str(root)
         elif "hf" in src:
-            repo = _typed(src, "hf", str, where, mmlu.HF_REPO)
-            data = mmlu.load_hf(repo, subjects, revision=_typed(src, "revision", str, where, None))
+            repo = typed(src, "hf", str, where, mmlu.HF_REPO)
+            data = mmlu.load_hf(repo, subjects, revision=typed(src, "revision", str, where, None))
             origin = f"hf://{repo}"
         elif run.mmlu_dir is not None:
             data, origin = mmlu.load_local(run.mmlu_dir, subjects), str(run.mmlu_dir)

@@ -172,3 +172,84 @@ def test_small_early_gain_then_the_same_jump_survives() -> None:
     result = analyze(rows, rungs, seed=0, config=FAST).mirage_for("gen", "shots=0")
     assert result is not None
     assert result.outcome == "survives", result.reason
+
+
+def test_a_few_items_flipping_one_way_are_not_in_context_learning() -> None:
+    """4 of 200 items right with shots and wrong without, at one rung: a paired bootstrap CI
+    sits above 0, but a fair coin does that 1 time in 16 (exact McNemar), and there are 6 rungs
+    × 2 shot counts to look at (Holm): not a gain. A clear gain at the top rung still is."""
+    rungs = ladder()
+
+    def zero(i: int, j: int) -> dict[str, float]:
+        return {"exact_match": float(j < 25)}
+
+    def shots(i: int, j: int) -> dict[str, float]:
+        right = j < 29 if i == 2 else (j < 150 if i == 5 else j < 25)
+        return {"exact_match": float(right)}
+
+    rows = records("t", "shots=0", rungs, zero, 200)
+    rows += records("t", "shots=1", rungs, shots, 200, shots=1)
+    rows += records("t", "shots=2", rungs, shots, 200, shots=2)
+    (icl,) = analyze(rows, rungs, seed=0, config=FAST).icl
+    flip = next(c for c in icl.comparisons if c.rung == "r2" and c.shots == 1)
+    assert flip.paired and flip.diff == pytest.approx(0.02)
+    assert flip.p_value == pytest.approx(1 / 16)
+    assert not flip.beats
+    assert icl.first_rung == "r5"
+    assert [c.rung for c in icl.comparisons if c.beats] == ["r5", "r5"]
+
+
+def test_the_mechanism_predicts_exact_match_from_per_token_accuracy() -> None:
+    """Schaeffer et al.'s prediction a^L (per-token accuracy to the answer's length in tokens)
+    beside the observed exact match: equal when tokens are independent draws."""
+    from emergetui.tasks.records import ItemRaw
+
+    rng = np.random.default_rng(1)
+    rungs = rungs_at([8.0, 8.5, 9.0, 9.5, 10.0, 10.5])
+    acc = [0.5, 0.7, 0.85, 0.95, 0.99, 1.0]
+    right = [rng.random((400, 10)) < a for a in acc]
+    rows = records(
+        "gen",
+        "shots=0",
+        rungs,
+        lambda i, j: {
+            "exact_match": float(right[i][j].all()),
+            "token_accuracy": float(right[i][j].mean()),
+            "logprob_correct_mean": float(np.log(acc[i] * 0.98 + 0.01)) + 0.01 * (j % 5),
+            "prob_correct": float((acc[i] * 0.98 + 0.01) ** 10),
+        },
+        400,
+    )
+    for r in rows:
+        r.raw = ItemRaw(target_tokens=[[7] * 10])
+    result = analyze(rows, rungs, seed=0, config=FAST).mirage_for("gen", "shots=0")
+    assert result is not None and result.answer_tokens == 10
+    assert result.predicted_accuracy is not None and result.observed is not None
+    assert np.allclose(result.predicted_accuracy, result.observed, atol=0.06)
+    assert "predicted from per-token accuracy (a^L, L = 10 tokens)" in (result.mechanism or "")
+
+
+def test_per_token_metrics_decide_and_free_generation_is_reported_beside() -> None:
+    """The toy chain's pattern: teacher-forced log-likelihood rises steadily, while the edit
+    distance of greedy answers steps with exact match (one wrong letter derails the rest of a
+    generated walk). The per-token metric decides: mirage; the edit distance is named beside."""
+    rungs = ladder()
+    table = [bernoulli(p, 300) for p in STEP]
+    level = [-2.2, -1.6, -1.1, -0.7, -0.1, -0.05]
+    rows = records(
+        "gen",
+        "shots=0",
+        rungs,
+        lambda i, j: {
+            "exact_match": table[i][j],
+            "logprob_correct_mean": level[i] + (j % 7 - 3) * 0.05,
+            "token_edit_distance": 9.0 - 8.5 * table[i][j] + (j % 3) * 0.1,
+        },
+        300,
+    )
+    result = analyze(rows, rungs, seed=0, config=FAST).mirage_for("gen", "shots=0")
+    assert result is not None
+    assert result.continuous["token_edit_distance"] == "jumps"
+    assert result.continuous["logprob_correct_mean"] == "smooth"
+    assert result.outcome == "mirage", result.reason
+    assert "free generation: token_edit_distance jumps" in result.reason

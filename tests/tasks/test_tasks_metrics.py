@@ -171,6 +171,9 @@ def test_token_edit_distance() -> None:
     )
     m = item_metrics(item, raw)
     assert m["token_edit_distance"] == 1.0
+    assert "token_accuracy" not in m  # no greedy flags stored: not a wrong 0
+    flags = ItemRaw(target_tokens=[[1, 2, 3], [4]], target_greedy=[[True, False, True], [False]])
+    assert item_metrics(item, flags)["token_accuracy"] == pytest.approx(2 / 3)  # first target
     assert m["logprob_correct"] == pytest.approx(-0.3)  # first target
     assert m["logprob_correct_mean"] == pytest.approx(-0.15)
     assert levenshtein("kitten", "sitting") == 3
@@ -187,6 +190,7 @@ def test_applicable_metrics_match_what_is_computed() -> None:
         choice_logprobs=[[-1.0], [-0.5]],
         target_tokens=[[9]],
         target_logprobs=[[-0.5]],
+        target_greedy=[[True]],
         generated_text="4",
         generated_tokens=[9],
         edit_response_tokens=[9],

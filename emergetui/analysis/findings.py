@@ -1,0 +1,283 @@
+"""The run's findings in plain words: one line per phenomenon, for the top of every output.
+
+The verdict lines say, per curve, which rule fired and on what evidence; a
+reader new to the debate first wants the story: *what happened, at which
+rung, and what the continuous metric says about it*. These lines are built
+only from the analysis (verdicts, mirage test, in-context-learning
+comparisons, loss-to-ability), never from knowledge of the task, so the same
+sentences describe the toy ladder and a Qwen ladder on BIG-bench.
+
+One line per task setting (its headline metric, or the mirage test's metric
+when that test says ``mirage``), one per family of shot settings where
+in-context learning was measured, and one for the held-out loss.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from emergetui.analysis.curves import Curve
+from emergetui.analysis.icl import IclResult, setting_family
+
+if TYPE_CHECKING:
+    from emergetui.analysis.analyze import Analysis
+
+#: Headline metrics when the task names none, most telling first.
+HEADLINE_ORDER = ("exact_match", "multiple_choice_grade", "prob_correct", "logprob_correct")
+
+#: Short names that read as words in a sentence.
+WORDS = {
+    "exact_match": "exact match",
+    "multiple_choice_grade": "accuracy",
+    "prob_correct": "P(correct answer)",
+    "logprob_correct": "log-likelihood of the answer",
+    "logprob_correct_mean": "log-likelihood per token",
+    "token_edit_distance": "edit distance",
+    "token_accuracy": "per-token accuracy",
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One plain-words line; ``kind`` says which phenomenon it reports."""
+
+    kind: str
+    text: str
+    task: str | None = None
+    setting: str | None = None
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"kind": self.kind, "task": self.task, "setting": self.setting, "text": self.text}
+
+
+def _word(metric: str) -> str:
+    return WORDS.get(metric, metric.replace("_", " "))
+
+
+#: Metrics that are probabilities or rates, written as percentages.
+PERCENT = {"exact_match", "multiple_choice_grade", "prob_correct", "token_accuracy"}
+
+#: Continuous metrics to quote for a mirage, the per-token ones first.
+CONTINUOUS_ORDER = ("token_accuracy", "logprob_correct_mean", "logprob_correct")
+
+
+def _value(curve: Curve, v: float) -> str:
+    """A percentage for scores on [0, 1], else three significant figures."""
+    bounded = curve.binary or curve.metric in PERCENT or curve.value_range == (0.0, 1.0)
+    return f"{100 * v:.0f}%" if bounded else f"{v:.3g}"
+
+
+def _values(curve: Curve) -> str:
+    return ", ".join(_value(curve, p.mean) for p in curve.points)
+
+
+def _at(curve: Curve, rung: str) -> float:
+    return next(p.mean for p in curve.points if p.rung == rung)
+
+
+def _headline(analysis: Analysis, task: str, setting: str, preferred: str | None) -> Curve | None:
+    names = ((preferred,) if preferred else ()) + HEADLINE_ORDER
+    for name in names:
+        curve = analysis.curve(task, setting, name)
+        if curve is not None and curve.points:
+            return curve
+    return None
+
+
+def _label(analysis: Analysis, curve: Curve) -> str:
+    scores = analysis.scores_for(curve.key)
+    return scores.verdict.label if scores is not None else "inconclusive"
+
+
+def _ability_line(analysis: Analysis, curve: Curve) -> Finding:
+    task, setting = curve.task, curve.setting
+    where = f"{task} [{setting}]"
+    mirage = analysis.mirage_for(task, setting)
+    if mirage is not None and mirage.outcome == "mirage" and mirage.jump and mirage.discrete_metric:
+        shown = analysis.curve(task, setting, mirage.discrete_metric) or curve
+        lo, hi = mirage.jump
+        smooth = [m for m, how in mirage.continuous.items() if how == "smooth"]
+        quoted = next((m for m in CONTINUOUS_ORDER if m in smooth), smooth[0] if smooth else None)
+        cont = analysis.curve(task, setting, quoted) if quoted else None
+        rise = f"{_word(cont.metric)} {_values(cont)}" if cont is not None else ""
+        also = f"; {_word(curve.metric)} {_values(curve)}" if curve.metric != shown.metric else ""
+        text = (
+            f"{where}: {_word(shown.metric)} looks sudden ({_value(shown, _at(shown, lo))} -> "
+            f"{_value(shown, _at(shown, hi))} between {lo} and {hi}{also}), but the per-token "
+            f"scores improve smoothly ({rise}): a mirage of the all-or-nothing metric."
+        )
+        return Finding("mirage", text, task, setting)
+    scores = analysis.scores_for(curve.key)
+    label = scores.verdict.label if scores is not None else "inconclusive"
+    first, last = curve.points[0], curve.points[-1]
+    name = _word(curve.metric)
+    if label == "emergent" and scores is not None and scores.verdict.jump is not None:
+        jump = scores.verdict.jump
+        a, b = _value(curve, _at(curve, jump.from_rung)), _value(curve, _at(curve, jump.to_rung))
+        text = f"{where}: {name} jumps {a} -> {b} between {jump.from_rung} and {jump.to_rung}"
+        if mirage is not None and mirage.outcome == "survives":
+            jumps = [m for m, how in mirage.continuous.items() if how == "jumps"]
+            text += (
+                f", and {', '.join(_word(m) for m in jumps)} jump at the same rung: a real "
+                "threshold, not an artefact of the metric."
+            )
+            return Finding("threshold", text, task, setting)
+        if mirage is not None and mirage.outcome not in ("n/a", "survives"):
+            text += f"; the continuous metrics say: {mirage.outcome} ({mirage.reason})."
+        else:
+            text += " (emergent)."
+        return Finding("emergent", text, task, setting)
+    if label == "flat":
+        chance = f" (chance {_value(curve, curve.chance)})" if curve.chance is not None else ""
+        text = f"{where}: {name} stays at chance on every rung{chance}: {_values(curve)}."
+        return Finding("flat", text, task, setting)
+    if label == "smooth":
+        text = (
+            f"{where}: {name} rises smoothly, {_value(curve, first.mean)} ({first.rung}) -> "
+            f"{_value(curve, last.mean)} ({last.rung}): no threshold."
+        )
+        return Finding("smooth", text, task, setting)
+    if label == "non-monotone" and scores is not None and scores.verdict.fall is not None:
+        fall = scores.verdict.fall
+        text = (
+            f"{where}: {name} gets worse from {fall.from_rung} to {fall.to_rung}: {_values(curve)}."
+        )
+        return Finding("non-monotone", text, task, setting)
+    text = (
+        f"{where}: {name} goes {_values(curve)} ({first.rung} .. {last.rung}); the ladder "
+        "cannot tell a jump from a smooth rise."
+    )
+    return Finding("inconclusive", text, task, setting)
+
+
+def _icl_line(result: IclResult, zero_flat: bool, chance: float | None) -> Finding:
+    zero = [c for c in result.cells if c.shots == 0]
+    top = max(result.shots)
+    at_top = [c for c in result.cells if c.shots == top]
+    fmt = "{:.0%}" if all(0.0 <= c.mean <= 1.0 for c in result.cells) else "{:.3g}"
+    zeros = f"{fmt.format(min(c.mean for c in zero))}-{fmt.format(max(c.mean for c in zero))}"
+    tops = ", ".join(f"{c.rung} {fmt.format(c.mean)}" for c in at_top)
+    where = f"{result.task} [{result.family}]"
+    if result.first_rung is None:
+        text = (
+            f"{where}: no rung gains from examples in the prompt ({_word(result.metric)} "
+            f"{zeros} at 0 shots; {top} shots: {tops})."
+        )
+        return Finding("no-icl", text, result.task, result.family)
+    gainers = sorted({c.rung for c in result.comparisons if c.beats}, key=_rung_order(result))
+    level = f", chance {fmt.format(chance)}" if chance is not None else ""
+    at_zero = (
+        f"at 0 shots every rung is at chance ({zeros}{level})"
+        if zero_flat
+        else f"{_word(result.metric)} {zeros} at 0 shots across the rungs"
+    )
+    text = (
+        f"{where}: in-context learning appears with scale: {at_zero}; examples in the prompt "
+        f"help from {result.first_rung} on (better than 0 shots on {', '.join(gainers)}); "
+        f"{_word(result.metric)} at {top} shots: {tops}."
+    )
+    return Finding("icl", text, result.task, result.family)
+
+
+def _rung_order(result: IclResult) -> object:
+    order = {c.rung: i for i, c in enumerate(c for c in result.cells if c.shots == 0)}
+    return lambda r: order.get(r, len(order))
+
+
+def ability_curves(
+    analysis: Analysis, preferred: Mapping[tuple[str, str], str] | None = None
+) -> list[Curve]:
+    """The abilities the findings talk about: each task's 0-shot headline curve, and for a
+    family where examples help, its curve at the largest shot count. These are what the
+    loss-to-ability plot draws together."""
+    preferred = preferred or {}
+    keys = sorted({(c.task, c.setting) for c in analysis.curves})
+    heads = [
+        c
+        for task, setting in keys
+        if (c := _headline(analysis, task, setting, preferred.get((task, setting)))) is not None
+    ]
+    out = [c for c in heads if c.shots == 0] or heads
+    out = [c for c in out if _label(analysis, c) != "flat"]
+    for result in analysis.icl:
+        if result.first_rung is None:
+            continue
+        top = max(result.shots)
+        out += [
+            c
+            for c in heads
+            if c.task == result.task
+            and c.shots == top
+            and setting_family(c.setting) == result.family
+            and c.metric == result.metric
+        ]
+    return out
+
+
+def _loss_line(analysis: Analysis, heads: Sequence[Curve]) -> Finding | None:
+    rungs = [r for r in analysis.rungs if r.heldout_loss is not None]
+    if len(rungs) < 2:
+        return None
+    losses = [float(r.heldout_loss or 0.0) for r in rungs]
+    falls = sum(b < a for a, b in zip(losses, losses[1:]))
+    how = "at every rung" if falls == len(losses) - 1 else f"at {falls} of {len(losses) - 1} steps"
+    text = (
+        f"held-out loss falls {how} ({losses[0]:.3g} at {rungs[0].label} -> {losses[-1]:.3g} at "
+        f"{rungs[-1].label})"
+    )
+    leaves: list[tuple[float, str]] = []
+    halves = []
+    for curve in heads:
+        scores = analysis.scores_for(curve.key)
+        above = scores.verdict.above if scores is not None else []
+        first = next(
+            (p for p, up in zip(curve.points, above) if up and p.heldout_loss is not None), None
+        )
+        name = f"{curve.task} [{curve.setting}] {_word(curve.metric)}"
+        if first is not None and first.heldout_loss is not None:
+            leaves.append(
+                (first.heldout_loss, f"{name} at {first.rung} (loss {first.heldout_loss:.3g})")
+            )
+        loss = analysis.loss_for(curve.key)
+        if loss is not None and loss.threshold is not None:
+            halves.append(f"{curve.task} near {loss.threshold:.3g}")
+    if leaves:
+        ordered = [t for _, t in sorted(leaves, key=lambda x: -x[0])]
+        distinct = len({round(v, 6) for v, _ in leaves}) > 1
+        how = "at different losses" if distinct else "at the same loss"
+        text += f"; the abilities leave chance {how}: " + ", ".join(ordered)
+    if halves:
+        text += "; half way up at loss: " + ", ".join(halves)
+    return Finding("loss", text + ".")
+
+
+def findings(
+    analysis: Analysis, preferred: Mapping[tuple[str, str], str] | None = None
+) -> list[Finding]:
+    """The plain-words lines for ``analysis``; ``preferred`` names each task setting's
+    headline metric (BIG-bench's preferred_score), else :data:`HEADLINE_ORDER` decides."""
+    preferred = preferred or {}
+    keys = sorted({(c.task, c.setting) for c in analysis.curves})
+    icl_families = {(r.task, r.family) for r in analysis.icl}
+    out: list[Finding] = []
+    heads: list[Curve] = []
+    for task, setting in keys:
+        curve = _headline(analysis, task, setting, preferred.get((task, setting)))
+        if curve is None:
+            continue
+        heads.append(curve)
+        in_family = (task, setting_family(setting)) in icl_families
+        if in_family and (curve.shots > 0 or _label(analysis, curve) == "flat"):
+            continue  # its story is the in-context-learning line
+        out.append(_ability_line(analysis, curve))
+    zero_heads = {(c.task, setting_family(c.setting)): c for c in heads if c.shots == 0}
+    for result in analysis.icl:
+        zero = zero_heads.get((result.task, result.family))
+        if zero is not None and zero.metric == result.metric:
+            out.append(_icl_line(result, _label(analysis, zero) == "flat", zero.chance))
+    loss = _loss_line(analysis, ability_curves(analysis, preferred))
+    if loss is not None:
+        out.append(loss)
+    return out

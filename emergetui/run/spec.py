@@ -73,6 +73,20 @@ class ExperimentSpec:
     def replace(self, **changes: Any) -> ExperimentSpec:
         return dataclasses.replace(self, **changes)
 
+    def demo(self) -> ExperimentSpec:
+        """The default demo (``emergetui --batch`` with no arguments: the bundled toy ladder
+        and its tasks), keeping only this spec's choices of *how* to run (GPU layers, size
+        cap, threads, offline, stall timeout, RPC servers), so the lab's demo button runs
+        exactly the experiment the README and the batch output describe."""
+        return ExperimentSpec(
+            n_gpu_layers=self.n_gpu_layers,
+            max_model_gb=self.max_model_gb,
+            threads=self.threads,
+            offline=self.offline,
+            stall_timeout_s=self.stall_timeout_s,
+            rpc=self.rpc,
+        )
+
     def resuming(self, stored: dict[str, Any]) -> ExperimentSpec:
         """This spec with the choices of a stored run (its ``RunConfig.identity()``), to resume
         it.

@@ -105,6 +105,20 @@ def loss_for(analysis: Analysis, task: str, setting: str, metric: str) -> LossAb
     return analysis.loss_for((task, setting, metric))
 
 
+def findings_text(analysis: Analysis) -> str:
+    """The run's findings in plain words, one bullet each (what the batch output leads with)."""
+    from emergetui.analysis.findings import findings
+
+    return "\n".join(f"* {f.text}" for f in findings(analysis))
+
+
+def ability_losses(analysis: Analysis) -> list[LossAbility]:
+    """The abilities of the run's findings against held-out loss, drawn together."""
+    from emergetui.analysis.findings import ability_curves
+
+    return [x for c in ability_curves(analysis) if (x := analysis.loss_for(c.key)) is not None]
+
+
 def loss_text(result: LossAbility | None, any_heldout: bool) -> str:
     if result is None:
         if not any_heldout:

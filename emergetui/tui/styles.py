@@ -5,6 +5,7 @@ Screen { layout: vertical; }
 .section { color: $text-muted; text-style: bold; }
 .hint { color: $text-muted; height: 1; }
 .explain { height: auto; max-height: 5; padding: 0 1; color: $text-muted; }
+#findings { max-height: 10; color: $text; }
 
 /* start screen */
 #start-body { height: 1fr; }

@@ -106,7 +106,7 @@ def test_full_run_results_toggle_export_and_reopen(lab_args: LabChoices, tmp_pat
             await pilot.press("t")
             assert res.current_task() == (TASK, "shots=1")
             assert (
-                res.query_one("#loss-plot", CurvePlot).title_text == "prob_correct"
+                res.query_one("#loss-plot", CurvePlot).title_text == "abilities vs held-out loss"
             )  # loss-to-ability drawn
             assert "shots 0, 1" in str(res.query_one("#icl-note").render())
             await pilot.press("3")
@@ -218,3 +218,40 @@ def test_ctrl_c_during_a_run_cancels_then_exits(lab_args: LabChoices, tmp_path: 
     with Store(lab_args.store) as store:
         (summary,) = store.runs()
         assert summary.status == "cancelled" and store.integrity_ok()
+
+
+def test_the_demo_button_runs_the_default_experiment(tmp_path: Path) -> None:
+    """`d` on the start screen runs exactly `emergetui --batch`'s default experiment (the
+    bundled toy ladder and its tasks) and lands on its results."""
+    from emergetui.run.spec import ExperimentSpec
+
+    spec = ExperimentSpec(threads=1)
+    assert spec.demo() == spec
+
+    async def body() -> None:
+        app = LabApp(
+            spec,
+            tmp_path / "results.sqlite",
+            memory=MEMORY,
+            report_dir=tmp_path,
+            analysis_config=FAST_ANALYSIS,
+        )
+        async with app.run_test(size=(100, 30)) as pilot:
+            await show_start(pilot)
+            await pilot.press("d")
+            await wait_until(pilot, lambda: isinstance(app.screen, RunScreen), 20)
+            screen = app.screen
+            assert isinstance(screen, RunScreen) and screen.spec == ExperimentSpec().demo().replace(
+                threads=1
+            )
+            await wait_until(
+                pilot,
+                lambda: isinstance(app.screen, ResultsScreen) and app.screen.data is not None,
+                180,
+            )
+            data = app.screen.data
+            assert data is not None and data.ladder == "toy" and data.status == "done"
+            assert {"toy_addition", "toy_chain"} <= {t for t, _ in data.task_settings}
+            assert len(data.rungs) == 7
+
+    run(body())

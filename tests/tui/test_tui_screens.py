@@ -17,6 +17,7 @@ from tui_support import (
     show_help,
     show_results,
     show_run,
+    show_start,
 )
 
 from emergetui.tui.capture import screen_text
@@ -86,3 +87,43 @@ def test_results_views_text(tmp_path: Path) -> None:
     run(body())
     for name, _, expected in RESULTS:
         check_capture(name, captured[name], (100, 30), expected)
+
+
+def test_start_screen_offers_the_demo_first(tmp_path: Path) -> None:
+    """`emergetui` with no arguments: the Demo tab is open and its button focused; a command
+    line that chose an experiment opens on "New run" instead."""
+    from textual.widgets import TabbedContent
+
+    from emergetui.tui.screens.start import StartScreen
+
+    tabs: list[str] = []
+
+    async def demo(pilot: Any) -> None:
+        await show_start(pilot)
+        tabs.append(pilot.app.screen.query_one(TabbedContent).active)
+        assert isinstance(pilot.app.screen, StartScreen)
+        assert pilot.app.focused is not None and pilot.app.focused.id == "demo-start"
+
+    text = _capture(demo_app(tmp_path / "s.sqlite"), (100, 30), demo)
+    assert tabs == ["demo"]
+    check_capture(
+        "start-demo",
+        text,
+        (100, 30),
+        [
+            "Demo",
+            "Run the demo",
+            "a real threshold",
+            "a mirage",
+            "in-context learning",
+            "loss to ability",
+            "d Run the demo",
+        ],
+    )
+
+    async def chosen(pilot: Any) -> None:
+        await show_start(pilot)
+        tabs.append(pilot.app.screen.query_one(TabbedContent).active)
+
+    _capture(demo_app(tmp_path / "s.sqlite", limit=3), (100, 30), chosen)
+    assert tabs == ["demo", "new"]

@@ -70,6 +70,7 @@ class ResultsScreen(CurveNavigation, Screen[None]):
                 yield CurvePlot(id="icl-plot")
                 yield Static("", id="icl-note", classes="explain", markup=False)
             with TabPane("Verdicts", id="verdicts"):
+                yield Static("", id="findings", classes="explain", markup=False)
                 yield DataTable(id="verdict-table", zebra_stripes=True, cursor_type="row")
             with TabPane("Probes", id="probes"):
                 with VerticalScroll():
@@ -144,6 +145,7 @@ class ResultsScreen(CurveNavigation, Screen[None]):
             "evidence",
         )
         vt.add_rows([tuple(Text(c) for c in row) for row in results_view.verdict_rows(a)])
+        self.query_one("#findings", Static).update(results_view.findings_text(a))
 
     def _redraw(self) -> None:
         d = self.data
@@ -176,7 +178,8 @@ class ResultsScreen(CurveNavigation, Screen[None]):
         loss = results_view.loss_for(a, task[0], task[1], metric)
         loss_plot = self.query_one("#loss-plot", CurvePlot)
         if loss is not None:
-            loss_plot.show_loss(loss, curve.chance if curve is not None else None)
+            others = [x for x in results_view.ability_losses(a) if x.key != loss.key]
+            loss_plot.show_losses([loss, *others], curve.chance if curve is not None else None)
         else:
             loss_plot.show_message(f"{metric} vs held-out loss", "no held-out loss")
         any_heldout = any(r.heldout for r in d.rungs)

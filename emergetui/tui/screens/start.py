@@ -28,6 +28,7 @@ from textual.widgets import (
 from emergetui.fmt import fmt_bytes, fmt_params
 from emergetui.tui import adapters
 from emergetui.tui.messages import LadderRowsReady
+from emergetui.tui.widgets.demo_panel import DemoPanel
 
 if TYPE_CHECKING:
     from emergetui.tui.app import LabApp
@@ -113,6 +114,7 @@ class RunsTable(DataTable[str]):
 
 class StartScreen(Screen[None]):
     BINDINGS = [
+        Binding("d", "demo", "Run the demo"),
         Binding("s", "start", "Start run"),
         Binding("o", "show_runs", "Previous runs"),
         Binding("n", "show_new", "New run", show=False),
@@ -136,7 +138,9 @@ class StartScreen(Screen[None]):
             usable[0].name if usable else None,
         )
         yield Header()
-        with TabbedContent(initial="new"):
+        with TabbedContent(initial="demo" if self._demo_first() else "new"):
+            with TabPane("Demo", id="demo"):
+                yield DemoPanel()
             with TabPane("New run", id="new"), Horizontal(id="start-body"):
                 with Vertical(id="ladder-col"):
                     yield Select(
@@ -172,7 +176,13 @@ class StartScreen(Screen[None]):
                 yield Static("enter: open results · r: rerun/resume · F5: refresh", classes="hint")
         yield Footer()
 
+    def _demo_first(self) -> bool:
+        """The demo is the first choice unless the command line already chose an experiment."""
+        return self.lab.spec == self.lab.spec.demo()
+
     def on_mount(self) -> None:
+        if self._demo_first():
+            self.query_one("#demo-start", Button).focus()
         table = self.query_one("#runs-table", DataTable)
         table.add_columns("run", "updated", "status", "ladder", "items", "tasks")
         self._fill_tasks(self._current_choice())
@@ -304,6 +314,13 @@ class StartScreen(Screen[None]):
             n_gpu_layers=gpu,
         )
         self.lab.start_run(spec)
+
+    def action_demo(self) -> None:
+        self.lab.start_run(self.lab.spec.demo())
+
+    @on(Button.Pressed, "#demo-start")
+    def _demo_pressed(self) -> None:
+        self.action_demo()
 
     @on(Button.Pressed, "#start")
     def _start_pressed(self) -> None:

@@ -68,6 +68,11 @@ class CurvePlot(PlotextPlot):
     def show_loss(self, result: LossAbility, chance: float | None = None) -> None:
         self._show(result.metric, lambda plt: figures.draw_loss(plt, result, chance))
 
+    def show_losses(self, results: Sequence[LossAbility], chance: float | None = None) -> None:
+        """The first result in focus, the other abilities of the run beside it."""
+        title = "abilities vs held-out loss"
+        self._show(title, lambda plt: figures.draw_losses(plt, results, title, chance))
+
     def show_icl(self, result: IclResult, rungs: Sequence[str] | None = None) -> None:
         self._show(result.metric, lambda plt: figures.draw_icl(plt, result, rungs))
 

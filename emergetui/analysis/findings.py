@@ -14,6 +14,7 @@ in-context learning was measured, and one for the held-out loss.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -253,11 +254,28 @@ def _loss_line(analysis: Analysis, heads: Sequence[Curve]) -> Finding | None:
     return Finding("loss", text + ".")
 
 
+def _capped(lines: list[Finding], max_lines: int) -> list[Finding]:
+    """At most ``max_lines`` ability lines, the telling ones first (a 57-subject MMLU run
+    must not bury the story): the rest are counted by kind in one more line."""
+    if len(lines) <= max_lines:
+        return lines
+    rank = {"threshold": 0, "mirage": 1, "emergent": 2, "non-monotone": 3, "smooth": 4}
+    keep = sorted(lines, key=lambda f: rank.get(f.kind, 5))[:max_lines]
+    rest = [f for f in lines if f not in keep]
+    counts = Counter(f.kind for f in rest)
+    summary = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+    text = f"and {len(rest)} more task settings ({summary}): see the verdicts."
+    return [f for f in lines if f in keep] + [Finding("more", text)]
+
+
 def findings(
-    analysis: Analysis, preferred: Mapping[tuple[str, str], str] | None = None
+    analysis: Analysis,
+    preferred: Mapping[tuple[str, str], str] | None = None,
+    max_lines: int = 8,
 ) -> list[Finding]:
     """The plain-words lines for ``analysis``; ``preferred`` names each task setting's
-    headline metric (BIG-bench's preferred_score), else :data:`HEADLINE_ORDER` decides."""
+    headline metric (BIG-bench's preferred_score), else :data:`HEADLINE_ORDER` decides;
+    at most ``max_lines`` lines about single task settings."""
     preferred = preferred or {}
     keys = sorted({(c.task, c.setting) for c in analysis.curves})
     icl_families = {(r.task, r.family) for r in analysis.icl}
@@ -272,6 +290,7 @@ def findings(
         if in_family and (curve.shots > 0 or _label(analysis, curve) == "flat"):
             continue  # its story is the in-context-learning line
         out.append(_ability_line(analysis, curve))
+    out = _capped(out, max_lines)
     zero_heads = {(c.task, setting_family(c.setting)): c for c in heads if c.shots == 0}
     for result in analysis.icl:
         zero = zero_heads.get((result.task, result.family))

@@ -9,19 +9,20 @@ earlier ``B`` in the same block and copy the letter after it (the lookup
 that induction heads do, Olsson et al. 2022). The four letters of a line
 are distinct, so a line never answers its own question.
 
-Training codes are random functions (letters may share a code), so ruling
-out codes already seen is no help: without an earlier occurrence of the
-letter the answer is a guess. The test code is a permutation (each code
-letter used once), so that any guess made without the context, even a
-biased one, is right for 1 question in 8 on average.
+Codes are random functions (letters may share a code), so ruling out codes
+already seen is no help: without an earlier occurrence of the letter the
+answer is a guess.
 
-The evaluation task is one more code, drawn from the seed and never used in
-training: the question is a line without its last code (``CX AS FZ B`` ->
-``T``); the engine's k-shot prompt puts k other lines of the same code
-before it, exactly like the first k lines of a training block. How much the
-shots can tell is known in advance: one shot shows four of the eight codes,
-so the fraction of questions whose letter occurs in the shots is about
-1/2, 3/4, 15/16 for 1, 2, 4 shots.
+The evaluation task is not drawn here: it is associative recall
+(:mod:`emergetui.tasks.recall`) in this format, with a fresh random code for
+every question, k example lines under it and then the question (a line
+without its last code, ``CX AS FZ B`` -> ``T``), exactly like the first k + 1
+lines of a training block. A fresh code per question makes the 0-shot answer
+independent of everything in the prompt, so every model is at 1 in 8 without
+examples. How much the shots can tell is known in advance: one line shows four
+of the eight letters, so the fraction of questions whose letter occurs in the
+shots is 1/2, 3/4, 15/16, 255/256 for 1, 2, 4, 8 shots, and a model that reads
+the code perfectly scores 56%, 78%, 95%, 100%.
 """
 
 from __future__ import annotations

@@ -14,16 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from emergetui.toy.cipher import CIPHER_IN, CIPHER_OUT
-from emergetui.toy.corpus import Problem, Split
+from emergetui.toy.corpus import CorpusSpec, Problem, Split
 
 TOY_DIR = Path(__file__).resolve().parent.parent / "data" / "toy"
 MANIFEST = "manifest.json"
 TASK_FILE = "task_addition.json"
 CHAIN_TASK_FILE = "task_chain.json"
-CIPHER_TASK_FILE = "task_cipher.json"
 #: The chain's task definition: the BIG-bench file, generation capped at the answer's length.
 CHAIN_TOML = "toy_chain.toml"
-#: The cipher's task definition: the BIG-bench file plus the shot counts of its ICL curve.
+#: The cipher's task definition: associative recall in the cipher format, and its shot counts.
 CIPHER_TOML = "toy_cipher.toml"
 CIPHER_SHOTS = (0, 1, 2, 4, 8)
 
@@ -115,43 +114,23 @@ def chain_task_json(split: Split) -> dict[str, Any]:
     }
 
 
-def cipher_task_json(split: Split) -> dict[str, Any]:
-    """The ICL task: a line of one code without its last code letter; shots are whole lines."""
-    code = split.cipher_code
-    pairs = [code.question(letters) for letters in split.cipher_inputs]
-    return {
-        "name": "toy_cipher",
-        "description": (
-            f"Each capital of {CIPHER_IN[0]}-{CIPHER_IN[-1]} is followed by its code letter of "
-            f"{CIPHER_OUT[0]}-{CIPHER_OUT[-1]}; answer the last one. The code is fresh (never "
-            "seen in training) and the letters of a line are distinct, so the answer can only be "
-            "read from the k example lines before the question (1 in 8 by guessing)."
-        ),
-        "keywords": ["in-context learning", "few-shot", "emergence"],
-        "metrics": ["exact_str_match"],
-        "preferred_score": "exact_str_match",
-        "task_prefix": "",
-        "example_input_prefix": "",
-        "example_output_prefix": "",
-        "few_shot_example_separator": "\n",
-        "stop_string": "\n",
-        "output_regex": f"[{CIPHER_OUT[0]}-{CIPHER_OUT[-1]}]",
-        "examples": [{"input": q, "target": a} for q, a in pairs],
-    }
-
-
-def cipher_toml() -> str:
-    """The cipher task with its shot counts (a BIG-bench file alone is scored 0-shot)."""
+def cipher_toml(spec: CorpusSpec) -> str:
+    """The ICL task: associative recall (:mod:`emergetui.tasks.recall`) in the corpus's cipher
+    format, with a fresh code per question, so nothing but the k example lines can tell the
+    answer (1 in 8 without them)."""
     shots = ", ".join(str(k) for k in CIPHER_SHOTS)
     return (
-        "# The toy ladder's in-context learning task: k example lines of the test code before\n"
-        "# the question. Written by python -m emergetui.toy.train.\n"
+        "# The toy ladder's in-context learning task: k example lines of a code drawn afresh\n"
+        "# for every question, then the question. Written by python -m emergetui.toy.train.\n"
         'name = "toy_cipher"\n'
         'description = "Read a fresh letter code from k example lines (chance 1 in 8)"\n'
         f"shots = [{shots}]\n\n"
         "[source]\n"
-        'type = "bigbench"\n'
-        f'path = "{CIPHER_TASK_FILE}"\n'
+        'type = "recall"\n'
+        f'keys = "{CIPHER_IN}"\n'
+        f'values = "{CIPHER_OUT}"\n'
+        f"pairs = {spec.cipher_pairs}\n"
+        f"n = {spec.n_task}\n"
     )
 
 
@@ -179,8 +158,7 @@ def write_task_files(directory: Path, split: Split) -> None:
     write_json(directory / CHAIN_TASK_FILE, chain_task_json(split))
     (directory / CHAIN_TOML).write_text(chain_toml(split), encoding="utf-8")
     if split.spec.p_cipher > 0:
-        write_json(directory / CIPHER_TASK_FILE, cipher_task_json(split))
-        (directory / CIPHER_TOML).write_text(cipher_toml(), encoding="utf-8")
+        (directory / CIPHER_TOML).write_text(cipher_toml(split.spec), encoding="utf-8")
 
 
 def write_json(path: Path, data: Any) -> None:

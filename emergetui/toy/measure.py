@@ -144,12 +144,15 @@ def measure_ladder(
 
 
 def measure_and_write(directory: str | Path = TOY_DIR, limit: int | None = None) -> str:
-    """Measure every rung, write ``results.json`` and ``RESULTS.md``; returns the markdown."""
+    """Measure every rung, run the default experiment's analysis on the files, write
+    ``results.json`` and ``RESULTS.md``; returns the markdown."""
     from emergetui.toy.report import results_markdown
+    from emergetui.toy.verdicts import default_run_document, verdicts_markdown
 
     directory = Path(directory)
     results = measure_ladder(directory, limit=limit)
-    text = results_markdown(Manifest.load(directory), results)
+    verdicts = verdicts_markdown(default_run_document(directory))
+    text = results_markdown(Manifest.load(directory), results, verdicts)
     (directory / "results.json").write_text(
         json.dumps([r.to_dict() for r in results], indent=2) + "\n", encoding="utf-8"
     )

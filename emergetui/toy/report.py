@@ -2,7 +2,8 @@
 
 The words are computed, not written by hand, so that they cannot drift from
 the measurement; they are descriptive (largest steps, ratios), not the
-project's statistical verdicts, which the lab's own analysis gives on any run.
+project's statistical verdicts, which :mod:`emergetui.toy.verdicts` adds to RESULTS.md from
+the lab's own analysis of the default run.
 """
 
 from __future__ import annotations
@@ -167,7 +168,7 @@ def training_table(manifest: Manifest) -> str:
     return head + "\n".join(rows) + "\n"
 
 
-def results_markdown(manifest: Manifest, results: Sequence[RungResult]) -> str:
+def results_markdown(manifest: Manifest, results: Sequence[RungResult], verdicts: str = "") -> str:
     from emergetui.toy.notes import NOTES
 
     m, t = manifest, manifest.training
@@ -183,7 +184,8 @@ def results_markdown(manifest: Manifest, results: Sequence[RungResult]) -> str:
         f"through emergetui's engine with the default run's prompts, {n_items} questions per task "
         "setting.\n\n"
         f"## Findings\n\n{lines}\n\n"
-        f"## Threshold: addition (0-shot)\n\n{curve_table(results, ADDITION)}\n"
+        + (f"{verdicts}\n" if verdicts else "")
+        + f"## Threshold: addition (0-shot)\n\n{curve_table(results, ADDITION)}\n"
         f"## Mirage: chain (0-shot)\n\n{curve_table(results, CHAIN)}\n"
         "*predicted* is per-token accuracy to the power of the answer's length (10 letters for the "
         "chain): what exact match would be if every letter were an independent draw; *P(target)* "

@@ -73,3 +73,19 @@ def test_smooth_and_no_icl() -> None:
     assert line.startswith("s [shots=0]: accuracy rises smoothly, ")
     (none,) = got["no-icl"]
     assert none.startswith("s [default]: no rung gains from examples in the prompt")
+
+
+def test_many_task_settings_are_capped_and_counted() -> None:
+    rungs = ladder()
+    rows = []
+    for t in range(12):
+        rows += accuracy_rows(f"flat{t:02d}", "shots=0", rungs, [0.25] * 6, 100)
+    table = [bernoulli(p, 200) for p in STEP]
+    rows += records("jump", "shots=0", rungs, lambda i, j: {"exact_match": table[i][j]}, 200)
+    got = findings(analyze(rows, rungs, seed=0, config=FAST), max_lines=4)
+    kinds = [f.kind for f in got]
+    assert kinds[:4].count("flat") == 3 and "emergent" in kinds[:4]  # the jump is kept
+    assert (
+        got[4].kind == "more"
+        and got[4].text == "and 9 more task settings (9 flat): see the verdicts."
+    )

@@ -127,7 +127,8 @@ def test_cipher_blocks_appear_only_when_asked_for() -> None:
     from emergetui.toy.cipher import is_cipher_line
     from emergetui.toy.corpus import training_lines
 
-    plain = list(itertools.islice(training_lines(make_split(CorpusSpec(seed=2))), 500))
+    plain_spec = CorpusSpec(seed=2, p_cipher=0.0)
+    plain = list(itertools.islice(training_lines(make_split(plain_spec)), 500))
     assert not any(is_cipher_line(x) for x in plain)
     split = make_split(CorpusSpec(seed=2, p_cipher=0.2))
     mixed = list(itertools.islice(training_lines(split), 500))

@@ -18,11 +18,13 @@ from emergetui.toy.corpus import CorpusSpec, heldout_text, make_split
 from emergetui.toy.files import (
     CHAIN_TASK_FILE,
     CHAIN_TOML,
+    CIPHER_TOML,
     HELDOUT_FILE,
     TASK_FILE,
     Manifest,
     chain_task_json,
     chain_toml,
+    cipher_toml,
     sha256,
     task_json,
 )
@@ -76,8 +78,9 @@ def test_task_and_heldout_regenerate_from_the_seed(toy_dir: Path, manifest: Mani
     assert json.loads((toy_dir / CHAIN_TASK_FILE).read_text(encoding="utf-8")) == chain_task_json(
         split
     )
-    assert manifest.tasks[:2] == [TASK_FILE, CHAIN_TOML]
+    assert manifest.tasks == [TASK_FILE, CHAIN_TOML, CIPHER_TOML]
     assert (toy_dir / CHAIN_TOML).read_text(encoding="utf-8") == chain_toml(split)
+    assert (toy_dir / CIPHER_TOML).read_text(encoding="utf-8") == cipher_toml(spec)
     assert (toy_dir / HELDOUT_FILE).read_text(encoding="utf-8") == heldout_text(split)
 
 
@@ -168,6 +171,31 @@ def test_chain_is_a_mirage(remeasured: list[RungResult]) -> None:
     assert em[-1] >= 0.9, em
     for a, e, r in zip(acc, em, remeasured):
         assert abs(a**length - e) <= 0.15, (r.label, a, e)
+
+
+def test_in_context_learning_needs_the_deeper_rungs(
+    manifest: Manifest, remeasured: list[RungResult]
+) -> None:
+    """At 0 shots every rung guesses (1 in 8); with shots the one-layer rungs gain at most a
+    little (no induction head), the multi-layer ones read the code as well as the prompt allows
+    (the question's letter is among k lines of four with probability 1 - 2^-k)."""
+    shots = [c.shots for c in remeasured[0].cells if c.task == "toy_cipher"]
+    assert shots == [0, 1, 2, 4, 8]
+    for r in remeasured:
+        zero = r.cell("toy_cipher", 0)
+        assert abs(zero.exact_match - 1 / 8) <= 0.07, (r.label, zero.exact_match)
+    layers = {rung.label: rung.n_layer for rung in manifest.rungs}
+    for r in remeasured:
+        eight = r.cell("toy_cipher", 8).exact_match
+        if layers[r.label] == 1:
+            assert eight <= 0.35, (r.label, eight)
+        else:
+            assert eight >= 0.95, (r.label, eight)
+            for k in (1, 2, 4):
+                ceiling = 1 - 2**-k + 2**-k / 8
+                assert abs(r.cell("toy_cipher", k).exact_match - ceiling) <= 0.08, (r.label, k)
+    assert any(layers[r.label] == 1 for r in remeasured)
+    assert any(layers[r.label] > 1 for r in remeasured)
 
 
 def test_heldout_loss_falls_at_every_rung(remeasured: list[RungResult]) -> None:

@@ -79,6 +79,10 @@ def test_tiny_training_run_end_to_end(tmp_path: Path) -> None:
 def test_tiny_run_writes_every_task_the_manifest_lists(tmp_path: Path) -> None:
     assert main(["--out", str(tmp_path), "--tiny", "--no-measure"]) == 0
     manifest = Manifest.load(tmp_path)
-    assert manifest.tasks == ["task_addition.json", "toy_chain.toml"]
+    assert manifest.tasks == ["task_addition.json", "toy_chain.toml", "toy_cipher.toml"]
     assert all((tmp_path / t).is_file() for t in manifest.tasks)
-    assert (tmp_path / "task_chain.json").is_file() and not (tmp_path / "task_cipher.json").exists()
+    assert (tmp_path / "task_chain.json").is_file()
+    cipher = (tmp_path / "toy_cipher.toml").read_text(encoding="utf-8")
+    assert (
+        'type = "recall"' in cipher and "n = 20" in cipher and "shots = [0, 1, 2, 4, 8]" in cipher
+    )

@@ -1,0 +1,99 @@
+"""The default demo, judged by emergetui's own analysis on the shipped GGUF files.
+
+The whole default experiment runs here exactly as ``emergetui --batch`` runs it
+(runner, one worker process per rung, store, analysis); nothing is read from a
+cached table. Each phenomenon of the demo is pinned by the verdict the analysis
+gives, not by numbers chosen for the test.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from emergetui.toy.verdicts import default_run_document
+
+ADDITION, CHAIN, CIPHER = "toy_addition", "toy_chain", "toy_cipher"
+
+
+@pytest.fixture(scope="module")
+def doc(toy_dir: Path) -> dict[str, Any]:
+    return default_run_document(toy_dir)
+
+
+def _row(doc: dict[str, Any], task: str, metric: str, setting: str = "shots=0") -> dict[str, Any]:
+    return next(
+        r
+        for r in doc["emergence"]
+        if (r["task"], r["setting"], r["metric"]) == (task, setting, metric)
+    )
+
+
+def _means(doc: dict[str, Any], task: str, setting: str, metric: str) -> list[float]:
+    order = [r["label"] for r in doc["rungs"]]
+    rows = [
+        r
+        for r in doc["results"]
+        if (r["task"], r["setting"], r["metric"]) == (task, setting, metric)
+    ]
+    return [r["value"] for r in sorted(rows, key=lambda r: order.index(r["rung"]))]
+
+
+def _kinds(doc: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for f in doc["findings"]:
+        out.setdefault(f["kind"], []).append(f)
+    return out
+
+
+def test_addition_is_a_real_threshold(doc: dict[str, Any]) -> None:
+    em = _row(doc, ADDITION, "exact_match")
+    assert em["verdict"] == "emergent", em["reason"]
+    assert em["mirage"] == "survives", em["mirage_reason"]
+    for metric in ("logprob_correct_mean", "token_edit_distance"):
+        assert _row(doc, ADDITION, metric)["verdict"] == "emergent"
+    assert [f["task"] for f in _kinds(doc)["threshold"]] == [ADDITION]
+
+
+def test_the_chain_is_a_mirage(doc: dict[str, Any]) -> None:
+    em = _row(doc, CHAIN, "exact_match")
+    assert em["mirage"] == "mirage", em["mirage_reason"]
+    assert _row(doc, CHAIN, "logprob_correct_mean")["verdict"] in ("smooth", "inconclusive")
+    # the mechanism: exact match is what the per-letter accuracy predicts (a^L, Schaeffer et al.)
+    (mirage,) = [m for m in doc["mirage"] if m["task"] == CHAIN]
+    mech = mirage["mechanism"]
+    assert mech["answer_tokens"] >= 6
+    observed, predicted = mech["observed"], mech["predicted_accuracy"]
+    assert len(observed) == len(predicted) == len(doc["rungs"])
+    assert max(abs(o - p) for o, p in zip(observed, predicted)) <= 0.1, mech["line"]
+    assert em["verdict"] == "emergent", em["reason"]  # exact match alone looks emergent
+    assert [f["task"] for f in _kinds(doc)["mirage"]] == [CHAIN]
+
+
+def test_in_context_learning_appears_with_scale(doc: dict[str, Any]) -> None:
+    zero = _row(doc, CIPHER, "exact_match")
+    assert zero["verdict"] == "flat", zero["reason"]  # at chance (1 in 8) on every rung
+    (icl,) = [r for r in doc["icl"] if r["task"] == CIPHER and r["metric"] == "exact_match"]
+    labels = [r["label"] for r in doc["rungs"]]
+    first = labels.index(icl["first_rung"])
+    assert first >= len(labels) // 2, icl["first_rung"]  # only the larger rungs gain
+    top = _means(doc, CIPHER, f"shots={max(icl['shots'])}", "exact_match")
+    assert top[-1] >= 0.9 and max(top[: len(labels) // 2]) < 0.3, top
+    assert [f["task"] for f in _kinds(doc)["icl"]] == [CIPHER]
+
+
+def test_loss_falls_at_every_rung_and_abilities_cross_at_their_own_loss(
+    doc: dict[str, Any],
+) -> None:
+    losses = [r["heldout"]["loss"] for r in doc["rungs"]]
+    assert all(b < a for a, b in zip(losses, losses[1:])), losses
+    (line,) = _kinds(doc)["loss"]
+    assert line["text"].startswith("held-out loss falls at every rung")
+    thresholds = {
+        r["task"]: r["loss_threshold"]
+        for r in doc["emergence"]
+        if r["metric"] == "exact_match" and r["loss_threshold"] is not None
+    }
+    assert ADDITION in thresholds and len(set(thresholds.values())) >= 2, thresholds

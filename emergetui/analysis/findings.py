@@ -243,7 +243,7 @@ def _loss_line(analysis: Analysis, heads: Sequence[Curve]) -> Finding | None:
             )
         loss = analysis.loss_for(curve.key)
         if loss is not None and loss.threshold is not None:
-            halves.append(f"{curve.task} near {loss.threshold:.3g}")
+            halves.append(f"{curve.task} [{curve.setting}] near {loss.threshold:.3g}")
     if leaves:
         ordered = [t for _, t in sorted(leaves, key=lambda x: -x[0])]
         distinct = len({round(v, 6) for v, _ in leaves}) > 1

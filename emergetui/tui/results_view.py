@@ -119,6 +119,18 @@ def ability_losses(analysis: Analysis) -> list[LossAbility]:
     return [x for c in ability_curves(analysis) if (x := analysis.loss_for(c.key)) is not None]
 
 
+def comparable_losses(analysis: Analysis, focus: LossAbility) -> list[LossAbility]:
+    """The run's other abilities that share the focus curve's scale (rates on [0, 1]), to draw
+    beside it; none when the focus is a log-likelihood or a distance, which would flatten them."""
+
+    def unit(x: LossAbility) -> bool:
+        return all(0.0 <= v <= 1.0 for v in x.means)
+
+    if not unit(focus):
+        return []
+    return [x for x in ability_losses(analysis) if x.key != focus.key and unit(x)]
+
+
 def loss_text(result: LossAbility | None, any_heldout: bool) -> str:
     if result is None:
         if not any_heldout:

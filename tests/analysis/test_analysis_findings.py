@@ -52,7 +52,7 @@ def test_a_threshold_a_mirage_icl_and_the_loss_each_get_their_line() -> None:
     # the abilities leave chance at their own losses (highest first), then their midpoints
     assert "the abilities leave chance at different losses: code [shots=5] accuracy at r3" in loss
     assert "add [shots=0] exact match at r4" in loss
-    assert "half way up at loss: add near" in loss and "code near" in loss
+    assert "half way up at loss: add [shots=0] near" in loss and "code [shots=5] near" in loss
 
 
 def test_the_schaeffer_mirage_is_told_as_a_mirage() -> None:

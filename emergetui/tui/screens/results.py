@@ -178,7 +178,7 @@ class ResultsScreen(CurveNavigation, Screen[None]):
         loss = results_view.loss_for(a, task[0], task[1], metric)
         loss_plot = self.query_one("#loss-plot", CurvePlot)
         if loss is not None:
-            others = [x for x in results_view.ability_losses(a) if x.key != loss.key]
+            others = results_view.comparable_losses(a, loss)
             loss_plot.show_losses([loss, *others], curve.chance if curve is not None else None)
         else:
             loss_plot.show_message(f"{metric} vs held-out loss", "no held-out loss")

@@ -245,7 +245,7 @@ def build(
         ladder="toy",
         description="Llama-architecture transformers of growing size, trained by "
         "emergetui.toy.train on the same synthetic corpus (little-endian addition, a memorised "
-        "letter chain) for the same number of tokens.",
+        "letter chain, cipher blocks read in context) for the same number of tokens.",
         seed=seed,
         train_tokens=spec.tokens,
         task=TASK_FILE,

@@ -166,10 +166,11 @@ def draw_losses(
     results: Sequence[LossAbility],
     title: str | None = None,
     chance: float | None = None,
+    focus: bool = True,
 ) -> None:
     """Several abilities against the same held-out loss, one line each: where each one turns
-    on, on the axis the loss-to-ability argument is about (Du et al. 2024). The first is the
-    one in focus: its CI bars, chance level (red) and fitted threshold (green) are drawn."""
+    on, on the axis the loss-to-ability argument is about (Du et al. 2024). With ``focus`` the
+    first is the one in focus: its CI bars, chance level (red) and fitted threshold (green)."""
     reset(fig, title or "abilities vs held-out loss")
     if not results:
         fig.xlabel("no held-out loss")
@@ -178,7 +179,7 @@ def draw_losses(
     for i, result in enumerate(results):
         xs = list(result.losses)
         xs_all += xs
-        if i == 0:
+        if i == 0 and focus:
             for v, lo, hi in zip(xs, result.ci_low, result.ci_high, strict=True):
                 ci_bar(fig, v, lo, hi, "gray")
             if result.threshold is not None:

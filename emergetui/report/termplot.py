@@ -88,7 +88,7 @@ def losses_plot(
 ) -> str:
     """Every ability of the findings against held-out loss, in one plot."""
     _start(width, height)
-    figures.draw_losses(plt, results)
+    figures.draw_losses(plt, results, focus=False)
     return _finish(color)
 
 

@@ -50,3 +50,15 @@ def test_the_same_spec_gives_the_same_run_id_and_resuming_rebuilds_it() -> None:
     resumed = ExperimentSpec().resuming(first.identity())
     assert build_experiment(resumed).config.run_id() == first.run_id()
     assert build_experiment(spec.replace(seed=1)).config.run_id() != first.run_id()
+
+
+def test_no_arguments_is_the_demo_and_the_demo_keeps_only_how_to_run() -> None:
+    """`emergetui` with no arguments is the demo (the lab opens on its tab); a spec that chose
+    an experiment is not, and its demo() keeps only how to run it."""
+    bare = spec_from_args(batch_parser().parse_args([]))
+    assert bare == bare.demo() == ExperimentSpec()
+    chosen = ExperimentSpec(
+        ladder="qwen2.5-instruct", shots=(0, 3), limit=5, threads=2, rpc=("h:1",)
+    )
+    assert chosen != chosen.demo()
+    assert chosen.demo() == ExperimentSpec(threads=2, rpc=("h:1",))

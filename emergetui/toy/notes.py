@@ -15,8 +15,9 @@ NOTES = """## How it was made, and what to keep in mind
   S-Z) under a code drawn afresh per block. The addition test questions (full-width operands) and
   the held-out additions are drawn first and never occur in training; the chain is knowledge,
   tested by recall from 200 random starts; the cipher is tested by associative recall
-  (`emergetui/tasks/recall.py`) with a code drawn afresh for every question, never one of
-  training's, and k example lines of it before the question.
+  (`emergetui/tasks/recall.py`) with a code drawn afresh for every question (one of 8^8 = 16.8
+  million, so practically never one that training used) and k example lines of it before the
+  question.
 * Training: every rung reads the same rows in the same order (3,000 steps of 16 rows of 128
   tokens); AdamW, warm-up then cosine decay; random tokens (operands, a chain's two start letters,
   the cipher's letters) weighted 0.1 in the loss; peak learning rates falling with size, as in

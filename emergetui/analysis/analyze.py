@@ -17,7 +17,7 @@ from typing import Any
 
 from emergetui.analysis.corpus_curves import CorpusNote, build_corpus_curves
 from emergetui.analysis.curves import Curve, CurveKey, build_curves
-from emergetui.analysis.data import RungInfo
+from emergetui.analysis.data import HEADLINE_ORDER, RungInfo
 from emergetui.analysis.emergence import Verdict, VerdictParams, verdict
 from emergetui.analysis.export import emergence_json
 from emergetui.analysis.icl import IclResult, icl_curves
@@ -96,6 +96,16 @@ class Analysis:
 
     def curve(self, task: str, setting: str, metric: str) -> Curve | None:
         return next((c for c in self.curves if c.key == (task, setting, metric)), None)
+
+    def headline(self, task: str, setting: str, preferred: str | None = None) -> Curve | None:
+        """The curve that speaks for a task setting: ``preferred`` (BIG-bench's preferred_score)
+        if present, else the first of :data:`HEADLINE_ORDER`, else its first curve."""
+        curves = [c for c in self.curves if (c.task, c.setting) == (task, setting) and c.points]
+        for name in (preferred, *HEADLINE_ORDER):
+            found = next((c for c in curves if c.metric == name), None)
+            if found is not None:
+                return found
+        return curves[0] if curves else None
 
     def scores_for(self, key: CurveKey) -> CurveScores | None:
         return next((s for s in self.scores if (s.task, s.setting, s.metric) == key), None)

@@ -70,6 +70,24 @@ def mean_ci(
     return (mean, lo, hi)
 
 
+def diff_boot(
+    a: np.ndarray, b: np.ndarray, rng: np.random.Generator, *, paired: bool, n_boot: int = 1000
+) -> np.ndarray:
+    """Bootstrap replicates of ``mean(a) - mean(b)``.
+
+    ``paired`` resamples item positions jointly (``a[i]`` and ``b[i]`` are the
+    same item under two conditions), which removes the item-difficulty
+    variance shared by both conditions and gives a tighter, correct interval.
+    """
+    xa = np.asarray(a, dtype=float)
+    xb = np.asarray(b, dtype=float)
+    if paired:
+        if xa.size != xb.size:
+            raise ValueError("paired bootstrap needs equal-length samples")
+        return resample_means(xa - xb, n_boot, rng)
+    return resample_means(xa, n_boot, rng) - resample_means(xb, n_boot, rng)
+
+
 def diff_ci(
     a: np.ndarray,
     b: np.ndarray,
@@ -79,26 +97,14 @@ def diff_ci(
     n_boot: int = 1000,
     level: float = 0.95,
 ) -> tuple[float, float, float]:
-    """``(mean(a) - mean(b), ci_low, ci_high)`` by bootstrap.
-
-    ``paired`` resamples item positions jointly (``a[i]`` and ``b[i]`` are the
-    same item under two conditions), which removes the item-difficulty
-    variance shared by both conditions and gives a tighter, correct interval.
-    """
+    """``(mean(a) - mean(b), ci_low, ci_high)`` by bootstrap (:func:`diff_boot`)."""
     xa = np.asarray(a, dtype=float)
     xb = np.asarray(b, dtype=float)
     if xa.size == 0 or xb.size == 0:
         nan = float("nan")
         return (nan, nan, nan)
-    diff = float(xa.mean() - xb.mean())
-    if paired:
-        if xa.size != xb.size:
-            raise ValueError("paired bootstrap needs equal-length samples")
-        boot = resample_means(xa - xb, n_boot, rng)
-    else:
-        boot = resample_means(xa, n_boot, rng) - resample_means(xb, n_boot, rng)
-    lo, hi = percentile_interval(boot, level)
-    return (diff, lo, hi)
+    lo, hi = percentile_interval(diff_boot(xa, xb, rng, paired=paired, n_boot=n_boot), level)
+    return (float(xa.mean() - xb.mean()), lo, hi)
 
 
 def item_draws(n_items: int, n_boot: int, rng: np.random.Generator) -> np.ndarray:

@@ -21,6 +21,9 @@ from emergetui.tasks.metrics import METRICS, chance_levels
 #: curves are the ones Schaeffer et al. (2023) argue can look emergent purely
 #: because the metric is discontinuous.
 DISCRETE_PRIORITY: tuple[str, ...] = ("exact_match", "multiple_choice_grade", "mc_grade_norm")
+#: The metric that headlines a task setting when the task names none: a discrete one first,
+#: then the per-item probability of the answer.
+HEADLINE_ORDER: tuple[str, ...] = (*DISCRETE_PRIORITY, "prob_correct", "logprob_correct")
 
 
 @dataclass

@@ -21,12 +21,10 @@ from typing import TYPE_CHECKING
 
 from emergetui.analysis.curves import Curve
 from emergetui.analysis.icl import IclResult, setting_family
+from emergetui.analysis.loss_ability import LossAbility
 
 if TYPE_CHECKING:
     from emergetui.analysis.analyze import Analysis
-
-#: Headline metrics when the task names none, most telling first.
-HEADLINE_ORDER = ("exact_match", "multiple_choice_grade", "prob_correct", "logprob_correct")
 
 #: Short names that read as words in a sentence.
 WORDS = {
@@ -76,15 +74,6 @@ def _values(curve: Curve) -> str:
 
 def _at(curve: Curve, rung: str) -> float:
     return next(p.mean for p in curve.points if p.rung == rung)
-
-
-def _headline(analysis: Analysis, task: str, setting: str, preferred: str | None) -> Curve | None:
-    names = ((preferred,) if preferred else ()) + HEADLINE_ORDER
-    for name in names:
-        curve = analysis.curve(task, setting, name)
-        if curve is not None and curve.points:
-            return curve
-    return None
 
 
 def _label(analysis: Analysis, curve: Curve) -> str:
@@ -167,7 +156,8 @@ def _icl_line(result: IclResult, zero_flat: bool, chance: float | None) -> Findi
             f"{zeros} at 0 shots; {top} shots: {tops})."
         )
         return Finding("no-icl", text, result.task, result.family)
-    gainers = sorted({c.rung for c in result.comparisons if c.beats}, key=_rung_order(result))
+    # comparisons run rung by rung in size order: keep that order
+    gainers = list(dict.fromkeys(c.rung for c in result.comparisons if c.beats))
     level = f", chance {fmt.format(chance)}" if chance is not None else ""
     at_zero = (
         f"at 0 shots every rung is at chance ({zeros}{level})"
@@ -182,11 +172,6 @@ def _icl_line(result: IclResult, zero_flat: bool, chance: float | None) -> Findi
     return Finding("icl", text, result.task, result.family)
 
 
-def _rung_order(result: IclResult) -> object:
-    order = {c.rung: i for i, c in enumerate(c for c in result.cells if c.shots == 0)}
-    return lambda r: order.get(r, len(order))
-
-
 def ability_curves(
     analysis: Analysis, preferred: Mapping[tuple[str, str], str] | None = None
 ) -> list[Curve]:
@@ -198,7 +183,7 @@ def ability_curves(
     heads = [
         c
         for task, setting in keys
-        if (c := _headline(analysis, task, setting, preferred.get((task, setting)))) is not None
+        if (c := analysis.headline(task, setting, preferred.get((task, setting)))) is not None
     ]
     out = [c for c in heads if c.shots == 0] or heads
     out = [c for c in out if _label(analysis, c) != "flat"]
@@ -215,6 +200,14 @@ def ability_curves(
             and c.metric == result.metric
         ]
     return out
+
+
+def ability_losses(
+    analysis: Analysis, preferred: Mapping[tuple[str, str], str] | None = None
+) -> list[LossAbility]:
+    """:func:`ability_curves` against held-out loss (those with a loss view)."""
+    curves = ability_curves(analysis, preferred)
+    return [x for c in curves if (x := analysis.loss_for(c.key)) is not None]
 
 
 def _loss_line(analysis: Analysis, heads: Sequence[Curve]) -> Finding | None:
@@ -274,7 +267,7 @@ def findings(
     max_lines: int = 8,
 ) -> list[Finding]:
     """The plain-words lines for ``analysis``; ``preferred`` names each task setting's
-    headline metric (BIG-bench's preferred_score), else :data:`HEADLINE_ORDER` decides;
+    headline metric (BIG-bench's preferred_score), else :meth:`Analysis.headline`'s order decides;
     at most ``max_lines`` lines about single task settings."""
     preferred = preferred or {}
     keys = sorted({(c.task, c.setting) for c in analysis.curves})
@@ -282,7 +275,7 @@ def findings(
     out: list[Finding] = []
     heads: list[Curve] = []
     for task, setting in keys:
-        curve = _headline(analysis, task, setting, preferred.get((task, setting)))
+        curve = analysis.headline(task, setting, preferred.get((task, setting)))
         if curve is None:
             continue
         heads.append(curve)

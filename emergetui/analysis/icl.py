@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import binomtest
 
-from emergetui.analysis.bootstrap import diff_ci, holm, resample_means, rng_for
+from emergetui.analysis.bootstrap import diff_boot, holm, percentile_interval, rng_for
 from emergetui.analysis.curves import Curve
 
 _SHOT_TOKEN = re.compile(
@@ -104,20 +104,16 @@ def _aligned(
     )
 
 
-def _p_better(
-    a: np.ndarray, b: np.ndarray, paired: bool, sign: float, rng: np.random.Generator, n_boot: int
-) -> float:
-    """One-sided p-value that ``a`` is better than ``b`` (``sign`` orients the metric)."""
+def _p_better(a: np.ndarray, b: np.ndarray, paired: bool, sign: float, boot: np.ndarray) -> float:
+    """One-sided p-value that ``a`` is better than ``b`` (``sign`` orients the metric): exact
+    McNemar for paired pass/fail values, else the share of the difference's bootstrap
+    replicates ``boot`` on the wrong side of 0."""
     if paired and set(np.unique(np.concatenate([a, b]))) <= {0.0, 1.0}:
         up = int(np.sum(sign * (a - b) > 0))
         down = int(np.sum(sign * (a - b) < 0))
         return 1.0 if up + down == 0 else float(binomtest(up, up + down, 0.5, "greater").pvalue)
-    if paired:
-        boot = sign * resample_means(a - b, n_boot, rng)
-    else:
-        boot = sign * (resample_means(a, n_boot, rng) - resample_means(b, n_boot, rng))
-    boot = boot[np.isfinite(boot)]
-    return float((1 + np.sum(boot <= 0.0)) / (boot.size + 1))
+    oriented = sign * boot[np.isfinite(boot)]
+    return float((1 + np.sum(oriented <= 0.0)) / (oriented.size + 1))
 
 
 def icl_curves(
@@ -160,10 +156,10 @@ def icl_curves(
                 pair = _aligned(other.item_ids[ik], a, zero.item_ids[i0], b)
                 rng = rng_for(seed, "icl", task, family, metric, point.rung, k)
                 xa, xb = pair if pair is not None else (a, b)
-                d, lo, hi = diff_ci(
-                    xa, xb, rng, paired=pair is not None, n_boot=n_boot, level=level
-                )
-                p = _p_better(xa, xb, pair is not None, zero.sign, rng, n_boot)
+                boot = diff_boot(xa, xb, rng, paired=pair is not None, n_boot=n_boot)
+                d = float(np.mean(xa) - np.mean(xb))
+                lo, hi = percentile_interval(boot, level)
+                p = _p_better(xa, xb, pair is not None, zero.sign, boot)
                 ci_above = (lo > 0) if zero.higher_is_better else (hi < 0)
                 result.comparisons.append(
                     IclComparison(point.rung, k, d, lo, hi, pair is not None, bool(ci_above), p)

@@ -18,7 +18,7 @@ import plotext as plt
 
 from emergetui.analysis.analyze import Analysis
 from emergetui.analysis.curves import Curve
-from emergetui.analysis.data import DISCRETE_PRIORITY
+from emergetui.analysis.findings import ability_losses
 from emergetui.analysis.icl import IclResult, setting_family
 from emergetui.analysis.loss_ability import LossAbility
 from emergetui.report import figures
@@ -106,15 +106,6 @@ def icl_plot(
     return _finish(color)
 
 
-def _headline_curve(analysis: Analysis, task: str, setting: str, preferred: str) -> Curve | None:
-    curves = [c for c in analysis.curves if (c.task, c.setting) == (task, setting)]
-    for name in (preferred, *DISCRETE_PRIORITY):
-        found = next((c for c in curves if c.metric == name), None)
-        if found is not None:
-            return found
-    return curves[0] if curves else None
-
-
 def analysis_plots(
     analysis: Analysis,
     preferred: Mapping[tuple[str, str], str] | None = None,
@@ -133,14 +124,13 @@ def analysis_plots(
     learning curves), instead of a scaling curve per shot count. Last, every
     ability of the findings against held-out loss, together.
     """
-    from emergetui.analysis.findings import ability_curves
 
     cols = width or max(60, min(120, shutil.get_terminal_size((100, 24)).columns))
     keys = list(dict.fromkeys((c.task, c.setting) for c in analysis.curves))
     icl = {(r.task, r.family, r.metric): r for r in analysis.icl}
     out: list[str] = []
     for task, setting in keys:
-        curve = _headline_curve(analysis, task, setting, (preferred or {}).get((task, setting), ""))
+        curve = analysis.headline(task, setting, (preferred or {}).get((task, setting)))
         if curve is None:
             continue
         family = icl.get((task, setting_family(setting), curve.metric))
@@ -161,11 +151,7 @@ def analysis_plots(
         if family is not None:
             rungs = [r.label for r in analysis.rungs]
             out.append(icl_plot(family, width=cols, height=height, color=color, rungs=rungs))
-    losses = [
-        x
-        for c in ability_curves(analysis, preferred)
-        if (x := analysis.loss_for(c.key)) is not None
-    ]
+    losses = ability_losses(analysis, preferred)
     if len(losses) > 1:
         out.append(losses_plot(losses, width=cols, height=height, color=color))
     return out

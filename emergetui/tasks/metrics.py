@@ -43,6 +43,9 @@ META_BIGBENCH_METRICS = "bigbench_metrics"
 #: ``Item.meta`` key, "1" when some example of the task has several targets
 #: (BIG-bench's log_likelihood then sums their probabilities and drops per word/char).
 META_MULTI_TARGET = "bigbench_multi_target"
+#: Item meta key: the expected exact match of a guess made without the prompt, for tasks whose
+#: answer is drawn uniformly from a known set (see :func:`chance_levels`).
+META_CHANCE = "chance"
 #: ``Item.meta`` key, "1" for a task with ``absolute_normalization`` (choices scored
 #: by unnormalised log-likelihood).
 META_ABSOLUTE_NORMALIZATION = "absolute_normalization"
@@ -433,7 +436,7 @@ def chance_levels(item: Item) -> dict[str, float]:
 
     Multiple choice: uniformly random choice (mean target score, BIG-bench's
     low_score); Brier: the uniform prediction. Generative string matches: 0,
-    unless the item declares its level (``meta["chance"]``: a task whose answer
+    unless the item declares its level (``meta[META_CHANCE]``: a task whose answer
     is drawn uniformly from a known set, independent of the prompt, such as
     :mod:`emergetui.tasks.recall`). Metrics without a model-free chance level
     (log-probabilities, edit distance, ROUGE) are left out.
@@ -446,8 +449,8 @@ def chance_levels(item: Item) -> dict[str, float]:
         out["mc_grade_norm"] = mean_score
         out["brier_sum"] = math.fsum((1.0 / n - y) ** 2 for y in _outcome(item.target_scores))
     if item.generate:
-        declared = dict(item.meta).get("chance")
-        out["exact_match"] = float(declared) if declared is not None else 0.0
+        level = _meta(item).get(META_CHANCE)
+        out["exact_match"] = float(level) if level is not None else 0.0
         if "case_insensitive_str_match" in declared_bigbench(item):
             out["case_insensitive_str_match"] = 0.0
     return out

@@ -15,7 +15,7 @@ BIG-bench JSON file would have): the answer is then independent of everything
 in a 0-shot prompt, the other pairs of the question's line included (a shared
 permutation would leak "not one of the three values already shown"), so no
 model can beat ``1 / len(values)`` without examples, whatever it learnt in
-training. The level is declared on every item (``meta["chance"]``) and is what
+training. The level is declared on every item (``META_CHANCE``) and is what
 the analysis tests "above chance" against.
 
 Items are the same in every shot setting (same code, same question, the
@@ -31,12 +31,10 @@ from collections.abc import Sequence
 
 from emergetui.tasks.base import Item, ItemSet, TaskError
 from emergetui.tasks.fewshot import derived_seed, join_shots, setting_name
-from emergetui.tasks.metrics import applicable_metrics
+from emergetui.tasks.metrics import META_CHANCE, applicable_metrics
 
 #: Example lines drawn per item; the largest shot count a setting may ask for.
 MAX_SHOTS = 32
-#: Item meta key carrying the expected exact match of a guess made without the prompt.
-META_CHANCE = "chance"
 
 
 def check(keys: str, values: str, pairs: int, n: int, where: str) -> None:

@@ -112,19 +112,14 @@ def findings_text(analysis: Analysis) -> str:
     return "\n".join(f"* {f.text}" for f in findings(analysis))
 
 
-def ability_losses(analysis: Analysis) -> list[LossAbility]:
-    """The abilities of the run's findings against held-out loss, drawn together."""
-    from emergetui.analysis.findings import ability_curves
-
-    return [x for c in ability_curves(analysis) if (x := analysis.loss_for(c.key)) is not None]
-
-
 def comparable_losses(analysis: Analysis, focus: LossAbility) -> list[LossAbility]:
     """The run's other abilities that share the focus curve's scale (rates on [0, 1]), to draw
     beside it; none when the focus is a log-likelihood or a distance, which would flatten them."""
 
     def unit(x: LossAbility) -> bool:
         return all(0.0 <= v <= 1.0 for v in x.means)
+
+    from emergetui.analysis.findings import ability_losses
 
     if not unit(focus):
         return []

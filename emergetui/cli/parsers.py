@@ -53,7 +53,8 @@ def batch_parser(with_epilog: bool = False) -> argparse.ArgumentParser:
         type=Path,
         default=None,
         help="a BIG-bench checkout's bigbench/benchmark_tasks, for --task bigbench:NAME[/SUBTASK] "
-        "and --suite (default: $EMERGETUI_BIGBENCH_DIR, or [bigbench] dir in config.toml)",
+        "and --suite (default: $EMERGETUI_BIGBENCH_DIR, or [bigbench] dir in config.toml; "
+        "without one, each task's files are downloaded once into the user cache)",
     )
     a(
         "--suite",
@@ -89,7 +90,11 @@ def batch_parser(with_epilog: bool = False) -> argparse.ArgumentParser:
         help="held-out text for the loss (default: the ladder's)",
     )
     a("--no-heldout", action="store_true", help="skip the held-out loss")
-    a("--offline", action="store_true", help="use the Hugging Face cache only")
+    a(
+        "--offline",
+        action="store_true",
+        help="no network: models from the Hugging Face cache, BIG-bench tasks from emergetui's",
+    )
     a("--json", action="store_true", help="print one JSON document on stdout")
     a(
         "--probe",

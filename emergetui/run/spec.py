@@ -179,6 +179,7 @@ def build_experiment(spec: ExperimentSpec) -> Experiment:
         mmlu_dir=spec.mmlu_dir,
         bigbench_dir=spec.bigbench_dir,
         suite_names=suites,
+        offline=spec.offline,
     )
     warnings = [str(e) for e in errors]
     item_sets = [s for s in item_sets if s.items]

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from emergetui.tasks import arithmetic, bigbench, mmlu, recall, suites
+from emergetui.tasks import arithmetic, bigbench, bigbench_fetch, mmlu, recall, suites
 from emergetui.tasks.base import ItemSet, TaskError
 from emergetui.tasks.metrics import BIGBENCH_DEFAULT_REGEX
 from emergetui.tasks.sources import resolve_inside
@@ -121,10 +121,18 @@ class _Run:
     seed: int
     mmlu_dir: Path | None
     bigbench_dir: Path | None = None
+    fetcher: bigbench_fetch.Fetcher | None = None
 
-    def bigbench_root(self, what: str) -> Path:
-        """The BIG-bench benchmark_tasks folder (flag, environment or user config)."""
-        return suites.need_bigbench_dir(suites.find_bigbench_dir(self.bigbench_dir), what)
+    def bigbench_root(self, spec: str) -> tuple[Path, list[TaskError]]:
+        """The BIG-bench benchmark_tasks folder (flag, environment or user config), else
+        the download cache with ``spec``'s files fetched into it (and the subtasks that
+        could not be had)."""
+        root = suites.find_bigbench_dir(self.bigbench_dir)
+        if root is not None or self.fetcher is None:
+            return suites.need_bigbench_dir(root, spec), []
+        name, sub = suites.split_name(spec)
+        errors = self.fetcher.ensure(spec, name, sub)
+        return self.fetcher.settings.tasks_dir, errors
 
 
 def _build_bigbench(
@@ -276,8 +284,10 @@ def _resolve_one(
 
 def _by_bigbench_name(spec: str, run: _Run) -> tuple[list[ItemSet], list[TaskError]]:
     """``bigbench:NAME[/SUBTASK]`` from the BIG-bench checkout."""
-    folder, sub = suites.resolve_name(spec, run.bigbench_root(spec))
+    root, fetch_errors = run.bigbench_root(spec)
+    folder, sub = suites.resolve_name(spec, root)
     tasks, errors = bigbench.load_bigbench(folder)
+    errors = fetch_errors + errors
     if sub:
         tasks = [t for t in tasks if t.name.split(":", 1)[-1] == sub]
         errors = [e for e in errors if f"{os.sep}{sub}{os.sep}" in str(e)]
@@ -297,24 +307,32 @@ def resolve_tasks(
     mmlu_dir: Path | None = None,
     bigbench_dir: Path | None = None,
     suite_names: Sequence[str] = (),
+    offline: bool = False,
 ) -> tuple[list[ItemSet], list[TaskError]]:
     """Item sets for every spec (task name, ``name:subtask``, task.json, BIG-bench
     folder, task TOML, or ``bigbench:NAME[/SUBTASK]``) and every named suite
-    (see :mod:`emergetui.tasks.suites`). A failing task yields a TaskError in the
+    (see :mod:`emergetui.tasks.suites`; without a BIG-bench folder their files are
+    fetched, :mod:`emergetui.tasks.bigbench_fetch`, from the cache only when
+    ``offline``). A failing task yields a TaskError in the
     second list and the other tasks still load; ``limit`` keeps the first N items
     per setting (per subject for MMLU)."""
     if limit is not None and limit < 1:
         return [], [TaskError(f"--limit must be >= 1, got {limit}")]
     if shots is not None and any(k < 0 for k in shots):
         return [], [TaskError(f"--shots must be >= 0, got {shots}")]
-    run = _Run(shots, limit, seed, mmlu_dir, bigbench_dir)
+    fetcher = bigbench_fetch.Fetcher(bigbench_fetch.FetchSettings.from_env(offline))
+    run = _Run(shots, limit, seed, mmlu_dir, bigbench_dir, fetcher)
     catalog, _ = _catalog(extra_dirs)
     sets: list[ItemSet] = []
     errors: list[TaskError] = []
     if suite_names:
         try:
             root = suites.find_bigbench_dir(bigbench_dir)
-            more, errors = suites.expand_suites(suite_names, root)
+            more, errors = (
+                suites.expand_suites(suite_names, root)
+                if root is not None
+                else bigbench_fetch.suite_specs_fetched(suite_names)
+            )
         except TaskError as e:
             return [], [e]
         specs = [*specs, *(m for m in more if m not in specs)]

@@ -287,12 +287,19 @@ def scan(root: Path) -> list[BigBenchEntry]:
     ]
 
 
-def resolve_name(spec: str, root: Path) -> tuple[Path, str]:
-    """``bigbench:NAME`` or ``bigbench:NAME/SUBTASK`` -> (task folder, subtask or "")."""
+def split_name(spec: str) -> tuple[str, str]:
+    """``bigbench:NAME[/SUBTASK]`` -> (NAME, SUBTASK or ""); names that look like paths fail."""
     rest = spec[len(PREFIX) :]
     name, _, sub = rest.partition("/")
-    if not name or any(c in name for c in "\\\x00") or name.startswith(".") or "/" in sub:
+    bad = any(c in name + sub for c in "\\\x00") or name.startswith(".") or sub.startswith(".")
+    if not name or bad or "/" in sub:
         raise TaskError(f"{spec}: want bigbench:NAME or bigbench:NAME/SUBTASK")
+    return name, sub
+
+
+def resolve_name(spec: str, root: Path) -> tuple[Path, str]:
+    """``bigbench:NAME`` or ``bigbench:NAME/SUBTASK`` -> (task folder, subtask or "")."""
+    name, sub = split_name(spec)
     folder = root / name
     kind = task_kind(folder) if folder.is_dir() else "missing"
     if kind == "programmatic":

@@ -34,7 +34,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.batch:
             from emergetui.cli.batch import run_batch
 
-            return run_batch(spec, args.store, json_mode=args.json, plots=not args.no_plot)
+            return run_batch(
+                spec, args.store, json_mode=args.json, plots=not args.no_plot, table=args.table
+            )
         return _open_lab(spec, args.store)
     except EmergetuiError as e:
         print(f"emergetui: {e}", file=sys.stderr)

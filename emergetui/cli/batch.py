@@ -9,12 +9,13 @@ from typing import Any
 
 from emergetui.cli.progress import make_display
 from emergetui.probe.batch_pass import probe_document, probe_text, run_probe_pass
-from emergetui.report.document import (
-    finding_lines,
-    finite,
-    results_table,
-    run_document,
-    verdict_lines,
+from emergetui.report.document import finite, run_document
+from emergetui.report.summary import (
+    COMPACT_MAX_PLOTS,
+    COMPACT_PLOT_HEIGHT,
+    findings_text,
+    table_text,
+    verdicts_text,
 )
 from emergetui.run.events import RunFinished
 from emergetui.run.runner import Runner
@@ -23,9 +24,18 @@ from emergetui.run.store import Store
 
 
 def run_batch(
-    spec: ExperimentSpec, store_path: Path | None, *, json_mode: bool = False, plots: bool = True
+    spec: ExperimentSpec,
+    store_path: Path | None,
+    *,
+    json_mode: bool = False,
+    plots: bool = True,
+    table: str = "compact",
 ) -> int:
-    """Run ``spec`` into the store at ``store_path``; the exit status follows the README's rules."""
+    """Run ``spec`` into the store at ``store_path``; the exit status follows the README's rules.
+
+    ``table``: "compact" prints findings, one ladder table per task setting, the verdicts
+    and the plots of the curves worth seeing; "full" the findings, the long table, every
+    plot and every verdict's detail."""
     with Store(store_path) as store:
         exp = build_experiment(spec)
         for warning in exp.warnings:
@@ -49,11 +59,14 @@ def run_batch(
             json.dump(doc, sys.stdout, indent=2, allow_nan=False, default=_json_default)
             sys.stdout.write("\n")
         else:
-            _print_findings(doc)
-            print(results_table(doc))
+            compact = table == "compact"
+            print(findings_text(doc) + "\n" + table_text(doc, table), end="" if compact else "\n")
+            if compact:
+                print(verdicts_text(doc, table), end="")
             if plots:
-                _print_plots(store, runner.run_id, spec.seed)
-            _print_verdicts(doc)
+                _print_plots(store, runner.run_id, spec.seed, compact=compact)
+            if not compact:
+                print(verdicts_text(doc, table), end="")
             if spec.probe:
                 print(probe_text(store, runner.run_id))
             print(f"\nrun {runner.run_id} stored in {store.path}")
@@ -75,28 +88,14 @@ def _json_default(o: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
-def _print_plots(store: Store, run_id: str, seed: int) -> None:
+def _print_plots(store: Store, run_id: str, seed: int, *, compact: bool) -> None:
     try:
+        from emergetui.report.ladder_table import WORTH_SEEING
         from emergetui.report.termplot import run_plots
     except ImportError:
         return
-    for text in run_plots(store, run_id, seed=seed):
+    only, cap, rows = (
+        (WORTH_SEEING, COMPACT_MAX_PLOTS, COMPACT_PLOT_HEIGHT) if compact else (None, None, 18)
+    )
+    for text in run_plots(store, run_id, seed=seed, only=only, max_plots=cap, height=rows):
         print(text)
-
-
-def _print_findings(doc: dict[str, Any]) -> None:
-    """The plain-words story first: what happened, where, what the continuous metric says."""
-    lines = finding_lines(doc)
-    if lines:
-        print("\nFindings")
-        for line in lines:
-            print(f"  * {line}")
-        print()
-
-
-def _print_verdicts(doc: dict[str, Any]) -> None:
-    lines = verdict_lines(doc)
-    if lines:
-        print("\nEmergence verdicts (see `emergetui --help` for the rule)")
-        for line in lines:
-            print(f"  {line}")

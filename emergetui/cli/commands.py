@@ -165,10 +165,16 @@ def cmd_pull(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from emergetui.report import write_run_report
+    from emergetui.report.document import run_document
+    from emergetui.report.summary import summary_text
 
     with _open_store(args) as store:
         run_id = store.resolve_run(args.run)
         written = write_run_report(store, run_id, Path(args.out))
+        summary = Path(args.out) / "summary.txt"  # what --batch prints before its plots
+        doc = run_document(store, run_id, analyse=True)
+        summary.write_text(summary_text(doc, args.table, width=100), encoding="utf-8")
+        written.append(summary)
     for p in written:
         print(p)
     return 0

@@ -26,6 +26,17 @@ def add_store(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_table(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--table",
+        choices=("compact", "full"),
+        default="compact",
+        help="compact: one ladder table per task setting (headline metric and its continuous "
+        "partner by rung) and the plots worth seeing; full: the long table of every metric "
+        "and rung, every plot and verdict detail",
+    )
+
+
 def batch_parser(with_epilog: bool = False) -> argparse.ArgumentParser:
     """The main parser; the verdict rule (which imports the analysis and scipy) only for --help."""
     p = argparse.ArgumentParser(
@@ -112,6 +123,7 @@ def batch_parser(with_epilog: bool = False) -> argparse.ArgumentParser:
         "layers over; models.toml may set rpc = [...] per ladder or rung",
     )
     a("--no-plot", action="store_true", help="skip the terminal plots")
+    add_table(p)
     add_store(p)
     return p
 
@@ -142,6 +154,7 @@ def sub_parser(with_epilog: bool = False) -> argparse.ArgumentParser:
     r.add_argument("run", help="run id, unique prefix, or 'last'")
     r.add_argument("--out", type=Path, default=Path("emergetui-report"))
     r.add_argument("--corpus", type=Path, default=None)
+    add_table(r)
     add_store(r)
     ru = sp.add_parser("runs", help="list stored runs")
     add_store(ru)

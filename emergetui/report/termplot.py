@@ -11,7 +11,7 @@ module state, so every function here starts by clearing it; the drawing itself i
 from __future__ import annotations
 
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import plotext as plt
@@ -32,7 +32,8 @@ def _start(width: int, height: int) -> None:
     plt.plotsize(width, height)
 
 
-def _finish(color: bool) -> str:
+def _finish(color: bool, width: int, height: int) -> str:
+    plt.plotsize(width, height)  # again: drawing starts with clear_figure, which resets the size
     text = plt.build()
     plt.clear_figure()
     return text if color else plt.uncolorize(text)
@@ -57,7 +58,7 @@ def scaling_plot(
     figures.x_values(curve, x)  # an unknown axis fails before plotext's state is touched
     _start(width, height)
     figures.draw_curve(plt, curve, title or f"{curve.task} / {curve.setting} / {curve.metric}", x)
-    return _finish(color)
+    return _finish(color, width, height)
 
 
 def mirage_plot(
@@ -66,7 +67,7 @@ def mirage_plot(
     """The discrete metric (left axis) next to a continuous one on the same outputs (right axis)."""
     _start(width, height)
     figures.draw_mirage(plt, discrete, continuous)
-    return _finish(color)
+    return _finish(color, width, height)
 
 
 def loss_plot(
@@ -80,7 +81,7 @@ def loss_plot(
     """Ability against held-out loss, lower loss to the right (Du et al. 2024)."""
     _start(width, height)
     figures.draw_loss(plt, result, chance)
-    return _finish(color)
+    return _finish(color, width, height)
 
 
 def losses_plot(
@@ -89,7 +90,7 @@ def losses_plot(
     """Every ability of the findings against held-out loss, in one plot."""
     _start(width, height)
     figures.draw_losses(plt, results, focus=False)
-    return _finish(color)
+    return _finish(color, width, height)
 
 
 def icl_plot(
@@ -103,7 +104,7 @@ def icl_plot(
     """Metric against shot count, one line per rung."""
     _start(width, height)
     figures.draw_icl(plt, result, rungs)
-    return _finish(color)
+    return _finish(color, width, height)
 
 
 def analysis_plots(
@@ -113,8 +114,15 @@ def analysis_plots(
     width: int | None = None,
     height: int = 18,
     color: bool = False,
+    only: Collection[str] | None = None,
+    max_plots: int | None = None,
 ) -> list[str]:
     """The plots to print after a run: one headline curve per task/setting.
+
+    ``only`` (the compact output) keeps the settings whose headline verdict is one of
+    these labels (an ICL family: when any of its settings is) and drops the mirage plot,
+    whose outcome the verdict line gives; ``max_plots`` keeps the first ones and adds a
+    line saying how many more ``emergetui report`` draws.
 
     The headline is the task set's preferred metric (else the first discrete
     one); when the mirage test has an outcome, the discrete-vs-continuous
@@ -137,12 +145,30 @@ def analysis_plots(
         if family is not None and curve.shots > 0:
             continue
         scores = analysis.scores_for(curve.key)
+        if only is not None:
+            worth = scores is not None and scores.verdict.label in only
+            if not worth and family is None:
+                continue
+            if family is not None:
+                members = [
+                    c.setting
+                    for c in analysis.curves
+                    if c.task == task
+                    and c.metric == curve.metric
+                    and setting_family(c.setting) == family.family
+                ]
+                if any(_verdict(analysis, task, s, curve.metric) in only for s in members):
+                    rungs = [r.label for r in analysis.rungs]
+                    out.append(
+                        icl_plot(family, width=cols, height=height, color=color, rungs=rungs)
+                    )
+                continue
         title = f"{task} / {setting} / {curve.metric}"
         if scores is not None:
             title += f": {scores.verdict.label}"
         out.append(scaling_plot(curve, width=cols, height=height, color=color, title=title))
         mirage = analysis.mirage_for(task, setting)
-        if mirage is not None and mirage.discrete_metric and mirage.continuous:
+        if only is None and mirage is not None and mirage.discrete_metric and mirage.continuous:
             discrete = analysis.curve(task, setting, mirage.discrete_metric)
             cont = analysis.curve(task, setting, next(iter(mirage.continuous)))
             if discrete is not None and cont is not None:
@@ -154,14 +180,40 @@ def analysis_plots(
     losses = ability_losses(analysis, preferred)
     if len(losses) > 1:
         out.append(losses_plot(losses, width=cols, height=height, color=color))
+    if max_plots is not None and len(out) > max_plots:
+        more = len(out) - max_plots
+        out = out[:max_plots]
+        out.append(f"({more} more plot{'s' * (more > 1)}: `emergetui report RUN --out DIR`)")
     return out
 
 
+def _verdict(analysis: Analysis, task: str, setting: str, metric: str) -> str | None:
+    curve = analysis.curve(task, setting, metric)
+    scores = analysis.scores_for(curve.key) if curve is not None else None
+    return scores.verdict.label if scores is not None else None
+
+
 def run_plots(
-    store: Store, run_id: str, *, seed: int = 0, width: int | None = None, color: bool = False
+    store: Store,
+    run_id: str,
+    *,
+    seed: int = 0,
+    width: int | None = None,
+    color: bool = False,
+    only: Collection[str] | None = None,
+    max_plots: int | None = None,
+    height: int = 18,
 ) -> list[str]:
     """:func:`analysis_plots` of a stored run (the same analysis as ``emergetui report``)."""
     from emergetui.report.from_store import analysis_from_store, preferred_metrics
 
     analysis = analysis_from_store(store, run_id, seed=seed)
-    return analysis_plots(analysis, preferred_metrics(store, run_id), width=width, color=color)
+    return analysis_plots(
+        analysis,
+        preferred_metrics(store, run_id),
+        width=width,
+        height=height,
+        color=color,
+        only=only,
+        max_plots=max_plots,
+    )

@@ -1,4 +1,4 @@
-"""The subcommands: export, tasks, ladders, pull, report, runs, analyze.
+"""The subcommands: export, tasks, ladders, pull, report, runs, doctor, analyze.
 
 rpc-server and merge are in cli/remote.py.
 """
@@ -28,6 +28,7 @@ def dispatch(args: argparse.Namespace) -> int:
         "pull": cmd_pull,
         "report": cmd_report,
         "runs": cmd_runs,
+        "doctor": cmd_doctor,
         "analyze": cmd_analyze,
     }[args.cmd]
     return handler(args)
@@ -106,6 +107,13 @@ def _print_rung_failures(store: Store, run_id: str) -> None:
     for rung in store.rungs(run_id):
         if rung.status == "failed" and rung.error:
             print(f"    rung {rung.label} failed: {rung.error.splitlines()[0]}")
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from emergetui.cli.doctor import doctor_text
+
+    print(doctor_text(args.store), end="")
+    return 0
 
 
 def cmd_tasks(args: argparse.Namespace) -> int:

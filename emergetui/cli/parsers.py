@@ -158,6 +158,12 @@ def sub_parser(with_epilog: bool = False) -> argparse.ArgumentParser:
     add_store(r)
     ru = sp.add_parser("runs", help="list stored runs")
     add_store(ru)
+    doc = sp.add_parser(
+        "doctor",
+        help="what llama.cpp was built with, the devices, caches, token (presence only), "
+        "store and task sources; the command that fixes each problem (offline)",
+    )
+    add_store(doc)
     an = sp.add_parser(
         "analyze",
         help="judge per-item records from a JSONL file (no model needed)",
@@ -190,6 +196,7 @@ SUBCOMMANDS = (
     "pull",
     "report",
     "runs",
+    "doctor",
     "analyze",
     "rpc-server",
     "merge",

@@ -69,3 +69,22 @@ def test_missing_run_is_reported_on_the_results_screen(tmp_path: Path) -> None:
             await pilot.pause(0.2)
 
     run(body())
+
+
+def test_help_shows_the_doctor(tmp_path: Path, tiny_ladder: Path) -> None:
+    """`d` on the help screen shows `emergetui doctor`'s text (run in its own process)."""
+    store = tmp_path / "demo.sqlite"
+    make_demo_store(store)
+    app = demo_app(store, ladder=str(tiny_ladder))
+
+    async def body() -> None:
+        async with app.run_test(size=(100, 40)) as pilot:
+            await show_start(pilot)
+            await pilot.press("f1")
+            assert isinstance(app.screen, HelpScreen)
+            await pilot.press("d")
+            await wait_until(pilot, lambda: "llama-cpp-python" in screen_text(app), timeout=60)
+            text = screen_text(app)
+            assert "emergetui doctor" in text and "built with:" in text
+
+    run(body())

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -42,14 +45,18 @@ The orange point is the rung being scored, with its running 95% interval
 ## Everywhere
 - `ctrl+p`: command palette (open any stored run, export, theme...)
 - `ctrl+t`: light / dark theme
-- `?` or `f1`: this help
+- `?` or `f1`: this help; `d` in it: `emergetui doctor` (the llama.cpp build, devices,
+  caches, token presence, store, task sources, and the command that fixes each problem)
 - `q` or `ctrl+c`: quit; a running run is cancelled first and the store stays
   consistent
 """
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q,question_mark,f1", "close", "Close")]
+    BINDINGS = [
+        Binding("escape,q,question_mark,f1", "close", "Close"),
+        Binding("d", "doctor", "Doctor"),
+    ]
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-dialog", classes="dialog"):
@@ -57,3 +64,20 @@ class HelpScreen(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss()
+
+    def action_doctor(self) -> None:
+        """The doctor's text, from its own process (the lab stays responsive meanwhile)."""
+        self.query_one(Markdown).update("# emergetui doctor\n\nasking llama.cpp ...")
+        self.run_worker(self._doctor, thread=True, exclusive=True)
+
+    def _doctor(self) -> None:
+        got = subprocess.run(
+            [sys.executable, "-m", "emergetui", "doctor"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        text = got.stdout or got.stderr
+        body = f"# emergetui doctor\n\n```text\n{text}```\n\n`d`: again, `escape`: close"
+        self.app.call_from_thread(self.query_one(Markdown).update, body)

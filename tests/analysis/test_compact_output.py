@@ -1,5 +1,5 @@
 """The compact batch output: a 24-task suite on a 7-rung ladder fits about 200 lines on a
-120-column terminal, plots included; the long table stays behind --table full."""
+100-column terminal, plots included; the long table stays behind --table full."""
 
 from __future__ import annotations
 
@@ -43,11 +43,11 @@ def test_a_24_task_suite_fits_about_200_lines_with_its_plots() -> None:
     rows, chance = _suite()
     rungs = [{"label": g.label, "params": g.params, "heldout": g.heldout} for g in RUNGS]
     doc = document_from_records("run", "synthetic", rungs, rows, chance, [], analyse=True)
-    text = summary_text(doc, "compact", width=120)
+    text = summary_text(doc, "compact", width=100)
     analysis = analyze(rows, RUNGS, chance=chance)
     plots = analysis_plots(
         analysis,
-        width=120,
+        width=100,
         height=COMPACT_PLOT_HEIGHT,
         only=WORTH_SEEING,
         max_plots=COMPACT_MAX_PLOTS,

@@ -120,6 +120,14 @@ def test_no_network_is_one_line_naming_the_task_and_bigbench_dir(
     # a whole suite stops at the first failure instead of trying every task
     sets, errors = resolve_tasks([], None, 2, 0, [], suite_names=["bigbench-lite"])
     assert not sets and all("cannot download" in str(e) for e in errors)
+    # ... but what the cache has still runs after the network failed
+    with serve(ServerState()) as url:
+        monkeypatch.setenv(bigbench_fetch.ENDPOINT_ENV, url)
+        assert not resolve_tasks(["bigbench:repeat_copy_logic"], None, 2, 0, [])[1]
+    monkeypatch.setenv(bigbench_fetch.ENDPOINT_ENV, _closed_port_url())
+    sets, errors = resolve_tasks([], None, 2, 0, [], suite_names=["bigbench-lite"])
+    assert [s.task for s in sets] == ["repeat_copy_logic"]
+    assert len(errors) == 23 and all("cannot download" in str(e) for e in errors)
     # offline and not cached: the same kind of line
     sets, errors = resolve_tasks(["bigbench:emoji_movie"], None, 2, 0, [], offline=True)
     assert "bigbench:emoji_movie" in str(errors[0]) and "--bigbench-dir" in str(errors[0])

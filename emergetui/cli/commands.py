@@ -193,7 +193,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from emergetui.analysis.analyze import analyze
     from emergetui.analysis.data import RungInfo
     from emergetui.analysis.records_in import read_records
-    from emergetui.report.document import document_from_records, results_table, verdict_lines
+    from emergetui.report.document import document_from_records
 
     inp = read_records(args.file)
     rungs = [dict(g) for g in inp.rungs]
@@ -226,9 +226,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(doc, indent=2, allow_nan=False))
         return 0
-    print(results_table(doc))
-    lines = verdict_lines(doc)
-    if lines:
-        print("Emergence verdicts (see `emergetui analyze --help` for the rule)")
-        print("\n".join(lines))
+    from emergetui.report.summary import summary_text
+
+    print(summary_text(doc, args.table), end="")
     return 0

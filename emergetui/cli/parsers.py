@@ -183,6 +183,7 @@ def sub_parser(with_epilog: bool = False) -> argparse.ArgumentParser:
         "--out", type=Path, default=None, help="also write the report (md/csv/json) here"
     )
     an.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    add_table(an)
     from emergetui.cli.remote import add_parsers
 
     add_parsers(sp)

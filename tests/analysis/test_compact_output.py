@@ -115,3 +115,24 @@ def test_report_writes_the_same_summary_with_the_same_choice(tmp_path, capsys) -
     full = (tmp_path / "b" / "summary.txt").read_text(encoding="utf-8")
     assert "t [shots=0]  EMERGENT" in compact and "MC grade %" in compact
     assert "┃ task" in full and "t [shots=0]  EMERGENT" not in full
+
+
+def test_analyze_makes_the_same_choice(tmp_path, capsys) -> None:
+    import json
+
+    from emergetui.cli import main
+
+    path = tmp_path / "items.jsonl"
+    lines = []
+    for label, params, p in [("a", 10**7, 0.0), ("b", 10**8, 0.0), ("c", 10**9, 0.0)]:
+        for j in range(40):
+            row = {"rung": label, "params": params, "task": "t", "setting": "s", "item_id": j}
+            row["metrics"] = {"exact_match": float(j < p * 40)}
+            lines.append(json.dumps(row) + "\n")
+    path.write_text("".join(lines))
+    assert main(["analyze", str(path)]) == 0
+    compact = capsys.readouterr().out
+    assert main(["analyze", str(path), "--table", "full"]) == 0
+    full = capsys.readouterr().out
+    assert "t [s]" in compact and "exact match %" in compact and "┃ task" not in compact
+    assert "┃ task" in full

@@ -97,6 +97,9 @@ def build_section(build: BuildInfo, machine: Machine) -> tuple[list[str], list[P
     rpc = build.features.get("RPC", False)
     problems = []
     want = "GGML_CUDA" if machine.nvidia else "GGML_METAL" if machine.apple_silicon else ""
+    if build.version == "not importable":
+        flags = [want, "GGML_RPC"] if want else ["GGML_RPC"]
+        return lines, [Problem("llama-cpp-python cannot be imported", reinstall_command(flags))]
     if want and not gpu:
         what = "an NVIDIA GPU" if machine.nvidia else "Apple silicon (Metal)"
         problems.append(

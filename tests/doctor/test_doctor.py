@@ -98,3 +98,10 @@ def test_the_command_never_prints_a_token(tmp_path: Path) -> None:
     assert "token: set ($HF_TOKEN)" in got.stdout
     assert "IMPORTED False False" in got.stdout
     assert "llama-cpp-python" in got.stdout and "task sources" in got.stdout
+
+
+def test_an_unimportable_llama_cpp_gets_the_install_line() -> None:
+    build = BuildInfo.from_report("not importable", "", error="ImportError: libggml.so")
+    text = gather(build=build, machine=Machine(nvidia="nvidia-smi on PATH")).render()
+    assert "cannot be asked: ImportError: libggml.so" in text
+    assert reinstall_command(["GGML_CUDA", "GGML_RPC"]) in text

@@ -66,6 +66,12 @@ def _label(metric: str) -> str:
     return f"{word} %" if metric in PERCENT else word
 
 
+def _interval(metric: str, lo: Any, hi: Any) -> str:
+    """``[lo,hi]``; ``[v]`` when both ends print the same (e.g. every item at 100%)."""
+    a, b = _fmt(metric, lo), _fmt(metric, hi)
+    return f"[{a}]" if a == b else f"[{a},{b}]"
+
+
 def headline_of(doc: Mapping[str, Any], task: str, setting: str, metrics: Sequence[str]) -> str:
     """The setting's headline metric: the document's (BIG-bench's preferred_score), else the
     first of the analysis' headline order, else the first metric."""
@@ -114,7 +120,7 @@ def compact_tables(doc: Mapping[str, Any], width: int | None = None) -> str:
             for g in present:
                 r = rows.get((m, g))
                 lo, hi = (r.get("ci_low"), r.get("ci_high")) if r else (None, None)
-                ci = f"[{_fmt(m, lo)},{_fmt(m, hi)}]" if lo is not None and hi is not None else ""
+                ci = _interval(m, lo, hi) if lo is not None and hi is not None else ""
                 cells.append((_fmt(m, r.get("value")), ci) if r else ("", ""))
             table_rows.append(_Row(_label(m), cells))
         verdict = verdicts.get((task, setting, head), {}).get("verdict")

@@ -97,6 +97,7 @@ class Fetcher:
     def __init__(self, settings: FetchSettings) -> None:
         self.settings = settings
         self.down: str = ""
+        self.skipped: list[TaskError] = []
 
     def ensure(self, spec: str, name: str, sub: str) -> list[TaskError]:
         """Make ``bigbench:NAME[/SUB]``'s files present in ``settings.tasks_dir``.
@@ -108,12 +109,27 @@ class Fetcher:
             try:
                 return ensure_task(spec, name, sub, replace(self.settings, offline=True))
             except TaskError:
-                raise TaskError(f"{spec}: {self.down}") from None
+                err = TaskError(f"{spec}: not fetched, the network failed: {self.down}")
+                self.skipped.append(err)
+                raise err from None
         try:
             return ensure_task(spec, name, sub, self.settings)
         except _NetworkDown as e:
             self.down = e.detail
             raise TaskError(f"{spec}: {e.detail}") from None
+
+    def collapse(self, errors: list[TaskError]) -> list[TaskError]:
+        """``errors`` with the tasks skipped after the network failed named in one line."""
+        if len(self.skipped) < 2:
+            return errors
+        names = [str(e).split(": ", 1)[0] for e in self.skipped]
+        kept = [e for e in errors if not any(e is s for s in self.skipped)]
+        return [
+            *kept,
+            TaskError(
+                f"{len(names)} more tasks not fetched, the network failed: {', '.join(names)}"
+            ),
+        ]
 
 
 class _NetworkDown(Exception):

@@ -347,4 +347,4 @@ def resolve_tasks(
             s, e = [], [TaskError(f"{spec}: task data nested too deeply")]
         sets += s
         errors += e
-    return sets, errors
+    return sets, fetcher.collapse(errors)

@@ -128,6 +128,14 @@ def cmd_tasks(args: argparse.Namespace) -> int:
         print(f"\nBIG-bench tasks in {root} (use as --task bigbench:NAME):")
         for line in listing_lines(root):
             print(line)
+        return 0
+    from emergetui.tasks.bigbench_fetch import FetchSettings
+
+    cache = FetchSettings.from_env().tasks_dir
+    if cache.is_dir() and any(cache.iterdir()):
+        print(f"\nBIG-bench tasks downloaded to {cache} (any other bigbench:NAME on first use):")
+        for line in listing_lines(cache):
+            print(line)
     return 0
 
 

@@ -36,7 +36,9 @@ def _closed_port_url() -> str:
 SPECS = ["bigbench:auto_debugging", "bigbench:logical_deduction/five_objects"]
 
 
-def test_fetch_then_offline_from_the_cache(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fetch_then_offline_from_the_cache(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     state = ServerState()
     with serve(state) as url:
         monkeypatch.setenv(bigbench_fetch.ENDPOINT_ENV, url)
@@ -64,6 +66,11 @@ def test_fetch_then_offline_from_the_cache(env: Path, monkeypatch: pytest.Monkey
     assert [[i.prompt for i in s.items] for s in again] == [
         [i.prompt for i in s.items] for s in sets
     ]
+    from emergetui.cli import main  # `emergetui tasks` lists what was downloaded
+
+    assert main(["tasks"]) == 0
+    listed = capsys.readouterr().out
+    assert "BIG-bench tasks downloaded to" in listed and "bigbench:auto_debugging" in listed
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # the Hub's offline switch is honoured too
     monkeypatch.setenv(bigbench_fetch.ENDPOINT_ENV, _closed_port_url())
     third, errors = resolve_tasks(SPECS, None, 3, 0, [])

@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -110,6 +111,7 @@ def run_once(argv: list[str], workdir: Path) -> dict[str, Any]:
     env = dict(os.environ)
     env[SPAWN_ENV] = repr(time.time())
     t0 = time.time()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), "--child", str(out), "--", *argv],
         env=env,
@@ -119,10 +121,13 @@ def run_once(argv: list[str], workdir: Path) -> dict[str, Any]:
         check=False,
     )
     wall = time.time() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     if proc.returncode != 0 or not out.exists():
         raise SystemExit(f"run failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     data = json.loads(out.read_text())
     data["wall"] = wall
+    data["cpu"] = cpu  # the run's process and its workers, user + system
     data["end"] = t0 + wall
     return data
 
@@ -139,7 +144,18 @@ def breakdown(data: dict[str, Any]) -> dict[str, float]:
     worker: dict[str, float] = {}
     rung_wall = 0.0
     spawned: float | None = None
+    loaded: float | None = None
+    last_done: float | None = None
     for t, name, info in evs:
+        if name == "ModelLoaded":
+            loaded = t
+        elif name == "ItemsDone":
+            last_done = t
+        if name == "RungFinished" and not info.get("phases") and loaded and last_done:
+            # a version without RungFinished.phases: scoring + generation from event times
+            info["phases"] = {"score": last_done - loaded}
+        if name == "ModelLoaded" and "load_s" in info:
+            worker["load_s"] = worker.get("load_s", 0.0) + info["load_s"]
         if name == "WorkerStarted":
             spawned = t
         elif name == "RungStarted" and spawned is not None:
@@ -151,12 +167,16 @@ def breakdown(data: dict[str, Any]) -> dict[str, float]:
         if name in ("RungFinished", "RunFinished", "RungFailed"):
             rung_wall += t - last
             last = t
+    load_s = worker.pop("load_s", 0.0)
+    if "load" not in worker and load_s:
+        worker["load"] = load_s
     phases_in_rungs = sum(worker.values())
+    # worker start (spawn to RungStarted) holds the fit: the worker fits before RungStarted
+    if "worker start" in worker:
+        worker["worker start"] -= worker.get("fit", 0.0)
     for k in ("worker start", "fit", "plan", "load", "score", "generate", "heldout", "store"):
         if k in worker:
             ph[f"rung: {k}"] = worker[k]
-    # worker start already holds the fit (the worker fits before RungStarted)
-    ph["rung: worker start"] = worker.get("worker start", 0.0) - worker.get("fit", 0.0)
     ph["rung: other"] = rung_wall - phases_in_rungs + worker.get("fit", 0.0)
     ph["analysis"] = s.get("analysis", 0.0)
     ph["report"] = s.get("report", 0.0)
@@ -170,12 +190,20 @@ def show(title: str, data: dict[str, Any]) -> dict[str, Any]:
     engine = ph.get("rung: score", 0.0) + ph.get("rung: generate", 0.0)
     outside = wall - engine
     print(
-        f"\n{title}: wall {wall:.2f} s; scoring + generation {engine:.2f} s; "
-        f"outside {outside:.2f} s ({100 * outside / wall:.0f}% of the run)"
+        f"\n{title}: wall {wall:.2f} s (CPU {data['cpu']:.2f} s); scoring + generation "
+        f"{engine:.2f} s; outside {outside:.2f} s ({100 * outside / wall:.0f}% of the run)"
     )
     for k, v in ph.items():
         print(f"  {k:28s} {v:7.2f} s")
-    return {"title": title, "wall": wall, "engine": engine, "outside": outside, "phases": ph}
+    return {
+        "raw": data,
+        "title": title,
+        "wall": wall,
+        "cpu": data["cpu"],
+        "engine": engine,
+        "outside": outside,
+        "phases": ph,
+    }
 
 
 def main() -> int:

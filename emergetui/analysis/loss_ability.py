@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.stats import rankdata
 
 from emergetui.analysis.curves import Curve
 from emergetui.analysis.scores import breakthroughness
@@ -98,6 +97,8 @@ def spearman(x: np.ndarray, y: np.ndarray) -> float | None:
     """Rank correlation, ``None`` for fewer than 3 points or a constant input."""
     if len(x) < 3:
         return None
+    from scipy.stats import rankdata  # here: scipy.stats costs ~0.5 s to import
+
     rx, ry = rankdata(x), rankdata(y)
     if float(np.ptp(rx)) == 0.0 or float(np.ptp(ry)) == 0.0:
         return None

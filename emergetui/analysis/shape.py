@@ -144,12 +144,15 @@ def lr_cut(fits: tuple[tuple[float, int], ...], level: float = 0.95) -> float:
     unlucky fit is not scaled, nor one with under 3 degrees of freedom: the
     ratio is then too noisy.
     """
-    from scipy.stats import chi2 as chi2_dist
+    from scipy.special import gammaincinv
 
-    base = float(chi2_dist.ppf(level, 1))
+    def chi2_ppf(q: float, dof: int) -> float:  # chi2.ppf as scipy.stats computes it
+        return float(2.0 * gammaincinv(dof / 2.0, q))
+
+    base = chi2_ppf(level, 1)
     ratios = []
     for best, dof in fits:
-        if dof < 3 or best <= float(chi2_dist.ppf(level, dof)):
+        if dof < 3 or best <= chi2_ppf(level, dof):
             return base
         ratios.append(best / dof)
     return base * min(ratios) if ratios else base

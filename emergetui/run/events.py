@@ -102,9 +102,15 @@ class HeldoutLoss:
 
 @dataclass(frozen=True)
 class RungFinished:
+    """A rung done. ``phases``: seconds the rung's work spent by phase, measured where it ran
+    ("fit", "plan", "load", "score", "generate", "heldout", "store"; "store" is the
+    time spent turning finished items into records, metrics and events, and sending them).
+    """
+
     rung: str
     elapsed_s: float
     tokens_decoded: int = 0
+    phases: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ runner's process imports it to build jobs and must stay free of llama.cpp.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ from emergetui.tasks.base import ItemSet
 if TYPE_CHECKING:
     from emergetui.engine import Engine
     from emergetui.models.fit import FitDecision
-    from emergetui.run.rung_work import RungStore
+    from emergetui.run.rung_work import RungStore, RungWork
 
 
 class Cancelled(Exception):
@@ -105,26 +106,13 @@ def execute(
     """
     from emergetui.engine import Engine, EngineError, ModelLoadError
     from emergetui.models.fit import load_with_retry
-    from emergetui.run.rung_work import RungWork
 
     path = Path(job.path)
-    work = RungWork(
-        run_id=job.run_id,
-        rung=job.rung,
-        index=job.index,
-        n_rungs=job.n_rungs,
-        params=job.params,
-        path=path,
-        sha256=job.sha256,
-        item_sets=job.item_sets,
-        heldout_text=job.heldout_text,
-        store=store,
-        emit=emit,
-        check=check,
-        commit_every_s=job.commit_every_s,
-    )
+    work = _work(job, store, emit, check)
     layers = job.n_gpu_layers
+    t_fit = time.monotonic()
     decision = fit_decision(job.rung, path, layers, job.n_ctx, job.max_model_gb, job.rpc)
+    work.fit_s = time.monotonic() - t_fit
     if decision is not None:
         emit(LogMessage("info", f"{job.rung}: {decision.reason}"))
         if not decision.fits:
@@ -171,6 +159,48 @@ def execute(
     except (ModelLoadError, EngineError) as e:
         return Outcome("failed", str(e))
     return Outcome("done")
+
+
+def finish_if_done(
+    job: RungJob, store: RungStore, emit: Callable[[Event], None], check: Callable[[], None]
+) -> bool:
+    """Finish a rung that has nothing left to compute, here and now; False if it has work.
+
+    A rerun of a finished run (or a resumed one whose rung is complete) then sends the
+    rung's events without starting a worker, importing llama.cpp, reading the header
+    or loading the model: the same events the worker would send, from the store.
+    """
+    work = _work(job, store, emit, check)
+    if work.has_work():
+        return False
+    work.run(_no_load)
+    return True
+
+
+def _no_load() -> Engine:
+    raise AssertionError("a rung with nothing to compute never loads its model")
+
+
+def _work(
+    job: RungJob, store: RungStore, emit: Callable[[Event], None], check: Callable[[], None]
+) -> RungWork:
+    from emergetui.run.rung_work import RungWork
+
+    return RungWork(
+        run_id=job.run_id,
+        rung=job.rung,
+        index=job.index,
+        n_rungs=job.n_rungs,
+        params=job.params,
+        path=Path(job.path),
+        sha256=job.sha256,
+        item_sets=job.item_sets,
+        heldout_text=job.heldout_text,
+        store=store,
+        emit=emit,
+        check=check,
+        commit_every_s=job.commit_every_s,
+    )
 
 
 class _Noting:
@@ -231,4 +261,13 @@ def fit_decision(
     )
 
 
-__all__ = ["Call", "Cancelled", "Fit", "Outcome", "RungJob", "execute", "fit_decision"]
+__all__ = [
+    "Call",
+    "Cancelled",
+    "Fit",
+    "Outcome",
+    "RungJob",
+    "execute",
+    "finish_if_done",
+    "fit_decision",
+]

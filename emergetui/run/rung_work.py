@@ -7,9 +7,8 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from emergetui.engine import Engine, Generated, Scored
 from emergetui.run.events import (
     Event,
     HeldoutLoss,
@@ -25,6 +24,9 @@ from emergetui.run.store import StoredRung
 from emergetui.tasks.base import Item, ItemSet
 from emergetui.tasks.metrics import fill_response
 from emergetui.tasks.records import ItemRaw, ItemRecord
+
+if TYPE_CHECKING:  # the runner's process imports this module and must stay free of llama.cpp
+    from emergetui.engine import Engine, Generated, Scored
 
 Key = tuple[str, str]  # (task, setting)
 
@@ -43,9 +45,9 @@ class RungStore(Protocol):
 
     def put_records(self, records: list[ItemRecord]) -> int: ...
 
-    def records(
-        self, run_id: str, rung: str | None = None, task: str | None = None
-    ) -> list[ItemRecord]: ...
+    def item_metrics(
+        self, run_id: str, rung: str, task: str, setting: str
+    ) -> list[dict[str, float]]: ...
 
 
 @dataclass
@@ -74,6 +76,9 @@ class RungWork:
     emit: Callable[[Event], None]
     check: Callable[[], None]
     commit_every_s: float = 1.0
+    fit_s: float = 0.0  # the fitting before the rung's work, timed by the caller
+    # seconds by phase, sent with RungFinished (see its docstring)
+    phases: dict[str, float] = field(default_factory=dict, init=False, repr=False)
     # progress of one pass over the pending items, reset by _items()
     _buffer: list[_Pending] = field(default_factory=list, init=False, repr=False)
     _last_flush: float = field(default=0.0, init=False, repr=False)
@@ -82,21 +87,41 @@ class RungWork:
     _remaining: dict[Key, int] = field(default_factory=dict, init=False, repr=False)
     _progress: dict[Key, int] = field(default_factory=dict, init=False, repr=False)
     _sizes: dict[Key, int] = field(default_factory=dict, init=False, repr=False)
+    _flush_s: float = field(default=0.0, init=False, repr=False)
+
+    def _add(self, phase: str, since: float) -> float:
+        """Count the time from ``since`` to now towards ``phase``; returns now."""
+        now = time.monotonic()
+        self.phases[phase] = self.phases.get(phase, 0.0) + now - since
+        return now
+
+    def _finished(self, t0: float) -> None:
+        phases = {"fit": self.fit_s, **self.phases}
+        self.emit(RungFinished(self.rung, time.monotonic() - t0, phases=phases))
+
+    def has_work(self) -> bool:
+        """Whether anything is left to compute (items not stored for this model file, or the
+        held-out loss): a rung without any needs neither a model nor a worker process."""
+        return any(self._todo().values()) or self._need_heldout()
+
+    def _need_heldout(self) -> bool:
+        return bool(self.heldout_text) and not any(
+            r.label == self.rung and r.heldout for r in self.store.rungs(self.run_id)
+        )
 
     def run(self, load: Callable[[], Engine]) -> None:
         t0 = time.monotonic()
+        self.phases = {}
         self.emit(RungStarted(self.rung, self.index, self.n_rungs, self.params))
         pending = self._pending()
-        stored = self.store.rungs(self.run_id)
-        need_heldout = bool(self.heldout_text) and not any(
-            r.label == self.rung and r.heldout for r in stored
-        )
+        need_heldout = self._need_heldout()
+        t_load = self._add("plan", t0)
         if not pending and not need_heldout:
             for s in self.item_sets:
                 self._finish_task((s.task, s.setting))
-            self.emit(RungFinished(self.rung, time.monotonic() - t0))
+            self._add("store", t_load)
+            self._finished(t0)
             return
-        t_load = time.monotonic()
         engine = load()
         try:
             info = engine.info
@@ -104,7 +129,7 @@ class RungWork:
                 ModelLoaded(
                     self.rung,
                     engine.n_gpu_layers,
-                    time.monotonic() - t_load,
+                    self._add("load", t_load) - t_load,
                     info.n_params,
                     info.size_bytes,
                 )
@@ -116,7 +141,9 @@ class RungWork:
             if need_heldout:
                 self.check()
                 assert self.heldout_text is not None
+                t_loss = time.monotonic()
                 rl = engine.rolling_loss(self.heldout_text, on_window=lambda _i, _s: self.check())
+                self._add("heldout", t_loss)
                 held = {
                     "loss": rl.mean_nll,
                     "ppl": rl.perplexity,
@@ -131,25 +158,29 @@ class RungWork:
                 )
         finally:
             engine.close()
-        self.emit(RungFinished(self.rung, time.monotonic() - t0))
+        self._finished(t0)
 
     # -- planning ----------------------------------------------------------------------
-    def _pending(self) -> dict[Key, list[Item]]:
+    def _todo(self) -> dict[Key, list[Item]]:
+        """Items of each task setting not yet stored for this model file (or changed since)."""
         done = self.store.completed(self.run_id, self.rung, self.sha256)
-        out: dict[Key, list[Item]] = {}
-        for s in self.item_sets:
-            key = (s.task, s.setting)
-            todo = [
+        return {
+            (s.task, s.setting): [
                 it
                 for it in s.items
                 if done.get((s.task, s.setting, it.item_id)) != it.content_hash()
             ]
+            for s in self.item_sets
+        }
+
+    def _pending(self) -> dict[Key, list[Item]]:
+        todo = self._todo()
+        for s in self.item_sets:
+            n_todo = len(todo[(s.task, s.setting)])
             self.emit(
-                TaskStarted(self.rung, s.task, s.setting, len(s.items), len(s.items) - len(todo))
+                TaskStarted(self.rung, s.task, s.setting, len(s.items), len(s.items) - n_todo)
             )
-            if todo:
-                out[key] = todo
-        return out
+        return {key: items for key, items in todo.items() if items}
 
     # -- execution ---------------------------------------------------------------------
     def _items(self, engine: Engine, pending: dict[Key, list[Item]]) -> None:
@@ -192,11 +223,16 @@ class RungWork:
             self._tokens += s.context_tokens + s.n_tokens
             self._one_done(p)
 
+        self._flush_s = 0.0
+        t_score = time.monotonic()
         engine.score(pairs, on_result=on_score)
+        self._add("score", t_score + self._flush_s)  # storing while scoring counts as storing
 
         def tokenize(text: str) -> list[int]:
             return engine.tokenize(text, add_bos=False)
 
+        self._flush_s = 0.0
+        t_gen = time.monotonic()
         for (max_tokens, stop), group in gens.items():
             self.check()
 
@@ -216,6 +252,8 @@ class RungWork:
             engine.generate(
                 [p.item.prompt for p in group], max_tokens=max_tokens, stop=stop, on_result=on_gen
             )
+        if gens:
+            self._add("generate", t_gen + self._flush_s)
         self._flush()
 
     def _one_done(self, p: _Pending) -> None:
@@ -232,6 +270,14 @@ class RungWork:
     def _flush(self) -> None:
         if not self._buffer:
             return
+        t_flush = time.monotonic()
+        try:
+            self._flush_now()
+        finally:
+            self._flush_s += time.monotonic() - t_flush
+            self._add("store", t_flush)
+
+    def _flush_now(self) -> None:
         from emergetui.tasks.metrics import item_metrics
 
         batch, self._buffer = self._buffer, []
@@ -292,20 +338,18 @@ class RungWork:
                 self._finish_task(key)
 
     def _finish_task(self, key: Key) -> None:
-        recs = [
-            r
-            for r in self.store.records(self.run_id, rung=self.rung, task=key[0])
-            if r.setting == key[1]
-        ]
+        """The task's means over every stored item (those of earlier runs too): the metrics
+        column only, not the records (from a worker they would all cross the pipe)."""
+        stored = self.store.item_metrics(self.run_id, self.rung, key[0], key[1])
         sums: dict[str, float] = defaultdict(float)
         counts: dict[str, int] = defaultdict(int)
-        for r in recs:
-            for m, v in r.metrics.items():
+        for metrics in stored:
+            for m, v in metrics.items():
                 sums[m] += v
                 counts[m] += 1
         self.emit(
             TaskFinished(
-                self.rung, key[0], key[1], {m: sums[m] / counts[m] for m in sums}, len(recs)
+                self.rung, key[0], key[1], {m: sums[m] / counts[m] for m in sums}, len(stored)
             )
         )
 

@@ -44,7 +44,7 @@ from emergetui.run.events import (
     RunStarted,
 )
 from emergetui.run.faults import log_dir, log_path
-from emergetui.run.job import Cancelled, Outcome, RungJob
+from emergetui.run.job import Cancelled, Outcome, RungJob, finish_if_done
 from emergetui.run.store import Store, StoredTaskSet
 from emergetui.tasks.base import ItemSet
 
@@ -238,7 +238,10 @@ class Runner:
             log_path=str(log_path(self.store_path, self.run_id, idx, rung.label)),
             rpc=tuple(rung.rpc or cfg.rpc),
         )
-        outcome = self._attempt(store, emit, job)
+        if finish_if_done(job, store, emit, self._check):
+            outcome = Outcome("done")
+        else:
+            outcome = self._attempt(store, emit, job)
         if outcome.oom and outcome.status == "failed":
             smaller = smaller_job(job, outcome)
             emit(LogMessage("warning", f"{rung.label}: out of memory; {smaller[1]}"))

@@ -341,6 +341,17 @@ class Store:
         ).fetchall()
         return {(r[0], r[1], r[2]): r[3] for r in rows}
 
+    def item_metrics(
+        self, run_id: str, rung: str, task: str, setting: str
+    ) -> list[dict[str, float]]:
+        """The stored items' metrics of one rung and task setting (their mean ends a task);
+        only that column is read, not the items' raw material."""
+        rows = self._db.execute(
+            "SELECT metrics FROM items WHERE run_id=? AND rung=? AND task=? AND setting=?",
+            (run_id, rung, task, setting),
+        )
+        return [json.loads(r[0]) for r in rows]
+
     def put_records(self, records: Iterable[ItemRecord]) -> int:
         rows = [
             (

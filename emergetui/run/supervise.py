@@ -36,7 +36,7 @@ from emergetui.run.store import Store
 from emergetui.tasks.records import ItemRecord
 
 #: Reads a worker may ask of the store (nothing else is callable over the pipe).
-_READS = frozenset({"completed", "rungs", "records"})
+_READS = frozenset({"completed", "rungs", "item_metrics"})
 #: How long a worker gets to end after SIGTERM before SIGKILL.
 TERM_GRACE_S = 0.4
 _TICK_S = 0.05

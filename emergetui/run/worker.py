@@ -72,10 +72,10 @@ class LinkStore:
         out: list[StoredRung] = self._call("rungs", run_id)
         return out
 
-    def records(
-        self, run_id: str, rung: str | None = None, task: str | None = None
-    ) -> list[ItemRecord]:
-        out: list[ItemRecord] = self._call("records", run_id, rung, task)
+    def item_metrics(
+        self, run_id: str, rung: str, task: str, setting: str
+    ) -> list[dict[str, float]]:
+        out: list[dict[str, float]] = self._call("item_metrics", run_id, rung, task, setting)
         return out
 
     def update_rung(self, run_id: str, label: str, **fields: Any) -> None:

@@ -47,6 +47,24 @@ def test_full_run_stores_every_item_once(
         r.sha256 and len(r.sha256) == 64 and r.heldout and r.heldout["loss"] > 0 for r in rungs
     )
     assert store.integrity_ok()
+    # each rung says where its time went, measured in its worker
+    for done in (e for e in events if isinstance(e, ev.RungFinished)):
+        assert all(done.phases[k] > 0 for k in ("load", "score", "generate", "heldout", "store"))
+        assert sum(done.phases.values()) <= done.elapsed_s + done.phases["fit"]
+
+    # A rerun has nothing to compute: no worker, no model, the same means from the store.
+    again = list(Runner(cfg, store).events())
+    assert not any(isinstance(e, ev.WorkerStarted | ev.ModelLoaded) for e in again)
+    assert [(e.rung, e.task, e.means, e.n) for e in again if isinstance(e, ev.TaskFinished)] == [
+        (e.rung, e.task, e.means, e.n) for e in finished
+    ]
+    assert [e.rung for e in again if isinstance(e, ev.RungFinished)] == ["small", "large"]
+    assert all(r.status == "done" for r in store.rungs(cfg.run_id()))
+    means = {(e.rung, e.task): e.means for e in finished}
+    for (rung, task), m in means.items():
+        stored = store.item_metrics(cfg.run_id(), rung, task, "shots=0")
+        assert len(stored) == 12
+        assert m == {k: sum(s[k] for s in stored) / 12 for k in m}
 
 
 def test_interrupted_run_resumes_with_one_row_per_item(

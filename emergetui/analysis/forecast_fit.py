@@ -153,7 +153,9 @@ def observe(
     if n <= 0:
         return m
     if binary:
-        return rng.binomial(n, np.clip(m, 0.0, 1.0)) / n
+        # a forecast at 0 or 1 still leaves room for one item in 2n: a band never collapses
+        eps = 0.5 / (n + 1.0)
+        return rng.binomial(n, np.clip(m, eps, 1.0 - eps)) / n
     return m + rng.normal(0.0, sd_item / math.sqrt(n), size=m.shape)
 
 

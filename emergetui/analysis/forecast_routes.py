@@ -32,6 +32,10 @@ import numpy as np
 from emergetui.analysis.curves import Curve
 from emergetui.analysis.forecast_fit import BEND_PER_DECADE, Scale, bend, fit_line
 
+#: The per-token line's bend (logit units per decade): smaller than the metric's, whose
+#: mean mixes items that rise at different sizes.
+TOKEN_BEND_PER_DECADE = 0.45
+
 #: Per-token curves of the continuous route, in the order they are preferred.
 TOKEN_METRICS = ("token_accuracy", "logprob_correct_mean")
 #: The least relative spread of a forecast held-out loss (log units): loss is measured on
@@ -86,15 +90,16 @@ def _line_draws(
     x_new: float | np.ndarray,
     distance: float,
     rng: np.random.Generator,
+    bend_per: float = BEND_PER_DECADE,
 ) -> np.ndarray:
     """Fit ``y`` (replicates ``boot``) on ``x`` in ``scale``; draws at ``x_new``, bent, unmapped."""
     z = scale.to_z(y, n)
     zb = scale.to_z(boot, n[None, :])
     fit = fit_line(x, z, zb, scale.z_variance_floor(y, n))
-    per = BEND_PER_DECADE if scale.bounded else 0.0
+    per = bend_per
     if not scale.bounded:
         # an unbounded metric bends in its own units: scale the bend by the rungs' spread
-        per = BEND_PER_DECADE * float(np.std(y)) / max(float(np.ptp(x)), 1e-9)
+        per = bend_per * float(np.std(y)) / max(float(np.ptp(x)), 1e-9)
     return scale.from_z(bend(fit.at(x_new), distance, rng, per))
 
 
@@ -141,7 +146,9 @@ def token_route(
     else:
         scale, to_p = Scale(), np.exp  # mean log p: a line in log(-log p) below
         y, boot = np.log(np.maximum(-y, 1e-6)), np.log(np.maximum(-boot, 1e-6))
-    draws = _line_draws(below.x, y, boot, n_tok, scale, below.x_new, below.distance, rng)
+    draws = _line_draws(
+        below.x, y, boot, n_tok, scale, below.x_new, below.distance, rng, TOKEN_BEND_PER_DECADE
+    )
     if name != "token_accuracy":
         draws = -np.exp(draws)
     p_new = np.clip(to_p(draws), 1e-12, 1.0)

@@ -54,6 +54,7 @@ def run_batch(
             if plots:
                 _print_plots(store, runner.run_id, spec.seed)
             _print_verdicts(doc)
+            _print_forecasts(doc)
             if spec.probe:
                 print(probe_text(store, runner.run_id))
             print(f"\nrun {runner.run_id} stored in {store.path}")
@@ -98,5 +99,16 @@ def _print_verdicts(doc: dict[str, Any]) -> None:
     lines = verdict_lines(doc)
     if lines:
         print("\nEmergence verdicts (see `emergetui --help` for the rule)")
+        for line in lines:
+            print(f"  {line}")
+
+
+def _print_forecasts(doc: dict[str, Any]) -> None:
+    """Could each headline curve's rungs be predicted from the smaller ones (and how)?"""
+    from emergetui.report.forecast_section import forecast_lines
+
+    lines = forecast_lines(doc.get("forecast") or [])
+    if lines:
+        print("\nForecasts (each rung from the rungs below it; 90% bands)")
         for line in lines:
             print(f"  {line}")

@@ -215,7 +215,12 @@ def analyze(
         per_item, seed=seed, n_boot=cfg.n_boot, level=cfg.level, alpha=cfg.verdict.alpha
     )
     forecast = forecast_curves(
-        per_item, lengths, verdicts=verdicts, seed=seed, known_rungs=known_ladder_rungs()
+        per_item,
+        lengths,
+        verdicts=verdicts,
+        seed=seed,
+        known_rungs=known_ladder_rungs(),
+        rows=rows,
     )
     return Analysis(
         seed=seed,

@@ -19,7 +19,7 @@ outside the bands it landed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +27,7 @@ from emergetui.analysis.bootstrap import rng_for
 from emergetui.analysis.curves import Curve, CurveKey
 from emergetui.analysis.data import HEADLINE_ORDER
 from emergetui.analysis.forecast_fit import band, observe
+from emergetui.analysis.forecast_mc import ChoiceScores, choice_scores
 from emergetui.analysis.forecast_routes import (
     TOKEN_METRICS,
     Below,
@@ -164,6 +165,7 @@ def backtest(
     answer_tokens: float | None,
     seed: int = 0,
     level: float = LEVEL,
+    choices: Mapping[str, Mapping[str, ChoiceScores]] | None = None,
 ) -> Backtest:
     """Fit the ``m`` smallest rungs of ``curve``, predict rung ``m - 1 + ahead`` by every route."""
     target = m - 1 + ahead
@@ -179,7 +181,7 @@ def backtest(
             if route == "metric":
                 means = metric_route(below, rng)
             elif route == "per-token":
-                means = token_route(below, dict(token_curves), answer_tokens, rng)
+                means = token_route(below, dict(token_curves), answer_tokens, rng, choices)
             else:
                 means = loss_route(below, rng)
         except RouteSkipped as why:
@@ -254,12 +256,14 @@ def forecast_curve(
     level: float = LEVEL,
     verdict: Any = None,
     known_rungs: Sequence[tuple[str, str, int]] = (),
+    choices: Mapping[str, Mapping[str, ChoiceScores]] | None = None,
 ) -> CurveForecast:
     """Every backtest of ``curve`` (``m >= 3`` rungs fitted, 1 and 2 rungs ahead) and its line.
 
     ``token_curves`` are the task setting's per-token curves (:data:`TOKEN_METRICS`);
     ``verdict`` (the curve's :class:`~emergetui.analysis.emergence.Verdict`, if judged)
-    and ``known_rungs`` (``(ladder, label, params)``) feed the rung recommender.
+    and ``known_rungs`` (``(ladder, label, params)``) feed the rung recommender;
+    ``choices`` (rung -> item -> :class:`ChoiceScores`) the multiple-choice continuous route.
     """
     tests: list[Backtest] = []
     for m in range(MIN_BELOW, len(curve.points)):
@@ -274,6 +278,7 @@ def forecast_curve(
                         answer_tokens=answer_tokens,
                         seed=seed,
                         level=level,
+                        choices=choices,
                     )
                 )
     focus = _focus(curve, tests)
@@ -312,10 +317,14 @@ def forecast_curves(
     seed: int = 0,
     level: float = LEVEL,
     known_rungs: Sequence[tuple[str, str, int]] = (),
+    rows: Iterable[Any] = (),
 ) -> list[CurveForecast]:
-    """The forecast of every task setting's headline curve."""
+    """The forecast of every task setting's headline curve; ``rows`` (the stored item rows)
+    give multiple-choice curves their per-choice log-probabilities."""
     out = []
-    for c in headline_curves(curves):
+    heads = headline_curves(curves)
+    table = choice_scores(rows, {(c.task, c.setting): c.metric == "mc_grade_norm" for c in heads})
+    for c in heads:
         tokens = {
             x.metric: x
             for x in curves
@@ -330,6 +339,7 @@ def forecast_curves(
                 level=level,
                 verdict=(verdicts or {}).get(c.key),
                 known_rungs=known_rungs,
+                choices=table.get((c.task, c.setting)),
             )
         )
     return out

@@ -24,13 +24,14 @@ measurement noise and reads off the band.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from emergetui.analysis.curves import Curve
 from emergetui.analysis.forecast_fit import BEND_PER_DECADE, Scale, bend, fit_line
+from emergetui.analysis.forecast_mc import ChoiceScores, mc_route
 
 #: The per-token line's bend (logit units per decade): smaller than the metric's, whose
 #: mean mixes items that rise at different sizes.
@@ -38,6 +39,8 @@ TOKEN_BEND_PER_DECADE = 0.45
 
 #: Per-token curves of the continuous route, in the order they are preferred.
 TOKEN_METRICS = ("token_accuracy", "logprob_correct_mean")
+#: Multiple-choice grades, whose continuous route is the choices' log-probabilities.
+MC_METRICS = ("multiple_choice_grade", "mc_grade_norm")
 #: The least relative spread of a forecast held-out loss (log units): loss is measured on
 #: many tokens, but three rungs cannot pin a power law's curvature.
 LOSS_LOG_SD = 0.01
@@ -73,11 +76,21 @@ class Below:
         return np.array([p.n for p in self.curve.points[: self.m]], dtype=float)
 
 
-def metric_scale(curve: Curve) -> Scale:
-    """Chance (else the metric's lower bound) to its upper bound, oriented; unbounded: identity."""
+def metric_scale(curve: Curve, fitted: np.ndarray, n: np.ndarray) -> Scale:
+    """Chance (else the metric's lower bound) to its upper bound, oriented; unbounded: identity.
+
+    Chance is the floor only while no ``fitted`` mean (of ``n`` items) is clearly below it
+    (by two binomial standard errors): a model that prefers the distractors sits under
+    chance, and a floor there would hide its rise.
+    """
     lo, hi = curve.oriented_bounds()
     chance = curve.oriented_chance()
-    floor = chance if chance is not None and math.isfinite(lo) and lo <= chance < hi else lo
+    usable = chance is not None and math.isfinite(lo) and lo <= chance < hi
+    if usable:
+        c = float(chance)  # type: ignore[arg-type]
+        se = np.sqrt(c * (1.0 - c) / np.maximum(n, 1.0))
+        usable = bool(np.all(np.asarray(fitted) >= c - 2.0 * se))
+    floor = chance if usable and chance is not None else lo
     return Scale(floor, hi) if math.isfinite(floor) and math.isfinite(hi) else Scale()
 
 
@@ -108,7 +121,8 @@ def metric_route(below: Below, rng: np.random.Generator) -> np.ndarray:
     c = below.curve
     y = c.oriented_means()[: below.m]
     boot = c.oriented_boot()[:, : below.m]
-    return _line_draws(below.x, y, boot, below.n, metric_scale(c), below.x_new, below.distance, rng)
+    scale = metric_scale(c, y, below.n)
+    return _line_draws(below.x, y, boot, below.n, scale, below.x_new, below.distance, rng)
 
 
 def _columns(source: Curve, labels: Sequence[str]) -> list[int] | None:
@@ -123,9 +137,13 @@ def token_route(
     token_curves: dict[str, Curve],
     answer_tokens: float | None,
     rng: np.random.Generator,
+    choices: Mapping[str, Mapping[str, ChoiceScores]] | None = None,
 ) -> np.ndarray:
-    """Route 2 for generation: the per-token curve's line, pushed through ``a^L``."""
+    """Route 2: for generation the per-token curve's line, pushed through ``a^L``; for
+    multiple choice the choices' scores (:mod:`emergetui.analysis.forecast_mc`)."""
     c = below.curve
+    if c.metric in MC_METRICS:
+        return _choice_route(below, choices, rng)
     if c.metric != "exact_match":
         raise RouteSkipped(f"no per-token form of {c.metric}")
     if not answer_tokens or answer_tokens <= 0:
@@ -156,6 +174,21 @@ def token_route(
     if power.size > 1:
         power = power[rng.integers(0, power.size, size=p_new.size)]
     return np.asarray(p_new**power, dtype=float)
+
+
+def _choice_route(
+    below: Below,
+    choices: Mapping[str, Mapping[str, ChoiceScores]] | None,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    if not choices:
+        raise RouteSkipped("no per-choice log-probabilities stored")
+    labels = [p.rung for p in below.curve.points[: below.m]]
+    n_boot = below.curve.boot.shape[0] if below.curve.boot.size else 1000
+    try:
+        return mc_route(choices, labels, below.x, below.x_new, rng, n_boot)
+    except ValueError as why:
+        raise RouteSkipped(str(why)) from None
 
 
 def _calibrated_length(
@@ -196,4 +229,5 @@ def loss_route(below: Below, rng: np.random.Generator) -> np.ndarray:
     v_new = intercept + slope * below.x_new + rng.normal(0.0, s * math.sqrt(lever), size=n_draw)
     y = c.oriented_means()[: below.m]
     boot = c.oriented_boot()[:, : below.m]
-    return _line_draws(v, y, boot, below.n, metric_scale(c), v_new, below.distance, rng)
+    scale = metric_scale(c, y, below.n)
+    return _line_draws(v, y, boot, below.n, scale, v_new, below.distance, rng)

@@ -167,3 +167,47 @@ def test_the_analysis_document_carries_the_forecast_and_the_report_shows_it() ->
     assert lines[0] == f"task [shots=0] exact_match: {fc['line']}"
     md = forecast_markdown(analyze(rows, rungs, config=FAST))
     assert "## Forecasts" in md and "| m3 |" in md and fc["line"] in md
+
+
+def _mc_rows(mid_shift: float, n: int = 200, seed: int = 0) -> tuple[list[object], list[RungInfo]]:
+    """Four choices; the right one's log-prob rises smoothly with log params, the distractors'
+    a little too; each item's scores carry its own difficulty. ``mid_shift`` moves the rise."""
+    from emergetui.analysis.data import _as_item
+    from emergetui.tasks.metrics import item_metrics
+    from emergetui.tasks.records import ItemRaw, ItemRecord
+    from tests.analysis.analysis_synth import ladder as make_ladder
+
+    rng = np.random.default_rng(seed)
+    rungs = make_ladder(7)
+    hard = rng.normal(0.0, 1.0, size=n)
+    noise = rng.normal(0.0, 0.8, size=(n, 4))
+    rows: list[object] = []
+    for rung in rungs:
+        x = np.log10(rung.params)
+        right = -4.0 + 1.6 * (x - 7.0 - mid_shift) - hard
+        for j in range(n):
+            wrong = -3.0 + 0.3 * (x - 7.0) + noise[j, 1:] + rng.normal(0, 0.3, size=3)
+            sums = [right[j] + rng.normal(0, 0.3), *wrong]
+            raw = ItemRaw(choice_logprobs=[[float(v)] for v in sums])
+            rec = ItemRecord(
+                run_id="run", rung=rung.label, task="mc", setting="shots=0", item_id=f"q{j}",
+                item_hash="h", model_sha256="s", prompt="", choices=["a", "b", "c", "d"],
+                target_scores=[1.0, 0.0, 0.0, 0.0], targets=[], raw=raw, metrics={},
+            )  # fmt: skip
+            rec.metrics = item_metrics(_as_item(rec), raw)
+            rows.append(rec)
+    return rows, rungs
+
+
+def test_multiple_choice_is_forecast_from_the_choices_log_probs() -> None:
+    rows, rungs = _mc_rows(0.5)
+    a = analyze(rows, rungs, config=FAST)  # type: ignore[arg-type]
+    (fc,) = a.forecast
+    assert fc.metric == "multiple_choice_grade"
+    tests = [b for b in fc.backtests if b.ahead == 1]
+    assert tests and all(b.band("per-token") is not None for b in tests), tests[0].skipped
+    covered = sum(bool(b.band("per-token").covered) for b in tests)  # type: ignore[union-attr]
+    assert covered >= len(tests) - 1, [(b.observed, b.band("per-token")) for b in tests]
+    # rows without per-choice log-probs: the route says why instead
+    bare = forecast_curve(a.curve("mc", "shots=0", "multiple_choice_grade"))  # type: ignore[arg-type]
+    assert bare.backtests[0].skipped["per-token"] == "no per-choice log-probabilities stored"

@@ -15,7 +15,11 @@ Held-out loss falls as a power law with an irreducible term. Kinds:
   on the plateau;
 * ``mirage``: Schaeffer et al. (2023): the per-token probability a smooth
   logistic in log10 N, answers of 5-15 tokens, exact match near 0 and then a
-  jump of at least 0.3 between two rungs with 3 or more below.
+  jump of at least 0.3 between two rungs with 3 or more below;
+* ``mc``: smooth multiple choice (4 choices, chance 0.25): the right choice's
+  log-probability a line in log10 N (0.8-2.5 nats per decade) less the item's
+  difficulty, the distractors' rising 0-0.5 nats per decade, fresh noise per rung;
+  graded by the argmax, forecast per route with the choices' scores for route 2.
 
 Each case runs :func:`emergetui.analysis.forecast.forecast_curve` on its exact-match
 curve exactly as the analysis does. Printed: the coverage of each route's 90%
@@ -45,6 +49,7 @@ from emergetui.analysis.bootstrap import wilson_interval  # noqa: E402
 from emergetui.analysis.curves import Curve, make_curve  # noqa: E402
 from emergetui.analysis.data import RungInfo  # noqa: E402
 from emergetui.analysis.forecast import ROUTES, CurveForecast, forecast_curve  # noqa: E402
+from emergetui.analysis.forecast_mc import ChoiceScores  # noqa: E402
 
 LADDERS: dict[str, list[float]] = {
     "qwen2.5": [0.49e9, 1.54e9, 3.09e9, 7.61e9, 14.7e9, 32.5e9, 72.7e9],
@@ -52,7 +57,9 @@ LADDERS: dict[str, list[float]] = {
     "gemma3": [270e6, 1.0e9, 4.0e9, 12e9, 27e9],
     "llama2": [7e9, 13e9, 70e9],
 }
-KINDS = ("power", "logistic", "sharp", "mirage")
+KINDS = ("power", "logistic", "sharp", "mirage", "mc")
+#: the smooth kinds, whose bands should cover the held-out rung 85-95% of the time
+SMOOTH = ("power", "logistic", "mc")
 ITEMS = (50, 100, 200, 500, 1000)
 
 
@@ -62,8 +69,9 @@ class Case:
     ladder: str
     n: int
     curve: Curve
-    tokens: Curve
+    tokens: Curve | None
     length: int
+    choices: dict[str, dict[str, ChoiceScores]] | None = None
 
 
 def _sig(z: np.ndarray) -> np.ndarray:
@@ -115,6 +123,32 @@ def _truth(kind: str, x: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarr
     return g, length, chance
 
 
+def _losses(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    e_irr, amp, a_loss = rng.uniform(1.2, 2.0), rng.uniform(1.0, 2.5), rng.uniform(0.1, 0.3)
+    return e_irr + amp * 10 ** (-a_loss * (x - x[0])) + rng.normal(0, 0.003, size=x.size)
+
+
+def simulate_mc(rng: np.random.Generator, seed: int, ladder: str, n: int) -> Case:
+    params = np.array(LADDERS[ladder])
+    x = np.log10(params)
+    slope, rival = rng.uniform(0.8, 2.5), rng.uniform(0.0, 0.5)
+    x0 = rng.uniform(x[0], x[-1])
+    hard = rng.normal(0.0, rng.uniform(0.5, 1.5), size=n)
+    fixed = rng.normal(0.0, 0.8, size=(n, 3))
+    loss = _losses(x, rng)
+    rungs = [RungInfo(f"r{i}", int(v), {"loss": float(loss[i])}) for i, v in enumerate(params)]
+    grades: list[np.ndarray] = []
+    table: dict[str, dict[str, ChoiceScores]] = {}
+    for i, rung in enumerate(rungs):
+        right = -3.0 + slope * (x[i] - x0) - hard + rng.normal(0, 0.3, size=n)
+        wrong = -3.0 + rival * (x[i] - x[0]) + fixed + rng.normal(0, 0.3, size=(n, 3))
+        grades.append((right > wrong.max(axis=1)).astype(float))
+        table[rung.label] = {str(j): ChoiceScores(float(right[j]), wrong[j]) for j in range(n)}
+    task = f"sim{seed}"
+    curve = make_curve(task, "s", "multiple_choice_grade", rungs, grades, chance=0.25, seed=seed)
+    return Case("mc", ladder, n, curve, None, 1, table)
+
+
 def simulate(kind: str, rng: np.random.Generator, seed: int) -> Case:
     # a sharp rise or a mirage needs 3 rungs below it and one above: not on Llama 2
     names = [k for k, v in LADDERS.items() if kind in ("power", "logistic") or len(v) >= 4]
@@ -122,6 +156,8 @@ def simulate(kind: str, rng: np.random.Generator, seed: int) -> Case:
     params = np.array(LADDERS[ladder])
     x = np.log10(params)
     n = int(rng.choice(ITEMS))
+    if kind == "mc":
+        return simulate_mc(rng, seed, ladder, n)
     g, length, chance = _truth(kind, x, rng)
     spread = rng.uniform(0.3, 1.0)
     delta = rng.normal(0.0, spread, size=n)
@@ -130,8 +166,7 @@ def simulate(kind: str, rng: np.random.Generator, seed: int) -> Case:
     hits = rng.binomial(length, p)
     em = (hits == length).astype(float)
     acc = hits / length
-    e_irr, amp, a_loss = rng.uniform(1.2, 2.0), rng.uniform(1.0, 2.5), rng.uniform(0.1, 0.3)
-    loss = e_irr + amp * 10 ** (-a_loss * (x - x[0])) + rng.normal(0, 0.003, size=x.size)
+    loss = _losses(x, rng)
     rungs = [RungInfo(f"r{i}", int(v), {"loss": float(loss[i])}) for i, v in enumerate(params)]
     task = f"sim{seed}"
     curve = make_curve(task, "s", "exact_match", rungs, list(em), chance=chance, seed=seed)
@@ -142,9 +177,10 @@ def simulate(kind: str, rng: np.random.Generator, seed: int) -> Case:
 def run_case(case: Case, seed: int) -> CurveForecast:
     return forecast_curve(
         case.curve,
-        token_curves={"token_accuracy": case.tokens},
+        token_curves={"token_accuracy": case.tokens} if case.tokens is not None else {},
         answer_tokens=float(case.length),
         seed=seed,
+        choices=case.choices,
     )
 
 
@@ -162,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--kinds", default=",".join(KINDS))
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    cover: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
+    cover: dict[tuple[str, str, int], list[int]] = defaultdict(lambda: [0, 0])
     calls: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # not predictable, judged, n/a
     mirage_cover = [0, 0]
     by_ladder: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
@@ -179,10 +215,11 @@ def main(argv: list[str] | None = None) -> int:
             calls[kind][0] += int(bad)
             by_ladder[(kind, case.ladder)][0] += int(bad)
             by_ladder[(kind, case.ladder)][1] += 1
-            if kind in ("power", "logistic"):
+            if kind in SMOOTH:
+                group = "multiple choice" if kind == "mc" else "generation"
                 for b in fc.backtests:
                     for band in b.bands:
-                        cell = cover[(band.route, b.ahead)]
+                        cell = cover[(group, band.route, b.ahead)]
                         cell[0] += int(band.covered)
                         cell[1] += 1
             if kind == "mirage" and fc.focus is not None:
@@ -190,13 +227,14 @@ def main(argv: list[str] | None = None) -> int:
                 mirage_cover[1] += 1
                 mirage_cover[0] += int(tb is not None and tb.covered)
     print(f"forecast benchmark: {args.cases} cases per kind, seed {args.seed}")
-    print(
-        "\ncoverage of the 90% bands on smooth ladders (power laws, wide logistics), target 85-95%"
-    )
-    for ahead in (1, 2):
-        for route in ROUTES:
-            k, n = cover[(route, ahead)]
-            print(f"  {route:9s} {ahead} rung ahead: {_rate(k, n)}")
+    print("\ncoverage of the 90% bands on smooth ladders (power laws, wide logistics; smooth")
+    print("multiple choice), target 85-95% per route")
+    for group in ("generation", "multiple choice"):
+        for ahead in (1, 2):
+            for route in ROUTES:
+                if (group, route, ahead) in cover:
+                    k, n = cover[(group, route, ahead)]
+                    print(f"  {group:15s} {route:9s} {ahead} rung ahead: {_rate(k, n)}")
     print("\n'not predictable by any route' (the largest rise among rungs with 3 below)")
     for kind in args.kinds.split(","):
         bad, judged, na = calls[kind]

@@ -211,3 +211,19 @@ def test_multiple_choice_is_forecast_from_the_choices_log_probs() -> None:
     # rows without per-choice log-probs: the route says why instead
     bare = forecast_curve(a.curve("mc", "shots=0", "multiple_choice_grade"))  # type: ignore[arg-type]
     assert bare.backtests[0].skipped["per-token"] == "no per-choice log-probabilities stored"
+
+
+def test_the_batch_output_prints_one_forecast_line_per_curve(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from emergetui.cli.batch import _print_forecasts
+
+    x = np.log10(QWEN)
+    em, acc = _ladder(_sig((x - 9.9) * 1.6), length=1)
+    fc = _forecast(em, acc, 1)
+    _print_forecasts({"forecast": [fc.to_dict()]})
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].startswith("Forecasts (each rung from the rungs below it; 90% bands)")
+    assert out[2] == f"  t [s] exact_match: {fc.line}"
+    _print_forecasts({})
+    assert capsys.readouterr().out == ""

@@ -23,15 +23,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from emergetui.analysis.bootstrap import rng_for
 from emergetui.analysis.curves import Curve, CurveKey
 from emergetui.analysis.data import HEADLINE_ORDER
-from emergetui.analysis.forecast_fit import band, observe
+from emergetui.analysis.forecast_fit import band, heterogeneity, observe
 from emergetui.analysis.forecast_mc import ChoiceScores, choice_scores
 from emergetui.analysis.forecast_routes import (
     TOKEN_METRICS,
     Below,
     RouteSkipped,
+    draws_observed,
     loss_route,
     metric_route,
     token_route,
@@ -173,6 +176,7 @@ def backtest(
     point = curve.points[target]
     sign = curve.sign
     sd_item = curve.pooled_sd()
+    spread = _spread(curve, m) if curve.binary else 1.0
     bands: list[RouteBand] = []
     skipped: dict[str, str] = {}
     for route in ROUTES:
@@ -187,7 +191,10 @@ def backtest(
         except RouteSkipped as why:
             skipped[route] = str(why)
             continue
-        observed = observe(sign * means, point.n, curve.binary, sd_item, rng)
+        if draws_observed(curve, route):
+            observed = sign * means
+        else:
+            observed = observe(sign * means, point.n, curve.binary, sd_item, rng, spread)
         lo, med, hi = band(observed, level)
         bands.append(RouteBand(route, lo, med, hi, bool(lo <= point.mean <= hi)))
     return Backtest(
@@ -199,6 +206,14 @@ def backtest(
         bands=bands,
         skipped=skipped,
     )
+
+
+def _spread(curve: Curve, m: int) -> float:
+    """The items' heterogeneity factor from the two highest fitted rungs (paired by item)."""
+    a = dict(zip(curve.item_ids[m - 2], curve.samples[m - 2], strict=True))
+    b = dict(zip(curve.item_ids[m - 1], curve.samples[m - 1], strict=True))
+    common = sorted(set(a) & set(b))
+    return heterogeneity(np.array([a[i] for i in common]), np.array([b[i] for i in common]))
 
 
 def _focus(curve: Curve, tests: Sequence[Backtest]) -> Backtest | None:

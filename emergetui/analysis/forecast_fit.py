@@ -145,18 +145,48 @@ def bend(draws: np.ndarray, distance: float, rng: np.random.Generator, per: floa
 
 
 def observe(
-    means: np.ndarray, n: int, binary: bool, sd_item: float, rng: np.random.Generator
+    means: np.ndarray,
+    n: int,
+    binary: bool,
+    sd_item: float,
+    rng: np.random.Generator,
+    spread: float = 1.0,
 ) -> np.ndarray:
     """The observed mean of ``n`` items around each predicted mean: binomial for pass/fail
-    metrics, normal with the items' spread otherwise."""
+    metrics (its deviations scaled by ``sqrt(spread)``, the items' heterogeneity factor of
+    :func:`heterogeneity`), normal with the items' spread otherwise."""
     m = np.asarray(means, dtype=float)
     if n <= 0:
         return m
     if binary:
         # a forecast at 0 or 1 still leaves room for one item in 2n: a band never collapses
         eps = 0.5 / (n + 1.0)
-        return rng.binomial(n, np.clip(m, eps, 1.0 - eps)) / n
+        p = np.clip(m, eps, 1.0 - eps)
+        return p + math.sqrt(spread) * (rng.binomial(n, p) / n - p)
     return m + rng.normal(0.0, sd_item / math.sqrt(n), size=m.shape)
+
+
+#: the least heterogeneity factor: items are never taken to be more settled than this
+MIN_SPREAD = 0.25
+
+
+def heterogeneity(a: np.ndarray, b: np.ndarray) -> float:
+    """How much less a pass/fail mean on *these* items varies than a binomial: from two
+    neighbouring rungs' outcomes on the same items (``a[i]``, ``b[i]``).
+
+    An item right with chance ``p_i`` at both rungs disagrees with chance ``2 p_i (1 - p_i)``,
+    so half the disagreements estimate ``sum p_i (1 - p_i)``, the variance of the count on
+    these items (a Poisson binomial), against ``n p (1 - p)`` for a binomial at the mean. Items
+    that are always right or always wrong make it small; a rise between the rungs adds
+    disagreements, so the estimate errs wide. In ``[MIN_SPREAD, 1]``.
+    """
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    n = x.size
+    p = float((x.mean() + y.mean()) / 2.0) if n else 0.0
+    binomial = n * p * (1.0 - p)
+    if n == 0 or binomial < 2.0:
+        return 1.0
+    return float(min(1.0, max(MIN_SPREAD, float(np.abs(x - y).sum()) / 2.0 / binomial)))
 
 
 def band(values: np.ndarray, level: float) -> tuple[float, float, float]:

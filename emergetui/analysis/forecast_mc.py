@@ -24,6 +24,9 @@ from scipy.stats import norm
 from emergetui.analysis.bootstrap import item_weights
 from emergetui.analysis.forecast_fit import BEND_PER_DECADE, bend, fit_line
 
+#: the bend of the choices' score lines (relative, as for the per-token route)
+TOKEN_BEND = BEND_PER_DECADE
+
 #: the smallest per-decade scatter of item margins (nats): a margin of exactly 0 is a coin toss
 MIN_SCATTER = 0.05
 
@@ -78,7 +81,8 @@ def mc_route(
     rng: np.random.Generator,
     n_boot: int,
 ) -> np.ndarray:
-    """Replicate forecasts of the grade at ``x_new`` from the fitted rungs ``labels`` (at ``x``)."""
+    """Replicate draws of the grade *observed* at ``x_new`` on these items, from the fitted
+    rungs ``labels`` (at ``x``): the forecast chance of each item, and its own noise."""
     if any(label not in by_rung for label in labels):
         raise ValueError("choice scores missing on a fitted rung")
     ids = sorted(set.intersection(*(set(by_rung[label]) for label in labels)))
@@ -96,11 +100,15 @@ def mc_route(
     for table in (right, wrong):
         fit = fit_line(x, table.mean(axis=0), (w @ table) / n, np.zeros(x.size))
         change = fit.at(x_new) - fit.at(float(x[-1]))
-        per = BEND_PER_DECADE * float(np.std(table.mean(axis=0))) / max(float(np.ptp(x)), 1e-9)
+        per = TOKEN_BEND * float(np.std(table.mean(axis=0))) / max(float(np.ptp(x)), 1e-9)
         shifts.append(bend(change, distance, rng, per))
     delta = shifts[0] - shifts[1]
     steps = np.diff(margin, axis=1)
     per_decade = np.var(steps, axis=0) / np.maximum(np.diff(x), 1e-9)
     scatter = math.sqrt(max(float(per_decade.mean()) * max(distance, 0.0), MIN_SCATTER**2))
     top = margin[:, -1]
-    return np.asarray(norm.cdf((top[None, :] + delta[:, None]) / scatter).mean(axis=1))
+    prob = norm.cdf((top[None, :] + delta[:, None]) / scatter)
+    # the observed grade of these items: each right with its own chance (Poisson binomial),
+    # tighter than a binomial at the mean chance when the items differ
+    spread = np.sqrt((prob * (1.0 - prob)).sum(axis=1)) / n
+    return np.asarray(prob.mean(axis=1) + rng.normal(0.0, 1.0, size=spread.shape) * spread)

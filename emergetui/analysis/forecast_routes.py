@@ -46,6 +46,12 @@ MC_METRICS = ("multiple_choice_grade", "mc_grade_norm")
 LOSS_LOG_SD = 0.01
 
 
+def draws_observed(curve: Curve, route: str) -> bool:
+    """Whether ``route`` already returns draws of the *observed* mean (the multiple-choice
+    route draws each item's own chance), so no binomial noise is to be added."""
+    return route == "per-token" and curve.metric in MC_METRICS
+
+
 class RouteSkipped(Exception):
     """A route that cannot run on this curve; the message says why (shown to the user)."""
 

@@ -227,3 +227,14 @@ def test_the_batch_output_prints_one_forecast_line_per_curve(
     assert out[2] == f"  t [s] exact_match: {fc.line}"
     _print_forecasts({})
     assert capsys.readouterr().out == ""
+
+
+def test_heterogeneity_narrows_the_noise_of_settled_items_only() -> None:
+    from emergetui.analysis.forecast_fit import MIN_SPREAD, heterogeneity
+
+    settled = np.array([1.0] * 50 + [0.0] * 50)
+    assert heterogeneity(settled, settled) == MIN_SPREAD  # every item the same at both rungs
+    rng = np.random.default_rng(0)
+    a, b = (rng.random(4000) < 0.5).astype(float), (rng.random(4000) < 0.5).astype(float)
+    assert heterogeneity(a, b) == pytest.approx(1.0, abs=0.05)  # coin flips: a binomial
+    assert heterogeneity(np.zeros(100), np.zeros(100)) == 1.0  # nothing to estimate from

@@ -20,6 +20,8 @@ from emergetui.analysis.curves import Curve, CurveKey, build_curves
 from emergetui.analysis.data import HEADLINE_ORDER, RungInfo
 from emergetui.analysis.emergence import Verdict, VerdictParams, verdict
 from emergetui.analysis.export import emergence_json
+from emergetui.analysis.forecast import CurveForecast, forecast_curves
+from emergetui.analysis.forecast_rungs import known_ladder_rungs
 from emergetui.analysis.icl import IclResult, icl_curves
 from emergetui.analysis.jsonable import clean_json, json_float
 from emergetui.analysis.loss_ability import LossAbility, loss_to_ability
@@ -93,6 +95,8 @@ class Analysis:
     warnings: list[str] = field(default_factory=list)
     #: rungs where a listed corpus metric (BLEU, ...) has no value, and why
     corpus_notes: list[CorpusNote] = field(default_factory=list)
+    #: backtests of each task setting's headline curve (:mod:`emergetui.analysis.forecast`)
+    forecast: list[CurveForecast] = field(default_factory=list)
 
     def curve(self, task: str, setting: str, metric: str) -> Curve | None:
         return next((c for c in self.curves if c.key == (task, setting, metric)), None)
@@ -129,6 +133,7 @@ class Analysis:
             "loss_ability": [x.to_dict() for x in self.loss_ability],
             "icl": [r.to_dict() for r in self.icl],
             "corpus_notes": [n.to_dict() for n in self.corpus_notes],
+            "forecast": [f.to_dict() for f in self.forecast],
             "warnings": list(self.warnings),
         }
         return clean_json(doc)
@@ -199,7 +204,8 @@ def analyze(
     scores = [score_curve(c, cfg) for c in curves]
     verdicts = {(s.task, s.setting, s.metric): s.verdict for s in scores}
     per_item = [c for c in curves if not c.corpus]
-    mirage = mirage_test(per_item, verdicts, cfg.verdict, answer_lengths(rows))
+    lengths = answer_lengths(rows)
+    mirage = mirage_test(per_item, verdicts, cfg.verdict, lengths)
     losses = []
     for c in curves:
         result = loss_to_ability(c, verdicts[c.key].label, level=cfg.level)
@@ -207,6 +213,14 @@ def analyze(
             losses.append(result)
     icl = icl_curves(
         per_item, seed=seed, n_boot=cfg.n_boot, level=cfg.level, alpha=cfg.verdict.alpha
+    )
+    forecast = forecast_curves(
+        per_item,
+        lengths,
+        verdicts=verdicts,
+        seed=seed,
+        known_rungs=known_ladder_rungs(),
+        rows=rows,
     )
     return Analysis(
         seed=seed,
@@ -219,4 +233,5 @@ def analyze(
         icl=icl,
         warnings=warnings,
         corpus_notes=notes,
+        forecast=forecast,
     )

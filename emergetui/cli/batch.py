@@ -67,6 +67,7 @@ def run_batch(
                 _print_plots(store, runner.run_id, spec.seed, compact=compact)
             if not compact:
                 print(verdicts_text(doc, table), end="")
+            _print_forecasts(doc)
             if spec.probe:
                 print(probe_text(store, runner.run_id))
             print(f"\nrun {runner.run_id} stored in {store.path}")
@@ -99,3 +100,14 @@ def _print_plots(store: Store, run_id: str, seed: int, *, compact: bool) -> None
     )
     for text in run_plots(store, run_id, seed=seed, only=only, max_plots=cap, height=rows):
         print(text)
+
+
+def _print_forecasts(doc: dict[str, Any]) -> None:
+    """Could each headline curve's rungs be predicted from the smaller ones (and how)?"""
+    from emergetui.report.forecast_section import forecast_lines
+
+    lines = forecast_lines(doc.get("forecast") or [])
+    if lines:
+        print("\nForecasts (each rung from the rungs below it; 90% bands)")
+        for line in lines:
+            print(f"  {line}")

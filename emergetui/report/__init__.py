@@ -103,9 +103,11 @@ def write_report(
     figure_formats = [f for f in formats if f in ("png", "svg")]
     if figure_formats:
         from emergetui.report import png
+        from emergetui.report.forecast_section import save_forecast_figures
 
         if png.matplotlib_available():
             figures = png.save_figures(analysis, out / "figures", figure_formats)
+            figures += save_forecast_figures(analysis, out / "figures", figure_formats)
             written.extend(figures)
             links["figures"] = [p.relative_to(out).as_posix() for p in figures]
         else:
@@ -119,7 +121,9 @@ def write_report(
         written.append(write_emergence_csv(analysis, out / "emergence.csv"))
     if "json" in formats:
         written.append(write_json(analysis, out / "analysis.json"))
-    extra: list[str] = []
+    from emergetui.report.forecast_section import forecast_markdown
+
+    extra: list[str] = [forecast_markdown(analysis)]
     if bigbench is not None:
         from emergetui.report.bigbench import write_bigbench_csv, write_bigbench_json
 

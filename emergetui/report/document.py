@@ -149,6 +149,7 @@ def document_from_records(
         doc["findings"] = [f.to_dict() for f in findings(analysis, preferred)]
         doc["icl"] = [r.to_dict() for r in analysis.icl]
         doc["mirage"] = [m.to_dict() for m in analysis.mirage]
+        doc["forecast"] = [f.to_dict() for f in analysis.forecast]
         doc["warnings"] = list(analysis.warnings)
     return finite(doc)
 

@@ -97,3 +97,38 @@ def test_loss_falls_at_every_rung_and_abilities_cross_at_their_own_loss(
         if r["metric"] == "exact_match" and r["loss_threshold"] is not None
     }
     assert ADDITION in thresholds and len(set(thresholds.values())) >= 2, thresholds
+
+
+def _forecast(doc: dict[str, Any], task: str, setting: str = "shots=0") -> dict[str, Any]:
+    return next(f for f in doc["forecast"] if (f["task"], f["setting"]) == (task, setting))
+
+
+def _band(test: dict[str, Any], route: str) -> dict[str, Any]:
+    return next(b for b in test["bands"] if b["route"] == route)
+
+
+def test_addition_could_not_have_been_forecast(doc: dict[str, Any]) -> None:
+    """From toy-1..toy-3 (0%, 0%, 4.5%) no route sees toy-4's 95%: emergent in Wei et al.'s
+    sense, above every route's 90% band."""
+    fc = _forecast(doc, ADDITION)
+    assert fc["metric"] == "exact_match" and fc["outcome"] == "not predictable", fc["line"]
+    (test,) = [b for b in fc["backtests"] if b["target"] == fc["focus"] and b["ahead"] == 1]
+    assert test["fitted"] == ["toy-1", "toy-2", "toy-3"] and test["target"] == "toy-4"
+    assert {b["route"] for b in test["bands"]} == {"metric", "per-token", "loss"}
+    assert all(test["observed"] > b["high"] for b in test["bands"]), test
+    assert fc["line"].startswith("not predictable by any route (observed 0.955 at toy-4")
+
+
+def test_the_chain_jump_was_foreseeable_from_the_rungs_below(doc: dict[str, Any]) -> None:
+    """The chain's 38% -> 98% at toy-4 lies inside a band from toy-1..toy-3. Measured: the
+    metric's own logit fit and loss-then-ability hold it; the per-token route (a^L from the
+    per-letter accuracy's line) foresees the jump but its band ends just under 98%, because
+    per-letter accuracy rose faster from toy-3 to toy-4 than its line from the rungs below."""
+    fc = _forecast(doc, CHAIN)
+    assert fc["outcome"] == "predictable", fc["line"]
+    (test,) = [b for b in fc["backtests"] if b["target"] == fc["focus"] and b["ahead"] == 1]
+    assert test["target"] == "toy-4" and test["fitted"] == ["toy-1", "toy-2", "toy-3"]
+    assert "metric" in test["covered_by"]
+    token = _band(test, "per-token")
+    assert token["median"] > 0.85 and token["high"] > 0.95  # the jump, seen from toy-3's 38%
+    assert fc["line"].startswith("predictable from the smaller rungs by")

@@ -19,6 +19,7 @@ from emergetui.tui.messages import ExportDone, ResultsReady
 from emergetui.tui.navigation import CurveNavigation
 from emergetui.tui.screens.export import ExportScreen
 from emergetui.tui.widgets.curve_plot import CurvePlot
+from emergetui.tui.widgets.forecast_panel import ForecastPanel
 
 if TYPE_CHECKING:
     from emergetui.tui.app import LabApp
@@ -72,6 +73,8 @@ class ResultsScreen(CurveNavigation, Screen[None]):
             with TabPane("Verdicts", id="verdicts"):
                 yield Static("", id="findings", classes="explain", markup=False)
                 yield DataTable(id="verdict-table", zebra_stripes=True, cursor_type="row")
+            with TabPane("Forecast", id="forecast"), VerticalScroll():
+                yield ForecastPanel(id="forecast-panel")
             with TabPane("Probes", id="probes"):
                 with VerticalScroll():
                     yield Static("", id="probe-maps", markup=False)
@@ -191,6 +194,7 @@ class ResultsScreen(CurveNavigation, Screen[None]):
         else:
             icl_plot.show_message(f"{metric} vs shots", "one shot count only")
         self.query_one("#icl-note", Static).update(results_view.icl_text(icl))
+        self.query_one("#forecast-panel", ForecastPanel).show(a, *task)
 
     # -- actions -------------------------------------------------------------------------------
     def action_tab(self, tab: str) -> None:

@@ -132,3 +132,19 @@ def test_the_chain_jump_was_foreseeable_from_the_rungs_below(doc: dict[str, Any]
     token = _band(test, "per-token")
     assert token["median"] > 0.85 and token["high"] > 0.95  # the jump, seen from toy-3's 38%
     assert fc["line"].startswith("predictable from the smaller rungs by")
+
+
+def test_the_default_output_fits_a_screen_and_full_keeps_the_long_table(
+    doc: dict[str, Any],
+) -> None:
+    """What `emergetui --batch` prints before its plots: at most 80 lines on an 80-column
+    terminal; `--table full` keeps the row per task setting x rung."""
+    from emergetui.report.summary import summary_text
+
+    for width in (80, 120):
+        text = summary_text(doc, "compact", width=width)
+        assert len(text.splitlines()) <= 80
+        assert "toy_chain [shots=0]  EMERGENT" in text and "mirage test: mirage" in text
+    full = summary_text(doc, "full")
+    rows = [x for x in full.splitlines() if x.startswith("│ toy_")]
+    assert len(rows) == 7 * (2 + 5)  # 7 rungs x (addition, chain, cipher at 0/1/2/4/8 shots)

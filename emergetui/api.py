@@ -14,7 +14,7 @@ from emergetui.report.document import run_document
 from emergetui.run.events import Event
 from emergetui.run.runner import Runner
 from emergetui.run.spec import ExperimentSpec, build_experiment
-from emergetui.run.store import Store
+from emergetui.store.results import Store
 
 
 def run(

@@ -23,3 +23,7 @@ class SpecError(EmergetuiError, ValueError):
 
 class CliError(EmergetuiError):
     """A command line that cannot be acted on (bad syntax, no terminal for the lab)."""
+
+
+class StoreError(EmergetuiError, RuntimeError):
+    """The results store cannot be opened, read or written; the message names the file."""

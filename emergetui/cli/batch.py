@@ -19,7 +19,7 @@ from emergetui.report.document import (
 from emergetui.run.events import RunFinished
 from emergetui.run.runner import Runner
 from emergetui.run.spec import ExperimentSpec, build_experiment
-from emergetui.run.store import Store
+from emergetui.store.results import Store
 
 
 def run_batch(

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from emergetui.errors import CliError
-from emergetui.run.store import Store
+from emergetui.store.results import Store
 
 
 def dispatch(args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from emergetui.run.spec import Experiment, ExperimentSpec
-from emergetui.run.store import Store
+from emergetui.store.results import Store
 
 
 def run_probe_pass(store: Store, run_id: str, exp: Experiment, spec: ExperimentSpec) -> None:

@@ -21,7 +21,7 @@ from emergetui.report.paths import slug as _slug
 
 if TYPE_CHECKING:
     from emergetui.report.bigbench import BigBenchSection
-    from emergetui.run.store import Store
+    from emergetui.store.results import Store
 
 __all__ = [
     "augment_results",

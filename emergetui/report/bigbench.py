@@ -25,7 +25,7 @@ from emergetui.analysis.export import corpus_results
 from emergetui.tasks.bigbench_metrics import ROUGE_TYPES
 
 if TYPE_CHECKING:
-    from emergetui.run.store import Store
+    from emergetui.store.results import Store
 
 #: Metrics shown in the section, in this order: BIG-bench's text metrics, then calibration.
 SECTION_METRICS = (

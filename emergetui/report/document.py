@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from emergetui.run.store import Store
+from emergetui.store.results import Store
 
 # the metrics shown in the terminal table, in this order
 TABLE_METRICS = (

@@ -15,7 +15,7 @@ from emergetui.analysis.analyze import Analysis, AnalysisConfig, analyze
 from emergetui.analysis.data import RungInfo
 
 if TYPE_CHECKING:
-    from emergetui.run.store import Store
+    from emergetui.store.results import Store
 
 
 def analysis_from_store(

@@ -24,7 +24,7 @@ from emergetui.analysis.loss_ability import LossAbility
 from emergetui.report import figures
 
 if TYPE_CHECKING:
-    from emergetui.run.store import Store
+    from emergetui.store.results import Store
 
 
 def _start(width: int, height: int) -> None:

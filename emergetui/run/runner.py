@@ -45,7 +45,8 @@ from emergetui.run.events import (
 )
 from emergetui.run.faults import log_dir, log_path
 from emergetui.run.job import Cancelled, Outcome, RungJob
-from emergetui.run.store import Store, StoredTaskSet
+from emergetui.store.results import Store
+from emergetui.store.rows import StoredTaskSet
 from emergetui.tasks.base import ItemSet
 
 #: Default for :attr:`RunConfig.stall_timeout_s`: long enough for one wave of a 70B model on a CPU.

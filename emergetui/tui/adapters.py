@@ -18,7 +18,8 @@ from emergetui.analysis.data import RungInfo
 from emergetui.models.fit import Memory, detect_memory
 from emergetui.models.ladders import Ladder, LadderError, get_ladder, load_ladders
 from emergetui.models.status import DEFAULT_N_CTX, RungRow, memory_note, rung_rows
-from emergetui.run.store import RunSummary, Store, StoredRung
+from emergetui.store.results import Store
+from emergetui.store.rows import RunSummary, StoredRung
 
 __all__ = ["DEFAULT_N_CTX", "RungRow", "memory_note", "rung_rows"]
 

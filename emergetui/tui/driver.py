@@ -24,7 +24,7 @@ from emergetui.errors import EmergetuiError
 from emergetui.run.events import RunFinished, TaskFinished
 from emergetui.run.runner import RunConfig, Runner
 from emergetui.run.spec import ExperimentSpec, build_experiment
-from emergetui.run.store import Store
+from emergetui.store.results import Store
 from emergetui.tui.live import Moments, SettledTask
 from emergetui.tui.messages import RunEnded, RunnerBatch, RunPrepared
 from emergetui.tui.pump import EventPump

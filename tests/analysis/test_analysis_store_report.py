@@ -9,7 +9,8 @@ from analysis_synth import accuracy_rows, ladder
 
 from emergetui.report import write_run_report
 from emergetui.report.termplot import run_plots
-from emergetui.run.store import Store, StoredTaskSet
+from emergetui.store.results import Store
+from emergetui.store.rows import StoredTaskSet
 
 
 def _store_with_run(path: Path) -> Store:

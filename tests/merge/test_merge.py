@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from emergetui.cli import main
-from emergetui.run.merge import MergeError, merge_stores
 from emergetui.run.spec import ExperimentSpec, build_experiment
-from emergetui.run.store import Store
+from emergetui.store.merge import MergeError, merge_stores
+from emergetui.store.results import Store
 
 from .conftest import ADDITION, copy, run_batch, snapshot
 
@@ -147,8 +147,9 @@ def test_conflicting_duplicate_item_is_refused_and_names_it(
 
 def test_store_from_an_older_run(tmp_path: Path, stores: dict[str, Path]) -> None:
     old = stores["b"]
-    with sqlite3.connect(old) as db:  # the schema before provenance was recorded
+    with sqlite3.connect(old) as db:  # the schema before provenance (and versions) was recorded
         db.execute("ALTER TABLE rungs DROP COLUMN provenance")
+        db.execute("PRAGMA user_version=0")
     into = tmp_path / "all.db"
     with pytest.raises(
         MergeError, match=r"b\.db: written by an older emergetui: rung\(s\) l .*--accept-old"

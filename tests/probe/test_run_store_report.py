@@ -21,7 +21,8 @@ from emergetui.probe import (
 )
 from emergetui.probe.run import prepare_item, select_items
 from emergetui.probe.store import behaviour_from_store
-from emergetui.run.store import Store, StoredTaskSet
+from emergetui.store.results import Store
+from emergetui.store.rows import StoredTaskSet
 from emergetui.tasks.base import Item, ItemSet
 from emergetui.tasks.records import ItemRaw, ItemRecord
 

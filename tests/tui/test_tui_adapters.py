@@ -9,7 +9,7 @@ from tui_support import DEMO_RUN, DEMO_RUNGS, DEMO_TASK, FAST_ANALYSIS, MEMORY, 
 from emergetui.models.fit import Memory
 from emergetui.models.ladders import get_ladder
 from emergetui.run.spec import build_experiment
-from emergetui.run.store import Store
+from emergetui.store.results import Store
 from emergetui.tui import adapters, results_view
 from tests.tui.conftest import LabChoices
 

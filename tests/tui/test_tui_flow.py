@@ -13,7 +13,7 @@ from pathlib import Path
 from tui_support import FAST_ANALYSIS, MEMORY, run, show_start, wait_until
 
 from emergetui.run.runner import RunConfig, Runner
-from emergetui.run.store import Store
+from emergetui.store.results import Store
 from emergetui.tui.app import LabApp
 from emergetui.tui.screens.export import ExportScreen
 from emergetui.tui.screens.results import ResultsScreen

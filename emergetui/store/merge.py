@@ -32,14 +32,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from emergetui.run import provenance
-from emergetui.run.store import Store, StoreError
+from emergetui.errors import StoreError
+from emergetui.store import provenance
+from emergetui.store.results import Store
+from emergetui.store.schema import RESULT_TABLES, TABLES, columns, table_names
 
 DUP_LOGPROB_TOL = 0.5
 """Nats two copies of one item may differ by: llama.cpp's quantized CPU kernels alone differ by
 up to 0.32 nats between micro-batch splits (README, "Exactness"); GPU and CPU differ too."""
 _STATUS_RANK = {"done": 4, "running": 3, "failed": 2, "skipped": 1}
-_TABLES = ("runs", "rungs", "tasksets", "items")
 
 
 class MergeError(StoreError):
@@ -102,16 +103,15 @@ def _open_source(path: Path, accept_old: bool) -> sqlite3.Connection:
         raise MergeError(f"{path}: no such results store")
     try:
         db = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True)
-        names = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        names = table_names(db)
     except sqlite3.DatabaseError as e:
         raise MergeError(f"{path}: not a results store: {e}") from None
-    missing = [t for t in _TABLES if t not in names]
+    missing = [t for t in RESULT_TABLES if t not in names]
     if missing:
         raise MergeError(f"{path}: not an emergetui results store (no {', '.join(missing)} table)")
-    cols = {r[1] for r in db.execute("PRAGMA table_info(rungs)")}
     old = (
         [r[0] for r in db.execute("SELECT label FROM rungs WHERE provenance IS NULL")]
-        if "provenance" in cols
+        if "provenance" in columns(db, "rungs")
         else [r[0] for r in db.execute("SELECT label FROM rungs")]
     )
     if old and not accept_old:
@@ -182,8 +182,12 @@ _RUNG_COLS = "label, params, path, sha256, n_gpu_layers, status, error, heldout,
 def _merged_rungs(runs: list[RunRef], accept_old: bool) -> list[dict[str, Any]]:
     best: dict[str, tuple[dict[str, Any], RunRef]] = {}
     for run in runs:
-        cols = {r[1] for r in run.db.execute("PRAGMA table_info(rungs)")}
-        sel = _RUNG_COLS if "provenance" in cols else _RUNG_COLS.replace("provenance", "NULL")
+        # a source is opened read-only, so an old one is read as it is, not migrated
+        sel = (
+            _RUNG_COLS
+            if "provenance" in columns(run.db, "rungs")
+            else _RUNG_COLS.replace("provenance", "NULL")
+        )
         for r in run.db.execute(f"SELECT {sel} FROM rungs WHERE run_id=?", (run.run_id,)):
             row = dict(zip(_RUNG_COLS.split(", "), r))
             if row["provenance"] is None and accept_old:
@@ -381,18 +385,8 @@ def _merge_into(path: Path, sources: list[RunRef], accept_old: bool) -> MergeRes
         return res
 
 
-# probe/store.py's table (run/ sits below probe/, so the schema is repeated, not imported)
-_PROBE_SCHEMA = """
-CREATE TABLE IF NOT EXISTS probe_results (
-    run_id TEXT, rung TEXT, task TEXT, setting TEXT, kind TEXT, layer INTEGER, value REAL,
-    n INTEGER,
-    PRIMARY KEY (run_id, rung, task, setting, kind, layer)
-)
-"""
-
-
 def _has_probes(db: sqlite3.Connection) -> bool:
-    return bool(db.execute("SELECT 1 FROM sqlite_master WHERE name='probe_results'").fetchone())
+    return "probe_results" in table_names(db)
 
 
 def _copy_probes(runs: list[RunRef], tx: sqlite3.Connection, run_id: str) -> None:
@@ -405,7 +399,7 @@ def _copy_probes(runs: list[RunRef], tx: sqlite3.Connection, run_id: str) -> Non
             (run.run_id,),
         ).fetchall()
         if rows:
-            tx.execute(_PROBE_SCHEMA)
+            tx.execute(TABLES["probe_results"])
             tx.executemany(
                 "INSERT OR IGNORE INTO probe_results VALUES (?,?,?,?,?,?,?,?)",
                 [(run_id, *r) for r in rows],

@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from emergetui.report.document import run_document
+from emergetui.report.from_store import analyse_run
 from emergetui.run.events import Event
 from emergetui.run.runner import Runner
 from emergetui.run.spec import ExperimentSpec, build_experiment
 from emergetui.store.results import Store
+from emergetui.store.stored_run import load_run
 
 
 def run(
@@ -33,7 +35,8 @@ def run(
         for ev in runner.events():
             if on_event is not None:
                 on_event(ev)
-        return run_document(st, runner.run_id, exp.config.ladder, analyse=True, seed=spec.seed)
+        run = load_run(st, runner.run_id)
+        return run_document(run, analyse_run(run, seed=spec.seed))
 
 
 def analyze_run(
@@ -42,4 +45,5 @@ def analyze_run(
     """The run document of a stored run (``run_id``: an id, a unique prefix, or ``"last"``)."""
     with Store(Path(store) if store is not None else None) as st:
         rid = st.resolve_run(run_id)
-        return run_document(st, rid, analyse=True, seed=seed)
+        run = load_run(st, rid)
+        return run_document(run, analyse_run(run, seed=seed))

@@ -27,3 +27,8 @@ class CliError(EmergetuiError):
 
 class StoreError(EmergetuiError, RuntimeError):
     """The results store cannot be opened, read or written; the message names the file."""
+
+
+class RecordsError(EmergetuiError, ValueError):
+    """A per-item records file (``emergetui export``'s JSONL) that cannot be read; the message
+    names the file, the line and the field."""

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from emergetui.analysis.analyze import Analysis
 from emergetui.cli.progress import make_display
 from emergetui.probe.batch_pass import probe_document, probe_text, run_probe_pass
 from emergetui.report.document import (
@@ -16,10 +17,12 @@ from emergetui.report.document import (
     run_document,
     verdict_lines,
 )
+from emergetui.report.from_store import analyse_run
 from emergetui.run.events import RunFinished
 from emergetui.run.runner import Runner
 from emergetui.run.spec import ExperimentSpec, build_experiment
 from emergetui.store.results import Store
+from emergetui.store.stored_run import StoredRun, load_run
 
 
 def run_batch(
@@ -42,7 +45,10 @@ def run_batch(
             display.close()
         if spec.probe and finished is not None and not finished.cancelled:
             run_probe_pass(store, runner.run_id, exp, spec)
-        doc = run_document(store, runner.run_id, exp.config.ladder, analyse=True, seed=spec.seed)
+        # read and analysed once: the document, the plots and the verdicts show this analysis
+        run = load_run(store, runner.run_id)
+        analysis = analyse_run(run, seed=spec.seed)
+        doc = run_document(run, analysis)
         if spec.probe:
             doc["probes"] = finite(probe_document(store, runner.run_id))
         if json_mode:
@@ -52,10 +58,10 @@ def run_batch(
             _print_findings(doc)
             print(results_table(doc))
             if plots:
-                _print_plots(store, runner.run_id, spec.seed)
+                _print_plots(run, analysis)
             _print_verdicts(doc)
             if spec.probe:
-                print(probe_text(store, runner.run_id))
+                print(probe_text(store, run))
             print(f"\nrun {runner.run_id} stored in {store.path}")
             print(
                 f"  report: emergetui report {runner.run_id} --out DIR    "
@@ -75,12 +81,12 @@ def _json_default(o: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
-def _print_plots(store: Store, run_id: str, seed: int) -> None:
+def _print_plots(run: StoredRun, analysis: Analysis) -> None:
     try:
         from emergetui.report.termplot import run_plots
     except ImportError:
         return
-    for text in run_plots(store, run_id, seed=seed):
+    for text in run_plots(run, analysis):
         print(text)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from emergetui.run.spec import Experiment, ExperimentSpec
 from emergetui.store.results import Store
+from emergetui.store.stored_run import StoredRun
 
 
 def run_probe_pass(store: Store, run_id: str, exp: Experiment, spec: ExperimentSpec) -> None:
@@ -83,11 +84,11 @@ def probe_document(store: Store, run_id: str) -> list[dict[str, Any]]:
     return out
 
 
-def probe_text(store: Store, run_id: str) -> str:
+def probe_text(store: Store, run: StoredRun) -> str:
     from emergetui.probe.report import probe_report_markdown
-    from emergetui.probe.store import behaviour_from_store, load_probe_results
+    from emergetui.probe.store import behaviour_from_run, load_probe_results
 
-    results = load_probe_results(store, run_id)
+    results = load_probe_results(store, run.run_id)
     if not results:
         return "no probe results"
-    return probe_report_markdown(results, behaviour_from_store(store, run_id))
+    return probe_report_markdown(results, behaviour_from_run(run))

@@ -14,6 +14,7 @@ from pathlib import Path
 from emergetui.probe.result import ProbeResult
 from emergetui.store.probes import ProbeRow, probe_rows, save_probe_rows
 from emergetui.store.results import Store
+from emergetui.store.stored_run import StoredRun
 
 
 def save_probe_results(
@@ -62,7 +63,7 @@ def load_probe_results(
     return sorted(by_key.values(), key=lambda r: (r.task, r.setting, r.params, r.rung))
 
 
-def behaviour_from_store(store: Store, run_id: str) -> dict[tuple[str, str, str], float]:
+def behaviour_from_run(run: StoredRun) -> dict[tuple[str, str, str], float]:
     """The run's behavioural score per (rung, task, setting): the mean of each task's preferred
     metric.
 
@@ -70,9 +71,9 @@ def behaviour_from_store(store: Store, run_id: str) -> dict[tuple[str, str, str]
     ``behaviour`` to :func:`emergetui.probe.report.probe_report_markdown`);
     items with an error or without the metric are left out.
     """
-    preferred = {(t.task, t.setting): t.preferred for t in store.tasksets(run_id)}
+    preferred = run.preferred
     sums: dict[tuple[str, str, str], list[float]] = {}
-    for r in store.records(run_id):
+    for r in run.records:
         metric = preferred.get((r.task, r.setting))
         v = r.metrics.get(metric) if metric and not r.error else None
         if v is not None and math.isfinite(float(v)):

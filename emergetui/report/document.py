@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-from emergetui.store.results import Store
+if TYPE_CHECKING:
+    from emergetui.analysis.analyze import Analysis
+    from emergetui.store.rows import StoredRung
+    from emergetui.store.stored_run import StoredRun
 
 # the metrics shown in the terminal table, in this order
 TABLE_METRICS = (
@@ -28,44 +31,38 @@ SHORT = {
 }
 
 
-def run_document(
-    store: Store, run_id: str, ladder: str | None = None, *, analyse: bool = True, seed: int = 0
-) -> dict[str, Any]:
+def rung_row(g: StoredRung) -> dict[str, Any]:
+    """A stored rung as the document lists it."""
+    return {
+        "label": g.label,
+        "params": g.params,
+        "path": g.path,
+        "sha256": g.sha256,
+        "n_gpu_layers": g.n_gpu_layers,
+        "status": g.status,
+        "error": g.error,
+        "heldout": g.heldout,
+        "provenance": g.provenance,
+    }
+
+
+def run_document(run: StoredRun, analysis: Analysis | None) -> dict[str, Any]:
     """``{"run_id", "ladder", "rungs", "results", "emergence", ...}`` for a stored run.
 
     Results are means over the items stored for each (rung, task, setting,
     metric); items that failed carry no metrics and are counted in ``errors``.
+    ``analysis`` (:func:`~emergetui.report.from_store.analyse_run` of the same run; None: rows
+    only) is the one the caller also plots and reports, so every output shows the same numbers.
     """
-    cfg = store.run_config(run_id)
-    rungs = [
-        {
-            "label": g.label,
-            "params": g.params,
-            "path": g.path,
-            "sha256": g.sha256,
-            "n_gpu_layers": g.n_gpu_layers,
-            "status": g.status,
-            "error": g.error,
-            "heldout": g.heldout,
-            "provenance": g.provenance,
-        }
-        for g in store.rungs(run_id)
-    ]
-    tasksets = store.tasksets(run_id)
-    chance = {(t.task, t.setting, m): c for t in tasksets for m, c in t.chance.items()}
-    not_computed = sorted({m for t in tasksets for m in t.not_computed})
-    listed = {(t.task, t.setting): list(t.metrics) for t in tasksets}
-    heads = headlines(tasksets)
+    heads = headlines(run.tasksets)
     doc = document_from_records(
-        run_id,
-        ladder or cfg.get("ladder"),
-        rungs,
-        store.records(run_id),
-        chance,
-        not_computed,
-        listed=listed,
-        analyse=analyse,
-        seed=seed,
+        run.run_id,
+        run.ladder,
+        [rung_row(g) for g in run.rungs],
+        run.records,
+        run.chance,
+        run.not_computed,
+        analysis=analysis,
         preferred={(h["task"], h["setting"]): h["metric"] for h in heads if h.get("metric")},
     )
     doc["headline"] = heads
@@ -80,18 +77,16 @@ def document_from_records(
     chance: dict[tuple[str, str, str], float],
     not_computed: list[str],
     *,
-    listed: Mapping[tuple[str, str], Sequence[str]] | None = None,
-    analyse: bool = True,
-    seed: int = 0,
+    analysis: Analysis | None = None,
     preferred: Mapping[tuple[str, str], str] | None = None,
 ) -> dict[str, Any]:
-    """The run document from rows alone: shared by a stored run and
+    """The run document from rows and their analysis: shared by a stored run and
     ``emergetui analyze FILE.jsonl``, so an exported run analysed elsewhere gives the same
     document.
 
-    ``listed`` names the metrics each (task, setting) declares; corpus-level ones (BLEU, ROUGE,
-    calibration) are computed from the stored outputs (``export`` writes it per row);
-    ``preferred`` names each one's headline metric, which the plain-words findings report."""
+    ``analysis`` (of these rows; None leaves the verdicts out) adds the intervals, the corpus
+    rows, the verdicts and the findings; ``preferred`` names each task setting's headline
+    metric, which the plain-words findings report."""
     sums: dict[tuple[str, str, str, str], list[float]] = defaultdict(list)
     errors: dict[tuple[str, str, str], int] = defaultdict(int)
     shots: dict[tuple[str, str], int] = {}
@@ -131,18 +126,10 @@ def document_from_records(
         "not_computed": not_computed,
         "not_computed_reasons": not_computed_reasons(not_computed),
     }
-    if analyse and results:
-        from emergetui.analysis.analyze import analyze
-        from emergetui.analysis.data import RungInfo
+    if analysis is not None and results:
         from emergetui.analysis.export import augment_results, corpus_results, emergence_json
         from emergetui.analysis.findings import findings
 
-        infos = [
-            RungInfo(g["label"], g["params"], g.get("heldout"))
-            for g in rungs
-            if g.get("status") != "failed"
-        ]
-        analysis = analyze(records, infos, seed=seed, chance=chance, corpus=listed)
         augment_results(doc["results"], analysis)
         doc["results"].extend(corpus_results(analysis))
         doc["emergence"] = emergence_json(analysis)

@@ -24,7 +24,7 @@ from emergetui.analysis.loss_ability import LossAbility
 from emergetui.report import figures
 
 if TYPE_CHECKING:
-    from emergetui.store.results import Store
+    from emergetui.store.stored_run import StoredRun
 
 
 def _start(width: int, height: int) -> None:
@@ -158,10 +158,7 @@ def analysis_plots(
 
 
 def run_plots(
-    store: Store, run_id: str, *, seed: int = 0, width: int | None = None, color: bool = False
+    run: StoredRun, analysis: Analysis, *, width: int | None = None, color: bool = False
 ) -> list[str]:
-    """:func:`analysis_plots` of a stored run (the same analysis as ``emergetui report``)."""
-    from emergetui.report.from_store import analysis_from_store, preferred_metrics
-
-    analysis = analysis_from_store(store, run_id, seed=seed)
-    return analysis_plots(analysis, preferred_metrics(store, run_id), width=width, color=color)
+    """:func:`analysis_plots` of a stored run's analysis, with its tasks' headline metrics."""
+    return analysis_plots(analysis, run.preferred, width=width, color=color)

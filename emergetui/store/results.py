@@ -183,6 +183,12 @@ class Store:
         cfg.setdefault("ladder", row[1])
         return cfg
 
+    def run_status(self, run_id: str) -> str:
+        row = self._db.execute("SELECT status FROM runs WHERE run_id=?", (run_id,)).fetchone()
+        if not row:
+            raise StoreError(f"{self.path}: no run {run_id!r}")
+        return str(row[0] or "?")
+
     # -- rungs and task sets ----------------------------------------------------------
     def set_rung(
         self, run_id: str, idx: int, label: str, params: int, path: str, sha256: str

@@ -52,9 +52,10 @@ def test_disjoint_rungs_make_the_whole_ladder(
     doc = json.loads(next(rep.glob("*.json")).read_text())
     assert [r["label"] for r in doc["rungs"]] == ["s", "m", "l"]
     from emergetui.report.document import run_document
+    from emergetui.store.stored_run import load_run
 
     with Store(into) as st:  # the run document (--json) names each rung's provenance
-        rdoc = run_document(st, run.run_id, analyse=False)
+        rdoc = run_document(load_run(st, run.run_id), None)
     assert all(r["provenance"]["model_sha256"] == r["sha256"] for r in rdoc["rungs"])
     # and a rerun of the whole ladder finds everything stored
     run_batch(ladder3, None, into)

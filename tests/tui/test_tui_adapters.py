@@ -80,9 +80,7 @@ def test_export_writes_report_files(tmp_path: Path) -> None:
     store = tmp_path / "demo.sqlite"
     make_demo_store(store)
     data = adapters.load_results(store, DEMO_RUN, config=FAST_ANALYSIS)
-    paths = adapters.export_report(
-        store, DEMO_RUN, data.analysis, tmp_path / "report", ("md", "csv", "json")
-    )
+    paths = adapters.export_report(store, data, tmp_path / "report", ("md", "csv", "json"))
     names = {p.name for p in paths}
     assert "report.md" in names and all(p.exists() for p in paths)
 

@@ -210,10 +210,11 @@ class ResultsScreen(CurveNavigation, Screen[None]):
 
     @work(thread=True, exclusive=True, group="export")
     def _export_worker(self, out: Path) -> None:
-        analysis = self.data.analysis if self.data else None
         try:
+            if self.data is None:
+                raise ValueError(f"run {self.run_id} is still being read")
             paths = adapters.export_report(
-                self.lab.store_path, self.run_id, analysis, out, self.lab.report_formats
+                self.lab.store_path, self.data, out, self.lab.report_formats
             )
         except Exception as e:  # noqa: BLE001 - a failed export is reported, the lab stays up
             self.post_message(ExportDone(out, [], f"{type(e).__name__}: {e}"))

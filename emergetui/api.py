@@ -1,17 +1,18 @@
 """The library's two verbs: run an experiment, analyse a stored run.
 
-Both return the run document, the same dictionary ``emergetui --batch --json``
-prints, so a notebook and the command line see one shape.
+Both return the run document (:class:`~emergetui.report.rundoc.RunDocument`), whose
+``to_dict()`` is what ``emergetui --batch --json`` prints, so a notebook and the
+command line see one shape.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from emergetui.report.document import run_document
 from emergetui.report.from_store import analyse_run
+from emergetui.report.rundoc import RunDocument
 from emergetui.run.events import Event
 from emergetui.run.runner import Runner
 from emergetui.run.spec import ExperimentSpec, build_experiment
@@ -23,7 +24,7 @@ def run(
     spec: ExperimentSpec,
     store: Path | str | None = None,
     on_event: Callable[[Event], None] | None = None,
-) -> dict[str, Any]:
+) -> RunDocument:
     """Run (or resume) ``spec`` into ``store`` and return the analysed run document.
 
     ``on_event`` sees every runner event (progress, rung failures); raise
@@ -41,7 +42,7 @@ def run(
 
 def analyze_run(
     run_id: str = "last", store: Path | str | None = None, seed: int = 0
-) -> dict[str, Any]:
+) -> RunDocument:
     """The run document of a stored run (``run_id``: an id, a unique prefix, or ``"last"``)."""
     with Store(Path(store) if store is not None else None) as st:
         rid = st.resolve_run(run_id)

@@ -140,24 +140,24 @@ def item_weights(n_items: int, n_boot: int, rng: np.random.Generator) -> np.ndar
 
 
 def wilson_interval(k: float, n: int, level: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for ``k`` successes in ``n`` binary trials.
+    """Wilson score interval for ``k`` successes in ``n`` binary trials (scipy's
+    ``binomtest(k, n).proportion_ci(method="wilson")``).
 
     Unlike a percentile bootstrap it never collapses to zero width: 0 hits
     in 100 gives [0, 0.037], so a later rung with a few hits does not
-    "separate" from a floor that was only measured on 100 items.
+    "separate" from a floor that was only measured on 100 items. At the edges
+    the bound is exact: 0 hits give a lower end of exactly 0, n hits an upper
+    end of exactly 1 (the formula, evaluated in floating point, would miss them
+    by a rounding error). ``k`` may be a mean times ``n``: it is rounded to the
+    nearest count. ``n <= 0`` gives (nan, nan): no trials, no interval.
     """
-    from scipy.stats import norm
+    from scipy.stats import binomtest
 
     if n <= 0:
         return (float("nan"), float("nan"))
-    z = float(norm.ppf(0.5 + level / 2.0))
-    p = k / n
-    denom = 1.0 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    lo = 0.0 if k <= 0 else max(0.0, float(centre - half))
-    hi = 1.0 if k >= n else min(1.0, float(centre + half))
-    return (lo, hi)
+    hits = min(max(round(k), 0), n)
+    ci = binomtest(hits, n).proportion_ci(confidence_level=level, method="wilson")
+    return (float(ci.low), float(ci.high))
 
 
 def holm(pvalues: np.ndarray, alpha: float = 0.05) -> np.ndarray:

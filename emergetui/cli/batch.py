@@ -10,14 +10,9 @@ from typing import Any
 from emergetui.analysis.analyze import Analysis
 from emergetui.cli.progress import make_display
 from emergetui.probe.batch_pass import probe_document, probe_text, run_probe_pass
-from emergetui.report.document import (
-    finding_lines,
-    finite,
-    results_table,
-    run_document,
-    verdict_lines,
-)
+from emergetui.report.document import results_table, run_document
 from emergetui.report.from_store import analyse_run
+from emergetui.report.rundoc import RunDocument, finding_lines
 from emergetui.run.events import RunFinished
 from emergetui.run.runner import Runner
 from emergetui.run.spec import ExperimentSpec, build_experiment
@@ -50,9 +45,9 @@ def run_batch(
         analysis = analyse_run(run, seed=spec.seed)
         doc = run_document(run, analysis)
         if spec.probe:
-            doc["probes"] = finite(probe_document(store, runner.run_id))
+            doc.probes = probe_document(store, runner.run_id)
         if json_mode:
-            json.dump(doc, sys.stdout, indent=2, allow_nan=False, default=_json_default)
+            json.dump(doc.to_dict(), sys.stdout, indent=2, allow_nan=False, default=_json_default)
             sys.stdout.write("\n")
         else:
             _print_findings(doc)
@@ -90,7 +85,7 @@ def _print_plots(run: StoredRun, analysis: Analysis) -> None:
         print(text)
 
 
-def _print_findings(doc: dict[str, Any]) -> None:
+def _print_findings(doc: RunDocument) -> None:
     """The plain-words story first: what happened, where, what the continuous metric says."""
     lines = finding_lines(doc)
     if lines:
@@ -100,8 +95,8 @@ def _print_findings(doc: dict[str, Any]) -> None:
         print()
 
 
-def _print_verdicts(doc: dict[str, Any]) -> None:
-    lines = verdict_lines(doc)
+def _print_verdicts(doc: RunDocument) -> None:
+    lines = doc.verdicts
     if lines:
         print("\nEmergence verdicts (see `emergetui --help` for the rule)")
         for line in lines:

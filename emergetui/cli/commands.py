@@ -150,7 +150,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from emergetui.analysis.analyze import analyze
     from emergetui.analysis.data import RungInfo
     from emergetui.analysis.records_in import read_records
-    from emergetui.report.document import document_from_records, results_table, verdict_lines
+    from emergetui.report.document import document_from_records, results_table
 
     inp = read_records(args.file)
     rungs = [dict(g) for g in inp.rungs]
@@ -178,10 +178,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         ):
             print(p, file=sys.stderr)
     if args.json:
-        print(json.dumps(doc, indent=2, allow_nan=False))
+        print(json.dumps(doc.to_dict(), indent=2, allow_nan=False))
         return 0
     print(results_table(doc))
-    lines = verdict_lines(doc)
+    lines = doc.verdicts
     if lines:
         print("Emergence verdicts (see `emergetui analyze --help` for the rule)")
         print("\n".join(lines))

@@ -213,10 +213,10 @@ def write_bigbench_csv(section: BigBenchSection, analysis: Analysis, path: Path)
 def write_bigbench_json(section: BigBenchSection, analysis: Analysis, path: Path) -> Path:
     import json
 
-    from emergetui.report.document import finite
+    from emergetui.analysis.jsonable import clean_json
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    doc = finite(section.to_json(analysis))
+    doc = clean_json(section.to_json(analysis))
     path.write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n", encoding="utf-8")
     return path
 

@@ -1,5 +1,5 @@
-"""The run document (the `--json` output) and the final rung × task × metric table, from the
-store.
+"""The run document (:class:`~emergetui.report.rundoc.RunDocument`, the `--json` output) built
+from a stored run or exported rows and their one analysis, and the rung × task × metric table.
 """
 
 from __future__ import annotations
@@ -8,6 +8,8 @@ import math
 from collections import defaultdict
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+
+from emergetui.report.rundoc import SHORT, RunDocument, verdict_lines
 
 if TYPE_CHECKING:
     from emergetui.analysis.analyze import Analysis
@@ -22,13 +24,6 @@ TABLE_METRICS = (
     "prob_correct",
     "token_edit_distance",
 )
-SHORT = {
-    "exact_match": "exact match",
-    "multiple_choice_grade": "MC grade",
-    "logprob_correct_mean": "logprob/token",
-    "prob_correct": "P(correct)",
-    "token_edit_distance": "edit dist",
-}
 
 
 def rung_row(g: StoredRung) -> dict[str, Any]:
@@ -46,7 +41,7 @@ def rung_row(g: StoredRung) -> dict[str, Any]:
     }
 
 
-def run_document(run: StoredRun, analysis: Analysis | None) -> dict[str, Any]:
+def run_document(run: StoredRun, analysis: Analysis | None) -> RunDocument:
     """``{"run_id", "ladder", "rungs", "results", "emergence", ...}`` for a stored run.
 
     Results are means over the items stored for each (rung, task, setting,
@@ -65,7 +60,7 @@ def run_document(run: StoredRun, analysis: Analysis | None) -> dict[str, Any]:
         analysis=analysis,
         preferred={(h["task"], h["setting"]): h["metric"] for h in heads if h.get("metric")},
     )
-    doc["headline"] = heads
+    doc.headline = heads
     return doc
 
 
@@ -79,7 +74,7 @@ def document_from_records(
     *,
     analysis: Analysis | None = None,
     preferred: Mapping[tuple[str, str], str] | None = None,
-) -> dict[str, Any]:
+) -> RunDocument:
     """The run document from rows and their analysis: shared by a stored run and
     ``emergetui analyze FILE.jsonl``, so an exported run analysed elsewhere gives the same
     document.
@@ -114,30 +109,31 @@ def document_from_records(
                 "chance": chance.get((task, setting, metric)),
             }
         )
-    doc: dict[str, Any] = {
-        "calibration": calibration(records, order),
-        "run_id": run_id,
-        "ladder": ladder,
-        "rungs": rungs,
-        "results": results,
-        "errors": [
+    doc = RunDocument(
+        run_id=run_id,
+        ladder=ladder,
+        rungs=rungs,
+        results=results,
+        errors=[
             {"rung": k[0], "task": k[1], "setting": k[2], "n": v} for k, v in sorted(errors.items())
         ],
-        "not_computed": not_computed,
-        "not_computed_reasons": not_computed_reasons(not_computed),
-    }
+        not_computed=not_computed,
+        not_computed_reasons=not_computed_reasons(not_computed),
+        calibration=calibration(records, order),
+    )
     if analysis is not None and results:
         from emergetui.analysis.export import augment_results, corpus_results, emergence_json
         from emergetui.analysis.findings import findings
 
-        augment_results(doc["results"], analysis)
-        doc["results"].extend(corpus_results(analysis))
-        doc["emergence"] = emergence_json(analysis)
-        doc["findings"] = [f.to_dict() for f in findings(analysis, preferred)]
-        doc["icl"] = [r.to_dict() for r in analysis.icl]
-        doc["mirage"] = [m.to_dict() for m in analysis.mirage]
-        doc["warnings"] = list(analysis.warnings)
-    return finite(doc)
+        augment_results(doc.results, analysis)
+        doc.results.extend(corpus_results(analysis))
+        doc.emergence = emergence_json(analysis)
+        doc.findings = [f.to_dict() for f in findings(analysis, preferred)]
+        doc.icl = [r.to_dict() for r in analysis.icl]
+        doc.mirage = [m.to_dict() for m in analysis.mirage]
+        doc.warnings = list(analysis.warnings)
+        doc.verdicts = verdict_lines(analysis, preferred)
+    return doc
 
 
 def headlines(tasksets: Any) -> list[dict[str, Any]]:
@@ -186,36 +182,26 @@ def calibration(records: list[Any], order: dict[str, int]) -> list[dict[str, Any
     return rows
 
 
-def finite(o: Any) -> Any:
-    """NaN/inf become null so the document is strict JSON."""
-    if isinstance(o, float):
-        return o if math.isfinite(o) else None
-    if isinstance(o, dict):
-        return {k: finite(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [finite(v) for v in o]
-    return o
-
-
-def results_table(doc: dict[str, Any]) -> str:
+def results_table(doc: RunDocument) -> str:
     """Rung × (task, setting) × metric as an aligned text table, with held-out loss per rung."""
     from rich.console import Console
     from rich.table import Table
 
     rows: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = defaultdict(dict)
     metrics_seen: set[str] = set()
-    for r in doc["results"]:
+    d = doc.to_dict()  # strict JSON: a NaN interval end is None, as in the --json output
+    for r in d["results"]:
         rows[(r["task"], r["setting"], r["rung"])][r["metric"]] = r
         metrics_seen.add(r["metric"])
     metrics = [m for m in TABLE_METRICS if m in metrics_seen]
-    heldout = {g["label"]: (g.get("heldout") or {}).get("loss") for g in doc["rungs"]}
-    params = {g["label"]: g["params"] for g in doc["rungs"]}
-    table = Table(title=f"run {doc['run_id']} — ladder {doc['ladder']}", show_lines=False)
+    heldout = {g["label"]: (g.get("heldout") or {}).get("loss") for g in d["rungs"]}
+    params = {g["label"]: g["params"] for g in d["rungs"]}
+    table = Table(title=f"run {doc.run_id} — ladder {doc.ladder}", show_lines=False)
     for col in ("task", "setting", "rung", "params", "held-out loss", *[SHORT[m] for m in metrics]):
         table.add_column(
             col, justify="left" if col in ("task", "setting", "rung") else "right", no_wrap=True
         )
-    order = {g["label"]: i for i, g in enumerate(doc["rungs"])}
+    order = {g["label"]: i for i, g in enumerate(d["rungs"])}
     for (task, setting, rung), vals in sorted(
         rows.items(), key=lambda kv: (kv[0][0], kv[0][1], order.get(kv[0][2], 99))
     ):
@@ -244,10 +230,10 @@ def results_table(doc: dict[str, Any]) -> str:
     console = Console(width=width, record=True, file=_Null())
     console.print(table)
     text = console.export_text()
-    if doc.get("not_computed"):
+    if doc.not_computed:
         text += (
             "not computed (unsupported metrics named by the tasks): "
-            f"{', '.join(doc['not_computed'])}\n"
+            f"{', '.join(doc.not_computed)}\n"
         )
     return text
 
@@ -258,43 +244,3 @@ class _Null:
 
     def flush(self) -> None:
         pass
-
-
-def finding_lines(doc: dict[str, Any]) -> list[str]:
-    """The run's findings in plain words (see :mod:`emergetui.analysis.findings`)."""
-    return [f["text"] for f in doc.get("findings") or []]
-
-
-def verdict_lines(doc: dict[str, Any]) -> list[str]:
-    """Per task setting: the headline verdict (the task's preferred metric, e.g. BIG-bench's
-    preferred_score, which may be a corpus statistic such as BLEU; else the discrete one),
-    the other metrics' verdicts, the headline's one-line evidence, the mirage outcome and
-    its mechanism line."""
-    by_key: dict[tuple[str, str], dict[str, dict[str, Any]]] = defaultdict(dict)
-    for r in doc.get("emergence") or []:
-        by_key[(r["task"], r["setting"])][r["metric"]] = r
-    preferred = {(h["task"], h["setting"]): h.get("metric") for h in doc.get("headline") or []}
-    lines = []
-    for (task, setting), rows in by_key.items():
-        names = (preferred.get((task, setting)), "exact_match", "multiple_choice_grade")
-        head = next((rows[m] for m in names if m in rows), None)
-        if head is None:
-            continue
-        text = (
-            f"{task} [{setting}] {SHORT.get(head['metric'], head['metric'])}: "
-            f"{head['verdict'].upper()}"
-        )
-        mid = head.get("sigmoid_midpoint")
-        if head["verdict"] == "emergent" and isinstance(mid, (int, float)):
-            text += f" (critical scale ~{mid:.3g} params)"
-        others = [m for m in rows if m != head["metric"]]
-        cont = [f"{SHORT.get(m, m)} {rows[m]['verdict']}" for m in others]
-        if cont:
-            text += "; other metrics: " + ", ".join(cont)
-        lines.append(text)
-        lines.append(f"    evidence: {head.get('reason', '')}")
-        if head.get("mirage") and head["mirage"] != "n/a":
-            lines.append(f"    mirage test: {head['mirage']} ({head.get('mirage_reason') or ''})")
-            if head.get("mirage_mechanism"):
-                lines.append(f"    mechanism: {head['mirage_mechanism']}")
-    return lines

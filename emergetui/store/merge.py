@@ -22,7 +22,6 @@ Merging again changes nothing.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sqlite3
@@ -34,6 +33,7 @@ from urllib.parse import quote
 
 from emergetui.errors import StoreError
 from emergetui.store import provenance
+from emergetui.store.identity import RunIdentity
 from emergetui.store.results import Store
 from emergetui.store.schema import RESULT_TABLES, TABLES, columns, table_names
 
@@ -81,20 +81,9 @@ class MergeResult:
         return out
 
 
-def run_id_of(identity: dict[str, Any]) -> str:
-    """The id :meth:`RunConfig.run_id` gives a run with this identity (same hash)."""
-    blob = json.dumps(identity, sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:12]
-
-
 def experiment_key(config: dict[str, Any]) -> dict[str, Any]:
-    """A run's identity without its rungs: what partial runs of one experiment share.
-
-    ``task_specs`` (how tasks were named on the command line, often paths
-    that differ between machines) is left out; the task names, settings and
-    item hashes are compared instead.
-    """
-    return {k: v for k, v in config.items() if k not in ("rungs", "task_specs")}
+    """A stored run's identity without its rungs (:meth:`RunIdentity.experiment_key`)."""
+    return RunIdentity.from_dict(config).experiment_key()
 
 
 # -- reading ------------------------------------------------------------------------------
@@ -339,10 +328,8 @@ def _merge_into(path: Path, sources: list[RunRef], accept_old: bool) -> MergeRes
             _same_experiment(sources[0], r)
         runs = existing + sources
         rungs = _merged_rungs(runs, accept_old)
-        identity = {**sources[0].config, "rungs": [r["label"] for r in rungs]}
-        identity.pop("ladder", None)
-        identity = {"ladder": sources[0].ladder, **identity}
-        run_id = run_id_of(identity)
+        identity = RunIdentity.from_dict(sources[0].config).with_rungs(r["label"] for r in rungs)
+        run_id = identity.run_id
         res = MergeResult(path, run_id)
         statuses = [r["status"] for r in rungs]
         status = "done" if statuses and all(s == "done" for s in statuses) else "done-with-errors"
@@ -355,7 +342,7 @@ def _merge_into(path: Path, sources: list[RunRef], accept_old: bool) -> MergeRes
                     min(r.created for r in runs),
                     time.time(),
                     sources[0].ladder,
-                    json.dumps(identity, sort_keys=True),
+                    json.dumps(identity.to_dict(), sort_keys=True),
                     status,
                 ),
             )

@@ -9,7 +9,6 @@ whose row exists for the same item content and the same model file.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 import time
@@ -21,6 +20,7 @@ from typing import Any
 from platformdirs import user_data_dir
 
 from emergetui.errors import StoreError
+from emergetui.hashing import file_sha256
 from emergetui.store.rows import RunSummary, StoredRung, StoredTaskSet
 from emergetui.store.schema import migrate
 from emergetui.tasks.records import ItemRaw, ItemRecord
@@ -374,14 +374,3 @@ class Store:
                 (str(p), st.st_size, st.st_mtime_ns, digest),
             )
         return digest
-
-
-def file_sha256(path: str | Path, chunk: int = 1 << 22) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while True:
-            b = f.read(chunk)
-            if not b:
-                break
-            h.update(b)
-    return h.hexdigest()

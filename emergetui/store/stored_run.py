@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from emergetui.store.identity import RunIdentity
 from emergetui.store.results import Store
 from emergetui.store.rows import StoredRung, StoredTaskSet
 from emergetui.tasks.records import ItemRecord
@@ -33,6 +34,10 @@ class StoredRun:
     tasksets: list[StoredTaskSet]
     records: list[ItemRecord] = field(repr=False)
     store_path: Path | None = None
+
+    @property
+    def identity(self) -> RunIdentity:
+        return RunIdentity.from_dict(self.config)
 
     @property
     def analysed_rungs(self) -> list[StoredRung]:

@@ -56,7 +56,7 @@ def test_disjoint_rungs_make_the_whole_ladder(
 
     with Store(into) as st:  # the run document (--json) names each rung's provenance
         rdoc = run_document(load_run(st, run.run_id), None)
-    assert all(r["provenance"]["model_sha256"] == r["sha256"] for r in rdoc["rungs"])
+    assert all(r["provenance"]["model_sha256"] == r["sha256"] for r in rdoc.rungs)
     # and a rerun of the whole ladder finds everything stored
     run_batch(ladder3, None, into)
     with Store(into) as st:

@@ -132,7 +132,7 @@ def test_item_errors_are_stored_not_fatal(tmp_path: Path, tiny_model: Path) -> N
 def test_sha256_cache_and_model_change_invalidates(tmp_path: Path, tiny_model: Path) -> None:
     import shutil
 
-    from emergetui.store.results import file_sha256
+    from emergetui.hashing import file_sha256
 
     m = tmp_path / "m.gguf"
     shutil.copy(tiny_model, m)

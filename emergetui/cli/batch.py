@@ -1,4 +1,4 @@
-"""`emergetui --batch`: build the experiment from a spec, run it, print the results."""
+"""`emergetui --batch`: drive a run (:class:`~emergetui.api.RunSession`), print the results."""
 
 from __future__ import annotations
 
@@ -8,16 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from emergetui.analysis.analyze import Analysis
+from emergetui.api import RunSession
 from emergetui.cli.progress import make_display
-from emergetui.probe.batch_pass import probe_document, probe_text, run_probe_pass
-from emergetui.report.document import results_table, run_document
-from emergetui.report.from_store import analyse_run
+from emergetui.probe.batch_pass import probe_text
+from emergetui.report.document import results_table
 from emergetui.report.rundoc import RunDocument, finding_lines
-from emergetui.run.events import RunFinished
-from emergetui.run.runner import Runner
-from emergetui.run.spec import ExperimentSpec, build_experiment
+from emergetui.run.spec import ExperimentSpec
 from emergetui.store.results import Store
-from emergetui.store.stored_run import StoredRun, load_run
+from emergetui.store.stored_run import StoredRun
 
 
 def run_batch(
@@ -25,27 +23,13 @@ def run_batch(
 ) -> int:
     """Run ``spec`` into the store at ``store_path``; the exit status follows the README's rules."""
     with Store(store_path) as store:
-        exp = build_experiment(spec)
-        for warning in exp.warnings:
-            print(f"emergetui: warning: {warning}", file=sys.stderr)
-        runner = Runner(exp.config, store)
         display = make_display(json_mode=json_mode)
-        finished = None
         try:
-            for ev in runner.events():
-                display.handle(ev)
-                if isinstance(ev, RunFinished):
-                    finished = ev
+            outcome = RunSession(spec, store, display.handle).drive()
         finally:
             display.close()
-        if spec.probe and finished is not None and not finished.cancelled:
-            run_probe_pass(store, runner.run_id, exp, spec)
-        # read and analysed once: the document, the plots and the verdicts show this analysis
-        run = load_run(store, runner.run_id)
-        analysis = analyse_run(run, seed=spec.seed)
-        doc = run_document(run, analysis)
-        if spec.probe:
-            doc.probes = probe_document(store, runner.run_id)
+        doc, run, analysis = outcome.document, outcome.stored, outcome.analysis
+        assert doc is not None and run is not None and analysis is not None
         if json_mode:
             json.dump(doc.to_dict(), sys.stdout, indent=2, allow_nan=False, default=_json_default)
             sys.stdout.write("\n")
@@ -57,16 +41,18 @@ def run_batch(
             _print_verdicts(doc)
             if spec.probe:
                 print(probe_text(store, run))
-            print(f"\nrun {runner.run_id} stored in {store.path}")
+            print(f"\nrun {outcome.run_id} stored in {store.path}")
             print(
-                f"  report: emergetui report {runner.run_id} --out DIR    "
-                f"export: emergetui export {runner.run_id}"
+                f"  report: emergetui report {outcome.run_id} --out DIR    "
+                f"export: emergetui export {outcome.run_id}"
             )
+        finished = outcome.finished
         if finished is None:
             return 1
         if finished.cancelled:
             return 130
-        all_failed = finished.n_failed_rungs and finished.n_failed_rungs == len(exp.config.rungs)
+        n_rungs = len(outcome.experiment.config.rungs)
+        all_failed = finished.n_failed_rungs and finished.n_failed_rungs == n_rungs
         return 1 if all_failed else 0
 
 

@@ -4,6 +4,7 @@ from a stored run or exported rows and their one analysis, and the rung × task 
 
 from __future__ import annotations
 
+import io
 import math
 from collections import defaultdict
 from collections.abc import Mapping
@@ -227,7 +228,7 @@ def results_table(doc: RunDocument) -> str:
     import sys
 
     width = shutil.get_terminal_size((120, 24)).columns if sys.stdout.isatty() else 240
-    console = Console(width=width, record=True, file=_Null())
+    console = Console(width=width, record=True, file=io.StringIO())
     console.print(table)
     text = console.export_text()
     if doc.not_computed:
@@ -236,11 +237,3 @@ def results_table(doc: RunDocument) -> str:
             f"{', '.join(doc.not_computed)}\n"
         )
     return text
-
-
-class _Null:
-    def write(self, _s: str) -> int:
-        return 0
-
-    def flush(self) -> None:
-        pass

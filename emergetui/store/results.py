@@ -232,7 +232,13 @@ class Store:
         ).fetchall()
         return [
             StoredRung(
-                *r[:7],
+                label=r[0],
+                params=r[1],
+                path=r[2],
+                sha256=r[3],
+                n_gpu_layers=r[4],
+                status=r[5],
+                error=r[6],
                 heldout=json.loads(r[7]) if r[7] else None,
                 provenance=json.loads(r[8]) if r[8] else None,
             )

@@ -65,7 +65,7 @@ class RunDriver:
         self.spec = spec
         self.store_path = store_path
         self._post = post
-        self.pump = EventPump(lambda items: post(RunnerBatch(items)), interval_s=interval_s)
+        self.pump = EventPump(self._post_batch, interval_s=interval_s)
         self.session = RunSession(
             spec,
             store_path,
@@ -74,6 +74,9 @@ class RunDriver:
             runner_factory=runner_factory,
         )
         self.run_id: str | None = None
+
+    def _post_batch(self, items: tuple[object, ...]) -> None:
+        self._post(RunnerBatch(items))
 
     def cancel(self) -> None:
         self.session.cancel()

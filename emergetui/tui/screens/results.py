@@ -101,8 +101,8 @@ class ResultsScreen(CurveNavigation, Screen[None]):
         self.data = msg.data
         self.query_one("#probe-maps", Static).update(
             msg.data.probes
-            or "No probe results: run with `emergetui --batch --probe` to capture per-layer "
-            "states, the logit lens and linear probes."
+            or "No probe results: run with `emergetui --probe` (the lab or --batch) to capture "
+            "per-layer states, the logit lens and linear probes."
         )
         self._fill_tables()
         self._redraw()

@@ -216,7 +216,7 @@ def _toy_spec(limit: int | None) -> ExperimentSpec:
 
 
 def _items(store: Path, run_id: str) -> int:
-    from emergetui.run.store import Store
+    from emergetui.store.results import Store
 
     with Store(store) as s:
         return s.count_items(run_id)
@@ -228,7 +228,7 @@ def batch_run(store: Path, limit: int | None) -> tuple[float, int]:
     from emergetui.run.events import RunFinished
     from emergetui.run.runner import Runner
     from emergetui.run.spec import build_experiment
-    from emergetui.run.store import Store
+    from emergetui.store.results import Store
 
     spec = _toy_spec(limit)
     with Store(store) as s, contextlib.redirect_stderr(io.StringIO()):

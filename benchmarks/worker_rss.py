@@ -34,7 +34,7 @@ from pathlib import Path
 from emergetui.run import events as ev
 from emergetui.run.runner import Runner
 from emergetui.run.spec import ExperimentSpec, build_experiment
-from emergetui.run.store import Store
+from emergetui.store.results import Store
 
 MB = 1 << 20
 

@@ -23,3 +23,12 @@ class SpecError(EmergetuiError, ValueError):
 
 class CliError(EmergetuiError):
     """A command line that cannot be acted on (bad syntax, no terminal for the lab)."""
+
+
+class StoreError(EmergetuiError, RuntimeError):
+    """The results store cannot be opened, read or written; the message names the file."""
+
+
+class RecordsError(EmergetuiError, ValueError):
+    """A per-item records file (``emergetui export``'s JSONL) that cannot be read; the message
+    names the file, the line and the field."""

@@ -152,11 +152,16 @@ def binom_sf_at_least(k: int, n: int, p: float) -> float:
 
 
 def wilson_interval(k: float, n: int, level: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for ``k`` successes in ``n`` binary trials.
+    """Wilson score interval for ``k`` successes in ``n`` binary trials (the same as scipy's
+    ``binomtest(k, n).proportion_ci(method="wilson")``, without importing scipy.stats).
 
     Unlike a percentile bootstrap it never collapses to zero width: 0 hits
     in 100 gives [0, 0.037], so a later rung with a few hits does not
-    "separate" from a floor that was only measured on 100 items.
+    "separate" from a floor that was only measured on 100 items. At the edges
+    the bound is exact: 0 hits give a lower end of exactly 0, n hits an upper
+    end of exactly 1 (the formula, evaluated in floating point, would miss them
+    by a rounding error). ``k`` may be a mean times ``n`` (a fractional count).
+    ``n <= 0`` gives (nan, nan): no trials, no interval.
     """
     from scipy.special import ndtri  # norm.ppf's own function; scipy.stats costs ~0.5 s to import
 

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import norm
+from scipy.special import ndtr  # norm.cdf without importing scipy.stats (~0.5 s)
 
 from emergetui.analysis.bootstrap import item_weights
 from emergetui.analysis.forecast_fit import BEND_PER_DECADE, bend, fit_line
@@ -107,7 +107,7 @@ def mc_route(
     per_decade = np.var(steps, axis=0) / np.maximum(np.diff(x), 1e-9)
     scatter = math.sqrt(max(float(per_decade.mean()) * max(distance, 0.0), MIN_SCATTER**2))
     top = margin[:, -1]
-    prob = norm.cdf((top[None, :] + delta[:, None]) / scatter)
+    prob = ndtr((top[None, :] + delta[:, None]) / scatter)
     # the observed grade of these items: each right with its own chance (Poisson binomial),
     # tighter than a binomial at the mean chance when the items differ
     spread = np.sqrt((prob * (1.0 - prob)).sum(axis=1)) / n

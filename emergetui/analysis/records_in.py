@@ -5,13 +5,15 @@ produced by another tool) can be judged here. One JSON object per line:
 
 * required: ``rung`` (label), ``params`` (positive number), ``task``,
   ``setting``, ``item_id``, ``metrics`` (``{name: number or null}``);
+* ``version``: the layout's version, :data:`RECORDS_VERSION` (lines written before
+  versions existed have none and are read as version 1; another number is refused);
 * optional: ``chance`` (``{metric: level}``; a curve's level is the mean
   over its lines), ``raw`` (token log-probs, choices: an ``ItemRaw``),
   ``heldout`` (the rung's ``{"loss": ...}``), ``shots``, ``error``,
   ``choices``, ``target_scores``, ``targets``, ``prompt``, ``run_id``,
   ``ladder``.
 
-``emergetui export --format jsonl`` writes exactly these fields, so export
+``emergetui export`` (:mod:`emergetui.analysis.records_out`) writes exactly these fields, so export
 then analyze gives the document of the original run. A bad line stops the
 read with one error naming the file, the line and the field.
 """
@@ -25,14 +27,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emergetui.errors import CliError
+from emergetui.errors import RecordsError
 from emergetui.tasks.records import ItemRaw, ItemRecord
 
 REQUIRED = ("rung", "params", "task", "setting", "item_id", "metrics")
 
+RECORDS_VERSION = 1
+"""The layout :mod:`~emergetui.analysis.records_out` writes and this module reads."""
 
-class RecordsError(CliError):
-    """A JSONL line the analysis cannot use."""
+__all__ = ["RECORDS_VERSION", "RecordsError", "RecordsInput", "read_records"]
 
 
 @dataclass
@@ -63,6 +66,13 @@ def _text(obj: dict[str, Any], name: str, where: str) -> str:
 def _parse_line(obj: Any, where: str) -> tuple[ItemRecord, int, dict[str, Any] | None, dict]:
     if not isinstance(obj, dict):
         raise RecordsError(f"{where}: expected a JSON object, got {type(obj).__name__}")
+    version = obj.get("version", 1)
+    if version != RECORDS_VERSION or isinstance(version, bool):
+        raise RecordsError(
+            f"{where}: field 'version': records version {version!r} is not one this emergetui "
+            f"reads (it reads version {RECORDS_VERSION}); export the run again with this "
+            "emergetui, or analyse the file with the version that wrote it"
+        )
     for name in REQUIRED:
         if name not in obj:
             raise RecordsError(f"{where}: field '{name}' is missing")

@@ -1,4 +1,4 @@
-"""`emergetui --batch`: build the experiment from a spec, run it, print the results."""
+"""`emergetui --batch`: drive a run (:class:`~emergetui.api.RunSession`), print the results."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from emergetui.analysis.analyze import Analysis
+from emergetui.api import RunSession
 from emergetui.cli.progress import make_display
-from emergetui.probe.batch_pass import probe_document, probe_text, run_probe_pass
-from emergetui.report.document import finite, run_document
+from emergetui.probe.batch_pass import probe_text
+from emergetui.report.rundoc import RunDocument
 from emergetui.report.summary import (
     COMPACT_MAX_PLOTS,
     COMPACT_PLOT_HEIGHT,
@@ -17,10 +19,9 @@ from emergetui.report.summary import (
     table_text,
     verdicts_text,
 )
-from emergetui.run.events import RunFinished
-from emergetui.run.runner import Runner
-from emergetui.run.spec import ExperimentSpec, build_experiment
-from emergetui.run.store import Store
+from emergetui.run.spec import ExperimentSpec
+from emergetui.store.results import Store
+from emergetui.store.stored_run import StoredRun
 
 
 def run_batch(
@@ -37,26 +38,15 @@ def run_batch(
     and the plots of the curves worth seeing; "full" the findings, the long table, every
     plot and every verdict's detail."""
     with Store(store_path) as store:
-        exp = build_experiment(spec)
-        for warning in exp.warnings:
-            print(f"emergetui: warning: {warning}", file=sys.stderr)
-        runner = Runner(exp.config, store)
         display = make_display(json_mode=json_mode)
-        finished = None
         try:
-            for ev in runner.events():
-                display.handle(ev)
-                if isinstance(ev, RunFinished):
-                    finished = ev
+            outcome = RunSession(spec, store, display.handle).drive()
         finally:
             display.close()
-        if spec.probe and finished is not None and not finished.cancelled:
-            run_probe_pass(store, runner.run_id, exp, spec)
-        doc = run_document(store, runner.run_id, exp.config.ladder, analyse=True, seed=spec.seed)
-        if spec.probe:
-            doc["probes"] = finite(probe_document(store, runner.run_id))
+        doc, run, analysis = outcome.document, outcome.stored, outcome.analysis
+        assert doc is not None and run is not None and analysis is not None
         if json_mode:
-            json.dump(doc, sys.stdout, indent=2, allow_nan=False, default=_json_default)
+            json.dump(doc.to_dict(), sys.stdout, indent=2, allow_nan=False, default=_json_default)
             sys.stdout.write("\n")
         else:
             compact = table == "compact"
@@ -64,22 +54,24 @@ def run_batch(
             if compact:
                 print(verdicts_text(doc, table), end="")
             if plots:
-                _print_plots(store, runner.run_id, spec.seed, compact=compact)
+                _print_plots(run, analysis, compact=compact)
             if not compact:
                 print(verdicts_text(doc, table), end="")
             _print_forecasts(doc)
             if spec.probe:
-                print(probe_text(store, runner.run_id))
-            print(f"\nrun {runner.run_id} stored in {store.path}")
+                print(probe_text(store, run))
+            print(f"\nrun {outcome.run_id} stored in {store.path}")
             print(
-                f"  report: emergetui report {runner.run_id} --out DIR    "
-                f"export: emergetui export {runner.run_id}"
+                f"  report: emergetui report {outcome.run_id} --out DIR    "
+                f"export: emergetui export {outcome.run_id}"
             )
+        finished = outcome.finished
         if finished is None:
             return 1
         if finished.cancelled:
             return 130
-        all_failed = finished.n_failed_rungs and finished.n_failed_rungs == len(exp.config.rungs)
+        n_rungs = len(outcome.experiment.config.rungs)
+        all_failed = finished.n_failed_rungs and finished.n_failed_rungs == n_rungs
         return 1 if all_failed else 0
 
 
@@ -89,7 +81,7 @@ def _json_default(o: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
-def _print_plots(store: Store, run_id: str, seed: int, *, compact: bool) -> None:
+def _print_plots(run: StoredRun, analysis: Analysis, *, compact: bool) -> None:
     try:
         from emergetui.report.ladder_table import WORTH_SEEING
         from emergetui.report.termplot import run_plots
@@ -98,15 +90,15 @@ def _print_plots(store: Store, run_id: str, seed: int, *, compact: bool) -> None
     only, cap, rows = (
         (WORTH_SEEING, COMPACT_MAX_PLOTS, COMPACT_PLOT_HEIGHT) if compact else (None, None, 18)
     )
-    for text in run_plots(store, run_id, seed=seed, only=only, max_plots=cap, height=rows):
+    for text in run_plots(run, analysis, only=only, max_plots=cap, height=rows):
         print(text)
 
 
-def _print_forecasts(doc: dict[str, Any]) -> None:
+def _print_forecasts(doc: RunDocument) -> None:
     """Could each headline curve's rungs be predicted from the smaller ones (and how)?"""
     from emergetui.report.forecast_section import forecast_lines
 
-    lines = forecast_lines(doc.get("forecast") or [])
+    lines = forecast_lines(doc.forecast or [])
     if lines:
         print("\nForecasts (each rung from the rungs below it; 90% bands)")
         for line in lines:

@@ -10,10 +10,9 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import TextIO
 
 from emergetui.errors import CliError
-from emergetui.run.store import Store
+from emergetui.store.results import Store
 
 
 def dispatch(args: argparse.Namespace) -> int:
@@ -42,46 +41,18 @@ def _open_store(args: argparse.Namespace) -> Store:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    """One JSON line per stored item: the raw material and the metrics, plus what `analyze`
-    needs to judge the rows without the store (the rung's size and held-out loss, chance levels)."""
+    """One JSON line per stored item (:mod:`emergetui.analysis.records_out`), read back by
+    ``emergetui analyze``."""
+    from emergetui.analysis.records_out import write_records
+    from emergetui.store.stored_run import load_run
+
     with _open_store(args) as store:
-        run_id = store.resolve_run(args.run)
-        rungs = {g.label: g for g in store.rungs(run_id)}
-        tasksets = store.tasksets(run_id)
-        chance = {(t.task, t.setting): t.chance for t in tasksets}
-        listed = {(t.task, t.setting): list(t.metrics) for t in tasksets}
-        ladder = store.run_config(run_id).get("ladder")
-        out: TextIO = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
-        try:
-            for r in store.records(run_id):
-                g = rungs.get(r.rung)
-                line = {
-                    "run_id": r.run_id,
-                    "ladder": ladder,
-                    "rung": r.rung,
-                    "params": g.params if g else None,
-                    "heldout": g.heldout if g else None,
-                    "rung_status": g.status if g else None,
-                    "chance": chance.get((r.task, r.setting), {}),
-                    "task_metrics": listed.get((r.task, r.setting), []),
-                    "task": r.task,
-                    "setting": r.setting,
-                    "shots": r.shots,
-                    "item_id": r.item_id,
-                    "item_hash": r.item_hash,
-                    "model_sha256": r.model_sha256,
-                    "prompt": r.prompt,
-                    "choices": r.choices,
-                    "target_scores": r.target_scores,
-                    "targets": r.targets,
-                    "raw": r.raw.to_dict(),
-                    "metrics": r.metrics,
-                    "error": r.error,
-                }
-                out.write(json.dumps(line, ensure_ascii=False) + "\n")
-        finally:
-            if out is not sys.stdout:
-                out.close()
+        run = load_run(store, store.resolve_run(args.run))
+    if args.out is None:
+        write_records(run, sys.stdout)
+    else:
+        with open(args.out, "w", encoding="utf-8") as out:
+            write_records(run, out)
     return 0
 
 
@@ -182,13 +153,17 @@ def cmd_pull(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from emergetui.report import write_run_report
     from emergetui.report.document import run_document
+    from emergetui.report.from_store import analyse_run
     from emergetui.report.summary import summary_text
+    from emergetui.store.stored_run import load_run
 
     with _open_store(args) as store:
         run_id = store.resolve_run(args.run)
-        written = write_run_report(store, run_id, Path(args.out))
+        run = load_run(store, run_id)
+        analysis = analyse_run(run)  # one analysis for the report files and the summary
+        written = write_run_report(store, run_id, Path(args.out), run=run, analysis=analysis)
         summary = Path(args.out) / "summary.txt"  # what --batch prints before its plots
-        doc = run_document(store, run_id, analyse=True)
+        doc = run_document(run, analysis)
         summary.write_text(summary_text(doc, args.table, width=100), encoding="utf-8")
         written.append(summary)
     for p in written:
@@ -205,23 +180,20 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
     inp = read_records(args.file)
     rungs = [dict(g) for g in inp.rungs]
+    # analysed once: the document and the report files show this analysis
+    infos = [
+        RungInfo(g["label"], g["params"], g.get("heldout"))
+        for g in rungs
+        if g.get("status") != "failed"
+    ]
+    analysis = analyze(inp.records, infos, seed=args.seed, chance=inp.chance, corpus=inp.listed)
     doc = document_from_records(
-        inp.run_id,
-        inp.ladder,
-        rungs,
-        inp.records,
-        inp.chance,
-        [],
-        listed=inp.listed,
-        analyse=True,
-        seed=args.seed,
+        inp.run_id, inp.ladder, rungs, inp.records, inp.chance, [], analysis=analysis
     )
     if args.out is not None:
         from emergetui.report import write_report
         from emergetui.report.bigbench import BigBenchSection
 
-        infos = [RungInfo(g["label"], g["params"], g.get("heldout")) for g in rungs]
-        analysis = analyze(inp.records, infos, seed=args.seed, chance=inp.chance, corpus=inp.listed)
         section = BigBenchSection.from_records(inp.records, [g["label"] for g in rungs])
         for p in write_report(
             analysis,
@@ -232,7 +204,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         ):
             print(p, file=sys.stderr)
     if args.json:
-        print(json.dumps(doc, indent=2, allow_nan=False))
+        print(json.dumps(doc.to_dict(), indent=2, allow_nan=False))
         return 0
     from emergetui.report.summary import summary_text
 

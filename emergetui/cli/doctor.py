@@ -155,7 +155,7 @@ def _token_presence(env: dict[str, str], hf_home: Path) -> str:
 
 
 def store_section(store: Path | None) -> list[str]:
-    from emergetui.run.store import default_store_path
+    from emergetui.store.results import default_store_path
 
     path = Path(store) if store is not None else default_store_path()
     if not path.is_file():

@@ -84,7 +84,7 @@ def cmd_rpc_server(args: argparse.Namespace) -> int:
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
-    from emergetui.run.merge import merge_stores
+    from emergetui.store.merge import merge_stores
 
     result = merge_stores(list(args.stores), args.into, accept_old=args.accept_old)
     for line in result.lines():

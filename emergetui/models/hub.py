@@ -16,7 +16,6 @@ imported, so the settings in force are the ones the user sees.
 from __future__ import annotations
 
 import errno
-import hashlib
 import logging
 import os
 import re
@@ -33,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from emergetui.errors import EmergetuiError
+from emergetui.hashing import file_sha256
 from emergetui.models.ladders import LadderError, RungSpec, is_safe_relative, select_gguf_files
 from emergetui.models.progress import DownloadProgress
 
@@ -172,7 +172,7 @@ def _check_local(rung: RungSpec) -> Path:
     missing = [p for p in shard_paths(rung.path) if not p.is_file()]
     if missing:
         raise HubError(f"{rung.label}: local model file not found: {missing[0]}")
-    if rung.sha256 and _sha256_file(rung.path) != rung.sha256:
+    if rung.sha256 and file_sha256(rung.path) != rung.sha256:
         raise HubError(f"{rung.label}: {rung.path} does not match the sha256 pinned for it")
     return rung.path
 
@@ -314,7 +314,7 @@ def _download_one(
             if size not in (None, got)
             else ""
         )
-        if not bad and expected_sha and (actual := _sha256_file(partial)) != expected_sha:
+        if not bad and expected_sha and (actual := file_sha256(partial)) != expected_sha:
             bad = f"sha256 mismatch for {f.name}: expected {expected_sha}, got {actual}"
         if bad:  # never leave bytes where a later run would trust them
             partial.unlink(missing_ok=True)
@@ -426,14 +426,6 @@ def _fetch(
         f"file is kept at {partial} and the next run resumes it",
         network=True,
     )
-
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(8 * _CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _scrub(text: str, token: str | None) -> str:

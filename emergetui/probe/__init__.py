@@ -26,7 +26,7 @@ _EXPORTS = {
     "probe_rung": "emergetui.probe.run",
     "run_probes": "emergetui.probe.run",
     "ProbeResult": "emergetui.probe.result",
-    "behaviour_from_store": "emergetui.probe.store",
+    "behaviour_from_run": "emergetui.probe.store",
     "load_probe_results": "emergetui.probe.store",
     "save_probe_results": "emergetui.probe.store",
 }
@@ -36,7 +36,7 @@ __all__ = [
     "LensHead",
     "ProbeResult",
     "Prober",
-    "behaviour_from_store",
+    "behaviour_from_run",
     "capture_hidden",
     "heatmap_text",
     "load_probe_results",

@@ -1,114 +1,69 @@
-"""Probe results in the run's own SQLite file, in a table of their own.
+"""Probe results in the run's own store: :class:`ProbeResult` objects to and from table rows.
 
-One row per (run, rung, task, setting, kind, layer): curves have ``layer >= 0``,
-per-rung scalars use ``layer = -1``. The table lives next to the item rows so a
-report reads everything from one file, but it is created here, on first use,
-so the results store's schema does not depend on the probes. Saving a result
-replaces that (run, rung, task, setting)'s earlier rows: a rerun is idempotent.
+The table and its SQL belong to the store (``store/probes.py``); this module
+flattens a result into rows (scalars at layer -1, curves at their layer) and
+back, and computes the behavioural curve the probes are compared with.
 """
 
 from __future__ import annotations
 
 import math
-import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
 
 from emergetui.probe.result import ProbeResult
-
-if TYPE_CHECKING:
-    from emergetui.run.store import Store
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS probe_results (
-    run_id TEXT, rung TEXT, task TEXT, setting TEXT, kind TEXT, layer INTEGER, value REAL,
-    n INTEGER,
-    PRIMARY KEY (run_id, rung, task, setting, kind, layer)
-)
-"""
-
-
-class _HasPath(Protocol):
-    path: Path
-
-
-def _connect(store: str | Path | _HasPath, timeout_s: float = 60.0) -> sqlite3.Connection:
-    path = store.path if hasattr(store, "path") else store  # a Store, or its file
-    db = sqlite3.connect(str(path), timeout=timeout_s, isolation_level=None)
-    db.execute(f"PRAGMA busy_timeout={int(timeout_s * 1000)}")
-    db.execute(SCHEMA)
-    return db
+from emergetui.store.probes import ProbeRow, probe_rows, save_probe_rows
+from emergetui.store.results import Store
+from emergetui.store.stored_run import StoredRun
 
 
 def save_probe_results(
-    store: str | Path | _HasPath, run_id: str, results: Iterable[ProbeResult]
+    store: Store | str | Path, run_id: str, results: Iterable[ProbeResult]
 ) -> int:
     """Write results (replacing earlier rows of the same rung/task/setting); returns rows
-    written."""
-    db = _connect(store)
-    written = 0
-    try:
-        db.execute("BEGIN IMMEDIATE")  # take the write lock first, as Store does: writers queue
-        try:
-            for r in results:
-                db.execute(
-                    "DELETE FROM probe_results WHERE run_id=? AND rung=? AND task=? AND setting=?",
-                    (run_id, r.rung, r.task, r.setting),
-                )
-                rows = [(k, -1, v) for k, v in r.scalars.items()]
-                rows += [(k, i, v) for k, vals in r.curves.items() for i, v in enumerate(vals)]
-                db.executemany(
-                    "INSERT INTO probe_results VALUES (?,?,?,?,?,?,?,?)",
-                    [(run_id, r.rung, r.task, r.setting, k, i, _num(v), r.n) for k, i, v in rows],
-                )
-                written += len(rows)
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-    finally:
-        db.close()
-    return written
+    written. ``store`` is a Store or its file."""
+    results = list(results)
+    groups = [(r.rung, r.task, r.setting) for r in results]
+    rows = [
+        ProbeRow(r.rung, r.task, r.setting, kind, layer, value, r.n)
+        for r in results
+        for kind, layer, value in [
+            *((k, -1, v) for k, v in r.scalars.items()),
+            *((k, i, v) for k, vals in r.curves.items() for i, v in enumerate(vals)),
+        ]
+    ]
+    if isinstance(store, Store):
+        return save_probe_rows(store, run_id, rows, groups)
+    with Store(store) as opened:
+        return save_probe_rows(opened, run_id, rows, groups)
 
 
 def load_probe_results(
-    store: str | Path | _HasPath, run_id: str, task: str | None = None
+    store: Store | str | Path, run_id: str, task: str | None = None
 ) -> list[ProbeResult]:
     """All stored results of a run (optionally one task), ordered by task, setting, then model
-    size."""
-    path = store.path if hasattr(store, "path") else Path(store)  # type: ignore[union-attr]
-    if not Path(path).exists():
+    size. A store file that does not exist holds none (and is not created)."""
+    if isinstance(store, Store):
+        rows = probe_rows(store, run_id, task)
+    elif not Path(store).exists():
         return []
-    db = _connect(store)
-    try:
-        sql = "SELECT rung, task, setting, kind, layer, value, n FROM probe_results WHERE run_id=?"
-        args: tuple[str, ...] = (run_id,)
-        if task is not None:
-            sql += " AND task=?"
-            args += (task,)
-        rows = db.execute(sql, args).fetchall()
-    finally:
-        db.close()
+    else:
+        with Store(store) as opened:
+            rows = probe_rows(opened, run_id, task)
     by_key: dict[tuple[str, str, str], ProbeResult] = {}
-    for rung, tsk, setting, kind, layer, value, n in rows:
-        res = by_key.setdefault((rung, tsk, setting), ProbeResult(rung, tsk, setting, int(n or 0)))
-        v = float("nan") if value is None else float(value)
-        if layer < 0:
-            res.scalars[kind] = v
+    for row in rows:
+        key = (row.rung, row.task, row.setting)
+        res = by_key.setdefault(key, ProbeResult(*key, row.n))
+        if row.layer < 0:
+            res.scalars[row.kind] = row.value
         else:
-            curve = res.curves.setdefault(kind, [])
-            curve.extend([float("nan")] * (layer + 1 - len(curve)))
-            curve[layer] = v
+            curve = res.curves.setdefault(row.kind, [])
+            curve.extend([math.nan] * (row.layer + 1 - len(curve)))
+            curve[row.layer] = row.value
     return sorted(by_key.values(), key=lambda r: (r.task, r.setting, r.params, r.rung))
 
 
-def _num(v: float) -> float | None:
-    v = float(v)
-    return v if math.isfinite(v) else None
-
-
-def behaviour_from_store(store: Store, run_id: str) -> dict[tuple[str, str, str], float]:
+def behaviour_from_run(run: StoredRun) -> dict[tuple[str, str, str], float]:
     """The run's behavioural score per (rung, task, setting): the mean of each task's preferred
     metric.
 
@@ -116,9 +71,9 @@ def behaviour_from_store(store: Store, run_id: str) -> dict[tuple[str, str, str]
     ``behaviour`` to :func:`emergetui.probe.report.probe_report_markdown`);
     items with an error or without the metric are left out.
     """
-    preferred = {(t.task, t.setting): t.preferred for t in store.tasksets(run_id)}
+    preferred = run.preferred
     sums: dict[tuple[str, str, str], list[float]] = {}
-    for r in store.records(run_id):
+    for r in run.records:
         metric = preferred.get((r.task, r.setting))
         v = r.metrics.get(metric) if metric and not r.error else None
         if v is not None and math.isfinite(float(v)):

@@ -21,7 +21,8 @@ from emergetui.report.paths import slug as _slug
 
 if TYPE_CHECKING:
     from emergetui.report.bigbench import BigBenchSection
-    from emergetui.run.store import Store
+    from emergetui.store.results import Store
+    from emergetui.store.stored_run import StoredRun
 
 __all__ = [
     "augment_results",
@@ -149,33 +150,41 @@ def write_run_report(
     formats: Sequence[str] = ("md", "csv", "json", "png"),
     *,
     seed: int = 0,
+    run: StoredRun | None = None,
+    analysis: Analysis | None = None,
 ) -> list[Path]:
-    """:func:`write_report` for a stored run (what ``emergetui report RUN`` does)."""
-    from emergetui.report.bigbench import BigBenchSection
-    from emergetui.report.from_store import analysis_from_store
+    """:func:`write_report` for a stored run (what ``emergetui report RUN`` does).
 
-    analysis = analysis_from_store(store, run_id, seed=seed)
+    ``run`` and ``analysis``, when the caller has them (the lab's results screen), are used
+    as they are: the run is read and analysed once per command.
+    """
+    from emergetui.report.bigbench import BigBenchSection
+    from emergetui.report.from_store import analyse_run
+    from emergetui.store.stored_run import load_run
+
+    if run is None:
+        run = load_run(store, run_id)
+    if analysis is None:
+        analysis = analyse_run(run, seed=seed)
     written = write_report(
         analysis,
         out_dir,
         formats,
         title=f"Emergence report: run {run_id}",
-        bigbench=BigBenchSection.from_store(store, run_id),
+        bigbench=BigBenchSection.from_run(run),
     )
-    written += _probe_section(store, run_id, Path(out_dir))
+    written += _probe_section(store, run, Path(out_dir))
     return written
 
 
-def _probe_section(store: Store, run_id: str, out_dir: Path) -> list[Path]:
+def _probe_section(store: Store, run: StoredRun, out_dir: Path) -> list[Path]:
     """probes.md when the run was made with --probe (logit lens and linear probes per layer)."""
     from emergetui.probe.report import probe_report_markdown
-    from emergetui.probe.store import behaviour_from_store, load_probe_results
+    from emergetui.probe.store import behaviour_from_run, load_probe_results
 
-    results = load_probe_results(store, run_id)
+    results = load_probe_results(store, run.run_id)
     if not results:
         return []
     path = out_dir / "probes.md"
-    path.write_text(
-        probe_report_markdown(results, behaviour_from_store(store, run_id)), encoding="utf-8"
-    )
+    path.write_text(probe_report_markdown(results, behaviour_from_run(run)), encoding="utf-8")
     return [path]

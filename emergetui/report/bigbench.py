@@ -25,7 +25,7 @@ from emergetui.analysis.export import corpus_results
 from emergetui.tasks.bigbench_metrics import ROUGE_TYPES
 
 if TYPE_CHECKING:
-    from emergetui.run.store import Store
+    from emergetui.store.stored_run import StoredRun
 
 #: Metrics shown in the section, in this order: BIG-bench's text metrics, then calibration.
 SECTION_METRICS = (
@@ -94,13 +94,9 @@ class BigBenchSection:
         )
 
     @classmethod
-    def from_store(cls, store: Store, run_id: str) -> BigBenchSection:
-        tasksets = store.tasksets(run_id)
+    def from_run(cls, run: StoredRun) -> BigBenchSection:
         return cls.from_records(
-            store.records(run_id),
-            [g.label for g in store.rungs(run_id)],
-            not_computed=[m for t in tasksets for m in t.not_computed],
-            headline={(t.task, t.setting): t.preferred for t in tasksets},
+            run.records, run.rung_order, not_computed=run.not_computed, headline=run.preferred
         )
 
     def rows(self, analysis: Analysis) -> list[dict[str, Any]]:
@@ -217,10 +213,10 @@ def write_bigbench_csv(section: BigBenchSection, analysis: Analysis, path: Path)
 def write_bigbench_json(section: BigBenchSection, analysis: Analysis, path: Path) -> Path:
     import json
 
-    from emergetui.report.document import finite
+    from emergetui.analysis.jsonable import clean_json
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    doc = finite(section.to_json(analysis))
+    doc = clean_json(section.to_json(analysis))
     path.write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n", encoding="utf-8")
     return path
 

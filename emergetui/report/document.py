@@ -1,15 +1,21 @@
-"""The run document (the `--json` output) and the final rung × task × metric table, from the
-store.
+"""The run document (:class:`~emergetui.report.rundoc.RunDocument`, the `--json` output) built
+from a stored run or exported rows and their one analysis, and the rung × task × metric table.
 """
 
 from __future__ import annotations
 
+import io
 import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-from emergetui.run.store import Store
+from emergetui.report.rundoc import SHORT, RunDocument, verdict_lines
+
+if TYPE_CHECKING:
+    from emergetui.analysis.analyze import Analysis
+    from emergetui.store.rows import StoredRung
+    from emergetui.store.stored_run import StoredRun
 
 # the metrics shown in the terminal table, in this order
 TABLE_METRICS = (
@@ -19,56 +25,43 @@ TABLE_METRICS = (
     "prob_correct",
     "token_edit_distance",
 )
-SHORT = {
-    "exact_match": "exact match",
-    "multiple_choice_grade": "MC grade",
-    "logprob_correct_mean": "logprob/token",
-    "prob_correct": "P(correct)",
-    "token_edit_distance": "edit dist",
-}
 
 
-def run_document(
-    store: Store, run_id: str, ladder: str | None = None, *, analyse: bool = True, seed: int = 0
-) -> dict[str, Any]:
+def rung_row(g: StoredRung) -> dict[str, Any]:
+    """A stored rung as the document lists it."""
+    return {
+        "label": g.label,
+        "params": g.params,
+        "path": g.path,
+        "sha256": g.sha256,
+        "n_gpu_layers": g.n_gpu_layers,
+        "status": g.status,
+        "error": g.error,
+        "heldout": g.heldout,
+        "provenance": g.provenance,
+    }
+
+
+def run_document(run: StoredRun, analysis: Analysis | None) -> RunDocument:
     """``{"run_id", "ladder", "rungs", "results", "emergence", ...}`` for a stored run.
 
     Results are means over the items stored for each (rung, task, setting,
     metric); items that failed carry no metrics and are counted in ``errors``.
+    ``analysis`` (:func:`~emergetui.report.from_store.analyse_run` of the same run; None: rows
+    only) is the one the caller also plots and reports, so every output shows the same numbers.
     """
-    cfg = store.run_config(run_id)
-    rungs = [
-        {
-            "label": g.label,
-            "params": g.params,
-            "path": g.path,
-            "sha256": g.sha256,
-            "n_gpu_layers": g.n_gpu_layers,
-            "status": g.status,
-            "error": g.error,
-            "heldout": g.heldout,
-            "provenance": g.provenance,
-        }
-        for g in store.rungs(run_id)
-    ]
-    tasksets = store.tasksets(run_id)
-    chance = {(t.task, t.setting, m): c for t in tasksets for m, c in t.chance.items()}
-    not_computed = sorted({m for t in tasksets for m in t.not_computed})
-    listed = {(t.task, t.setting): list(t.metrics) for t in tasksets}
-    heads = headlines(tasksets)
+    heads = headlines(run.tasksets)
     doc = document_from_records(
-        run_id,
-        ladder or cfg.get("ladder"),
-        rungs,
-        store.records(run_id),
-        chance,
-        not_computed,
-        listed=listed,
-        analyse=analyse,
-        seed=seed,
+        run.run_id,
+        run.ladder,
+        [rung_row(g) for g in run.rungs],
+        run.records,
+        run.chance,
+        run.not_computed,
+        analysis=analysis,
         preferred={(h["task"], h["setting"]): h["metric"] for h in heads if h.get("metric")},
     )
-    doc["headline"] = heads
+    doc.headline = heads
     return doc
 
 
@@ -80,18 +73,16 @@ def document_from_records(
     chance: dict[tuple[str, str, str], float],
     not_computed: list[str],
     *,
-    listed: Mapping[tuple[str, str], Sequence[str]] | None = None,
-    analyse: bool = True,
-    seed: int = 0,
+    analysis: Analysis | None = None,
     preferred: Mapping[tuple[str, str], str] | None = None,
-) -> dict[str, Any]:
-    """The run document from rows alone: shared by a stored run and
+) -> RunDocument:
+    """The run document from rows and their analysis: shared by a stored run and
     ``emergetui analyze FILE.jsonl``, so an exported run analysed elsewhere gives the same
     document.
 
-    ``listed`` names the metrics each (task, setting) declares; corpus-level ones (BLEU, ROUGE,
-    calibration) are computed from the stored outputs (``export`` writes it per row);
-    ``preferred`` names each one's headline metric, which the plain-words findings report."""
+    ``analysis`` (of these rows; None leaves the verdicts out) adds the intervals, the corpus
+    rows, the verdicts and the findings; ``preferred`` names each task setting's headline
+    metric, which the plain-words findings report."""
     sums: dict[tuple[str, str, str, str], list[float]] = defaultdict(list)
     errors: dict[tuple[str, str, str], int] = defaultdict(int)
     shots: dict[tuple[str, str], int] = {}
@@ -119,39 +110,32 @@ def document_from_records(
                 "chance": chance.get((task, setting, metric)),
             }
         )
-    doc: dict[str, Any] = {
-        "calibration": calibration(records, order),
-        "run_id": run_id,
-        "ladder": ladder,
-        "rungs": rungs,
-        "results": results,
-        "errors": [
+    doc = RunDocument(
+        run_id=run_id,
+        ladder=ladder,
+        rungs=rungs,
+        results=results,
+        errors=[
             {"rung": k[0], "task": k[1], "setting": k[2], "n": v} for k, v in sorted(errors.items())
         ],
-        "not_computed": not_computed,
-        "not_computed_reasons": not_computed_reasons(not_computed),
-    }
-    if analyse and results:
-        from emergetui.analysis.analyze import analyze
-        from emergetui.analysis.data import RungInfo
+        not_computed=not_computed,
+        not_computed_reasons=not_computed_reasons(not_computed),
+        calibration=calibration(records, order),
+    )
+    if analysis is not None and results:
         from emergetui.analysis.export import augment_results, corpus_results, emergence_json
         from emergetui.analysis.findings import findings
 
-        infos = [
-            RungInfo(g["label"], g["params"], g.get("heldout"))
-            for g in rungs
-            if g.get("status") != "failed"
-        ]
-        analysis = analyze(records, infos, seed=seed, chance=chance, corpus=listed)
-        augment_results(doc["results"], analysis)
-        doc["results"].extend(corpus_results(analysis))
-        doc["emergence"] = emergence_json(analysis)
-        doc["findings"] = [f.to_dict() for f in findings(analysis, preferred)]
-        doc["icl"] = [r.to_dict() for r in analysis.icl]
-        doc["mirage"] = [m.to_dict() for m in analysis.mirage]
-        doc["forecast"] = [f.to_dict() for f in analysis.forecast]
-        doc["warnings"] = list(analysis.warnings)
-    return finite(doc)
+        augment_results(doc.results, analysis)
+        doc.results.extend(corpus_results(analysis))
+        doc.emergence = emergence_json(analysis)
+        doc.findings = [f.to_dict() for f in findings(analysis, preferred)]
+        doc.icl = [r.to_dict() for r in analysis.icl]
+        doc.mirage = [m.to_dict() for m in analysis.mirage]
+        doc.forecast = [f.to_dict() for f in analysis.forecast]
+        doc.warnings = list(analysis.warnings)
+        doc.verdicts = verdict_lines(analysis, preferred)
+    return doc
 
 
 def headlines(tasksets: Any) -> list[dict[str, Any]]:
@@ -200,36 +184,26 @@ def calibration(records: list[Any], order: dict[str, int]) -> list[dict[str, Any
     return rows
 
 
-def finite(o: Any) -> Any:
-    """NaN/inf become null so the document is strict JSON."""
-    if isinstance(o, float):
-        return o if math.isfinite(o) else None
-    if isinstance(o, dict):
-        return {k: finite(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)):
-        return [finite(v) for v in o]
-    return o
-
-
-def results_table(doc: dict[str, Any]) -> str:
+def results_table(doc: RunDocument) -> str:
     """Rung × (task, setting) × metric as an aligned text table, with held-out loss per rung."""
     from rich.console import Console
     from rich.table import Table
 
     rows: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = defaultdict(dict)
     metrics_seen: set[str] = set()
-    for r in doc["results"]:
+    d = doc.to_dict()  # strict JSON: a NaN interval end is None, as in the --json output
+    for r in d["results"]:
         rows[(r["task"], r["setting"], r["rung"])][r["metric"]] = r
         metrics_seen.add(r["metric"])
     metrics = [m for m in TABLE_METRICS if m in metrics_seen]
-    heldout = {g["label"]: (g.get("heldout") or {}).get("loss") for g in doc["rungs"]}
-    params = {g["label"]: g["params"] for g in doc["rungs"]}
-    table = Table(title=f"run {doc['run_id']} — ladder {doc['ladder']}", show_lines=False)
+    heldout = {g["label"]: (g.get("heldout") or {}).get("loss") for g in d["rungs"]}
+    params = {g["label"]: g["params"] for g in d["rungs"]}
+    table = Table(title=f"run {doc.run_id} — ladder {doc.ladder}", show_lines=False)
     for col in ("task", "setting", "rung", "params", "held-out loss", *[SHORT[m] for m in metrics]):
         table.add_column(
             col, justify="left" if col in ("task", "setting", "rung") else "right", no_wrap=True
         )
-    order = {g["label"]: i for i, g in enumerate(doc["rungs"])}
+    order = {g["label"]: i for i, g in enumerate(d["rungs"])}
     for (task, setting, rung), vals in sorted(
         rows.items(), key=lambda kv: (kv[0][0], kv[0][1], order.get(kv[0][2], 99))
     ):
@@ -255,60 +229,12 @@ def results_table(doc: dict[str, Any]) -> str:
     import sys
 
     width = shutil.get_terminal_size((120, 24)).columns if sys.stdout.isatty() else 240
-    console = Console(width=width, record=True, file=_Null())
+    console = Console(width=width, record=True, file=io.StringIO())
     console.print(table)
     text = console.export_text()
-    if doc.get("not_computed"):
+    if doc.not_computed:
         text += (
             "not computed (unsupported metrics named by the tasks): "
-            f"{', '.join(doc['not_computed'])}\n"
+            f"{', '.join(doc.not_computed)}\n"
         )
     return text
-
-
-class _Null:
-    def write(self, _s: str) -> int:
-        return 0
-
-    def flush(self) -> None:
-        pass
-
-
-def finding_lines(doc: dict[str, Any]) -> list[str]:
-    """The run's findings in plain words (see :mod:`emergetui.analysis.findings`)."""
-    return [f["text"] for f in doc.get("findings") or []]
-
-
-def verdict_lines(doc: dict[str, Any]) -> list[str]:
-    """Per task setting: the headline verdict (the task's preferred metric, e.g. BIG-bench's
-    preferred_score, which may be a corpus statistic such as BLEU; else the discrete one),
-    the other metrics' verdicts, the headline's one-line evidence, the mirage outcome and
-    its mechanism line."""
-    by_key: dict[tuple[str, str], dict[str, dict[str, Any]]] = defaultdict(dict)
-    for r in doc.get("emergence") or []:
-        by_key[(r["task"], r["setting"])][r["metric"]] = r
-    preferred = {(h["task"], h["setting"]): h.get("metric") for h in doc.get("headline") or []}
-    lines = []
-    for (task, setting), rows in by_key.items():
-        names = (preferred.get((task, setting)), "exact_match", "multiple_choice_grade")
-        head = next((rows[m] for m in names if m in rows), None)
-        if head is None:
-            continue
-        text = (
-            f"{task} [{setting}] {SHORT.get(head['metric'], head['metric'])}: "
-            f"{head['verdict'].upper()}"
-        )
-        mid = head.get("sigmoid_midpoint")
-        if head["verdict"] == "emergent" and isinstance(mid, (int, float)):
-            text += f" (critical scale ~{mid:.3g} params)"
-        others = [m for m in rows if m != head["metric"]]
-        cont = [f"{SHORT.get(m, m)} {rows[m]['verdict']}" for m in others]
-        if cont:
-            text += "; other metrics: " + ", ".join(cont)
-        lines.append(text)
-        lines.append(f"    evidence: {head.get('reason', '')}")
-        if head.get("mirage") and head["mirage"] != "n/a":
-            lines.append(f"    mirage test: {head['mirage']} ({head.get('mirage_reason') or ''})")
-            if head.get("mirage_mechanism"):
-                lines.append(f"    mechanism: {head['mirage_mechanism']}")
-    return lines

@@ -1,10 +1,10 @@
-"""Glue between the results store and the analysis, for the CLI's report commands.
+"""Glue between a stored run and the analysis: one :class:`Analysis` per stored run.
 
-The analysis itself never touches the database (it takes lists, so tests
-and notebooks need none); this module is the one place that reads a run
-back: its rows, its rungs (failed rungs left out: they have no rows worth
-plotting) and the chance level the runner stored per task, setting and
-metric.
+The analysis itself never touches the database (it takes lists, so tests and
+notebooks need none); a :class:`~emergetui.store.stored_run.StoredRun` (read by
+``load_run``) holds the rows, the rungs and the chance levels the runner stored.
+Commands analyse a run once with :func:`analyse_run` and hand that one
+``Analysis`` to the run document, the plots and the report files.
 """
 
 from __future__ import annotations
@@ -15,27 +15,21 @@ from emergetui.analysis.analyze import Analysis, AnalysisConfig, analyze
 from emergetui.analysis.data import RungInfo
 
 if TYPE_CHECKING:
-    from emergetui.run.store import Store
+    from emergetui.store.stored_run import StoredRun
 
 
-def analysis_from_store(
-    store: Store, run_id: str, *, seed: int = 0, config: AnalysisConfig | None = None
-) -> Analysis:
+def rung_infos(run: StoredRun) -> list[RungInfo]:
+    """The rungs an analysis draws (failed rungs left out: they have no rows worth a point)."""
+    return [RungInfo(g.label, g.params, g.heldout) for g in run.analysed_rungs]
+
+
+def analyse_run(run: StoredRun, *, seed: int = 0, config: AnalysisConfig | None = None) -> Analysis:
     """Analyse a stored run exactly as ``emergetui report`` does."""
-    rungs = [
-        RungInfo(g.label, g.params, g.heldout) for g in store.rungs(run_id) if g.status != "failed"
-    ]
-    chance = {
-        (t.task, t.setting, metric): level
-        for t in store.tasksets(run_id)
-        for metric, level in t.chance.items()
-    }
-    listed = {(t.task, t.setting): list(t.metrics) for t in store.tasksets(run_id)}
     return analyze(
-        store.records(run_id), rungs, seed=seed, chance=chance, config=config, corpus=listed
+        run.records,
+        rung_infos(run),
+        seed=seed,
+        chance=run.chance,
+        config=config,
+        corpus=run.listed,
     )
-
-
-def preferred_metrics(store: Store, run_id: str) -> dict[tuple[str, str], str]:
-    """The metric each task set asked to be shown first (``""`` when none)."""
-    return {(t.task, t.setting): t.preferred for t in store.tasksets(run_id)}

@@ -24,7 +24,7 @@ from emergetui.analysis.loss_ability import LossAbility
 from emergetui.report import figures
 
 if TYPE_CHECKING:
-    from emergetui.run.store import Store
+    from emergetui.store.stored_run import StoredRun
 
 
 def _start(width: int, height: int) -> None:
@@ -194,23 +194,19 @@ def _verdict(analysis: Analysis, task: str, setting: str, metric: str) -> str | 
 
 
 def run_plots(
-    store: Store,
-    run_id: str,
+    run: StoredRun,
+    analysis: Analysis,
     *,
-    seed: int = 0,
     width: int | None = None,
     color: bool = False,
     only: Collection[str] | None = None,
     max_plots: int | None = None,
     height: int = 18,
 ) -> list[str]:
-    """:func:`analysis_plots` of a stored run (the same analysis as ``emergetui report``)."""
-    from emergetui.report.from_store import analysis_from_store, preferred_metrics
-
-    analysis = analysis_from_store(store, run_id, seed=seed)
+    """:func:`analysis_plots` of a stored run's analysis, with its tasks' headline metrics."""
     return analysis_plots(
         analysis,
-        preferred_metrics(store, run_id),
+        run.preferred,
         width=width,
         height=height,
         color=color,

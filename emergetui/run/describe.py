@@ -66,4 +66,15 @@ def describe(event: ev.Event) -> str | None:
         case ev.RunFinished():
             state = "cancelled" if event.cancelled else "finished"
             return f"run {event.run_id} {state} in {event.elapsed_s:.1f}s"
+        case ev.ProbeStarted():
+            return (
+                f"[probe {event.index + 1}/{event.n_rungs}] probing {event.rung}: per-layer "
+                "states, logit lens and linear probes"
+            )
+        case ev.ProbeDone():
+            return (
+                f"  {event.rung}: {event.n_settings} task settings probed in {event.elapsed_s:.1f}s"
+            )
+        case ev.ProbeFailed():
+            return f"  probe of {event.rung} failed: {event.error}"
     return None

@@ -139,6 +139,10 @@ class RungFailed:
 
 @dataclass(frozen=True)
 class LogMessage:
+    """A line for the run's log. The experiment's warnings (a task with fewer items than the
+    limit, a rung that may not fit) arrive as ``LogMessage("warning", ...)`` before the run
+    starts."""
+
     level: str  # "info" | "warning" | "error"
     message: str
 
@@ -149,6 +153,33 @@ class RunFinished:
     elapsed_s: float
     cancelled: bool = False
     n_failed_rungs: int = 0
+
+
+@dataclass(frozen=True)
+class ProbeStarted:
+    """The probe phase (``--probe``, after scoring) starts on a rung: per-layer states, the
+    logit lens and linear probes, in a worker process of its own."""
+
+    rung: str
+    index: int
+    n_rungs: int
+
+
+@dataclass(frozen=True)
+class ProbeDone:
+    """A rung's probe results are stored (``n_settings`` task settings probed)."""
+
+    rung: str
+    n_settings: int
+    elapsed_s: float
+
+
+@dataclass(frozen=True)
+class ProbeFailed:
+    """A rung's probe failed; its scored results are unaffected and the next rung is probed."""
+
+    rung: str
+    error: str
 
 
 Event = (
@@ -166,4 +197,7 @@ Event = (
     | RungFailed
     | LogMessage
     | RunFinished
+    | ProbeStarted
+    | ProbeDone
+    | ProbeFailed
 )

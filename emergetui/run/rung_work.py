@@ -20,7 +20,7 @@ from emergetui.run.events import (
     TaskFinished,
     TaskStarted,
 )
-from emergetui.run.store import StoredRung
+from emergetui.store.rows import StoredRung
 from emergetui.tasks.base import Item, ItemSet
 from emergetui.tasks.metrics import fill_response
 from emergetui.tasks.records import ItemRaw, ItemRecord
@@ -32,8 +32,9 @@ Key = tuple[str, str]  # (task, setting)
 
 
 class RungStore(Protocol):
-    """What a rung's work needs of the store: the :class:`~emergetui.run.store.Store` itself when
-    it runs in the runner's process, a link to the runner (the only writer) in a worker process."""
+    """What a rung's work needs of the store: the :class:`~emergetui.store.results.Store` itself
+    when it runs in the runner's process, a link to the runner (the only writer) in a worker
+    process."""
 
     def completed(
         self, run_id: str, rung: str, model_sha256: str

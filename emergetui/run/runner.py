@@ -23,8 +23,6 @@ SIGKILL), everything it had finished is committed, and a rerun resumes.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import queue
 import threading
 import time
@@ -45,7 +43,9 @@ from emergetui.run.events import (
 )
 from emergetui.run.faults import log_dir, log_path
 from emergetui.run.job import Cancelled, Outcome, RungJob, finish_if_done
-from emergetui.run.store import Store, StoredTaskSet
+from emergetui.store.identity import RunIdentity
+from emergetui.store.results import Store
+from emergetui.store.rows import StoredTaskSet
 from emergetui.tasks.base import ItemSet
 
 #: Default for :attr:`RunConfig.stall_timeout_s`: long enough for one wave of a 70B model on a CPU.
@@ -81,20 +81,19 @@ class RunConfig:
     stall_timeout_s: float = DEFAULT_STALL_TIMEOUT_S
     rpc: tuple[str, ...] = ()  # where layers run, not what is measured: not in identity()
 
-    def identity(self) -> dict[str, Any]:
+    def identity(self) -> RunIdentity:
         """What makes two runs "the same experiment" (and so resumable into each other)."""
-        return {
-            "ladder": self.ladder,
-            "rungs": [r.label for r in self.rungs],
-            "tasks": sorted({(s.task, s.setting) for s in self.item_sets}),
-            "seed": self.seed,
-            "heldout": self.heldout_name,
-            **self.extra,
-        }
+        return RunIdentity(
+            ladder=self.ladder,
+            rungs=tuple(r.label for r in self.rungs),
+            tasks=tuple(sorted({(s.task, s.setting) for s in self.item_sets})),
+            seed=self.seed,
+            heldout=self.heldout_name,
+            extra=dict(self.extra),
+        )
 
     def run_id(self) -> str:
-        blob = json.dumps(self.identity(), sort_keys=True, default=str)
-        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+        return self.identity().run_id
 
 
 class Runner:
@@ -162,7 +161,7 @@ class Runner:
     def _run(self, store: Store, emit: Callable[[Event], None]) -> None:
         cfg = self.config
         t0 = time.monotonic()
-        store.begin_run(self.run_id, cfg.ladder, cfg.identity())
+        store.begin_run(self.run_id, cfg.ladder, cfg.identity().to_dict())
         resumed = store.count_items(self.run_id)
         for s in cfg.item_sets:
             store.set_taskset(self.run_id, taskset_info(s))

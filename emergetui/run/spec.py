@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from emergetui.errors import SpecError
 from emergetui.models.ladders import Ladder, RungSpec, get_ladder
 from emergetui.run.events import DownloadProgress
 from emergetui.run.runner import RunConfig, Rung
+from emergetui.store.identity import RunIdentity
 from emergetui.tasks.base import ItemSet
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[1] / "data" / "corpus"
@@ -87,10 +88,12 @@ class ExperimentSpec:
             rpc=self.rpc,
         )
 
-    def resuming(self, stored: dict[str, Any]) -> ExperimentSpec:
-        """This spec with the choices of a stored run (its ``RunConfig.identity()``), to resume
-        it.
+    def resuming(self, stored: RunIdentity | Mapping[str, Any]) -> ExperimentSpec:
+        """This spec with the choices of a stored run (its ``RunConfig.identity()``, or that
+        identity as the store keeps it), to resume it.
         """
+        if isinstance(stored, RunIdentity):
+            stored = stored.to_dict()
         shots = stored.get("shots")
         return self.replace(
             ladder=stored.get("ladder", self.ladder),

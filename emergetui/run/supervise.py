@@ -32,7 +32,7 @@ from emergetui.errors import EmergetuiError
 from emergetui.run.events import Event, ItemsDone, ModelLoaded, TaskStarted, WorkerStarted
 from emergetui.run.faults import Death, describe_death, file_size, looks_oom
 from emergetui.run.job import Call, Cancelled, Fit, Outcome, RungJob
-from emergetui.run.store import Store
+from emergetui.store.results import Store
 from emergetui.tasks.records import ItemRecord
 
 #: Reads a worker may ask of the store (nothing else is callable over the pipe).

@@ -33,9 +33,10 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from emergetui.errors import StoreError
 from emergetui.run.events import Event
 from emergetui.run.job import Call, Fit, Outcome, RungJob, execute
-from emergetui.run.store import StoredRung, StoreError
+from emergetui.store.rows import StoredRung
 from emergetui.tasks.records import ItemRecord
 
 _PR_SET_PDEATHSIG = 1

@@ -28,6 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from emergetui.hashing import file_sha256
 from emergetui.toy.check import check_gguf
 from emergetui.toy.corpus import (
     CharTokenizer,
@@ -47,7 +48,6 @@ from emergetui.toy.files import (
     TASK_FILE,
     Manifest,
     RungRecord,
-    sha256,
     task_specs,
     write_json,
     write_task_files,
@@ -275,7 +275,7 @@ def build(
                 params=tr.model.n_params(),
                 params_non_embedding=tr.model.n_params(False),
                 file=path.name,
-                sha256=sha256(path),
+                sha256=file_sha256(path),
                 size_bytes=path.stat().st_size,
                 train_tokens=spec.tokens,
                 train_loss=round(tr.train_loss, 5),

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from emergetui.toy.files import MANIFEST
 
+if TYPE_CHECKING:
+    from emergetui.report.rundoc import RunDocument
 
-def default_run_document(directory: str | Path, threads: int | None = 1) -> dict[str, Any]:
+
+def default_run_document(directory: str | Path, threads: int | None = 1) -> RunDocument:
     """The run document of the default experiment on the ladder built in ``directory``."""
     from emergetui.api import run
     from emergetui.run.spec import ExperimentSpec
@@ -32,12 +35,12 @@ def default_run_document(directory: str | Path, threads: int | None = 1) -> dict
         return run(ExperimentSpec(ladder=str(toml), threads=threads), Path(tmp) / "runs.sqlite")
 
 
-def verdicts_markdown(doc: dict[str, Any]) -> str:
+def verdicts_markdown(doc: RunDocument) -> str:
     """The findings and the verdict lines of ``doc`` as a RESULTS.md section."""
-    from emergetui.report.document import finding_lines, verdict_lines
+    from emergetui.report.rundoc import finding_lines
 
     findings = "\n".join(f"* {line}" for line in finding_lines(doc))
-    verdicts = "\n".join(verdict_lines(doc))
+    verdicts = "\n".join(doc.verdicts)
     return (
         "## What emergetui's analysis says\n\n"
         "The default experiment (`emergetui --batch`, seed 0) run on these files; its findings, "

@@ -13,12 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emergetui.analysis.analyze import Analysis, AnalysisConfig, analyze
-from emergetui.analysis.data import RungInfo
+from emergetui.analysis.analyze import Analysis, AnalysisConfig
 from emergetui.models.fit import Memory, detect_memory
 from emergetui.models.ladders import Ladder, LadderError, get_ladder, load_ladders
 from emergetui.models.status import DEFAULT_N_CTX, RungRow, memory_note, rung_rows
-from emergetui.run.store import RunSummary, Store, StoredRung
+from emergetui.report.from_store import analyse_run
+from emergetui.store.results import Store
+from emergetui.store.rows import RunSummary, StoredRung
+from emergetui.store.stored_run import StoredRun, load_run
 
 __all__ = ["DEFAULT_N_CTX", "RungRow", "memory_note", "rung_rows"]
 
@@ -118,6 +120,8 @@ class ResultsData:
     n_items: int = 0
     n_errors: int = 0
     probes: str = ""
+    run: StoredRun | None = None
+    """The rows read once, reused when the screen writes the report files."""
 
 
 def probe_heatmaps(store: Store, run_id: str, task: str | None = None) -> str:
@@ -152,31 +156,20 @@ def load_results(
     is the documented analysis, the same numbers as ``emergetui report``.
     """
     with Store(store_path) as store:
-        cfg = store.run_config(run_id)
-        status = next((r.status for r in store.runs() if r.run_id == run_id), "?")
-        rungs = store.rungs(run_id)
-        tasksets = store.tasksets(run_id)
-        records = store.records(run_id)
+        run = load_run(store, run_id)
         probes = probe_heatmaps(store, run_id)
-    infos = [RungInfo(g.label, g.params, g.heldout) for g in rungs if g.status != "failed"]
-    chance = {(t.task, t.setting, m): c for t in tasksets for m, c in t.chance.items()}
-    listed = {(t.task, t.setting): list(t.metrics) for t in tasksets}
-    analysis = (
-        analyze(records, infos, seed=seed, chance=chance, config=config, corpus=listed)
-        if records
-        else None
-    )
-    settings = [(t.task, t.setting) for t in tasksets]
+    analysis = analyse_run(run, seed=seed, config=config) if run.records else None
     return ResultsData(
         run_id=run_id,
-        ladder=str(cfg.get("ladder", "?")),
-        status=status,
-        rungs=rungs,
+        ladder=run.ladder,
+        status=run.status,
+        rungs=run.rungs,
         analysis=analysis,
-        task_settings=settings,
-        n_items=len(records),
-        n_errors=sum(1 for r in records if r.error),
+        task_settings=[(t.task, t.setting) for t in run.tasksets],
+        n_items=len(run.records),
+        n_errors=run.n_errors,
         probes=probes,
+        run=run,
     )
 
 
@@ -185,23 +178,17 @@ REPORT_FORMATS = ("md", "csv", "json", "png")
 
 def export_report(
     store_path: Path | None,
-    run_id: str,
-    analysis: Analysis | None,
+    data: ResultsData,
     out_dir: Path,
     formats: tuple[str, ...] = REPORT_FORMATS,
 ) -> list[Path]:
-    """Write the report files; the CLI's ``write_run_report`` when present, else from ``analysis``.
+    """Write the report files of the run the results screen shows, from the rows it read and
+    the analysis it shows (``emergetui report``'s writer: the same files, analysed once)."""
+    from emergetui.report import write_run_report
 
-    The fallback exists because ``emergetui report`` and the report package
-    are finished in parallel; both paths call the same ``write_report``.
-    ``formats`` only applies to the fallback (the CLI's writer picks its own).
-    """
-    import emergetui.report as report
-
-    writer = getattr(report, "write_run_report", None)
-    if writer is not None and formats == REPORT_FORMATS:
-        with Store(store_path) as store:
-            return list(writer(store, run_id, out_dir))
-    if analysis is None:
-        raise ValueError(f"run {run_id} has no stored items to report on")
-    return report.write_report(analysis, out_dir, formats)
+    if data.analysis is None or data.run is None:
+        raise ValueError(f"run {data.run_id} has no stored items to report on")
+    with Store(store_path) as store:
+        return write_run_report(
+            store, data.run_id, out_dir, formats, run=data.run, analysis=data.analysis
+        )

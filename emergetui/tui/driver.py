@@ -1,7 +1,9 @@
 """Running one experiment from a worker thread and feeding the UI with message batches.
 
-The driver owns the only blocking loop of the lab: it builds the experiment,
-iterates ``Runner.events()`` and posts :class:`~emergetui.tui.messages.RunnerBatch`
+The driver owns the only blocking loop of the lab: through
+:class:`~emergetui.api.RunSession` (the one driver of a run, shared with the
+batch CLI) it builds the experiment, iterates ``Runner.events()``, runs the probe
+phase when asked (``--probe``), and posts :class:`~emergetui.tui.messages.RunnerBatch`
 messages through an :class:`~emergetui.tui.pump.EventPump`. Cancelling never
 abandons the iteration: :meth:`RunDriver.cancel` sets the runner's flag, the
 runner stops the rung's worker process at once (even mid-decode) and commits
@@ -20,16 +22,15 @@ from pathlib import Path
 
 from textual.message import Message
 
+from emergetui.api import RunnerFactory, RunSession
 from emergetui.errors import EmergetuiError
-from emergetui.run.events import RunFinished, TaskFinished
-from emergetui.run.runner import RunConfig, Runner
-from emergetui.run.spec import ExperimentSpec, build_experiment
-from emergetui.run.store import Store
+from emergetui.run.events import Event, RunFinished, TaskFinished
+from emergetui.run.runner import Runner
+from emergetui.run.spec import Experiment, ExperimentSpec
+from emergetui.store.results import Store
 from emergetui.tui.live import Moments, SettledTask
 from emergetui.tui.messages import RunEnded, RunnerBatch, RunPrepared
 from emergetui.tui.pump import EventPump
-
-RunnerFactory = Callable[[RunConfig, Store], Runner]
 
 
 def settle(store: Store, run_id: str, finished: TaskFinished) -> SettledTask:
@@ -45,7 +46,12 @@ def settle(store: Store, run_id: str, finished: TaskFinished) -> SettledTask:
 
 
 class RunDriver:
-    """One run of the lab. :meth:`drive` runs in a thread; :meth:`cancel` may be called from any."""
+    """One run of the lab. :meth:`drive` runs in a thread; :meth:`cancel` may be called from any.
+
+    The run itself is driven by :class:`~emergetui.api.RunSession`, the batch CLI's driver:
+    the experiment's warnings, the runner's events and the probe phase (``--probe``) all
+    arrive as events, which this class batches into messages for the UI thread.
+    """
 
     def __init__(
         self,
@@ -59,66 +65,55 @@ class RunDriver:
         self.spec = spec
         self.store_path = store_path
         self._post = post
-        self._factory = runner_factory
-        self.pump = EventPump(lambda items: post(RunnerBatch(items)), interval_s=interval_s)
-        self._cancel = threading.Event()
-        self._runner: Runner | None = None
-        self._lock = threading.Lock()
+        self.pump = EventPump(self._post_batch, interval_s=interval_s)
+        self.session = RunSession(
+            spec,
+            store_path,
+            self._on_event,
+            on_prepared=self._on_prepared,
+            runner_factory=runner_factory,
+        )
         self.run_id: str | None = None
 
+    def _post_batch(self, items: tuple[object, ...]) -> None:
+        self._post(RunnerBatch(items))
+
     def cancel(self) -> None:
-        with self._lock:
-            self._cancel.set()
-            if self._runner is not None:
-                self._runner.cancel()
+        self.session.cancel()
 
     @property
     def cancel_requested(self) -> bool:
-        return self._cancel.is_set()
+        return self.session.cancel_requested
+
+    def _on_prepared(self, exp: Experiment, runner: Runner) -> None:
+        self.run_id = runner.run_id
+        tasks = [(s.task, s.setting) for s in exp.config.item_sets]
+        self._post(RunPrepared(runner.run_id, exp.config.ladder, len(exp.config.rungs), tasks))
+
+    def _on_event(self, event: Event) -> None:
+        self.pump.add(event)
+        store = self.session.store
+        if isinstance(event, TaskFinished) and store is not None and self.run_id is not None:
+            self.pump.add(settle(store, self.run_id, event))
 
     def drive(self, worker_cancelled: Callable[[], bool] = lambda: False) -> None:
         """Build, run, and report the end; never raises (errors end the run with a message)."""
-        try:
-            exp = build_experiment(self.spec)
-            store = Store(self.store_path)
-        except (EmergetuiError, OSError) as e:
-            self._post(RunEnded(None, cancelled=False, error=str(e)))
-            return
         finished: RunFinished | None = None
         error: str | None = None
         done = threading.Event()
+        # the app may exit (cancelling the worker) while the runner is quiet: relay it
+        threading.Thread(target=self._relay, args=(worker_cancelled, done), daemon=True).start()
         try:
-            runner = self._factory(exp.config, store)
-            with self._lock:
-                self._runner = runner
-                if self._cancel.is_set():
-                    runner.cancel()
-            self.run_id = runner.run_id
-            tasks = [(s.task, s.setting) for s in exp.config.item_sets]
-            self._post(
-                RunPrepared(
-                    runner.run_id,
-                    exp.config.ladder,
-                    len(exp.config.rungs),
-                    tasks,
-                    list(exp.warnings),
-                )
-            )
-            # the app may exit (cancelling the worker) while the runner is quiet: relay it
-            threading.Thread(target=self._relay, args=(worker_cancelled, done), daemon=True).start()
-            for event in runner.events():
-                self.pump.add(event)
-                if isinstance(event, TaskFinished):
-                    self.pump.add(settle(store, runner.run_id, event))
-                elif isinstance(event, RunFinished):
-                    finished = event
+            # the lab analyses on its results screen, when it opens
+            finished = self.session.drive(analyse=False).finished
+        except EmergetuiError as e:
+            error = str(e)
         except Exception as e:  # noqa: BLE001 - shown in the log; the store keeps what was committed
             error = f"{type(e).__name__}: {e}"
         finally:
             done.set()
             self.pump.flush(force=True)
-            store.close()
-        cancelled = finished.cancelled if finished is not None else self._cancel.is_set()
+        cancelled = finished.cancelled if finished is not None else self.cancel_requested
         self._post(RunEnded(self.run_id, cancelled=cancelled, error=error))
 
     def _relay(self, worker_cancelled: Callable[[], bool], done: threading.Event) -> None:

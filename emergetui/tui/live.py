@@ -14,8 +14,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from statistics import NormalDist
 from typing import cast
 
+from emergetui.analysis.bootstrap import wilson_interval
 from emergetui.analysis.data import DISCRETE_PRIORITY, metric_kind
 from emergetui.run import events as ev
 from emergetui.run.describe import describe
@@ -61,25 +63,16 @@ class Moments:
         return math.sqrt(max(0.0, var))
 
     def interval(self, binary: bool, z: float = Z95) -> tuple[float, float]:
-        """Wilson interval for 0/1 metrics (honest near 0 and 1 with few items), else normal."""
+        """Wilson interval for 0/1 metrics (honest near 0 and 1 with few items; the analysis's
+        own :func:`~emergetui.analysis.bootstrap.wilson_interval`), else normal."""
         if not self.n:
             return (math.nan, math.nan)
         m = self.mean
         if binary and 0.0 <= m <= 1.0:
-            return wilson(m, self.n, z)
+            level = 2.0 * NormalDist().cdf(z) - 1.0
+            return wilson_interval(m * self.n, self.n, level)
         half = z * self.sd / math.sqrt(self.n)
         return (m - half, m + half)
-
-
-def wilson(p: float, n: int, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval for a proportion ``p`` observed over ``n`` trials."""
-    if n <= 0:
-        return (math.nan, math.nan)
-    z2 = z * z
-    denom = 1.0 + z2 / n
-    center = (p + z2 / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denom
-    return (max(0.0, center - half), min(1.0, center + half))
 
 
 def is_binary_metric(metric: str) -> bool:

@@ -6,7 +6,7 @@ the screen's handler (on the UI thread) updates the widgets.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from textual.message import Message
@@ -22,7 +22,6 @@ class RunPrepared(Message):
     ladder: str
     n_rungs: int
     tasks: list[tuple[str, str]]
-    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass(eq=False)

@@ -140,6 +140,40 @@ def test_profile_respects_bounds_and_rising_shape() -> None:
     assert np.all((prof.floor >= 0.0) & (prof.ceiling <= 1.0))
 
 
+def _wilson_closed_form(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    """Wilson (1927) as textbooks write it (statsmodels' proportion_confint(method="wilson"))."""
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return centre - half, centre + half
+
+
+@pytest.mark.parametrize(("k", "n"), [(1, 100), (50, 100), (3, 7), (99, 100), (1, 2)])
+def test_wilson_is_the_textbook_interval_inside(k: int, n: int) -> None:
+    assert wilson_interval(k, n) == pytest.approx(_wilson_closed_form(k, n), abs=1e-12)
+
+
+def test_wilson_edges_are_exact_and_never_collapse() -> None:
+    # 0 and n hits: the bound at the edge is exactly 0 or 1 (the closed form misses it by a
+    # rounding error), the other bound still away from it
+    for n in (1, 2, 7, 100, 10_000):
+        lo, hi = wilson_interval(0, n)
+        assert lo == 0.0 and hi == pytest.approx(_wilson_closed_form(0, n)[1], abs=1e-12)
+        assert hi > 0.0
+        lo, hi = wilson_interval(n, n)
+        assert hi == 1.0 and lo == pytest.approx(_wilson_closed_form(n, n)[0], abs=1e-12)
+        assert lo < 1.0
+    # a mean times n (a float a hair off the count) is the count
+    assert wilson_interval(0.3 * 10, 10) == wilson_interval(3, 10)
+    assert wilson_interval(1e-15, 10)[0] == 0.0
+    # no trials: no interval
+    assert all(math.isnan(x) for x in wilson_interval(0, 0))
+    # a wider level, a wider interval
+    lo95, hi95 = wilson_interval(5, 20)
+    lo99, hi99 = wilson_interval(5, 20, level=0.99)
+    assert lo99 < lo95 and hi99 > hi95
+
+
 def test_wilson_never_collapses_and_holm_steps_down() -> None:
     lo, hi = wilson_interval(0, 100)
     assert lo == 0.0 and 0.03 < hi < 0.04

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from emergetui.analysis.records_in import RECORDS_VERSION
 from emergetui.cli import main
+from emergetui.errors import CliError
 from tests.conftest import write_tiny
 
 
@@ -56,6 +58,7 @@ def test_export_then_analyze_gives_the_run_document(
     assert main(["export", run["run_id"], "--store", str(store), "--out", str(items)]) == 0
     first = json.loads(items.read_text().splitlines()[0])
     assert first["params"] in (20000, 90000, 400000) and "chance" in first
+    assert first["version"] == RECORDS_VERSION
     capsys.readouterr()
     assert main(["analyze", str(items), "--json", "--out", str(tmp_path / "rep")]) == 0
     doc = json.loads(capsys.readouterr().out)
@@ -94,6 +97,11 @@ HEAD = '{"rung": "a", "params": PARAMS, "task": "t", "setting": "s", "item_id": 
             HEAD + ', "chance": 3}',
             "field 'chance'",
         ),
+        (
+            HEAD + f', "version": {RECORDS_VERSION + 1}}}',
+            f"field 'version': records version {RECORDS_VERSION + 1} is not one",
+        ),
+        (HEAD + ', "version": "1"}', "field 'version': records version '1'"),
     ],
 )
 def test_bad_line_names_line_and_field(tmp_path: Path, line: str, needle: str, capsys) -> None:
@@ -129,3 +137,17 @@ def test_analyze_prints_the_table_and_the_verdicts(tmp_path: Path, capsys) -> No
     assert main(["analyze", str(path)]) == 0
     out = capsys.readouterr().out
     assert "EMERGENT" in out and "evidence: jump c->d" in out
+
+
+def test_records_without_a_version_are_read_as_version_1(tmp_path: Path) -> None:
+    """Exports written before the field existed have the version-1 layout."""
+    from emergetui.analysis.records_in import read_records
+    from emergetui.errors import EmergetuiError, RecordsError
+
+    path = tmp_path / "old.jsonl"
+    line = HEAD.replace("PARAMS", "10").replace("{}", '{"em": 1}') + "}"
+    versioned = line[:-1] + f', "version": {RECORDS_VERSION}}}'
+    path.write_text(line + "\n" + versioned.replace('"1"', '"2"') + "\n")
+    got = read_records(path)
+    assert [r.item_id for r in got.records] == ["1", "2"]
+    assert issubclass(RecordsError, EmergetuiError) and not issubclass(RecordsError, CliError)

@@ -8,8 +8,11 @@ from pathlib import Path
 from analysis_synth import accuracy_rows, ladder
 
 from emergetui.report import write_run_report
+from emergetui.report.from_store import analyse_run
 from emergetui.report.termplot import run_plots
-from emergetui.run.store import Store, StoredTaskSet
+from emergetui.store.results import Store
+from emergetui.store.rows import StoredTaskSet
+from emergetui.store.stored_run import load_run
 
 
 def _store_with_run(path: Path) -> Store:
@@ -44,6 +47,7 @@ def test_write_run_report_and_run_plots(tmp_path: Path) -> None:
         assert "run run1" in md
         assert "**emergent**" in md  # chance 0.25 came from the stored task set
         assert any(p.name == "analysis.json" for p in written)
-        plots = run_plots(store, "run1", width=70)
+        run = load_run(store, "run1")
+        plots = run_plots(run, analyse_run(run), width=70)
     assert len(plots) == 1
     assert "multiple_choice_grade: emergent" in plots[0]

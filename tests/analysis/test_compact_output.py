@@ -42,9 +42,11 @@ def _suite() -> tuple[list, dict]:
 def test_a_24_task_suite_fits_about_200_lines_with_its_plots() -> None:
     rows, chance = _suite()
     rungs = [{"label": g.label, "params": g.params, "heldout": g.heldout} for g in RUNGS]
-    doc = document_from_records("run", "synthetic", rungs, rows, chance, [], analyse=True)
-    text = summary_text(doc, "compact", width=100)
     analysis = analyze(rows, RUNGS, chance=chance)
+    doc = document_from_records(
+        "run", "synthetic", rungs, rows, chance, [], analysis=analysis
+    ).to_dict()
+    text = summary_text(doc, "compact", width=100)
     plots = analysis_plots(
         analysis,
         width=100,
@@ -79,7 +81,9 @@ def test_compact_cells_are_means_with_intervals_in_rung_columns() -> None:
     rows, chance = _suite()
     rows = [r for r in rows if r.task == "strategyqa"]
     rungs = [{"label": g.label, "params": g.params, "heldout": g.heldout} for g in RUNGS]
-    doc = document_from_records("run", "synthetic", rungs, rows, chance, [], analyse=True)
+    doc = document_from_records(
+        "run", "synthetic", rungs, rows, chance, [], analysis=analyze(rows, RUNGS, chance=chance)
+    ).to_dict()
     res = {
         (r["metric"], r["rung"]): r
         for r in doc["results"]

@@ -16,7 +16,7 @@ from emergetui.analysis.corpus_metrics import (
 from emergetui.analysis.curves import setting_items, shared_draws
 from emergetui.analysis.data import RungInfo
 from emergetui.analysis.export import corpus_results, emergence_json
-from emergetui.report.document import verdict_lines
+from emergetui.report.rundoc import verdict_lines
 from emergetui.tasks import bigbench_metrics as bbm
 from emergetui.tasks.records import ItemRaw, ItemRecord
 
@@ -208,9 +208,5 @@ def test_bleu_preferred_task_gets_a_headline_verdict() -> None:
     (entry,) = [e for e in emergence_json(analysis) if e["metric"] == "bleu"]
     assert entry["verdict"] in ("smooth", "emergent", "inconclusive")
     assert entry["reason"]
-    doc = {
-        "emergence": emergence_json(analysis),
-        "headline": [{"task": "t", "setting": "shots=0", "metric": "bleu"}],
-    }
-    lines = verdict_lines(doc)
+    lines = verdict_lines(analysis, {("t", "shots=0"): "bleu"})
     assert lines[0].startswith(f"t [shots=0] bleu: {entry['verdict'].upper()}")

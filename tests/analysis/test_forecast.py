@@ -217,15 +217,17 @@ def test_the_batch_output_prints_one_forecast_line_per_curve(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     from emergetui.cli.batch import _print_forecasts
+    from emergetui.report.rundoc import RunDocument
 
     x = np.log10(QWEN)
     em, acc = _ladder(_sig((x - 9.9) * 1.6), length=1)
     fc = _forecast(em, acc, 1)
-    _print_forecasts({"forecast": [fc.to_dict()]})
+    doc = RunDocument(run_id="r", ladder="l", rungs=[], results=[], forecast=[fc.to_dict()])
+    _print_forecasts(doc)
     out = capsys.readouterr().out.splitlines()
     assert out[1].startswith("Forecasts (each rung from the rungs below it; 90% bands)")
     assert out[2] == f"  t [s] exact_match: {fc.line}"
-    _print_forecasts({})
+    _print_forecasts(RunDocument(run_id="r", ladder="l", rungs=[], results=[]))
     assert capsys.readouterr().out == ""
 
 

@@ -10,12 +10,11 @@ import pytest
 
 from emergetui.cli import main
 from emergetui.engine.errors import EngineError, ModelLoadError, RequestError
-from emergetui.errors import CliError, EmergetuiError, SpecError
+from emergetui.errors import CliError, EmergetuiError, SpecError, StoreError
 from emergetui.models.gguf_info import GGUFInfoError
 from emergetui.models.hub import HubError
 from emergetui.models.ladders import LadderError
 from emergetui.run.spec import ExperimentSpec, build_experiment
-from emergetui.run.store import StoreError
 from emergetui.tasks.base import TaskError
 
 

@@ -35,7 +35,7 @@ def test_analysis_and_reports_load_without_llama_cpp() -> None:
     code = (
         "import sys; import emergetui, emergetui.analysis, emergetui.analysis.analyze, "
         "emergetui.report, emergetui.report.document, emergetui.probe.store, "
-        "emergetui.probe.report, emergetui.run.store; "
+        "emergetui.probe.report, emergetui.store.results, emergetui.store.merge; "
         "bad=[m for m in sys.modules if m.startswith('llama_cpp')]; print(bad); "
         "raise SystemExit(1 if bad else 0)"
     )

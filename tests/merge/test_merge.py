@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from emergetui.cli import main
-from emergetui.run.merge import MergeError, merge_stores
 from emergetui.run.spec import ExperimentSpec, build_experiment
-from emergetui.run.store import Store
+from emergetui.store.merge import MergeError, merge_stores
+from emergetui.store.results import Store
 
 from .conftest import ADDITION, copy, run_batch, snapshot
 
@@ -52,10 +52,11 @@ def test_disjoint_rungs_make_the_whole_ladder(
     doc = json.loads(next(rep.glob("*.json")).read_text())
     assert [r["label"] for r in doc["rungs"]] == ["s", "m", "l"]
     from emergetui.report.document import run_document
+    from emergetui.store.stored_run import load_run
 
     with Store(into) as st:  # the run document (--json) names each rung's provenance
-        rdoc = run_document(st, run.run_id, analyse=False)
-    assert all(r["provenance"]["model_sha256"] == r["sha256"] for r in rdoc["rungs"])
+        rdoc = run_document(load_run(st, run.run_id), None)
+    assert all(r["provenance"]["model_sha256"] == r["sha256"] for r in rdoc.rungs)
     # and a rerun of the whole ladder finds everything stored
     run_batch(ladder3, None, into)
     with Store(into) as st:
@@ -147,8 +148,9 @@ def test_conflicting_duplicate_item_is_refused_and_names_it(
 
 def test_store_from_an_older_run(tmp_path: Path, stores: dict[str, Path]) -> None:
     old = stores["b"]
-    with sqlite3.connect(old) as db:  # the schema before provenance was recorded
+    with sqlite3.connect(old) as db:  # the schema before provenance (and versions) was recorded
         db.execute("ALTER TABLE rungs DROP COLUMN provenance")
+        db.execute("PRAGMA user_version=0")
     into = tmp_path / "all.db"
     with pytest.raises(
         MergeError, match=r"b\.db: written by an older emergetui: rung\(s\) l .*--accept-old"

@@ -20,8 +20,10 @@ from emergetui.probe import (
     save_probe_results,
 )
 from emergetui.probe.run import prepare_item, select_items
-from emergetui.probe.store import behaviour_from_store
-from emergetui.run.store import Store, StoredTaskSet
+from emergetui.probe.store import behaviour_from_run
+from emergetui.store.results import Store
+from emergetui.store.rows import StoredTaskSet
+from emergetui.store.stored_run import load_run
 from emergetui.tasks.base import Item, ItemSet
 from emergetui.tasks.records import ItemRaw, ItemRecord
 
@@ -172,6 +174,7 @@ def test_heatmap_text() -> None:
 
 def test_behaviour_from_store(tmp_path: Path) -> None:
     with Store(tmp_path / "b.sqlite") as st:
+        st.begin_run("run", "l", {})
         st.set_taskset(
             "run", StoredTaskSet("t", "shots=0", 0, ["exact_match"], "exact_match", {}, [], 3)
         )
@@ -195,5 +198,5 @@ def test_behaviour_from_store(tmp_path: Path) -> None:
             for i in range(4)
         ]
         st.put_records(recs)
-        got = behaviour_from_store(st, "run")
+        got = behaviour_from_run(load_run(st, "run"))
     assert got == {("r0", "t", "shots=0"): pytest.approx(1 / 3)}

@@ -85,7 +85,7 @@ def test_two_experiments_and_the_same_experiment_twice_at_once(
 WRITER = textwrap.dedent("""
     import sys
     from emergetui.tasks.records import ItemRaw, ItemRecord
-    from emergetui.run.store import Store
+    from emergetui.store.results import Store
 
     path, who, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
     store = Store(path, timeout_s=60)

@@ -30,7 +30,7 @@ from emergetui.models.hub import HubError, HubSettings, ensure_rung, is_cached
 from emergetui.models.ladders import RungSpec
 from emergetui.run import events as ev
 from emergetui.run.runner import RunConfig, Rung, Runner
-from emergetui.run.store import Store
+from emergetui.store.results import Store
 from emergetui.tasks.base import Item, ItemSet
 from tests.hub.fake_hub import FakeHub
 

@@ -12,7 +12,7 @@ import pytest
 from emergetui.run import events as ev
 from emergetui.run.runner import RunConfig, Runner
 from emergetui.run.spec import ExperimentSpec, build_experiment
-from emergetui.run.store import Store
+from emergetui.store.results import Store
 from tests.reliability.support import count_by_rung, item_rows, write_ladder
 from tests.run.support import write_big_task
 

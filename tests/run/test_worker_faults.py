@@ -20,7 +20,7 @@ import pytest
 
 from emergetui.run import events as ev
 from emergetui.run.runner import RunConfig, Runner
-from emergetui.run.store import Store
+from emergetui.store.results import Store
 from emergetui.tasks.base import Item, ItemSet
 from tests.reliability.support import (
     compare_rows,

@@ -18,7 +18,7 @@ import pytest
 
 from emergetui.run import events as ev
 from emergetui.run.runner import Runner
-from emergetui.run.store import Store
+from emergetui.store.results import Store
 from tests.reliability.support import (
     batch_args,
     child_env,

@@ -117,7 +117,7 @@ def test_bad_input_one_line_error(
     tmp_path: Path, ladder_file: Path, argv: list[str], needle: str, capsys
 ) -> None:
     store = tmp_path / "s.sqlite"
-    from emergetui.run.store import Store
+    from emergetui.store.results import Store
 
     Store(store).close()
     argv = [str(ladder_file) if a == "LADDER" else str(store) if a == "STORE" else a for a in argv]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from emergetui.run import events as ev
 from emergetui.run.runner import RunConfig, Rung, Runner
-from emergetui.run.store import Store
+from emergetui.store.results import Store
 
 from .conftest import mc_and_gen_sets
 
@@ -150,7 +150,7 @@ def test_item_errors_are_stored_not_fatal(tmp_path: Path, tiny_model: Path) -> N
 def test_sha256_cache_and_model_change_invalidates(tmp_path: Path, tiny_model: Path) -> None:
     import shutil
 
-    from emergetui.run.store import file_sha256
+    from emergetui.hashing import file_sha256
 
     m = tmp_path / "m.gguf"
     shutil.copy(tiny_model, m)

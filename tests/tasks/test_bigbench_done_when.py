@@ -22,7 +22,7 @@ import pytest
 
 from emergetui.cli import main
 from emergetui.report import write_run_report
-from emergetui.run.store import Store
+from emergetui.store.results import Store
 
 TASK = Path(__file__).resolve().parents[1] / "fixtures" / "toy_bigbench_text" / "task.json"
 REF = json.loads((Path(__file__).parent / "bigbench_reference.json").read_text(encoding="utf-8"))

@@ -9,7 +9,7 @@ import pytest
 
 from emergetui.cli import main
 from emergetui.engine import Engine
-from emergetui.run.store import Store
+from emergetui.store.results import Store
 from emergetui.tasks import bigbench_metrics as bbm
 from emergetui.tasks.metrics import BIGBENCH_DEFAULT_REGEX, levenshtein, postprocess_output
 

@@ -20,7 +20,7 @@ ADDITION, CHAIN, CIPHER = "toy_addition", "toy_chain", "toy_cipher"
 
 @pytest.fixture(scope="module")
 def doc(toy_dir: Path) -> dict[str, Any]:
-    return default_run_document(toy_dir)
+    return default_run_document(toy_dir).to_dict()
 
 
 def _row(doc: dict[str, Any], task: str, metric: str, setting: str = "shots=0") -> dict[str, Any]:

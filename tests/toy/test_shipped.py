@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from emergetui.engine import Engine
+from emergetui.hashing import file_sha256 as sha256
 from emergetui.toy.corpus import CorpusSpec, heldout_text, make_split
 from emergetui.toy.files import (
     CHAIN_TASK_FILE,
@@ -25,7 +26,6 @@ from emergetui.toy.files import (
     chain_task_json,
     chain_toml,
     cipher_toml,
-    sha256,
     task_json,
 )
 from emergetui.toy.measure import RungResult, measure_rung, task_sets

@@ -10,11 +10,12 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from emergetui.hashing import file_sha256 as sha256  # noqa: E402
 from emergetui.toy import model as toy_model  # noqa: E402
 from emergetui.toy.check import check_gguf  # noqa: E402
 from emergetui.toy.corpus import CharTokenizer, toy_vocab  # noqa: E402
 from emergetui.toy.export import export_gguf  # noqa: E402
-from emergetui.toy.files import MANIFEST, Manifest, sha256  # noqa: E402
+from emergetui.toy.files import MANIFEST, Manifest  # noqa: E402
 from emergetui.toy.model import ToyConfig, ToyLlama  # noqa: E402
 from emergetui.toy.train import main  # noqa: E402
 

@@ -9,7 +9,7 @@ from tui_support import DEMO_RUN, DEMO_RUNGS, DEMO_TASK, FAST_ANALYSIS, MEMORY, 
 from emergetui.models.fit import Memory
 from emergetui.models.ladders import get_ladder
 from emergetui.run.spec import build_experiment
-from emergetui.run.store import Store
+from emergetui.store.results import Store
 from emergetui.tui import adapters, results_view
 from tests.tui.conftest import LabChoices
 
@@ -80,9 +80,7 @@ def test_export_writes_report_files(tmp_path: Path) -> None:
     store = tmp_path / "demo.sqlite"
     make_demo_store(store)
     data = adapters.load_results(store, DEMO_RUN, config=FAST_ANALYSIS)
-    paths = adapters.export_report(
-        store, DEMO_RUN, data.analysis, tmp_path / "report", ("md", "csv", "json")
-    )
+    paths = adapters.export_report(store, data, tmp_path / "report", ("md", "csv", "json"))
     names = {p.name for p in paths}
     assert "report.md" in names and all(p.exists() for p in paths)
 

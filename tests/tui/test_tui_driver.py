@@ -9,7 +9,7 @@ from textual.message import Message
 
 from emergetui.run import events as ev
 from emergetui.run.runner import RunConfig
-from emergetui.run.store import Store
+from emergetui.store.results import Store
 from emergetui.tui.driver import RunDriver
 from emergetui.tui.live import SettledTask
 from emergetui.tui.messages import RunEnded, RunnerBatch, RunPrepared

@@ -13,7 +13,7 @@ from pathlib import Path
 from tui_support import FAST_ANALYSIS, MEMORY, run, show_start, wait_until
 
 from emergetui.run.runner import RunConfig, Runner
-from emergetui.run.store import Store
+from emergetui.store.results import Store
 from emergetui.tui.app import LabApp
 from emergetui.tui.screens.export import ExportScreen
 from emergetui.tui.screens.results import ResultsScreen
@@ -138,21 +138,35 @@ def test_full_run_results_toggle_export_and_reopen(lab_args: LabChoices, tmp_pat
     run(body())
 
 
+class Gate:
+    """Where a GatedRunner waits: ``reached`` once its runner thread is at the gate (so a cancel
+    from then on finds it there, not between rungs), ``opened`` by the test."""
+
+    def __init__(self) -> None:
+        self.reached = threading.Event()
+        self.opened = threading.Event()
+
+    def set(self) -> None:
+        self.opened.set()
+
+
 class GatedRunner(Runner):
     """A real Runner that holds its second rung until the test opens the gate."""
 
-    def __init__(self, config: RunConfig, store: Store, gate: threading.Event) -> None:
+    def __init__(self, config: RunConfig, store: Store, gate: Gate) -> None:
         super().__init__(config, store, commit_every_s=0.0)
         self.gate = gate
 
     def _rung(self, store, emit, idx, rung):  # type: ignore[no-untyped-def]
         if idx == 1:
-            self.gate.wait(30)
+            self.gate.reached.set()
+            self.gate.opened.wait(30)
         return super()._rung(store, emit, idx, rung)
 
 
-async def _start_until_first_rung_done(pilot, app: LabApp) -> RunScreen:  # type: ignore[no-untyped-def]
-    """Start a run from the start screen and wait until its first rung ("a") is done."""
+async def _start_until_first_rung_done(pilot, app: LabApp, gate: Gate) -> RunScreen:  # type: ignore[no-untyped-def]
+    """Start a run from the start screen and wait until its first rung ("a") is done and the
+    runner holds at the gate of the second."""
     await show_start(pilot)
     await pilot.press("s")
     await wait_until(pilot, lambda: isinstance(app.screen, RunScreen))
@@ -161,21 +175,21 @@ async def _start_until_first_rung_done(pilot, app: LabApp) -> RunScreen:  # type
     await wait_until(
         pilot, lambda: "a" in rs.state.rungs and rs.state.rungs["a"].status == "done", 60
     )
-    # rung a's worker has ended, so the runner is at the gate of rung b (not still finishing a)
-    await wait_until(pilot, lambda: not worker_pids(), 30)
+    # rung a's worker has ended and the runner is at the gate of rung b (not still finishing a)
+    await wait_until(pilot, lambda: not worker_pids() and gate.reached.is_set(), 30)
     return rs
 
 
 def test_cancel_keeps_the_run_resumable_and_resume_finishes_it(
     lab_args: LabChoices, tmp_path: Path
 ) -> None:
-    gate = threading.Event()
+    gate = Gate()
     lab_args = lab_args.with_spec(shots=(0,))  # 4 items per rung are enough to cancel between rungs
 
     async def body() -> None:
         app = _app(lab_args, tmp_path, runner_factory=lambda c, s: GatedRunner(c, s, gate))
         async with app.run_test(size=(100, 30)) as pilot:
-            rs = await _start_until_first_rung_done(pilot, app)
+            rs = await _start_until_first_rung_done(pilot, app, gate)
             await pilot.press("c")
             assert rs.driver is not None and rs.driver.cancel_requested
             gate.set()
@@ -201,13 +215,13 @@ def test_cancel_keeps_the_run_resumable_and_resume_finishes_it(
 
 
 def test_ctrl_c_during_a_run_cancels_then_exits(lab_args: LabChoices, tmp_path: Path) -> None:
-    gate = threading.Event()
+    gate = Gate()
     lab_args = lab_args.with_spec(shots=(0,))
 
     async def body() -> None:
         app = _app(lab_args, tmp_path, runner_factory=lambda c, s: GatedRunner(c, s, gate))
         async with app.run_test(size=(100, 30)) as pilot:
-            await _start_until_first_rung_done(pilot, app)
+            await _start_until_first_rung_done(pilot, app, gate)
             await pilot.press("ctrl+c")
             assert app.quitting and app.is_running  # still draining the runner
             gate.set()

@@ -9,7 +9,7 @@ import pytest
 from tui_support import DEMO_ITEMS, DEMO_TASK, demo_download, demo_events, demo_values
 
 from emergetui.run import events as ev
-from emergetui.tui.live import LiveState, MetricChoice, Moments, SettledTask, order_metrics, wilson
+from emergetui.tui.live import LiveState, MetricChoice, Moments, SettledTask, order_metrics
 from emergetui.tui.widgets.progress_panel import render_progress
 
 
@@ -23,13 +23,19 @@ def test_moments_mean_sd_and_normal_interval() -> None:
     )
 
 
+def _binary(hits: int, n: int) -> Moments:
+    m = Moments()
+    m.add([1.0] * hits + [0.0] * (n - hits))
+    return m
+
+
 def test_wilson_stays_inside_0_1_and_narrows_with_n() -> None:
-    lo0, hi0 = wilson(0.0, 4)
+    lo0, hi0 = _binary(0, 4).interval(binary=True)
     assert lo0 == 0.0 and 0.4 < hi0 < 0.6  # 0/4 correct is not "certainly 0"
-    lo1, hi1 = wilson(0.5, 10)
-    lo2, hi2 = wilson(0.5, 1000)
+    lo1, hi1 = _binary(5, 10).interval(binary=True)
+    lo2, hi2 = _binary(500, 1000).interval(binary=True)
     assert hi2 - lo2 < hi1 - lo1
-    assert wilson(1.0, 3)[1] == 1.0
+    assert _binary(3, 3).interval(binary=True)[1] == 1.0
 
 
 def test_running_point_then_settled_point() -> None:

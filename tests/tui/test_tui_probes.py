@@ -6,7 +6,7 @@ from pathlib import Path
 
 from emergetui.probe.result import ProbeResult
 from emergetui.probe.store import save_probe_results
-from emergetui.run.store import Store
+from emergetui.store.results import Store
 from emergetui.tui.adapters import probe_heatmaps
 
 

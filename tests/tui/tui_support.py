@@ -23,7 +23,8 @@ from emergetui.analysis.analyze import AnalysisConfig
 from emergetui.models.fit import Memory
 from emergetui.run import events as ev
 from emergetui.run.spec import ExperimentSpec
-from emergetui.run.store import Store, StoredTaskSet
+from emergetui.store.results import Store
+from emergetui.store.rows import StoredTaskSet
 from emergetui.tasks.records import ItemRaw, ItemRecord
 from emergetui.tui.app import LabApp
 from emergetui.tui.capture import screen_text

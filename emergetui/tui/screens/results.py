@@ -104,8 +104,8 @@ class ResultsScreen(CurveNavigation, Screen[None]):
         self.data = msg.data
         self.query_one("#probe-maps", Static).update(
             msg.data.probes
-            or "No probe results: run with `emergetui --batch --probe` to capture per-layer "
-            "states, the logit lens and linear probes."
+            or "No probe results: run with `emergetui --probe` (the lab or --batch) to capture "
+            "per-layer states, the logit lens and linear probes."
         )
         self._fill_tables()
         self._redraw()
@@ -214,10 +214,11 @@ class ResultsScreen(CurveNavigation, Screen[None]):
 
     @work(thread=True, exclusive=True, group="export")
     def _export_worker(self, out: Path) -> None:
-        analysis = self.data.analysis if self.data else None
         try:
+            if self.data is None:
+                raise ValueError(f"run {self.run_id} is still being read")
             paths = adapters.export_report(
-                self.lab.store_path, self.run_id, analysis, out, self.lab.report_formats
+                self.lab.store_path, self.data, out, self.lab.report_formats
             )
         except Exception as e:  # noqa: BLE001 - a failed export is reported, the lab stays up
             self.post_message(ExportDone(out, [], f"{type(e).__name__}: {e}"))

@@ -152,8 +152,6 @@ class RunScreen(CurveNavigation, Screen[None]):
     def on_run_prepared(self, msg: RunPrepared) -> None:
         self.run_id = msg.run_id
         self.sub_title = f"run {msg.run_id} · {msg.ladder}"
-        for w in msg.warnings:
-            self._log(f"warning: {w}")
         if self.expect_run_id and msg.run_id != self.expect_run_id:
             self._log(
                 f"note: these choices make run {msg.run_id}, not {self.expect_run_id} "

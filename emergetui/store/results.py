@@ -9,91 +9,25 @@ whose row exists for the same item content and the same model file.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from platformdirs import user_data_dir
 
-from emergetui.errors import EmergetuiError
+from emergetui.errors import StoreError
+from emergetui.hashing import file_sha256
+from emergetui.store.rows import RunSummary, StoredRung, StoredTaskSet
+from emergetui.store.schema import migrate
 from emergetui.tasks.records import ItemRaw, ItemRecord
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY, created REAL, updated REAL, ladder TEXT, config TEXT, status TEXT
-);
-CREATE TABLE IF NOT EXISTS rungs (
-    run_id TEXT, label TEXT, idx INTEGER, params INTEGER, path TEXT, sha256 TEXT,
-    n_gpu_layers INTEGER, status TEXT, error TEXT, heldout TEXT, provenance TEXT,
-    PRIMARY KEY (run_id, label)
-);
-CREATE TABLE IF NOT EXISTS tasksets (
-    run_id TEXT, task TEXT, setting TEXT, shots INTEGER, metrics TEXT, preferred TEXT,
-    chance TEXT, not_computed TEXT, n_items INTEGER,
-    PRIMARY KEY (run_id, task, setting)
-);
-CREATE TABLE IF NOT EXISTS items (
-    run_id TEXT, rung TEXT, task TEXT, setting TEXT, item_id TEXT, item_hash TEXT,
-    model_sha256 TEXT, shots INTEGER, prompt TEXT, choices TEXT, target_scores TEXT,
-    targets TEXT, raw TEXT, metrics TEXT, error TEXT, created REAL,
-    PRIMARY KEY (run_id, rung, task, setting, item_id)
-);
-CREATE TABLE IF NOT EXISTS file_hashes (
-    path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, sha256 TEXT
-);
-"""
 
 
 def default_store_path() -> Path:
     return Path(user_data_dir("emergetui", appauthor=False)) / "results.sqlite"
-
-
-class StoreError(EmergetuiError, RuntimeError):
-    """The store cannot be opened or written; the message names the file."""
-
-
-@dataclass
-class RunSummary:
-    run_id: str
-    created: float
-    ladder: str
-    status: str
-    n_items: int
-    config: dict[str, Any]
-
-
-@dataclass
-class StoredRung:
-    label: str
-    params: int
-    path: str
-    sha256: str
-    n_gpu_layers: int | None
-    status: str | None
-    error: str | None
-    heldout: dict[str, float] | None
-    provenance: dict[str, Any] | None = None
-    """Host, emergetui and llama.cpp versions, model sha256 (run/provenance.py); None: older
-    store.
-    """
-
-
-@dataclass
-class StoredTaskSet:
-    task: str
-    setting: str
-    shots: int
-    metrics: list[str]
-    preferred: str
-    chance: dict[str, float]
-    not_computed: list[str]
-    n_items: int
 
 
 def _set_wal(db: sqlite3.Connection, timeout_s: float) -> None:
@@ -130,10 +64,10 @@ class Store:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(f"PRAGMA busy_timeout={int(timeout_s * 1000)}")
             with self._tx() as db:
-                for stmt in SCHEMA.split(";"):
-                    if stmt.strip():
-                        db.execute(stmt)
-                _migrate(db)
+                migrate(db, str(self.path))
+        except StoreError:
+            self._db.close()
+            raise
         except sqlite3.DatabaseError as e:
             raise StoreError(f"{self.path}: cannot open results store: {e}") from e
         except OSError as e:
@@ -249,12 +183,18 @@ class Store:
         cfg.setdefault("ladder", row[1])
         return cfg
 
+    def run_status(self, run_id: str) -> str:
+        row = self._db.execute("SELECT status FROM runs WHERE run_id=?", (run_id,)).fetchone()
+        if not row:
+            raise StoreError(f"{self.path}: no run {run_id!r}")
+        return str(row[0] or "?")
+
     # -- rungs and task sets ----------------------------------------------------------
     def set_rung(
         self, run_id: str, idx: int, label: str, params: int, path: str, sha256: str
     ) -> None:
         """Record the rung and this process's provenance (host, versions, model sha256)."""
-        from emergetui.run.provenance import current
+        from emergetui.store.provenance import current
 
         prov = json.dumps(current(sha256), sort_keys=True)
         with self._tx() as db:
@@ -292,7 +232,13 @@ class Store:
         ).fetchall()
         return [
             StoredRung(
-                *r[:7],
+                label=r[0],
+                params=r[1],
+                path=r[2],
+                sha256=r[3],
+                n_gpu_layers=r[4],
+                status=r[5],
+                error=r[6],
                 heldout=json.loads(r[7]) if r[7] else None,
                 provenance=json.loads(r[8]) if r[8] else None,
             )
@@ -445,25 +391,3 @@ class Store:
                 (str(p), st.st_size, st.st_mtime_ns, digest),
             )
         return digest
-
-
-def _migrate(db: sqlite3.Connection) -> None:
-    """Bring a store written by an older emergetui up to this schema (columns added, never dropped).
-
-    Rows written before a column existed keep NULL there: a rung without
-    provenance is one an older version computed, and ``merge`` says so.
-    """
-    cols = {r[1] for r in db.execute("PRAGMA table_info(rungs)")}
-    if "provenance" not in cols:
-        db.execute("ALTER TABLE rungs ADD COLUMN provenance TEXT")
-
-
-def file_sha256(path: str | Path, chunk: int = 1 << 22) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while True:
-            b = f.read(chunk)
-            if not b:
-                break
-            h.update(b)
-    return h.hexdigest()

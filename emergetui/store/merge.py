@@ -22,24 +22,26 @@ Merging again changes nothing.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sqlite3
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from emergetui.run import provenance
-from emergetui.run.store import Store, StoreError
+from emergetui.errors import StoreError
+from emergetui.store import provenance
+from emergetui.store.identity import RunIdentity
+from emergetui.store.results import Store
+from emergetui.store.schema import RESULT_TABLES, TABLES, columns, table_names
 
 DUP_LOGPROB_TOL = 0.5
 """Nats two copies of one item may differ by: llama.cpp's quantized CPU kernels alone differ by
 up to 0.32 nats between micro-batch splits (README, "Exactness"); GPU and CPU differ too."""
 _STATUS_RANK = {"done": 4, "running": 3, "failed": 2, "skipped": 1}
-_TABLES = ("runs", "rungs", "tasksets", "items")
 
 
 class MergeError(StoreError):
@@ -80,20 +82,9 @@ class MergeResult:
         return out
 
 
-def run_id_of(identity: dict[str, Any]) -> str:
-    """The id :meth:`RunConfig.run_id` gives a run with this identity (same hash)."""
-    blob = json.dumps(identity, sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:12]
-
-
 def experiment_key(config: dict[str, Any]) -> dict[str, Any]:
-    """A run's identity without its rungs: what partial runs of one experiment share.
-
-    ``task_specs`` (how tasks were named on the command line, often paths
-    that differ between machines) is left out; the task names, settings and
-    item hashes are compared instead.
-    """
-    return {k: v for k, v in config.items() if k not in ("rungs", "task_specs")}
+    """A stored run's identity without its rungs (:meth:`RunIdentity.experiment_key`)."""
+    return RunIdentity.from_dict(config).experiment_key()
 
 
 # -- reading ------------------------------------------------------------------------------
@@ -102,16 +93,15 @@ def _open_source(path: Path, accept_old: bool) -> sqlite3.Connection:
         raise MergeError(f"{path}: no such results store")
     try:
         db = sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True)
-        names = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        names = table_names(db)
     except sqlite3.DatabaseError as e:
         raise MergeError(f"{path}: not a results store: {e}") from None
-    missing = [t for t in _TABLES if t not in names]
+    missing = [t for t in RESULT_TABLES if t not in names]
     if missing:
         raise MergeError(f"{path}: not an emergetui results store (no {', '.join(missing)} table)")
-    cols = {r[1] for r in db.execute("PRAGMA table_info(rungs)")}
     old = (
         [r[0] for r in db.execute("SELECT label FROM rungs WHERE provenance IS NULL")]
-        if "provenance" in cols
+        if "provenance" in columns(db, "rungs")
         else [r[0] for r in db.execute("SELECT label FROM rungs")]
     )
     if old and not accept_old:
@@ -166,12 +156,12 @@ def _same_experiment(a: RunRef, b: RunRef) -> None:
                 f"{tb[key][2]}"
             )
     ha, hb = _item_hashes(a), _item_hashes(b)
-    for key in sorted(set(ha) & set(hb)):
-        if ha[key] != hb[key]:
+    for item in sorted(set(ha) & set(hb)):
+        if ha[item] != hb[item]:
             raise MergeError(
-                f"{a.where} and {b.where} are not the same experiment: item {key[2]} of task "
-                f"{key[0]} ({key[1]}) has different content (item hash {ha[key][:12]} vs "
-                f"{hb[key][:12]}): other task files or another seed"
+                f"{a.where} and {b.where} are not the same experiment: item {item[2]} of task "
+                f"{item[0]} ({item[1]}) has different content (item hash {ha[item][:12]} vs "
+                f"{hb[item][:12]}): other task files or another seed"
             )
 
 
@@ -182,8 +172,12 @@ _RUNG_COLS = "label, params, path, sha256, n_gpu_layers, status, error, heldout,
 def _merged_rungs(runs: list[RunRef], accept_old: bool) -> list[dict[str, Any]]:
     best: dict[str, tuple[dict[str, Any], RunRef]] = {}
     for run in runs:
-        cols = {r[1] for r in run.db.execute("PRAGMA table_info(rungs)")}
-        sel = _RUNG_COLS if "provenance" in cols else _RUNG_COLS.replace("provenance", "NULL")
+        # a source is opened read-only, so an old one is read as it is, not migrated
+        sel = (
+            _RUNG_COLS
+            if "provenance" in columns(run.db, "rungs")
+            else _RUNG_COLS.replace("provenance", "NULL")
+        )
         for r in run.db.execute(f"SELECT {sel} FROM rungs WHERE run_id=?", (run.run_id,)):
             row = dict(zip(_RUNG_COLS.split(", "), r))
             if row["provenance"] is None and accept_old:
@@ -259,9 +253,9 @@ def _flat(v: Any) -> list[float]:
 
 
 def _copy_items(src: RunRef, dst: sqlite3.Connection, run_id: str, res: MergeResult) -> None:
-    cur = src.db.execute(f"SELECT {_ITEM_COLS} FROM items WHERE run_id=?", (src.run_id,))
-    if src.db is dst:  # a run of the target itself: read it all before writing the same table
-        cur = iter(cur.fetchall())
+    found = src.db.execute(f"SELECT {_ITEM_COLS} FROM items WHERE run_id=?", (src.run_id,))
+    # a run of the target itself: read it all before writing the same table
+    cur: Iterable[Any] = found.fetchall() if src.db is dst else found
     marks = ",".join("?" * 16)
     for row in cur:
         ins = dst.execute(
@@ -335,10 +329,8 @@ def _merge_into(path: Path, sources: list[RunRef], accept_old: bool) -> MergeRes
             _same_experiment(sources[0], r)
         runs = existing + sources
         rungs = _merged_rungs(runs, accept_old)
-        identity = {**sources[0].config, "rungs": [r["label"] for r in rungs]}
-        identity.pop("ladder", None)
-        identity = {"ladder": sources[0].ladder, **identity}
-        run_id = run_id_of(identity)
+        identity = RunIdentity.from_dict(sources[0].config).with_rungs(r["label"] for r in rungs)
+        run_id = identity.run_id
         res = MergeResult(path, run_id)
         statuses = [r["status"] for r in rungs]
         status = "done" if statuses and all(s == "done" for s in statuses) else "done-with-errors"
@@ -351,18 +343,18 @@ def _merge_into(path: Path, sources: list[RunRef], accept_old: bool) -> MergeRes
                     min(r.created for r in runs),
                     time.time(),
                     sources[0].ladder,
-                    json.dumps(identity, sort_keys=True),
+                    json.dumps(identity.to_dict(), sort_keys=True),
                     status,
                 ),
             )
-            for idx, r in enumerate(rungs):
+            for idx, rung in enumerate(rungs):
                 tx.execute(
                     f"INSERT OR REPLACE INTO rungs (run_id, idx, {_RUNG_COLS}) "
                     "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                    (run_id, idx, *(r[c] for c in _RUNG_COLS.split(", "))),
+                    (run_id, idx, *(rung[c] for c in _RUNG_COLS.split(", "))),
                 )
-                prov = json.loads(r["provenance"]) if r["provenance"] else None
-                res.rungs.append((r["label"], r["status"] or "?", provenance.describe(prov)))
+                prov = json.loads(rung["provenance"]) if rung["provenance"] else None
+                res.rungs.append((rung["label"], rung["status"] or "?", provenance.describe(prov)))
             for run in runs:
                 for ts in _tasksets(run).values():
                     tx.execute(
@@ -381,18 +373,8 @@ def _merge_into(path: Path, sources: list[RunRef], accept_old: bool) -> MergeRes
         return res
 
 
-# probe/store.py's table (run/ sits below probe/, so the schema is repeated, not imported)
-_PROBE_SCHEMA = """
-CREATE TABLE IF NOT EXISTS probe_results (
-    run_id TEXT, rung TEXT, task TEXT, setting TEXT, kind TEXT, layer INTEGER, value REAL,
-    n INTEGER,
-    PRIMARY KEY (run_id, rung, task, setting, kind, layer)
-)
-"""
-
-
 def _has_probes(db: sqlite3.Connection) -> bool:
-    return bool(db.execute("SELECT 1 FROM sqlite_master WHERE name='probe_results'").fetchone())
+    return "probe_results" in table_names(db)
 
 
 def _copy_probes(runs: list[RunRef], tx: sqlite3.Connection, run_id: str) -> None:
@@ -405,7 +387,7 @@ def _copy_probes(runs: list[RunRef], tx: sqlite3.Connection, run_id: str) -> Non
             (run.run_id,),
         ).fetchall()
         if rows:
-            tx.execute(_PROBE_SCHEMA)
+            tx.execute(TABLES["probe_results"])
             tx.executemany(
                 "INSERT OR IGNORE INTO probe_results VALUES (?,?,?,?,?,?,?,?)",
                 [(run_id, *r) for r in rows],

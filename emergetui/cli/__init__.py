@@ -33,6 +33,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         spec = spec_from_args(args)
         if args.batch:
             from emergetui.cli.batch import run_batch
+            from emergetui.cli.multi import run_series_batch, series_ladders
+
+            if len(ladders := series_ladders(args)) > 1 or args.x != "params":
+                return run_series_batch(
+                    spec, ladders, args.store, json_mode=args.json, plots=not args.no_plot, x=args.x
+                )
 
             return run_batch(
                 spec, args.store, json_mode=args.json, plots=not args.no_plot, table=args.table

@@ -17,11 +17,13 @@ from emergetui.run.store import Store
 
 
 def dispatch(args: argparse.Namespace) -> int:
+    from emergetui.cli.compare import cmd_compare
     from emergetui.cli.remote import cmd_merge, cmd_rpc_server
 
     handler = {
         "rpc-server": cmd_rpc_server,
         "merge": cmd_merge,
+        "compare": cmd_compare,
         "export": cmd_export,
         "tasks": cmd_tasks,
         "ladders": cmd_ladders,

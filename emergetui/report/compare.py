@@ -1,0 +1,212 @@
+"""A comparison of stored runs: series read back, the text, the terminal and PNG/SVG charts.
+
+Each run is one series (one ladder at one quant and variant). What the store
+does not hold about a ladder (family, variant, quant, training tokens) comes
+from its definition in models.toml, looked up by the name the run stored, so a
+store merged from several machines compares the same way; a ladder this
+machine does not know is still drawn on the params and loss axes, with a note.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import plotext as plt
+
+from emergetui.analysis.axes import AXIS_LABELS, rung_axes
+from emergetui.analysis.compare import Comparison, Overlay, PairedEffect
+from emergetui.analysis.data import RungInfo
+from emergetui.analysis.series import Series, SeriesKey
+from emergetui.errors import EmergetuiError
+from emergetui.models.ladders import Ladder, get_ladder, parse_ladder_file
+from emergetui.report.from_store import analysis_from_store, preferred_metrics
+from emergetui.report.overlay import SERIES_COLORS, draw_overlay
+from emergetui.report.paths import slug
+
+if TYPE_CHECKING:
+    from emergetui.run.store import Store
+
+
+def _ladder(name: str, extra_files: Sequence[Path]) -> Ladder | None:
+    for f in extra_files:  # a ladder file names its ladders; a run stores the name
+        try:
+            found = parse_ladder_file(f)
+        except EmergetuiError:
+            continue
+        if name in found:
+            return found[name]
+    try:
+        return get_ladder(name, extra_files)
+    except EmergetuiError:
+        return None
+
+
+def series_from_store(
+    store: Store,
+    run_id: str,
+    *,
+    seed: int = 0,
+    ladder: Ladder | None = None,
+    extra_ladders: Sequence[Path] = (),
+    non_embedding: Mapping[str, int] | None = None,
+) -> tuple[Series, list[str]]:
+    """One stored run as a series, and notes on what its ladder definition could not give.
+
+    ``ladder``: the definition the run was made from, when the caller has it (a batch
+    run); otherwise it is looked up by the stored name (and in ``extra_ladders``).
+    """
+    name = str(store.run_config(run_id).get("ladder") or run_id)
+    if ladder is None or ladder.name != name:
+        ladder = _ladder(name, extra_ladders)
+    notes: list[str] = []
+    if ladder is None:
+        notes.append(
+            f"{name}: ladder not defined on this machine (pass its file with --ladder): "
+            "no family, variant or train_tokens"
+        )
+        base, _, quant = name.partition("@")
+        key = SeriesKey(name, base, None, quant or None)
+    else:
+        key = SeriesKey(name, ladder.family_name, ladder.variant, ladder.quant)
+    tokens = {r.label: r.train_tokens for r in ladder.rungs} if ladder else {}
+    ne = non_embedding or {}
+    rungs = [
+        rung_axes(RungInfo(g.label, g.params, g.heldout), tokens.get(g.label), ne.get(g.label))
+        for g in store.rungs(run_id)
+        if g.status != "failed"
+    ]
+    analysis = analysis_from_store(store, run_id, seed=seed)
+    return Series(key, run_id, analysis, rungs, preferred_metrics(store, run_id)), notes
+
+
+def overlay_plot(overlay: Overlay, *, width: int = 80, height: int = 20) -> str:
+    """The overlay as uncoloured terminal text."""
+    plt.clear_figure()
+    plt.plotsize(width, height)
+    draw_overlay(plt, overlay)
+    plt.plotsize(width, height)
+    text = plt.build()
+    plt.clear_figure()
+    return str(plt.uncolorize(text))
+
+
+def _x_text(axis: str, x: float) -> str:
+    return f"{x:.3f}" if axis == "loss" else f"10^{x:.2f}"
+
+
+def _effect_lines(e: PairedEffect) -> list[str]:
+    what = "quantization effect" if e.kind == "quant" else "instruct vs base"
+    rows = ", ".join(
+        f"{r.rung} {r.diff:+.3g} [{r.ci_low:+.3g}, {r.ci_high:+.3g}] ({r.changed}/{r.n} items differ)"
+        for r in e.rows
+    )
+    return [f"  {what} on {e.metric}, {e.b} minus {e.a}, paired over items, 95%: {rows}"]
+
+
+def series_lines(series: Sequence[Series]) -> list[str]:
+    lines = []
+    for s in series:
+        rungs = []
+        for r in s.rungs:
+            extra = [f"non-emb {r.non_embedding:,}"] if r.non_embedding else []
+            if r.flops:
+                extra.append(f"C=10^{math.log10(r.flops):.2f}")
+            if r.bits_per_byte is not None:
+                extra.append(f"{r.bits_per_byte:.3f} bpb")
+            rungs.append(f"{r.label} ({', '.join(extra)})" if extra else r.label)
+        what = ", ".join(v for v in (s.key.family, s.key.variant, s.key.quant) if v)
+        lines.append(f"  {s.name} [{what}] run {s.run_id}: {'; '.join(rungs)}")
+    return lines
+
+
+def comparison_text(
+    cmp: Comparison, *, plots: bool = True, width: int = 80, notes: Sequence[str] = ()
+) -> str:
+    """Series, then per task: the chart, each series' points and verdict, the cross-family
+    line and the paired effects."""
+    out = [
+        f"Comparing {len(cmp.series)} series on {AXIS_LABELS[cmp.axis]}",
+        *series_lines(cmp.series),
+    ]
+    out += [f"note: {n}" for n in (*notes, *cmp.notes)]
+    for o in cmp.overlays:
+        out.append("")
+        out.append(f"{o.task} [{o.setting}] {o.metric}")
+        if plots:
+            out.append(overlay_plot(o, width=width))
+        for c in o.curves:
+            pts = (
+                ", ".join(f"{p.rung}@{_x_text(o.axis, p.x)} {p.mean:.3f}" for p in c.points)
+                or "no points on this axis"
+            )
+            out.append(f"  {c.series}: {c.verdict}; {pts}")
+        out.append(f"  cross-family: {o.cross.text}")
+        out += [f"  note: {n}" for n in o.notes]
+        for e in cmp.effects:
+            if (e.task, e.setting) == (o.task, o.setting):
+                out += _effect_lines(e)
+    return "\n".join(out) + "\n"
+
+
+def save_overlay_figures(
+    cmp: Comparison, out_dir: str | Path, formats: Sequence[str] = ("png", "svg")
+) -> list[Path]:
+    """One PNG/SVG per shared task: every series with a shaded 95% band.
+
+    Raises ``ImportError`` without matplotlib (check ``png.matplotlib_available`` first).
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for o in cmp.overlays:
+        fig = Figure(figsize=(6.4, 4.2), layout="constrained")
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot(1, 1, 1)
+        for i, c in enumerate(o.curves):
+            if not c.points:
+                continue
+            xs = [p.x for p in c.points]
+            color = f"C{i % 10}"
+            ax.fill_between(
+                xs,
+                [p.ci_low for p in c.points],
+                [p.ci_high for p in c.points],
+                alpha=0.2,
+                color=color,
+            )
+            ax.plot(
+                xs,
+                [p.mean for p in c.points],
+                marker="o",
+                color=color,
+                label=f"{c.series}: {c.verdict}",
+            )
+        if o.chance is not None:
+            ax.axhline(o.chance, linestyle="--", color="gray", linewidth=1)
+        if o.axis == "loss":
+            ax.invert_xaxis()
+        ax.set_xlabel(AXIS_LABELS[o.axis], fontsize=8)
+        ax.set_ylabel(o.metric, fontsize=8)
+        ax.set_title(f"{o.task} / {o.setting}", fontsize=10)
+        ax.legend(fontsize=7)
+        for fmt in formats:
+            path = out / f"{slug(o.task, o.setting, 'compare', o.axis)}.{fmt}"
+            fig.savefig(path, format=fmt, dpi=120)
+            written.append(path)
+    return written
+
+
+__all__ = [
+    "SERIES_COLORS",
+    "comparison_text",
+    "overlay_plot",
+    "save_overlay_figures",
+    "series_from_store",
+    "series_lines",
+]

@@ -100,7 +100,8 @@ def _x_text(axis: str, x: float) -> str:
 def _effect_lines(e: PairedEffect) -> list[str]:
     what = "quantization effect" if e.kind == "quant" else "instruct vs base"
     rows = ", ".join(
-        f"{r.rung} {r.diff:+.3g} [{r.ci_low:+.3g}, {r.ci_high:+.3g}] ({r.changed}/{r.n} items differ)"
+        f"{r.rung} {r.diff:+.3g} [{r.ci_low:+.3g}, {r.ci_high:+.3g}]"
+        f" ({r.changed}/{r.n} items differ)"
         for r in e.rows
     )
     return [f"  {what} on {e.metric}, {e.b} minus {e.a}, paired over items, 95%: {rows}"]

@@ -15,6 +15,9 @@ from emergetui.models.gguf_writer import LlamaShape, vocab_from_gguf, write_llam
 from emergetui.models.ladders import get_ladder
 
 RUNGS = "toy-2,toy-4,toy-6"
+#: the toy's own addition task (the F16 ladder, not bundled, has no default tasks of its own)
+TOY_TASK = Path(__file__).resolve().parents[2] / "emergetui" / "data" / "toy" / "task_addition.json"
+LIMIT = 40
 
 
 def f16_copy(src: Path, dst: Path) -> Path:
@@ -72,7 +75,8 @@ def two_ladder_run(
 
     store = tmp_path_factory.mktemp("store") / "results.db"
     argv = ["--batch", "--json", "--ladder", "toy", "--ladder", str(f16_ladder)]
-    argv += ["--rungs", RUNGS, "--limit", "40", "--threads", "1", "--store", str(store)]
+    argv += ["--rungs", RUNGS, "--task", str(TOY_TASK), "--limit", str(LIMIT)]
+    argv += ["--threads", "1", "--store", str(store)]
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
         assert main(argv) == 0

@@ -275,7 +275,7 @@ def compare(
                 if e is not None:
                     effects.append(e)
     notes = []
-    if len(series) < 2:
+    if len(series) < 2 and axis == "params":
         notes.append("one series only: nothing to compare it with")
     return Comparison(axis, list(series), overlays, effects, notes)
 

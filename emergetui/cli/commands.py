@@ -193,6 +193,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         doc = run_document(store, run_id, analyse=True)
         summary.write_text(summary_text(doc, args.table, width=100), encoding="utf-8")
         written.append(summary)
+        if args.x:
+            from emergetui.cli.compare import write_axis_report
+
+            written += write_axis_report(store, run_id, Path(args.out), args.x)
     for p in written:
         print(p)
     return 0

@@ -12,12 +12,15 @@ import json
 import sys
 from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from emergetui.analysis.axes import AXES
-from emergetui.analysis.compare import Comparison, compare
-from emergetui.analysis.series import Series
+from emergetui.cli.multi import AXIS_CHOICES
 from emergetui.errors import CliError
-from emergetui.run.store import Store
+
+if TYPE_CHECKING:
+    from emergetui.analysis.compare import Comparison
+    from emergetui.analysis.series import Series
+    from emergetui.run.store import Store
 
 
 def add_parser(sp: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -25,7 +28,7 @@ def add_parser(sp: argparse._SubParsersAction) -> None:  # type: ignore[type-arg
     c.add_argument(
         "runs", nargs="+", help="run id, unique prefix or 'last'; STORE.db:RUN for another store"
     )
-    c.add_argument("--x", choices=AXES, default="params", help="x axis (default: params)")
+    c.add_argument("--x", choices=AXIS_CHOICES, default="params", help="x axis (default: params)")
     c.add_argument("--out", type=Path, default=None, help="write PNG/SVG, JSON and text here")
     c.add_argument("--json", action="store_true", help="print the comparison as JSON")
     c.add_argument("--no-plot", action="store_true", help="skip the terminal charts")
@@ -62,6 +65,7 @@ def load_series(
     refs: list[str], store_path: Path | None, *, seed: int, ladders: list[Path]
 ) -> tuple[list[Series], list[str]]:
     from emergetui.report.compare import series_from_store
+    from emergetui.run.store import Store
 
     series: list[Series] = []
     notes: list[str] = []
@@ -114,11 +118,38 @@ def emit(
         sys.stdout.write(text)
 
 
+def write_axis_report(store: Store, run_id: str, out: Path, axis: str) -> list[Path]:
+    """``emergetui report RUN --x AXIS``: the run's curves on another axis, as text, JSON and
+    (with matplotlib) PNG/SVG, beside the usual report."""
+    from emergetui.analysis.compare import compare
+    from emergetui.report.compare import comparison_text, save_overlay_figures, series_from_store
+    from emergetui.report.png import matplotlib_available
+
+    s, notes = series_from_store(store, run_id, non_embedding=non_embedding_counts(store, run_id))
+    cmp = compare([s], axis)
+    out.mkdir(parents=True, exist_ok=True)
+    text, data = out / f"axis-{axis}.txt", out / f"axis-{axis}.json"
+    text.write_text(comparison_text(cmp, notes=notes), encoding="utf-8")
+    doc = cmp.to_dict() | {"notes": [*notes, *cmp.notes]}
+    data.write_text(json.dumps(doc, indent=2, allow_nan=False), encoding="utf-8")
+    figs = save_overlay_figures(cmp, out) if matplotlib_available() else []
+    return [text, data, *figs]
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
+    from emergetui.analysis.compare import compare
+
     series, notes = load_series(args.runs, args.store, seed=args.seed, ladders=args.ladder)
     cmp = compare(series, args.x, seed=args.seed)
     emit(cmp, notes, json_mode=args.json, plots=not args.no_plot, out=args.out)
     return 0
 
 
-__all__ = ["add_parser", "cmd_compare", "emit", "load_series", "non_embedding_counts"]
+__all__ = [
+    "add_parser",
+    "cmd_compare",
+    "emit",
+    "load_series",
+    "non_embedding_counts",
+    "write_axis_report",
+]

@@ -11,14 +11,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from emergetui.analysis.axes import AXES
-from emergetui.cli.progress import make_display
 from emergetui.errors import CliError
-from emergetui.run.events import RunFinished
-from emergetui.run.runner import Runner
-from emergetui.run.spec import ExperimentSpec, build_experiment
-from emergetui.run.store import Store
+
+if TYPE_CHECKING:
+    from emergetui.run.spec import ExperimentSpec
+
+#: ``analysis.axes.AXES``, spelled here so that building the parser imports no analysis
+AXIS_CHOICES = ("params", "flops", "loss")
 
 
 def add_series_arguments(p: argparse.ArgumentParser) -> None:
@@ -30,7 +31,7 @@ def add_series_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--x",
-        choices=AXES,
+        choices=AXIS_CHOICES,
         default="params",
         help="x axis of the comparison: params (default), flops (6*N*D), loss (bits/byte)",
     )
@@ -61,7 +62,12 @@ def run_series_batch(
     """Run one stored run per ladder, then print their comparison; status 1 if a run failed."""
     from emergetui.analysis.compare import compare
     from emergetui.cli.compare import emit, non_embedding_counts
+    from emergetui.cli.progress import make_display
     from emergetui.report.compare import series_from_store
+    from emergetui.run.events import RunFinished
+    from emergetui.run.runner import Runner
+    from emergetui.run.spec import build_experiment
+    from emergetui.run.store import Store
 
     status = 0
     with Store(store_path) as store:
@@ -105,4 +111,4 @@ def run_series_batch(
     return status
 
 
-__all__ = ["add_series_arguments", "run_series_batch", "series_ladders"]
+__all__ = ["AXIS_CHOICES", "add_series_arguments", "run_series_batch", "series_ladders"]

@@ -58,3 +58,10 @@ def test_quants_expand_each_ladder_into_series() -> None:
     assert series_ladders(argparse.Namespace(ladder=None, quants=None)) == ["toy"]
     with pytest.raises(CliError, match="given twice"):
         series_ladders(argparse.Namespace(ladder=["toy", "toy"], quants=None))
+
+
+def test_the_parser_spells_the_analysis_axes() -> None:
+    from emergetui.analysis.axes import AXES
+    from emergetui.cli.multi import AXIS_CHOICES
+
+    assert AXIS_CHOICES == AXES

@@ -140,3 +140,22 @@ def test_compare_command_over_stored_runs(
         main(["compare", ids[0], "--store", str(store), "--x", "tokens"])
     assert exc.value.code == 2
     assert "invalid choice: 'tokens'" in capsys.readouterr().err
+
+
+def test_report_on_another_axis(
+    two_ladder_run: tuple[Path, dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store, _ = two_ladder_run
+    with Store(store) as st:
+        toy = next(r.run_id for r in st.runs() if r.ladder == "toy")
+    out = tmp_path / "rep"
+    assert main(["report", toy, "--store", str(store), "--out", str(out), "--x", "flops"]) == 0
+    doc = json.loads((out / "axis-flops.json").read_text())
+    [curve] = doc["overlays"][0]["curves"]
+    assert [p["rung"] for p in curve["points"]] == LABELS
+    assert curve["points"][0]["x"] == pytest.approx(
+        math.log10(6 * 6_144_000)
+        + math.log10(
+            next(r["params"] for r in doc["series"][0]["rungs"] if r["label"] == LABELS[0])
+        )
+    )

@@ -14,8 +14,10 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from emergetui.cli.multi import AXIS_CHOICES
 from emergetui.errors import CliError
+
+#: ``analysis.axes.AXES``, spelled here so that building the parser imports no analysis
+AXIS_CHOICES = ("params", "flops", "loss")
 
 if TYPE_CHECKING:
     from emergetui.analysis.compare import Comparison
@@ -146,6 +148,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 __all__ = [
+    "AXIS_CHOICES",
     "add_parser",
     "cmd_compare",
     "emit",

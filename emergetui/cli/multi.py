@@ -13,13 +13,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from emergetui.cli.compare import AXIS_CHOICES
 from emergetui.errors import CliError
 
 if TYPE_CHECKING:
     from emergetui.run.spec import ExperimentSpec
-
-#: ``analysis.axes.AXES``, spelled here so that building the parser imports no analysis
-AXIS_CHOICES = ("params", "flops", "loss")
 
 
 def add_series_arguments(p: argparse.ArgumentParser) -> None:
@@ -111,4 +109,4 @@ def run_series_batch(
     return status
 
 
-__all__ = ["AXIS_CHOICES", "add_series_arguments", "run_series_batch", "series_ladders"]
+__all__ = ["add_series_arguments", "run_series_batch", "series_ladders"]

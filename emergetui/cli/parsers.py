@@ -162,7 +162,7 @@ def sub_parser(with_epilog: bool = False) -> argparse.ArgumentParser:
     r.add_argument("run", help="run id, unique prefix, or 'last'")
     r.add_argument("--out", type=Path, default=Path("emergetui-report"))
     r.add_argument("--corpus", type=Path, default=None)
-    from emergetui.cli.multi import AXIS_CHOICES
+    from emergetui.cli.compare import AXIS_CHOICES
 
     r.add_argument(
         "--x", choices=AXIS_CHOICES, default=None, help="also draw the curves on this x axis"

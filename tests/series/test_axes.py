@@ -62,6 +62,6 @@ def test_quants_expand_each_ladder_into_series() -> None:
 
 def test_the_parser_spells_the_analysis_axes() -> None:
     from emergetui.analysis.axes import AXES
-    from emergetui.cli.multi import AXIS_CHOICES
+    from emergetui.cli.compare import AXIS_CHOICES
 
     assert AXIS_CHOICES == AXES

@@ -183,6 +183,23 @@ def cross_family(curves: Sequence[OverlayCurve], axis: str) -> CrossFamily:
     return CrossFamily(lo <= hi, f"{what} {verb}, {unit}, 95%: " + "; ".join(parts))
 
 
+def curve_overlay(s: Series, curve: Curve, axis: str) -> Overlay:
+    """One series' curve on ``axis`` (the lab's x key): its points, verdict and notes."""
+    check_axis(axis)
+    oc = overlay_curve(s, curve, axis)
+    note = missing_note(s.name, axis, oc.left_out)
+    return Overlay(
+        curve.task,
+        curve.setting,
+        curve.metric,
+        axis,
+        [oc],
+        cross_family([oc], axis),
+        curve.chance,
+        [note] if note else [],
+    )
+
+
 def build_overlays(series: Sequence[Series], axis: str) -> list[Overlay]:
     out = []
     for task, setting in shared_settings(series):
@@ -291,6 +308,7 @@ __all__ = [
     "build_overlays",
     "compare",
     "cross_family",
+    "curve_overlay",
     "effect_metrics",
     "paired_effect",
 ]

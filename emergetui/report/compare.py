@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import plotext as plt
 
-from emergetui.analysis.axes import AXIS_LABELS, rung_axes
+from emergetui.analysis.axes import AXIS_LABELS, RungAxes, rung_axes
 from emergetui.analysis.compare import Comparison, Overlay, PairedEffect
 from emergetui.analysis.data import RungInfo
 from emergetui.analysis.series import Series, SeriesKey
@@ -27,7 +27,7 @@ from emergetui.report.overlay import SERIES_COLORS, draw_overlay
 from emergetui.report.paths import slug
 
 if TYPE_CHECKING:
-    from emergetui.run.store import Store
+    from emergetui.run.store import Store, StoredRung
 
 
 def _ladder(name: str, extra_files: Sequence[Path]) -> Ladder | None:
@@ -59,6 +59,19 @@ def series_from_store(
     run); otherwise it is looked up by the stored name (and in ``extra_ladders``).
     """
     name = str(store.run_config(run_id).get("ladder") or run_id)
+    key, rungs, notes = series_axes(name, store.rungs(run_id), ladder, extra_ladders, non_embedding)
+    analysis = analysis_from_store(store, run_id, seed=seed)
+    return Series(key, run_id, analysis, rungs, preferred_metrics(store, run_id)), notes
+
+
+def series_axes(
+    name: str,
+    stored: Sequence[StoredRung],
+    ladder: Ladder | None = None,
+    extra_ladders: Sequence[Path] = (),
+    non_embedding: Mapping[str, int] | None = None,
+) -> tuple[SeriesKey, list[RungAxes], list[str]]:
+    """A stored ladder's series key and its rungs' positions on every axis (failed rungs out)."""
     if ladder is None or ladder.name != name:
         ladder = _ladder(name, extra_ladders)
     notes: list[str] = []
@@ -75,11 +88,10 @@ def series_from_store(
     ne = non_embedding or {}
     rungs = [
         rung_axes(RungInfo(g.label, g.params, g.heldout), tokens.get(g.label), ne.get(g.label))
-        for g in store.rungs(run_id)
+        for g in stored
         if g.status != "failed"
     ]
-    analysis = analysis_from_store(store, run_id, seed=seed)
-    return Series(key, run_id, analysis, rungs, preferred_metrics(store, run_id)), notes
+    return key, rungs, notes
 
 
 def overlay_plot(overlay: Overlay, *, width: int = 80, height: int = 20) -> str:
@@ -208,6 +220,7 @@ __all__ = [
     "comparison_text",
     "overlay_plot",
     "save_overlay_figures",
+    "series_axes",
     "series_from_store",
     "series_lines",
 ]

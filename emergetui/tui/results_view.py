@@ -6,7 +6,11 @@ tested without a terminal and the screen module only lays widgets out.
 
 from __future__ import annotations
 
+from typing import Any
+
 from emergetui.analysis.analyze import Analysis
+from emergetui.analysis.compare import Overlay
+from emergetui.analysis.curves import Curve
 from emergetui.analysis.icl import IclResult, setting_family
 from emergetui.analysis.loss_ability import LossAbility
 from emergetui.fmt import fmt_params, fmt_value
@@ -172,3 +176,13 @@ def icl_text(result: IclResult | None) -> str:
         f"shots {', '.join(map(str, result.shots))}: smallest rung where k shots beats 0 is "
         f"{result.first_rung} (k={result.first_shots})"
     )
+
+
+def axis_overlay(data: Any, curve: Curve, axis: str) -> Overlay:
+    """The results screen's curve on another x axis (the ``x`` key): one series, the run's."""
+    from emergetui.analysis.compare import curve_overlay
+    from emergetui.analysis.series import Series
+    from emergetui.report.compare import series_axes
+
+    key, rungs, _ = series_axes(data.ladder, data.rungs)
+    return curve_overlay(Series(key, data.run_id, data.analysis, rungs), curve, axis)

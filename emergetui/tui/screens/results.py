@@ -31,6 +31,7 @@ class ResultsScreen(CurveNavigation, Screen[None]):
         Binding("m", "toggle_metric", "Discrete/continuous"),
         Binding("M", "cycle_metric", "Next continuous", show=False),
         Binding("t", "next_task", "Next task"),
+        Binding("x", "cycle_axis", "X axis"),
         Binding("T", "prev_task", "Prev task", show=False),
         Binding("e", "export", "Export"),
         Binding("escape", "back", "Back"),
@@ -46,6 +47,7 @@ class ResultsScreen(CurveNavigation, Screen[None]):
         self.data: adapters.ResultsData | None = None
         self.metric = MetricChoice()
         self.task_index = 0
+        self.axis = "params"  # x: params -> flops -> loss (analysis/axes.py)
         self.exported: list[Path] = []
         self.title = "emergetui — results"  # set before mount: the header reads it when composed
         self.sub_title = f"run {run_id}"
@@ -168,7 +170,9 @@ class ResultsScreen(CurveNavigation, Screen[None]):
         a = d.analysis
         curve = a.curve(task[0], task[1], metric)
         plot = self.query_one("#curve-plot", CurvePlot)
-        if curve is not None:
+        if curve is not None and self.axis != "params":
+            plot.show_overlay(results_view.axis_overlay(d, curve, self.axis))
+        elif curve is not None:
             plot.show_curve(curve, f"{task[0]} [{task[1]}] {metric}")
         else:
             plot.show_message(metric, "no curve")
@@ -195,6 +199,13 @@ class ResultsScreen(CurveNavigation, Screen[None]):
     # -- actions -------------------------------------------------------------------------------
     def action_tab(self, tab: str) -> None:
         self.query_one("#results-tabs", TabbedContent).active = tab
+
+    def action_cycle_axis(self) -> None:
+        from emergetui.analysis.axes import AXES
+
+        self.axis = AXES[(AXES.index(self.axis) + 1) % len(AXES)]
+        self.notify(f"x axis: {self.axis}", timeout=2)
+        self._redraw()
 
     def action_back(self) -> None:
         self.dismiss()

@@ -66,6 +66,8 @@ class CrossFamily:
 
     agree: bool | None
     text: str
+    #: the verdict of the line without the per-series numbers
+    summary: str = ""
 
 
 @dataclass
@@ -176,11 +178,13 @@ def cross_family(curves: Sequence[OverlayCurve], axis: str) -> CrossFamily:
     ]
     if len(fitted) < 2:
         have = f" (only {fitted[0].series} has one)" if fitted else ""
-        return CrossFamily(None, f"{what}: fewer than two series have a fitted rise{have}")
+        line = f"{what}: fewer than two series have a fitted rise{have}"
+        return CrossFamily(None, line, line)
     lo = max(c.midpoint_ci[0] for c in fitted if c.midpoint_ci)
     hi = min(c.midpoint_ci[1] for c in fitted if c.midpoint_ci)
     verb = "agree (intervals overlap)" if lo <= hi else "differ (intervals do not overlap)"
-    return CrossFamily(lo <= hi, f"{what} {verb}, {unit}, 95%: " + "; ".join(parts))
+    summary = f"{what} {verb}, {unit}, 95%"
+    return CrossFamily(lo <= hi, f"{summary}: " + "; ".join(parts), summary)
 
 
 def curve_overlay(s: Series, curve: Curve, axis: str) -> Overlay:

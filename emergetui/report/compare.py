@@ -10,6 +10,7 @@ machine does not know is still drawn on the params and loss axes, with a note.
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -109,30 +110,50 @@ def _x_text(axis: str, x: float) -> str:
     return f"{x:.3f}" if axis == "loss" else f"10^{x:.2f}"
 
 
-def _effect_lines(e: PairedEffect) -> list[str]:
-    what = "quantization effect" if e.kind == "quant" else "instruct vs base"
-    rows = ", ".join(
-        f"{r.rung} {r.diff:+.3g} [{r.ci_low:+.3g}, {r.ci_high:+.3g}]"
-        f" ({r.changed}/{r.n} items differ)"
-        for r in e.rows
+def _wrap(text: str, width: int, indent: str) -> list[str]:
+    return textwrap.wrap(
+        text, width, initial_indent=indent, subsequent_indent=indent + "  ", break_on_hyphens=False
     )
-    return [f"  {what} on {e.metric}, {e.b} minus {e.a}, paired over items, 95%: {rows}"]
 
 
-def series_lines(series: Sequence[Series]) -> list[str]:
+def _effect_lines(e: PairedEffect, width: int) -> list[str]:
+    what = "quantization effect" if e.kind == "quant" else "instruct vs base"
+    out = _wrap(f"{what} on {e.metric}: {e.b} minus {e.a}, paired over items, 95%", width, "  ")
+    for r in e.rows:
+        row = (
+            f"{r.rung}: {r.diff:+.3g} [{r.ci_low:+.3g}, {r.ci_high:+.3g}],"
+            f" {r.changed}/{r.n} items differ"
+        )
+        out += _wrap(row, width, "    ")
+    return out
+
+
+def series_lines(series: Sequence[Series], width: int = 80) -> list[str]:
+    """Per series: family, variant, quant, run; per rung its place on each axis."""
     lines = []
     for s in series:
-        rungs = []
-        for r in s.rungs:
-            extra = [f"non-emb {r.non_embedding:,}"] if r.non_embedding else []
-            if r.flops:
-                extra.append(f"C=10^{math.log10(r.flops):.2f}")
-            if r.bits_per_byte is not None:
-                extra.append(f"{r.bits_per_byte:.3f} bpb")
-            rungs.append(f"{r.label} ({', '.join(extra)})" if extra else r.label)
         what = ", ".join(v for v in (s.key.family, s.key.variant, s.key.quant) if v)
-        lines.append(f"  {s.name} [{what}] run {s.run_id}: {'; '.join(rungs)}")
+        lines.append(f"  {s.name}: {what}, run {s.run_id}")
+        for r in s.rungs:
+            parts = [f"{r.label}: 10^{math.log10(max(r.params, 1)):.2f} params"]
+            if r.non_embedding:
+                parts.append(f"{r.non_embedding:,} non-embedding")
+            parts.append(f"C 10^{math.log10(r.flops):.2f}" if r.flops else "C ?")
+            if r.bits_per_byte is not None:
+                parts.append(f"{r.bits_per_byte:.3f} bits/byte")
+            lines += _wrap(" · ".join(parts), width, "    ")
     return lines
+
+
+def _cross_lines(o: Overlay, width: int) -> list[str]:
+    out = _wrap(f"cross-family: {o.cross.summary}", width, "  ")
+    if o.cross.agree is None:
+        return out
+    for c in o.curves:
+        if c.midpoint is not None and c.midpoint_ci is not None:
+            lo, hi = c.midpoint_ci
+            out.append(f"    {c.series}: {c.midpoint:.2f} [{lo:.2f}, {hi:.2f}]")
+    return out
 
 
 def comparison_text(
@@ -142,9 +163,10 @@ def comparison_text(
     line and the paired effects."""
     out = [
         f"Comparing {len(cmp.series)} series on {AXIS_LABELS[cmp.axis]}",
-        *series_lines(cmp.series),
+        *series_lines(cmp.series, width),
     ]
-    out += [f"note: {n}" for n in (*notes, *cmp.notes)]
+    for n in (*notes, *cmp.notes):
+        out += _wrap(f"note: {n}", width, "")
     for o in cmp.overlays:
         out.append("")
         out.append(f"{o.task} [{o.setting}] {o.metric}")
@@ -152,15 +174,16 @@ def comparison_text(
             out.append(overlay_plot(o, width=width))
         for c in o.curves:
             pts = (
-                ", ".join(f"{p.rung}@{_x_text(o.axis, p.x)} {p.mean:.3f}" for p in c.points)
+                ", ".join(f"{p.rung} {p.mean:.3f}@{_x_text(o.axis, p.x)}" for p in c.points)
                 or "no points on this axis"
             )
-            out.append(f"  {c.series}: {c.verdict}; {pts}")
-        out.append(f"  cross-family: {o.cross.text}")
-        out += [f"  note: {n}" for n in o.notes]
+            out += _wrap(f"{c.series}: {c.verdict}; {pts}", width, "  ")
+        out += _cross_lines(o, width)
+        for n in o.notes:
+            out += _wrap(f"note: {n}", width, "  ")
         for e in cmp.effects:
             if (e.task, e.setting) == (o.task, o.setting):
-                out += _effect_lines(e)
+                out += _effect_lines(e, width)
     return "\n".join(out) + "\n"
 
 

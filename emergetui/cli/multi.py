@@ -105,7 +105,7 @@ def run_series_batch(
         if not json_mode:
             ids = " ".join(r for r, _ in done)
             print(f"\n{len(done)} runs stored in {store.path}: {ids}")
-            print(f"  again on another axis: emergetui compare {ids} --x flops|loss|params")
+            print(f"  other axes: emergetui compare {ids} --x flops|loss")
     return status
 
 

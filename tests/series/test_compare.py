@@ -159,3 +159,35 @@ def test_report_on_another_axis(
             next(r["params"] for r in doc["series"][0]["rungs"] if r["label"] == LABELS[0])
         )
     )
+
+
+def test_base_and_instruct_are_paired_series_of_one_family(
+    two_ladder_run: tuple[Path, dict[str, Any]], f16_ladder: Path
+) -> None:
+    """Relabelled as base/instruct of one quant, the two runs give an instruct-vs-base line."""
+    import dataclasses
+
+    store, _ = two_ladder_run
+    a, b = _series(store, f16_ladder)
+    a.key = dataclasses.replace(a.key, variant="base", quant="Q8_0")
+    b.key = dataclasses.replace(b.key, variant="instruct", quant="Q8_0")
+    cmp = compare([b, a], "params")
+    kinds = {(e.kind, e.a, e.b) for e in cmp.effects}
+    assert kinds == {("variant", a.name, b.name)}
+    for e in cmp.effects:
+        assert [r.rung for r in e.rows] == LABELS
+        assert all(r.ci_low < r.ci_high for r in e.rows)
+
+
+def test_png_and_svg_overlays(
+    two_ladder_run: tuple[Path, dict[str, Any]], f16_ladder: Path, tmp_path: Path
+) -> None:
+    pytest.importorskip("matplotlib")
+    from emergetui.report.compare import save_overlay_figures
+
+    store, _ = two_ladder_run
+    cmp = compare(_series(store, f16_ladder), "loss")
+    written = save_overlay_figures(cmp, tmp_path)
+    assert sorted(p.suffix for p in written) == [".png", ".svg"]
+    assert written[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "<svg" in written[1].read_text()[:2000]

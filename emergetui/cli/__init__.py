@@ -43,6 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_batch(
                 spec, args.store, json_mode=args.json, plots=not args.no_plot, table=args.table
             )
+        if len(args.ladder or ()) > 1 or args.quants:
+            raise CliError("the lab runs one ladder at a time; use --batch to compare several")
         return _open_lab(spec, args.store)
     except EmergetuiError as e:
         print(f"emergetui: {e}", file=sys.stderr)

@@ -152,6 +152,11 @@ def cmd_ladders(args: argparse.Namespace) -> int:
     print(memory_note(mem))
     for lad in ladders.values():
         print(f"\n{lad.name}: {lad.description}")
+        series = [f"family {lad.family_name}", lad.variant, lad.quant]
+        tokens = list(dict.fromkeys(r.train_tokens for r in lad.rungs if r.train_tokens))
+        trained = ", ".join(f"{t / 1e12:g}T" if t >= 1e11 else f"{t:,}" for t in tokens)
+        series.append(f"trained on {trained} tokens" if trained else "train_tokens not stated")
+        print("  " + " · ".join(v for v in series if v))
         if lad.problem:
             print(f"  (unavailable: {lad.problem})")
             continue

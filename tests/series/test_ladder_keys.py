@@ -60,3 +60,27 @@ def test_rung_train_tokens_override_the_ladder_default(tmp_path: Path) -> None:
     x = parse_ladder_file(p)["x"]
     assert [r.train_tokens for r in x.rungs] == [100, 7]
     assert x.quant == "F16" and x.variant is None and x.family_name == "x"
+
+
+def test_ladders_lists_family_variant_quant_and_tokens(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from emergetui.cli import main
+
+    assert main(["ladders"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    i = next(n for n, line in enumerate(lines) if line.startswith("qwen2.5-base:"))
+    assert lines[i + 1].split(" · ") == [
+        "  family qwen2.5",
+        "base",
+        "Q4_K_M",
+        "trained on 18T tokens",
+    ]
+    j = next(n for n, line in enumerate(lines) if line.startswith("smollm2:"))
+    assert lines[j + 1].endswith("trained on 2T, 4T, 11T tokens")
+
+
+def test_the_lab_refuses_several_ladders() -> None:
+    from emergetui.cli import main
+
+    assert main(["--ladder", "toy", "--ladder", "smollm2"]) == 2

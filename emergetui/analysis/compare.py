@@ -187,21 +187,22 @@ def cross_family(curves: Sequence[OverlayCurve], axis: str) -> CrossFamily:
     return CrossFamily(lo <= hi, f"{summary}: " + "; ".join(parts), summary)
 
 
-def curve_overlay(s: Series, curve: Curve, axis: str) -> Overlay:
-    """One series' curve on ``axis`` (the lab's x key): its points, verdict and notes."""
+def metric_overlay(
+    series: Sequence[Series], task: str, setting: str, metric: str, axis: str
+) -> Overlay:
+    """The curves of one metric of every series that has it, on ``axis`` (the lab's chart)."""
     check_axis(axis)
-    oc = overlay_curve(s, curve, axis)
-    note = missing_note(s.name, axis, oc.left_out)
-    return Overlay(
-        curve.task,
-        curve.setting,
-        curve.metric,
-        axis,
-        [oc],
-        cross_family([oc], axis),
-        curve.chance,
-        [note] if note else [],
-    )
+    curves, notes, chance = [], [], None
+    for s in series:
+        c = _curve_of(s, task, setting, metric)
+        if c is None:
+            continue
+        chance = c.chance if chance is None else chance
+        oc = overlay_curve(s, c, axis)
+        if note := missing_note(s.name, axis, oc.left_out):
+            notes.append(note)
+        curves.append(oc)
+    return Overlay(task, setting, metric, axis, curves, cross_family(curves, axis), chance, notes)
 
 
 def build_overlays(series: Sequence[Series], axis: str) -> list[Overlay]:
@@ -312,7 +313,7 @@ __all__ = [
     "build_overlays",
     "compare",
     "cross_family",
-    "curve_overlay",
+    "metric_overlay",
     "effect_metrics",
     "paired_effect",
 ]

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import plotext as plt
 
+from emergetui.analysis.analyze import AnalysisConfig
 from emergetui.analysis.axes import AXIS_LABELS, RungAxes, rung_axes
 from emergetui.analysis.compare import Comparison, Overlay, PairedEffect
 from emergetui.analysis.data import RungInfo
@@ -53,6 +54,7 @@ def series_from_store(
     ladder: Ladder | None = None,
     extra_ladders: Sequence[Path] = (),
     non_embedding: Mapping[str, int] | None = None,
+    config: AnalysisConfig | None = None,
 ) -> tuple[Series, list[str]]:
     """One stored run as a series, and notes on what its ladder definition could not give.
 
@@ -61,7 +63,7 @@ def series_from_store(
     """
     name = str(store.run_config(run_id).get("ladder") or run_id)
     key, rungs, notes = series_axes(name, store.rungs(run_id), ladder, extra_ladders, non_embedding)
-    analysis = analysis_from_store(store, run_id, seed=seed)
+    analysis = analysis_from_store(store, run_id, seed=seed, config=config)
     return Series(key, run_id, analysis, rungs, preferred_metrics(store, run_id)), notes
 
 
@@ -93,6 +95,24 @@ def series_axes(
         if g.status != "failed"
     ]
     return key, rungs, notes
+
+
+#: what makes two stored runs "the same experiment on another ladder"
+_SAME_EXPERIMENT = ("tasks", "task_specs", "suites", "seed", "limit", "shots")
+
+
+def sibling_runs(store: Store, run_id: str) -> list[str]:
+    """Runs of the same tasks, seed and limits on other ladders (newest per ladder): what a
+    ``--batch --ladder a --ladder b`` run stored, so the lab can overlay them."""
+    mine = store.run_config(run_id)
+    want = {k: mine.get(k) for k in _SAME_EXPERIMENT}
+    out: dict[str, str] = {}
+    for r in sorted(store.runs(), key=lambda r: r.created):
+        if r.run_id == run_id or r.ladder == mine.get("ladder"):
+            continue
+        if {k: r.config.get(k) for k in _SAME_EXPERIMENT} == want:
+            out[r.ladder] = r.run_id
+    return list(out.values())
 
 
 def overlay_plot(overlay: Overlay, *, width: int = 80, height: int = 20) -> str:
@@ -244,6 +264,7 @@ __all__ = [
     "overlay_plot",
     "save_overlay_figures",
     "series_axes",
+    "sibling_runs",
     "series_from_store",
     "series_lines",
 ]

@@ -6,6 +6,7 @@ tested without a terminal and the screen module only lays widgets out.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from emergetui.analysis.analyze import Analysis
@@ -178,11 +179,25 @@ def icl_text(result: IclResult | None) -> str:
     )
 
 
-def axis_overlay(data: Any, curve: Curve, axis: str) -> Overlay:
-    """The results screen's curve on another x axis (the ``x`` key): one series, the run's."""
-    from emergetui.analysis.compare import curve_overlay
+def axis_overlay(data: Any, curve: Curve, axis: str, others: Sequence[Any] = ()) -> Overlay:
+    """The results screen's curve on an x axis (the ``x`` key), with the series of the same
+    experiment on other ladders (the ``c`` key) drawn beside it."""
+    from emergetui.analysis.compare import metric_overlay
     from emergetui.analysis.series import Series
     from emergetui.report.compare import series_axes
 
     key, rungs, _ = series_axes(data.ladder, data.rungs)
-    return curve_overlay(Series(key, data.run_id, data.analysis, rungs), curve, axis)
+    mine = Series(key, data.run_id, data.analysis, rungs)
+    return metric_overlay([mine, *others], curve.task, curve.setting, curve.metric, axis)
+
+
+def load_siblings(store_path: Any, run_id: str, seed: int, config: Any) -> list[Any]:
+    """The stored runs of this experiment on other ladders, as series (a worker thread's job)."""
+    from emergetui.report.compare import series_from_store, sibling_runs
+    from emergetui.run.store import Store
+
+    with Store(store_path) as store:
+        return [
+            series_from_store(store, rid, seed=seed, config=config)[0]
+            for rid in sibling_runs(store, run_id)
+        ]

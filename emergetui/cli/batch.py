@@ -30,6 +30,7 @@ def run_batch(
     json_mode: bool = False,
     plots: bool = True,
     table: str = "compact",
+    x: str = "params",
 ) -> int:
     """Run ``spec`` into the store at ``store_path``; the exit status follows the README's rules.
 
@@ -55,6 +56,12 @@ def run_batch(
         doc = run_document(store, runner.run_id, exp.config.ladder, analyse=True, seed=spec.seed)
         if spec.probe:
             doc["probes"] = finite(probe_document(store, runner.run_id))
+        axis = None
+        if x != "params":  # --x: the curves on another axis too (cli/compare.py)
+            from emergetui.cli.compare import axis_comparison
+
+            axis = axis_comparison(store, runner.run_id, x, spec.seed)
+            doc["axis"] = axis[0].to_dict() | {"notes": [*axis[1], *axis[0].notes]}
         if json_mode:
             json.dump(doc, sys.stdout, indent=2, allow_nan=False, default=_json_default)
             sys.stdout.write("\n")
@@ -69,6 +76,10 @@ def run_batch(
                 print(verdicts_text(doc, table), end="")
             if spec.probe:
                 print(probe_text(store, runner.run_id))
+            if axis is not None:
+                from emergetui.report.compare import comparison_text
+
+                print("\n" + comparison_text(axis[0], plots=plots, notes=axis[1]), end="")
             print(f"\nrun {runner.run_id} stored in {store.path}")
             print(
                 f"  report: emergetui report {runner.run_id} --out DIR    "

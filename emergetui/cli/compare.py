@@ -120,15 +120,25 @@ def emit(
         sys.stdout.write(text)
 
 
+def axis_comparison(
+    store: Store, run_id: str, axis: str, seed: int = 0
+) -> tuple[Comparison, list[str]]:
+    """One run's curves on ``axis`` (``--batch --x``, ``report --x``)."""
+    from emergetui.analysis.compare import compare
+    from emergetui.report.compare import series_from_store
+
+    nonemb = non_embedding_counts(store, run_id)
+    s, notes = series_from_store(store, run_id, seed=seed, non_embedding=nonemb)
+    return compare([s], axis, seed=seed), notes
+
+
 def write_axis_report(store: Store, run_id: str, out: Path, axis: str) -> list[Path]:
     """``emergetui report RUN --x AXIS``: the run's curves on another axis, as text, JSON and
     (with matplotlib) PNG/SVG, beside the usual report."""
-    from emergetui.analysis.compare import compare
-    from emergetui.report.compare import comparison_text, save_overlay_figures, series_from_store
+    from emergetui.report.compare import comparison_text, save_overlay_figures
     from emergetui.report.png import matplotlib_available
 
-    s, notes = series_from_store(store, run_id, non_embedding=non_embedding_counts(store, run_id))
-    cmp = compare([s], axis)
+    cmp, notes = axis_comparison(store, run_id, axis)
     out.mkdir(parents=True, exist_ok=True)
     text, data = out / f"axis-{axis}.txt", out / f"axis-{axis}.json"
     text.write_text(comparison_text(cmp, notes=notes), encoding="utf-8")
@@ -150,6 +160,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 __all__ = [
     "AXIS_CHOICES",
     "add_parser",
+    "axis_comparison",
     "cmd_compare",
     "emit",
     "load_series",

@@ -191,3 +191,22 @@ def test_png_and_svg_overlays(
     assert sorted(p.suffix for p in written) == [".png", ".svg"]
     assert written[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "<svg" in written[1].read_text()[:2000]
+
+
+def test_one_ladder_with_x_adds_the_axis_to_the_usual_output(
+    two_ladder_run: tuple[Path, dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.series.conftest import TOY_TASK
+
+    store, _ = two_ladder_run
+    argv = ["--batch", "--json", "--ladder", "toy", "--rungs", RUNGS, "--task", str(TOY_TASK)]
+    argv += ["--limit", str(LIMIT), "--threads", "1", "--store", str(store), "--x", "flops"]
+    capsys.readouterr()
+    assert main(argv) == 0  # the stored run resumes: nothing left to score
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["ladder"] == "toy" and doc["emergence"]  # the usual document, plus the axis
+    [curve] = doc["axis"]["overlays"][0]["curves"]
+    assert doc["axis"]["axis"] == "flops" and [p["rung"] for p in curve["points"]] == LABELS
+    # --quants applies to a single ladder too: the bundled toy ladder cannot change quant
+    assert main([*argv[:-2], "--quants", "Q8_0"]) == 2
+    assert "toy@Q8_0" in capsys.readouterr().err

@@ -123,14 +123,17 @@ def missing_note(series: str, axis: str, labels: Sequence[str]) -> str | None:
     return f"{series}: {', '.join(labels)} left out of the {axis} axis: {why}"
 
 
-def map_log_params(x: float, rungs: Sequence[RungAxes], axis: str) -> float | None:
+def map_log_params(
+    x: float, rungs: Sequence[RungAxes], axis: str, *, extrapolate: bool = True
+) -> float | None:
     """A point on the log10-params axis (a fitted midpoint) carried to ``axis``.
 
     Piecewise linear through the rungs that have a value on ``axis`` (log10
     params against the axis), extended along the end segments; ``None`` with
     fewer than two such rungs. For ``flops`` with one ``D`` per ladder this is
     exact (a shift by log10 6D); for ``loss`` it reads the loss the ladder had
-    at that size, the "loss onset" of Du et al.
+    at that size, the "loss onset" of Du et al. ``extrapolate=False``: ``None`` outside
+    the rungs (a loss no rung measured is not read off a straight line).
     """
     if axis == "params":
         return x
@@ -142,6 +145,8 @@ def map_log_params(x: float, rungs: Sequence[RungAxes], axis: str) -> float | No
     xs = np.array([k for k, _ in known])
     ys = np.array([v for _, v in known])
     if np.any(np.diff(xs) <= 0):
+        return None
+    if not extrapolate and not xs[0] <= x <= xs[-1]:
         return None
     i = int(np.clip(np.searchsorted(xs, x) - 1, 0, len(xs) - 2))
     t = (x - xs[i]) / (xs[i + 1] - xs[i])

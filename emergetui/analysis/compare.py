@@ -158,12 +158,40 @@ def overlay_curve(s: Series, curve: Curve, axis: str) -> OverlayCurve:
     mid: float | None = None
     ci: tuple[float, float] | None = None
     if t is not None:
-        mid = map_log_params(t.midpoint, s.rungs, axis)
-        ends = [map_log_params(v, s.rungs, axis) for v in t.midpoint_ci]
-        if mid is not None and all(e is not None and math.isfinite(e) for e in ends):
-            lo, hi = sorted(float(e) for e in ends if e is not None)
-            ci = (lo, hi)
+        mid, ci = _mapped_midpoint(t.midpoint, t.midpoint_ci, s, axis)
     return OverlayCurve(s.name, curve.metric, points, verdict, mid, ci, left_out)
+
+
+def _mapped_midpoint(
+    mid: float, ends: tuple[float, float], s: Series, axis: str
+) -> tuple[float | None, tuple[float, float] | None]:
+    """The fitted midpoint and its interval on ``axis``.
+
+    Params and compute extend along the end segments (exact for one token count).
+    Held-out loss is read only where rungs measured it: an interval end past the
+    ladder becomes an open end (+-inf, toward the side the losses go), so an interval
+    that leaves the ladder still overlaps everything on that side, as it should.
+    """
+    if axis != "loss":
+        m = map_log_params(mid, s.rungs, axis)
+        e = [map_log_params(v, s.rungs, axis) for v in ends]
+        if m is None or e[0] is None or e[1] is None:
+            return m, None
+        lo, hi = sorted((e[0], e[1]))
+        return m, (lo, hi)
+    m = map_log_params(mid, s.rungs, axis, extrapolate=False)
+    known = sorted((r.params, v) for r in s.rungs if (v := r.bits_per_byte) is not None)
+    if m is None or len(known) < 2:
+        return m, None
+    falling = known[-1][1] <= known[0][1]  # loss goes down as the models grow
+    out = []
+    for v, small_side in ((ends[0], True), (ends[1], False)):
+        mapped = map_log_params(v, s.rungs, axis, extrapolate=False)
+        if mapped is None:
+            mapped = math.inf if small_side == falling else -math.inf
+        out.append(mapped)
+    lo, hi = sorted(out)
+    return m, (lo, hi)
 
 
 def cross_family(curves: Sequence[OverlayCurve], axis: str) -> CrossFamily:

@@ -65,3 +65,17 @@ def test_the_parser_spells_the_analysis_axes() -> None:
     from emergetui.cli.compare import AXIS_CHOICES
 
     assert AXIS_CHOICES == AXES
+
+
+def test_loss_onset_interval_past_the_ladder_is_open() -> None:
+    from emergetui.analysis.compare import _mapped_midpoint
+
+    class S:  # the one attribute _mapped_midpoint reads
+        rungs = [RungAxes("a", 10**8, bits_per_byte=1.2), RungAxes("b", 10**10, bits_per_byte=0.8)]
+
+    mid, ci = _mapped_midpoint(9.0, (8.5, 11.0), S(), "loss")  # type: ignore[arg-type]
+    assert mid == pytest.approx(1.0) and ci == (-math.inf, pytest.approx(1.1))
+    mid, ci = _mapped_midpoint(9.0, (7.0, 9.5), S(), "loss")  # type: ignore[arg-type]
+    assert ci == (pytest.approx(0.9), math.inf)
+    # compute extends along the end segments: exact for one token count
+    assert _mapped_midpoint(9.0, (7.0, 11.0), S(), "params")[1] == (7.0, 11.0)  # type: ignore[arg-type]

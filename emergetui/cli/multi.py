@@ -68,10 +68,17 @@ def run_series_batch(
     from emergetui.run.store import Store
 
     status = 0
+    exps = [build_experiment(spec.replace(ladder=name)) for name in ladders]
+    shared = set.intersection(*({(t.task, t.setting) for t in e.config.item_sets} for e in exps))
+    if not shared:
+        tasks = "; ".join(
+            f"{e.ladder.name}: {', '.join(sorted({t.task for t in e.config.item_sets}))}"
+            for e in exps
+        )
+        raise CliError(f"the ladders share no task ({tasks}); name the tasks with --task")
     with Store(store_path) as store:
         done = []
-        for name in ladders:
-            exp = build_experiment(spec.replace(ladder=name))
+        for exp in exps:
             for warning in exp.warnings:
                 print(f"emergetui: warning: {warning}", file=sys.stderr)
             runner = Runner(exp.config, store)

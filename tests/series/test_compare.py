@@ -210,3 +210,17 @@ def test_one_ladder_with_x_adds_the_axis_to_the_usual_output(
     # --quants applies to a single ladder too: the bundled toy ladder cannot change quant
     assert main([*argv[:-2], "--quants", "Q8_0"]) == 2
     assert "toy@Q8_0" in capsys.readouterr().err
+
+
+def test_ladders_without_a_shared_task_fail_before_running(
+    f16_ladder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The toy ladder's own tasks against the F16 ladder's default arithmetic: nothing to
+    overlay, so nothing is run."""
+    store = tmp_path / "s.db"
+    argv = ["--batch", "--ladder", "toy", "--ladder", str(f16_ladder), "--store", str(store)]
+    assert main([*argv, "--limit", "2"]) == 2
+    assert "share no task" in capsys.readouterr().err
+    if store.exists():
+        with Store(store) as st:
+            assert st.runs() == []

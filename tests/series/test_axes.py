@@ -79,3 +79,16 @@ def test_loss_onset_interval_past_the_ladder_is_open() -> None:
     assert ci == (pytest.approx(0.9), math.inf)
     # compute extends along the end segments: exact for one token count
     assert _mapped_midpoint(9.0, (7.0, 11.0), S(), "params")[1] == (7.0, 11.0)  # type: ignore[arg-type]
+
+
+def test_cross_family_line_agrees_only_when_intervals_overlap() -> None:
+    from emergetui.analysis.compare import OverlayCurve, cross_family
+
+    a = OverlayCurve("qwen3", "exact_match", [], "emergent", 9.0, (8.8, 9.3))
+    b = OverlayCurve("smollm2", "exact_match", [], "emergent", 9.2, (9.1, 9.6))
+    c = OverlayCurve("gemma3", "exact_match", [], "emergent", 10.1, (9.9, 10.4))
+    assert cross_family([a, b], "params").agree is True
+    line = cross_family([a, b, c], "params")
+    assert line.agree is False and line.summary.startswith("midpoints differ")
+    assert "gemma3 10.10 [9.90, 10.40]" in line.text
+    assert cross_family([a], "loss").agree is None

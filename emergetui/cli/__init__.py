@@ -33,10 +33,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         spec = spec_from_args(args)
         if args.batch:
             from emergetui.cli.batch import run_batch
+            from emergetui.cli.multi import run_series_batch, series_ladders
+
+            if len(ladders := series_ladders(args)) > 1:
+                return run_series_batch(
+                    spec, ladders, args.store, json_mode=args.json, plots=not args.no_plot, x=args.x
+                )
+            spec = spec.replace(ladder=ladders[0])  # one ladder at one --quants quant
 
             return run_batch(
-                spec, args.store, json_mode=args.json, plots=not args.no_plot, table=args.table
+                spec,
+                args.store,
+                json_mode=args.json,
+                plots=not args.no_plot,
+                table=args.table,
+                x=args.x,
             )
+        if len(args.ladder or ()) > 1 or args.quants:
+            raise CliError("the lab runs one ladder at a time; use --batch to compare several")
         return _open_lab(spec, args.store)
     except EmergetuiError as e:
         print(f"emergetui: {e}", file=sys.stderr)

@@ -31,6 +31,7 @@ def run_batch(
     json_mode: bool = False,
     plots: bool = True,
     table: str = "compact",
+    x: str = "params",
 ) -> int:
     """Run ``spec`` into the store at ``store_path``; the exit status follows the README's rules.
 
@@ -45,6 +46,12 @@ def run_batch(
             display.close()
         doc, run, analysis = outcome.document, outcome.stored, outcome.analysis
         assert doc is not None and run is not None and analysis is not None
+        axis = None
+        if x != "params":  # --x: the curves on another axis too (cli/compare.py)
+            from emergetui.cli.compare import axis_comparison
+
+            axis = axis_comparison(store, run.run_id, x, spec.seed)
+            doc.axis = axis[0].to_dict() | {"notes": [*axis[1], *axis[0].notes]}
         if json_mode:
             json.dump(doc.to_dict(), sys.stdout, indent=2, allow_nan=False, default=_json_default)
             sys.stdout.write("\n")
@@ -60,6 +67,10 @@ def run_batch(
             _print_forecasts(doc)
             if spec.probe:
                 print(probe_text(store, run))
+            if axis is not None:
+                from emergetui.report.compare import comparison_text
+
+                print("\n" + comparison_text(axis[0], plots=plots, notes=axis[1]), end="")
             print(f"\nrun {outcome.run_id} stored in {store.path}")
             print(
                 f"  report: emergetui report {outcome.run_id} --out DIR    "

@@ -16,11 +16,13 @@ from emergetui.store.results import Store
 
 
 def dispatch(args: argparse.Namespace) -> int:
+    from emergetui.cli.compare import cmd_compare
     from emergetui.cli.remote import cmd_merge, cmd_rpc_server
 
     handler = {
         "rpc-server": cmd_rpc_server,
         "merge": cmd_merge,
+        "compare": cmd_compare,
         "export": cmd_export,
         "tasks": cmd_tasks,
         "ladders": cmd_ladders,
@@ -121,6 +123,11 @@ def cmd_ladders(args: argparse.Namespace) -> int:
     print(memory_note(mem))
     for lad in ladders.values():
         print(f"\n{lad.name}: {lad.description}")
+        series = [f"family {lad.family_name}", lad.variant, lad.quant]
+        tokens = list(dict.fromkeys(r.train_tokens for r in lad.rungs if r.train_tokens))
+        trained = ", ".join(f"{t / 1e12:g}T" if t >= 1e11 else f"{t:,}" for t in tokens)
+        series.append(f"trained on {trained} tokens" if trained else "train_tokens not stated")
+        print("  " + " · ".join(v for v in series if v))
         if lad.problem:
             print(f"  (unavailable: {lad.problem})")
             continue
@@ -166,6 +173,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         doc = run_document(run, analysis)
         summary.write_text(summary_text(doc, args.table, width=100), encoding="utf-8")
         written.append(summary)
+        if args.x:
+            from emergetui.cli.compare import write_axis_report
+
+            written += write_axis_report(store, run_id, Path(args.out), args.x)
     for p in written:
         print(p)
     return 0

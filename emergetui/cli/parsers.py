@@ -47,7 +47,15 @@ def batch_parser(with_epilog: bool = False) -> argparse.ArgumentParser:
     )
     a = p.add_argument
     a("--batch", action="store_true", help="run headless and print the results")
-    a("--ladder", default="toy", help="ladder name (see `emergetui ladders`) or a TOML file")
+    a(
+        "--ladder",
+        action="append",
+        default=None,
+        help="ladder name (see `emergetui ladders`) or a TOML file; repeat to compare ladders",
+    )
+    from emergetui.cli.multi import add_series_arguments
+
+    add_series_arguments(p)
     a("--rungs", default=None, help="comma-separated rung labels to run (default: all)")
     a(
         "--task",
@@ -154,6 +162,11 @@ def sub_parser(with_epilog: bool = False) -> argparse.ArgumentParser:
     r.add_argument("run", help="run id, unique prefix, or 'last'")
     r.add_argument("--out", type=Path, default=Path("emergetui-report"))
     r.add_argument("--corpus", type=Path, default=None)
+    from emergetui.cli.compare import AXIS_CHOICES
+
+    r.add_argument(
+        "--x", choices=AXIS_CHOICES, default=None, help="also draw the curves on this x axis"
+    )
     add_table(r)
     add_store(r)
     ru = sp.add_parser("runs", help="list stored runs")
@@ -187,6 +200,9 @@ def sub_parser(with_epilog: bool = False) -> argparse.ArgumentParser:
     from emergetui.cli.remote import add_parsers
 
     add_parsers(sp)
+    from emergetui.cli.compare import add_parser as add_compare
+
+    add_compare(sp)
     return p
 
 
@@ -201,6 +217,7 @@ SUBCOMMANDS = (
     "analyze",
     "rpc-server",
     "merge",
+    "compare",
 )
 
 
@@ -232,7 +249,7 @@ def parse_labels(text: str | None) -> tuple[str, ...] | None:
 def spec_from_args(args: argparse.Namespace) -> ExperimentSpec:
     """The batch parser's strings as a typed spec; the only place the CLI's spelling is known."""
     return ExperimentSpec(
-        ladder=args.ladder,
+        ladder=(args.ladder or ["toy"])[0],
         rungs=parse_labels(args.rungs),
         tasks=tuple(args.tasks) if args.tasks else None,
         tasks_dirs=tuple(args.tasks_dir),

@@ -40,7 +40,20 @@ _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _SHARD_RE = re.compile(r"^(?P<stem>.+)-(?P<idx>\d{5})-of-(?P<total>\d{5})\.gguf$", re.IGNORECASE)
 _GLOB_CHARS = frozenset("*?[")
 
-_LADDER_KEYS = {"description", "pattern", "revision", "heldout", "kind", "manifest", "rungs", "rpc"}
+_LADDER_KEYS = {
+    "description",
+    "pattern",
+    "revision",
+    "heldout",
+    "kind",
+    "manifest",
+    "rungs",
+    "rpc",
+    "family",
+    "variant",
+    "quant",
+    "train_tokens",
+}
 _RUNG_KEYS = {
     "label",
     "params",
@@ -52,7 +65,10 @@ _RUNG_KEYS = {
     "size",
     "path",
     "rpc",
+    "train_tokens",
 }
+#: what a ladder's ``variant`` may say: a model as pre-trained, or tuned to follow instructions
+VARIANTS = ("base", "instruct")
 _ENDPOINT_RE = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$")
 _KINDS = {"hub", "bundled"}
 
@@ -87,6 +103,8 @@ class RungSpec:
     path: Path | None = None
     rpc: tuple[str, ...] = ()
     """llama.cpp RPC servers (``HOST:PORT``) this rung's layers are split over (``rpc = [...]``)."""
+    train_tokens: int | None = None
+    """Pre-training tokens from the model card (``None``: not stated); the compute axis needs it."""
 
     @property
     def is_local(self) -> bool:
@@ -117,6 +135,17 @@ class Ladder:
     heldout: Path | None = None
     kind: str = "hub"
     problem: str | None = None
+    family: str = ""
+    """Ladders of one family (``qwen2.5-base`` and ``qwen2.5-instruct``) are series of one chart;
+    empty: the ladder's own name (see :attr:`family_name`)."""
+    variant: str | None = None
+    """``base`` or ``instruct`` (:data:`VARIANTS`), or ``None`` when the file does not say."""
+    quant: str | None = None
+    """The quantization every rung uses (``quant``, else the ladder's ``pattern``)."""
+
+    @property
+    def family_name(self) -> str:
+        return self.family or self.name.partition("@")[0]
 
 
 def user_ladder_file() -> Path:
@@ -158,6 +187,9 @@ def get_ladder(
                 "--ladder and choose one by name"
             )
         ladder = next(iter(defined.values()))
+    elif "@" in name_or_file and name_or_file.partition("@")[0]:
+        name, _, quant = name_or_file.partition("@")
+        return requantized(get_ladder(name, extra_files, include_user=include_user), quant)
     else:
         ladders = load_ladders(extra_files, include_user=include_user)
         if name_or_file not in ladders:
@@ -220,7 +252,17 @@ def _parse_ladder(path: Path, name: str, table: Any) -> Ladder:
     ladder_rpc = _opt_rpc(table, fail)
     heldout_s = _opt_str(table, "heldout", fail)
     heldout = _resolve_local(path, heldout_s, fail, "heldout") if heldout_s else None
-    base = Ladder(name, description, [], path, heldout, kind)
+    variant = _opt_str(table, "variant", fail)
+    if variant is not None and variant not in VARIANTS:
+        raise fail("variant", f"must be one of {', '.join(VARIANTS)}, got {variant!r}")
+    family = _opt_str(table, "family", fail) or ""
+    if family and (not _LABEL_RE.match(family) or ".." in family):
+        raise fail("family", "letters, digits and . _ + - only (max 64 characters)")
+    quant = _opt_str(table, "quant", fail) or _opt_str(table, "pattern", fail)
+    tokens = _opt_tokens(table, fail)
+    base = Ladder(
+        name, description, [], path, heldout, kind, family=family, variant=variant, quant=quant
+    )
 
     if kind == "bundled":
         manifest = _opt_str(table, "manifest", fail)
@@ -229,7 +271,13 @@ def _parse_ladder(path: Path, name: str, table: Any) -> Ladder:
         if "rungs" in table:
             raise fail("rungs", "a bundled ladder takes its rungs from its manifest")
         bundled = _bundled_ladder(base, _resolve_local(path, manifest, fail, "manifest"))
-        return replace(bundled, rungs=[replace(r, rpc=ladder_rpc) for r in bundled.rungs])
+        return replace(
+            bundled,
+            rungs=[
+                replace(r, rpc=ladder_rpc, train_tokens=r.train_tokens or tokens)
+                for r in bundled.rungs
+            ],
+        )
     if "manifest" in table:
         raise fail("manifest", 'only used with kind = "bundled"')
 
@@ -244,6 +292,7 @@ def _parse_ladder(path: Path, name: str, table: Any) -> Ladder:
             raise fail(f"rungs[{i}].label", f"duplicate label {rung.label!r}")
         labels.add(rung.label)
     rungs = [r if "rpc" in raw else replace(r, rpc=ladder_rpc) for r, raw in zip(rungs, raw_rungs)]
+    rungs = [r if r.train_tokens else replace(r, train_tokens=tokens) for r in rungs]
     rungs.sort(key=lambda r: r.params)
     return replace(base, rungs=rungs)
 
@@ -263,6 +312,41 @@ def _opt_rpc(table: Mapping[str, Any], fail: Any) -> tuple[str, ...]:
         if v.strip() not in out:
             out.append(v.strip())
     return tuple(out)
+
+
+def _opt_tokens(table: Mapping[str, Any], fail: Any) -> int | None:
+    """``train_tokens``: a positive integer (``18_000_000_000_000``), checked like ``params``."""
+    value = table.get("train_tokens")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise fail("train_tokens", "a positive integer number of tokens, e.g. 2_000_000_000_000")
+    return value
+
+
+def requantized(ladder: Ladder, quant: str) -> Ladder:
+    """The same ladder at another quant: every rung's ``pattern`` becomes ``quant``.
+
+    Why: a quant is a series beside the ladder, never rungs of it (``--quants Q4_K_M,Q8_0``
+    runs ``NAME@Q4_K_M`` and ``NAME@Q8_0``). Rungs pinned to a file or a local path cannot
+    change quant, so such a ladder is refused with its name rather than run unchanged.
+    """
+    quant = quant.strip()
+    if not quant or not _LABEL_RE.match(quant):
+        raise LadderError(f"{ladder.name}@{quant}: {quant!r} is not a quant name like Q4_K_M")
+    fixed = [r.label for r in ladder.rungs if r.path is not None or r.file is not None]
+    if fixed:
+        raise LadderError(
+            f"{ladder.name}@{quant}: rungs {', '.join(fixed)} name a file, not a quant pattern; "
+            "declare the other quant as its own ladder (with quant = ...) instead"
+        )
+    return replace(
+        ladder,
+        name=f"{ladder.name}@{quant}",
+        rungs=[replace(r, pattern=quant, sha256=None, size=None) for r in ladder.rungs],
+        quant=quant,
+        family=ladder.family_name,
+    )
 
 
 def _parse_rung(path: Path, where: str, raw: Any, defaults: Mapping[str, str | None]) -> RungSpec:
@@ -291,6 +375,7 @@ def _parse_rung(path: Path, where: str, raw: Any, defaults: Mapping[str, str | N
     repo, file = _opt_str(raw, "repo", fail), _opt_str(raw, "file", fail)
     local = _opt_str(raw, "path", fail)
     rpc = _opt_rpc(raw, fail)
+    tokens = _opt_tokens(raw, fail)
     if local is not None:
         for key in ("repo", "pattern", "file", "revision"):
             if key in raw:
@@ -302,6 +387,7 @@ def _parse_rung(path: Path, where: str, raw: Any, defaults: Mapping[str, str | N
             size=size,
             path=_resolve_local(path, local, fail, "path"),
             rpc=rpc,
+            train_tokens=tokens,
         )
     if repo is None:
         raise fail("repo", 'required (or give path = "..." for a local GGUF)')
@@ -318,7 +404,9 @@ def _parse_rung(path: Path, where: str, raw: Any, defaults: Mapping[str, str | N
         if not pattern:
             raise fail("pattern", 'required: a quant like "Q4_K_M" (or give file = "...")')
     revision = _opt_str(raw, "revision", fail) or defaults.get("revision")
-    return RungSpec(label, params, repo, pattern, file, revision, sha, size, rpc=rpc)
+    return RungSpec(
+        label, params, repo, pattern, file, revision, sha, size, rpc=rpc, train_tokens=tokens
+    )
 
 
 def _bundled_ladder(base: Ladder, manifest: Path) -> Ladder:
@@ -346,7 +434,8 @@ def _bundled_ladder(base: Ladder, manifest: Path) -> Ladder:
         fname = entry.get("file")
         if not isinstance(fname, str) or not is_safe_relative(fname):
             raise LadderError(f"{where}.file: must be a relative path inside {manifest.parent}")
-        raw = {k: entry[k] for k in ("label", "params", "sha256", "size") if k in entry}
+        keys = ("label", "params", "sha256", "size", "train_tokens")
+        raw = {k: entry[k] for k in keys if k in entry}
         if "size_bytes" in entry:
             raw.setdefault("size", entry["size_bytes"])
         rungs.append(_parse_rung(manifest, f"rungs[{i}]", {**raw, "path": fname}, {}))
@@ -476,8 +565,10 @@ __all__ = [
     "BUILTIN_FILE",
     "Ladder",
     "LadderError",
+    "VARIANTS",
     "RungSpec",
     "get_ladder",
+    "requantized",
     "is_safe_relative",
     "load_ladders",
     "parse_ladder_file",

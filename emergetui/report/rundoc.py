@@ -67,6 +67,8 @@ class RunDocument:
     warnings: list[str] | None = None
     verdicts: list[str] = field(default_factory=list)
     """Per task setting: the headline verdict, its evidence and the mirage test, as lines."""
+    axis: dict[str, Any] | None = None
+    """``--x flops|loss``: the curves on that axis (:mod:`emergetui.analysis.compare`)."""
     probes: list[dict[str, Any]] | None = None
     """The ``--probe`` pass's results, when the run made one."""
     version: int = RUN_DOCUMENT_VERSION

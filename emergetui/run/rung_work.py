@@ -150,6 +150,7 @@ class RungWork:
                     "ppl": rl.perplexity,
                     "bpb": rl.bits_per_byte,
                     "tokens": rl.n_tokens,
+                    "bytes": rl.n_bytes,
                 }
                 self.store.update_rung(self.run_id, self.rung, heldout=held)
                 self.emit(

@@ -6,7 +6,12 @@ tested without a terminal and the screen module only lays widgets out.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from emergetui.analysis.analyze import Analysis
+from emergetui.analysis.compare import Overlay
+from emergetui.analysis.curves import Curve
 from emergetui.analysis.icl import IclResult, setting_family
 from emergetui.analysis.loss_ability import LossAbility
 from emergetui.fmt import fmt_params, fmt_value
@@ -172,3 +177,27 @@ def icl_text(result: IclResult | None) -> str:
         f"shots {', '.join(map(str, result.shots))}: smallest rung where k shots beats 0 is "
         f"{result.first_rung} (k={result.first_shots})"
     )
+
+
+def axis_overlay(data: Any, curve: Curve, axis: str, others: Sequence[Any] = ()) -> Overlay:
+    """The results screen's curve on an x axis (the ``x`` key), with the series of the same
+    experiment on other ladders (the ``c`` key) drawn beside it."""
+    from emergetui.analysis.compare import metric_overlay
+    from emergetui.analysis.series import Series
+    from emergetui.report.compare import series_axes
+
+    key, rungs, _ = series_axes(data.ladder, data.rungs)
+    mine = Series(key, data.run_id, data.analysis, rungs)
+    return metric_overlay([mine, *others], curve.task, curve.setting, curve.metric, axis)
+
+
+def load_siblings(store_path: Any, run_id: str, seed: int, config: Any) -> list[Any]:
+    """The stored runs of this experiment on other ladders, as series (a worker thread's job)."""
+    from emergetui.report.compare import series_from_store, sibling_runs
+    from emergetui.store.results import Store
+
+    with Store(store_path) as store:
+        return [
+            series_from_store(store, rid, seed=seed, config=config)[0]
+            for rid in sibling_runs(store, run_id)
+        ]

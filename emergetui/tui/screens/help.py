@@ -40,6 +40,9 @@ The orange point is the rung being scored, with its running 95% interval
 - `1` to `5`: table, curve, loss, ICL, verdicts (or click the tabs)
 - `m`: the mirage test, the same outputs under a discrete or a continuous metric
 - `t`: next task setting
+- `x`: x axis of the curve: parameters, training compute (6·N·D), held-out loss (bits/byte)
+- `c`: the same experiment's runs on other ladders on the same chart (`--batch --ladder a
+  --ladder b` stores one run per ladder)
 - `e`: export the report files (Markdown, CSV, JSON, plots)
 
 ## Everywhere

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from rich.text import Text
 from textual import work
@@ -32,6 +32,8 @@ class ResultsScreen(CurveNavigation, Screen[None]):
         Binding("m", "toggle_metric", "Discrete/continuous"),
         Binding("M", "cycle_metric", "Next continuous", show=False),
         Binding("t", "next_task", "Next task"),
+        Binding("x", "cycle_axis", "X axis", show=False),
+        Binding("c", "toggle_compare", "Other ladders", show=False),
         Binding("T", "prev_task", "Prev task", show=False),
         Binding("e", "export", "Export"),
         Binding("escape", "back", "Back"),
@@ -47,6 +49,9 @@ class ResultsScreen(CurveNavigation, Screen[None]):
         self.data: adapters.ResultsData | None = None
         self.metric = MetricChoice()
         self.task_index = 0
+        self.axis = "params"  # x: params -> flops -> loss (analysis/axes.py)
+        self.comparing = False  # c: this experiment's runs on other ladders on the same chart
+        self.others: list[Any] | None = None
         self.exported: list[Path] = []
         self.title = "emergetui — results"  # set before mount: the header reads it when composed
         self.sub_title = f"run {run_id}"
@@ -171,7 +176,10 @@ class ResultsScreen(CurveNavigation, Screen[None]):
         a = d.analysis
         curve = a.curve(task[0], task[1], metric)
         plot = self.query_one("#curve-plot", CurvePlot)
-        if curve is not None:
+        others = (self.others or []) if self.comparing else []
+        if curve is not None and (self.axis != "params" or others):
+            plot.show_overlay(results_view.axis_overlay(d, curve, self.axis, others))
+        elif curve is not None:
             plot.show_curve(curve, f"{task[0]} [{task[1]}] {metric}")
         else:
             plot.show_message(metric, "no curve")
@@ -199,6 +207,39 @@ class ResultsScreen(CurveNavigation, Screen[None]):
     # -- actions -------------------------------------------------------------------------------
     def action_tab(self, tab: str) -> None:
         self.query_one("#results-tabs", TabbedContent).active = tab
+
+    def action_cycle_axis(self) -> None:
+        from emergetui.analysis.axes import AXES
+
+        self.axis = AXES[(AXES.index(self.axis) + 1) % len(AXES)]
+        self.notify(f"x axis: {self.axis}", timeout=2)
+        self._redraw()
+
+    def action_toggle_compare(self) -> None:
+        self.comparing = not self.comparing
+        if self.comparing and self.others is None:
+            self._load_siblings()
+        self._redraw()
+
+    @work(thread=True, exclusive=True, group="siblings")
+    def _load_siblings(self) -> None:
+        try:
+            others = results_view.load_siblings(
+                self.lab.store_path,
+                self.run_id,
+                self.lab.analysis_seed,
+                self.lab.analysis_config,
+            )
+        except Exception as e:  # noqa: BLE001 - a note instead of a crash
+            self.app.call_from_thread(self.notify, f"other ladders: {e}", severity="error")
+            return
+        self.app.call_from_thread(self._siblings_ready, others)
+
+    def _siblings_ready(self, others: list[Any]) -> None:
+        self.others = others
+        names = ", ".join(s.name for s in others) or "none stored"
+        self.notify(f"same experiment on other ladders: {names}", timeout=3)
+        self._redraw()
 
     def action_back(self) -> None:
         self.dismiss()

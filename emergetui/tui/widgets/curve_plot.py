@@ -8,10 +8,12 @@ from typing import Any
 from rich.console import RenderableType
 from textual_plotext import PlotextPlot
 
+from emergetui.analysis.compare import Overlay
 from emergetui.analysis.curves import Curve
 from emergetui.analysis.icl import IclResult
 from emergetui.analysis.loss_ability import LossAbility
 from emergetui.report import figures
+from emergetui.report.overlay import draw_overlay
 from emergetui.tui import plots
 from emergetui.tui.live import LivePoint
 
@@ -75,6 +77,10 @@ class CurvePlot(PlotextPlot):
 
     def show_icl(self, result: IclResult, rungs: Sequence[str] | None = None) -> None:
         self._show(result.metric, lambda plt: figures.draw_icl(plt, result, rungs))
+
+    def show_overlay(self, overlay: Overlay) -> None:
+        """Curves on another x axis (flops, loss), drawn as ``emergetui compare`` draws them."""
+        self._show(overlay.metric, lambda plt: draw_overlay(plt, overlay))
 
     def show_message(self, title: str, message: str) -> None:
         self._show(title, lambda plt: figures.draw_message(plt, title, message))

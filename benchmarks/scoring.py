@@ -194,11 +194,16 @@ def peak_rss_mb() -> float:
 
 
 def bench(
-    path: Path, n_items: int, naive_items: int, n_gpu_layers: int = 0, repeat: int = 5
+    path: Path,
+    n_items: int,
+    naive_items: int,
+    n_gpu_layers: int = 0,
+    repeat: int = 5,
+    invariant: bool = True,
 ) -> None:
     """Measure and print (a), (b), (c); each line is printed as soon as it is measured."""
     size_mb = path.stat().st_size / 2**20
-    eng = Engine.load(path, n_gpu_layers=n_gpu_layers)
+    eng = Engine.load(path, n_gpu_layers=n_gpu_layers, invariant=invariant)
     pairs = workload(n_items)
     encoded = [eng.encode_pair(c, t) for c, t in pairs]
     total = sum(len(c) + len(t) for c, t in encoded)
@@ -284,6 +289,11 @@ def main() -> None:
     ap.add_argument(
         "--n-gpu-layers", type=int, default=0, help="layers to offload (-1: all; needs a GPU build)"
     )
+    ap.add_argument(
+        "--fast-packing",
+        action="store_true",
+        help="(b) packs across items (Engine invariant=False) instead of batch-invariant scoring",
+    )
     ap.add_argument("--write-synthetic", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     models = list(args.models)
@@ -310,7 +320,9 @@ def main() -> None:
         )
         models = [path]
     for m in models:
-        bench(m, args.items, args.naive_items, args.n_gpu_layers, args.repeat)
+        bench(
+            m, args.items, args.naive_items, args.n_gpu_layers, args.repeat, not args.fast_packing
+        )
 
 
 if __name__ == "__main__":

@@ -80,6 +80,8 @@ class RunConfig:
     # seconds a rung's worker may go without reporting progress before it is stopped
     stall_timeout_s: float = DEFAULT_STALL_TIMEOUT_S
     rpc: tuple[str, ...] = ()  # where layers run, not what is measured: not in identity()
+    # batch-dependent packing (Engine invariant=False): how to run, not in identity()
+    fast_packing: bool = False
 
     def identity(self) -> dict[str, Any]:
         """What makes two runs "the same experiment" (and so resumable into each other)."""
@@ -237,6 +239,7 @@ class Runner:
             commit_every_s=self.commit_every_s,
             log_path=str(log_path(self.store_path, self.run_id, idx, rung.label)),
             rpc=tuple(rung.rpc or cfg.rpc),
+            fast_packing=cfg.fast_packing,
         )
         outcome = self._attempt(store, emit, job)
         if outcome.oom and outcome.status == "failed":

@@ -178,7 +178,7 @@ OTHER = [
     ("Name a fruit that is yellow.", [" banana", " apple", " grape"]),
     ("What do bees make?", [" honey", " milk", " silk"]),
 ]
-# longer than one stem chunk (64 positions): the invariant scorer shares it between items
+# longer than one stem chunk (32 positions): the invariant scorer shares it between items
 SHOTS = (
     "Answer each question with one word.\n\n"
     "Q: What is the capital of France?\nA: Paris\n\n"

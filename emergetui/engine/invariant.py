@@ -46,7 +46,15 @@ from emergetui.engine.prefill import TrieRunner
 from emergetui.engine.scoring import TokenRequest, TokenScore
 
 # positions per stem chunk: the granularity at which a prefix is shared between items
-STEM = 64
+STEM = 32
+# The cache is never smaller than this, so micro-batches of up to this many tokens (and the
+# logits rows cap derived from it) are the same whatever size a call gives the cache.
+MIN_CELLS = 512
+
+
+def _trie_size(uniq: list[tuple[int, ...]]) -> int:
+    """Nodes (KV cells) of the trie of sorted unique sequences."""
+    return sum(len(s) - (_lcp(uniq[i - 1], s) if i else 0) for i, s in enumerate(uniq))
 
 
 def _split(uniq: list[tuple[int, ...]], stem: int, n_slots: int, n_cells: int) -> list[list[int]]:
@@ -79,6 +87,11 @@ class InvariantScorer:
         self.model = model
         self.stem: tuple[int, ...] = ()  # tokens resident under the keeper sequence
         self.tokens_decoded = 0
+        # Micro-batch limits that do not depend on the cache size of this call (NativeModel's
+        # n_batch and max_outputs shrink with it); a tiny n_batch takes smaller stem chunks.
+        self.n_batch = min(model.n_batch_max, MIN_CELLS)
+        self.max_out = max(model.n_seq_max, min(self.n_batch, model.outputs_cap))
+        self.step = min(STEM, self.n_batch)
 
     def _decode_stem(self, tokens: tuple[int, ...], start: int, stop: int) -> None:
         b = self.model.batch
@@ -92,12 +105,12 @@ class InvariantScorer:
         self.tokens_decoded += n
 
     def _set_stem(self, tokens: tuple[int, ...], length: int) -> None:
-        """Make the keeper hold exactly ``tokens[:length]`` (``length`` a multiple of STEM)."""
-        keep = min(_lcp(self.stem, tokens[:length]), length) // STEM * STEM
+        """Make the keeper hold exactly ``tokens[:length]`` (``length`` a multiple of the step)."""
+        keep = min(_lcp(self.stem, tokens[:length]), length) // self.step * self.step
         if keep < len(self.stem):
             self.model.seq_rm(KEEPER_SEQ, keep, -1)
-        for j in range(keep, length, STEM):
-            self._decode_stem(tokens, j, j + STEM)
+        for j in range(keep, length, self.step):
+            self._decode_stem(tokens, j, j + self.step)
         self.stem = tuple(tokens[:length])
 
     def score_item(self, reqs: list[TokenRequest]) -> list[TokenScore]:
@@ -109,7 +122,7 @@ class InvariantScorer:
         branch = len(uniq[0])
         for s in uniq[1:]:
             branch = min(branch, _lcp(uniq[0], s))
-        stem = min(branch, n_ctx - 1) // STEM * STEM
+        stem = min(branch, n_ctx - 1) // self.step * self.step
         self._set_stem(uniq[0], stem)
         index = {s: i for i, s in enumerate(uniq)}
         scores: dict[tuple[tuple[int, ...], int], tuple[float, bool]] = {}
@@ -128,7 +141,7 @@ class InvariantScorer:
             nodes = [v for v in range(trie.n_nodes) if trie.depth[v] >= stem]
             wave = Wave(lo=0, hi=len(seqs) - 1, resident=0, keep=0, new_nodes=nodes)
             runner = TrieRunner(m, trie, wants)
-            runner.decode_nodes(nodes, wave)
+            runner.decode_nodes(nodes, wave, self.n_batch, self.max_out)
             self.tokens_decoded += runner.tokens_decoded
             for k in range(1, len(seqs) + 1):
                 m.seq_rm(k)
@@ -155,12 +168,17 @@ def score_invariant(
     items: dict[tuple[int, ...], list[int]] = {}
     for i, r in enumerate(requests):
         items.setdefault(r.tokens[: r.n_context], []).append(i)
-    # One cache size for every call (all of n_ctx): an item's cells then never depend on the
-    # call, and they stay at the bottom of the cache (each item's are freed before the next).
-    model.size_cells(model.n_ctx)
+    # An item's cells stay at the bottom of the cache (each item's are freed before the next),
+    # so the cache only has to hold the largest item: the cache size itself changes nothing
+    # (measured: the same floats in 512, 1024 and 4096 cells; n_kv follows the cells in use).
+    need = max(
+        (_trie_size(sorted({requests[i].tokens[:-1] for i in idx})) for idx in items.values()),
+        default=0,
+    )
+    model.size_cells(min(model.n_ctx, max(MIN_CELLS, need + STEM)))
     results: list[TokenScore] = [TokenScore([], []) for _ in requests]
-    scorer = InvariantScorer(model)
     model.clear()
+    scorer = InvariantScorer(model)
     try:
         for ctx in sorted(items):
             idx = items[ctx]

@@ -213,7 +213,7 @@ class NativeModel:
         # The logits buffer (and the output part of the compute graph) holds
         # one n_vocab row per output of a decode: cap the rows per decode so a
         # 262k-token vocabulary costs ~64 MB there, not n_batch rows' worth.
-        max_outputs = max(self.n_seq_max, min(n_batch, (64 << 20) // max(1, 4 * self.n_vocab)))
+        max_outputs = max(self.n_seq_max, min(n_batch, self.outputs_cap))
         cparams.n_outputs_max = max_outputs
         cparams.n_threads = self._n_threads
         cparams.n_threads_batch = self._n_threads
@@ -245,6 +245,16 @@ class NativeModel:
         self.cells = int(ll.llama_n_ctx(self.ctx))
         self.n_batch = min(n_batch, self.cells)
         self.max_outputs = max_outputs
+
+    @property
+    def outputs_cap(self) -> int:
+        """Logits rows whose n_vocab floats fit 64 MB."""
+        return (64 << 20) // max(1, 4 * self.n_vocab)
+
+    @property
+    def n_batch_max(self) -> int:
+        """The largest micro-batch asked for at load (``n_batch`` shrinks with the cache)."""
+        return self._n_batch_max
 
     def size_cells(self, cells: int) -> None:
         """Make the context exactly ``cells`` KV cells (rounded up to 256, at most ``n_ctx``);

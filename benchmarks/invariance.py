@@ -301,6 +301,56 @@ def packing(path: Path, engine_kw: dict[str, object]) -> None:
     eng.close()
 
 
+def throughput(model: Path, n_items: int, repeat: int = 2) -> None:
+    """Process CPU time of (a) the decode limit, (b) invariant and (b') fast-packing scoring.
+
+    The workload of ``benchmarks/scoring.py`` (``model``: its synthetic file, written with
+    ``python benchmarks/scoring.py --write-synthetic FILE``), one llama.cpp thread, modes
+    alternating; process CPU time is far less at the mercy of other processes than wall time.
+    """
+    import time
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from scoring import limit_decode, limit_plan, workload
+
+    eng = Engine.load(model, n_gpu_layers=0, n_threads=1)
+    pairs = workload(n_items)
+    tokens, n_rows = limit_plan([eng.encode_pair(c, t) for c, t in pairs])
+    counts = {"decodes": 0, "tokens": 0}
+    decode = eng.native.decode
+
+    def counting(n: int) -> None:
+        counts["decodes"] += 1
+        counts["tokens"] += n
+        decode(n)
+
+    eng.native.decode = counting  # type: ignore[method-assign]
+    eng.score(pairs[:8])
+    best: dict[str, float] = {}
+    for _ in range(repeat):
+        for mode in ("(a) limit", "(b) invariant", "(b) fast packing"):
+            counts.update(decodes=0, tokens=0)
+            t0 = time.process_time()
+            if mode == "(a) limit":
+                limit_decode(eng, tokens, n_rows)
+            else:
+                eng.invariant = mode == "(b) invariant"
+                eng.score(pairs)
+            cpu = time.process_time() - t0
+            best[mode] = min(best.get(mode, cpu), cpu)
+            print(
+                f"  {mode:<18} {cpu:6.2f} s CPU  {counts['decodes']:4d} decodes "
+                f"{counts['tokens']:6d} tokens",
+                flush=True,
+            )
+    a = best["(a) limit"]
+    print(
+        f"  (b)/(a) in CPU time: invariant {a / best['(b) invariant']:.2f}x, "
+        f"fast packing {a / best['(b) fast packing']:.2f}x (least of {repeat} each)"
+    )
+    eng.close()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--kinds", nargs="+", default=["Q4_K_M", "F32", "Q8_0", "Q4_0"])
@@ -308,7 +358,17 @@ def main() -> None:
     ap.add_argument("--layouts", action="store_true")
     ap.add_argument("--packing", action="store_true")
     ap.add_argument("--modes", nargs="+", default=["invariant", "fast"])
+    ap.add_argument(
+        "--throughput",
+        type=Path,
+        metavar="SYNTHETIC_GGUF",
+        help="CPU-time comparison on benchmarks/scoring.py's synthetic model (then nothing else)",
+    )
+    ap.add_argument("--items", type=int, default=60, help="items for --throughput")
     a = ap.parse_args()
+    if a.throughput:
+        throughput(a.throughput, a.items)
+        return
     for kind in a.kinds:
         path = model_path(kind)
         if a.factors:

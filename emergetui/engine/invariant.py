@@ -2,11 +2,11 @@
 
 llama.cpp's CPU kernels give results that depend on the *geometry* of a decode,
 not only on its inputs (measured in ``benchmarks/invariance.py``, written up in
-``docs/exactness.md``): the quantized and F32 matmuls pick kernels and
-accumulation orders by the micro-batch's size and a row's place in it (repacked
-4-row groups, llamafile tiles, a different path for a single row), and the
-attention's reductions over the KV cells are vectorised by cell index, so a
-sequence whose cells sit at another offset or with gaps sums in another order.
+``docs/exactness.md``): a row's result changes with the micro-batch's size and
+the row's place in it (consistent with ggml choosing kernels and accumulation
+orders by shape: repacked 4-row groups, llamafile tiles, a one-row path), and
+with where the sequence's KV cells sit (an offset or gap that is not a multiple
+of 16 cells, consistent with attention sums vectorised over the cell index).
 Packed scoring (``engine.scoring``) mixes the requests of many items in one
 micro-batch and one cache, so an item's numbers followed its neighbours.
 
@@ -28,8 +28,9 @@ which kernel ggml picks:
   item's own sorted order, in the cells right after the stem; then its cells
   are freed, so the next item starts from the same layout.
 
-What it costs: micro-batches hold one item instead of many (smaller matmuls),
-and up to ``STEM - 1`` tokens of a shared prefix are decoded again per item.
+What it costs: more decodes (the weights are streamed once per item, not once per
+2048 tokens) and up to ``STEM - 1`` tokens of a shared prefix decoded again per
+item: 0.82-0.84x the decode limit instead of 0.93x (``docs/exactness.md``).
 ``Engine.load(invariant=False)`` (CLI ``--fast-packing``) packs across items
 instead (``engine.scoring``), faster but only equal within llama.cpp's spread.
 """

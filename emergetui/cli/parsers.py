@@ -96,6 +96,13 @@ def batch_parser(with_epilog: bool = False) -> argparse.ArgumentParser:
         help="CPU threads for llama.cpp (default: physical cores)",
     )
     a(
+        "--fast-packing",
+        action="store_true",
+        help="pack requests of different items into the same llama.cpp batches: faster, but an "
+        "item's log-probs then depend on what else is scored with it (up to ~1 nat on quantized "
+        "models; default: batch-invariant scoring, see docs/exactness.md)",
+    )
+    a(
         "--stall-timeout",
         type=float,
         default=None,
@@ -270,6 +277,7 @@ def spec_from_args(args: argparse.Namespace) -> ExperimentSpec:
         probe=args.probe,
         probe_items=args.probe_items,
         rpc=parse_rpc(args.rpc),
+        fast_packing=args.fast_packing,
     )
 
 

@@ -9,6 +9,7 @@ import llama_cpp as ll
 
 from emergetui.engine.errors import RequestError
 from emergetui.engine.generation import generate_greedy
+from emergetui.engine.invariant import score_invariant
 from emergetui.engine.native import ModelInfo, NativeModel, physical_cores
 from emergetui.engine.scoring import TokenRequest, TokenScore, score_tokens
 from emergetui.engine.types import Generated, RollingLoss, Scored
@@ -77,9 +78,11 @@ class Engine:
     and only those rows are log-softmaxed.
     """
 
-    def __init__(self, native: NativeModel, n_gpu_layers: int) -> None:
+    def __init__(self, native: NativeModel, n_gpu_layers: int, invariant: bool = True) -> None:
         self._m = native
         self.n_gpu_layers = n_gpu_layers
+        # batch-invariant scoring (engine.invariant); False packs across items (engine.scoring)
+        self.invariant = invariant
 
     @classmethod
     def load(
@@ -95,6 +98,7 @@ class Engine:
         flash_attn: bool | None = None,
         row_workers: int | None = None,
         rpc: Sequence[str] = (),
+        invariant: bool = True,
     ) -> Engine:
         """Load a GGUF file. Raises ``ModelLoadError`` naming the file on any failure.
 
@@ -112,6 +116,13 @@ class Engine:
         the offloaded layers ("auto": all of them) are split over this
         machine's GPUs and those servers. Each server is checked first; an
         unreachable one raises ``RpcError`` naming it, after a timeout.
+
+        ``invariant`` (default) scores item by item in a fixed geometry, so that
+        a request's log-probs are bit for bit the same however it is packed
+        (alone, beside other items or tasks, after a resume; ``engine.invariant``).
+        ``invariant=False`` packs all requests of a call together: faster, but a
+        request's numbers then depend on its neighbours within llama.cpp's own
+        spread (up to ~1 nat on quantized models; ``docs/exactness.md``).
         """
         devices = None
         if rpc:
@@ -143,7 +154,7 @@ class Engine:
         if row_workers is None:
             row_workers = min(8, physical_cores()) if on_gpu(layers) else 0
         native.row_workers = row_workers
-        return cls(native, layers)
+        return cls(native, layers, invariant)
 
     # -- lifecycle ---------------------------------------------------------------
     def close(self) -> None:
@@ -293,7 +304,7 @@ class Engine:
                 if on_result is not None:
                     on_result(i, out[i])
 
-        score_tokens(self._m, reqs, done)
+        (score_invariant if self.invariant else score_tokens)(self._m, reqs, done)
         return out
 
     # -- generation ------------------------------------------------------------------

@@ -118,6 +118,8 @@ class NativeModel:
         cb_eval: Callable[[int, bool], bool] | None = None,
         initial_cells: int | None = None,
         devices: list[int] | None = None,
+        n_ubatch: int = 256,
+        repack: bool = True,
     ) -> None:
         """``cb_eval(tensor_ptr, ask)`` becomes llama.cpp's graph evaluation callback.
 
@@ -138,6 +140,8 @@ class NativeModel:
         mparams = ll.llama_model_default_params()
         mparams.n_gpu_layers = n_gpu_layers
         mparams.use_mmap = True
+        # llama.cpp's CPU_REPACK buffers (weights interleaved for its gemm/gemv kernels)
+        mparams.use_extra_bufts = repack
         if devices is not None:
             # NULL-terminated; llama.cpp reads it during the load only, kept alive regardless
             self._devices = (ctypes.c_void_p * (len(devices) + 1))(*devices, None)
@@ -153,6 +157,7 @@ class NativeModel:
         self.seed = seed
         self._mark = mark
         self._n_batch_max = n_batch
+        self._n_ubatch = n_ubatch
         self._n_threads = n_threads
         # fewer threads while other processes keep the cores busy (see engine.threads)
         self.governor = ThreadGovernor(n_threads)
@@ -203,12 +208,12 @@ class NativeModel:
         cparams = ll.llama_context_default_params()
         cparams.n_ctx = cells
         cparams.n_batch = n_batch
-        cparams.n_ubatch = min(n_batch, 256)
+        cparams.n_ubatch = min(n_batch, self._n_ubatch)
         cparams.n_seq_max = self.n_seq_max
         # The logits buffer (and the output part of the compute graph) holds
         # one n_vocab row per output of a decode: cap the rows per decode so a
         # 262k-token vocabulary costs ~64 MB there, not n_batch rows' worth.
-        max_outputs = max(self.n_seq_max, min(n_batch, (64 << 20) // max(1, 4 * self.n_vocab)))
+        max_outputs = max(self.n_seq_max, min(n_batch, self.outputs_cap))
         cparams.n_outputs_max = max_outputs
         cparams.n_threads = self._n_threads
         cparams.n_threads_batch = self._n_threads
@@ -240,6 +245,16 @@ class NativeModel:
         self.cells = int(ll.llama_n_ctx(self.ctx))
         self.n_batch = min(n_batch, self.cells)
         self.max_outputs = max_outputs
+
+    @property
+    def outputs_cap(self) -> int:
+        """Logits rows whose n_vocab floats fit 64 MB."""
+        return (64 << 20) // max(1, 4 * self.n_vocab)
+
+    @property
+    def n_batch_max(self) -> int:
+        """The largest micro-batch asked for at load (``n_batch`` shrinks with the cache)."""
+        return self._n_batch_max
 
     def size_cells(self, cells: int) -> None:
         """Make the context exactly ``cells`` KV cells (rounded up to 256, at most ``n_ctx``);

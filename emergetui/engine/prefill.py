@@ -86,6 +86,20 @@ class TrieRunner:
                 self._pool.shutdown(wait=True)
         self.model.clear()
 
+    def decode_nodes(self, nodes: list[int], wave: Wave, n_batch: int, max_out: int) -> None:
+        """Decode ``nodes`` (pre-order, parents resident or earlier) for ``wave``'s sequences in
+        chunks of at most ``n_batch`` tokens and ``max_out`` logits rows, which depend only on
+        them; waits for their rows and releases the row workers."""
+        arr = np.asarray(nodes, dtype=np.int64)
+        try:
+            for start, stop in self._chunks(arr, n_batch, max_out):
+                self._decode_chunk(arr[start:stop], wave)
+            self._drain(0)
+        finally:
+            self._drain(0)
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+
     def _next_wave(self, wave: Wave) -> None:
         self.model.seq_rm(KEEPER_SEQ)
         if wave.keep:
@@ -100,9 +114,12 @@ class TrieRunner:
             for fut in self._pending.popleft():
                 fut.result()
 
-    def _chunks(self, nodes: np.ndarray) -> Iterator[tuple[int, int]]:
+    def _chunks(
+        self, nodes: np.ndarray, n_batch: int | None = None, max_out: int | None = None
+    ) -> Iterator[tuple[int, int]]:
         """Slices of at most n_batch tokens and at most ``max_outputs`` logits rows each."""
-        n_batch, max_out = self.model.n_batch, self.model.max_outputs
+        n_batch = n_batch or self.model.n_batch
+        max_out = max_out or self.model.max_outputs
         outs = np.cumsum(self._flag[nodes], dtype=np.int64)
         start = 0
         while start < len(nodes):

@@ -53,6 +53,8 @@ class RungJob:
     log_path: str = ""
     attempt: int = 1
     rpc: tuple[str, ...] = ()  # llama.cpp RPC servers (HOST:PORT) that hold some of the layers
+    # pack requests across items (faster; log-probs then depend on the batch: docs/exactness.md)
+    fast_packing: bool = False
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,7 @@ def execute(
             seed=job.seed,
             n_threads=job.n_threads,
             rpc=job.rpc,
+            invariant=not job.fast_packing,
         )
 
     def load() -> Engine:

@@ -80,6 +80,8 @@ class RunConfig:
     # seconds a rung's worker may go without reporting progress before it is stopped
     stall_timeout_s: float = DEFAULT_STALL_TIMEOUT_S
     rpc: tuple[str, ...] = ()  # where layers run, not what is measured: not in identity()
+    # batch-dependent packing (Engine invariant=False): how to run, not in identity()
+    fast_packing: bool = False
 
     def identity(self) -> RunIdentity:
         """What makes two runs "the same experiment" (and so resumable into each other)."""
@@ -236,6 +238,7 @@ class Runner:
             commit_every_s=self.commit_every_s,
             log_path=str(log_path(self.store_path, self.run_id, idx, rung.label)),
             rpc=tuple(rung.rpc or cfg.rpc),
+            fast_packing=cfg.fast_packing,
         )
         if finish_if_done(job, store, emit, self._check):
             outcome = Outcome("done")

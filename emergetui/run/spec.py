@@ -54,6 +54,9 @@ class ExperimentSpec:
     probe: bool = False
     probe_items: int = 300
     stall_timeout_s: float | None = None  # None: the runner's default
+    fast_packing: bool = False
+    """Pack requests across items (``--fast-packing``): faster, but an item's log-probs then
+    depend on what else is scored with it (docs/exactness.md)."""
     rpc: tuple[str, ...] = ()
     """llama.cpp RPC servers (``HOST:PORT``) for every rung without its own ``rpc`` in
     models.toml.
@@ -86,6 +89,7 @@ class ExperimentSpec:
             offline=self.offline,
             stall_timeout_s=self.stall_timeout_s,
             rpc=self.rpc,
+            fast_packing=self.fast_packing,
         )
 
     def resuming(self, stored: RunIdentity | Mapping[str, Any]) -> ExperimentSpec:
@@ -211,6 +215,7 @@ def build_experiment(spec: ExperimentSpec) -> Experiment:
         max_model_gb=spec.max_model_gb,
         n_threads=spec.threads,
         rpc=tuple(spec.rpc),
+        fast_packing=spec.fast_packing,
     )
     if spec.stall_timeout_s is not None:
         config.stall_timeout_s = spec.stall_timeout_s

@@ -67,7 +67,7 @@ def test_the_lab_shows_a_rung_whose_worker_aborted_and_runs_the_next(
             ]
             error = rungs["bad"].error or ""
             assert "SIGABRT" in error and "GGML_ASSERT" in error
-            log = "\n".join(str(line.text) for line in rs.query_one("#log").lines)  # type: ignore[attr-defined]
+            log = "\n".join(rs.logged)  # the lines as logged, not as wrapped at this width
             assert "rung bad FAILED: worker aborted with SIGABRT" in log
             assert "llama.cpp log: " in log and "02-bad.log" in log
 

@@ -1,6 +1,5 @@
-"""The subcommands: export, tasks, ladders, pull, report, runs, analyze.
-
-rpc-server and merge are in cli/remote.py.
+"""The runners of the subcommands export, tasks, ladders, pull, report, runs, analyze
+(registered in cli/subcommands.py; rpc-server and merge are in cli/remote.py).
 """
 
 from __future__ import annotations
@@ -14,23 +13,6 @@ from typing import TextIO
 
 from emergetui.errors import CliError
 from emergetui.run.store import Store
-
-
-def dispatch(args: argparse.Namespace) -> int:
-    from emergetui.cli.remote import cmd_merge, cmd_rpc_server
-
-    handler = {
-        "rpc-server": cmd_rpc_server,
-        "merge": cmd_merge,
-        "export": cmd_export,
-        "tasks": cmd_tasks,
-        "ladders": cmd_ladders,
-        "pull": cmd_pull,
-        "report": cmd_report,
-        "runs": cmd_runs,
-        "analyze": cmd_analyze,
-    }[args.cmd]
-    return handler(args)
 
 
 def _open_store(args: argparse.Namespace) -> Store:

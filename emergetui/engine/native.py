@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import llama_cpp as ll
 import numpy as np
@@ -103,6 +104,11 @@ class ModelInfo:
 
 class NativeModel:
     """One loaded model and one context, owned together and freed together."""
+
+    # set with each context (``_make_context``: the context is remade when resized)
+    mem: ll.llama_memory_t | None
+    n_batch: int
+    max_outputs: int
 
     def __init__(
         self,
@@ -366,7 +372,9 @@ class NumpyBatch:
         self._rows = (i32p * n_tokens)(
             *[ctypes.cast(self.seq[i].ctypes.data, i32p) for i in range(n_tokens)]
         )
-        self.struct = ll.llama_batch()
+        # Any: llama_cpp annotates the struct's pointer fields (token, pos, seq_id, ...) as
+        # ctypes arrays; the C struct holds pointers, which is what is stored here
+        self.struct: Any = cast(Any, ll.llama_batch())
         self.struct.token = self.token.ctypes.data_as(i32p)
         self.struct.embd = None
         self.struct.pos = self.pos.ctypes.data_as(i32p)

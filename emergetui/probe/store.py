@@ -77,7 +77,7 @@ def load_probe_results(
 ) -> list[ProbeResult]:
     """All stored results of a run (optionally one task), ordered by task, setting, then model
     size."""
-    path = store.path if hasattr(store, "path") else Path(store)  # type: ignore[union-attr]
+    path = store.path if hasattr(store, "path") else Path(store)
     if not Path(path).exists():
         return []
     db = _connect(store)

@@ -4,6 +4,7 @@ store.
 
 from __future__ import annotations
 
+import io
 import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -254,7 +255,7 @@ def results_table(doc: dict[str, Any]) -> str:
     import sys
 
     width = shutil.get_terminal_size((120, 24)).columns if sys.stdout.isatty() else 240
-    console = Console(width=width, record=True, file=_Null())
+    console = Console(width=width, record=True, file=io.StringIO())  # export_text reads the record
     console.print(table)
     text = console.export_text()
     if doc.get("not_computed"):
@@ -263,14 +264,6 @@ def results_table(doc: dict[str, Any]) -> str:
             f"{', '.join(doc['not_computed'])}\n"
         )
     return text
-
-
-class _Null:
-    def write(self, _s: str) -> int:
-        return 0
-
-    def flush(self) -> None:
-        pass
 
 
 def finding_lines(doc: dict[str, Any]) -> list[str]:

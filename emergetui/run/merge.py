@@ -27,6 +27,7 @@ import json
 import os
 import sqlite3
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -166,12 +167,12 @@ def _same_experiment(a: RunRef, b: RunRef) -> None:
                 f"{tb[key][2]}"
             )
     ha, hb = _item_hashes(a), _item_hashes(b)
-    for key in sorted(set(ha) & set(hb)):
-        if ha[key] != hb[key]:
+    for item in sorted(set(ha) & set(hb)):
+        if ha[item] != hb[item]:
             raise MergeError(
-                f"{a.where} and {b.where} are not the same experiment: item {key[2]} of task "
-                f"{key[0]} ({key[1]}) has different content (item hash {ha[key][:12]} vs "
-                f"{hb[key][:12]}): other task files or another seed"
+                f"{a.where} and {b.where} are not the same experiment: item {item[2]} of task "
+                f"{item[0]} ({item[1]}) has different content (item hash {ha[item][:12]} vs "
+                f"{hb[item][:12]}): other task files or another seed"
             )
 
 
@@ -259,11 +260,13 @@ def _flat(v: Any) -> list[float]:
 
 
 def _copy_items(src: RunRef, dst: sqlite3.Connection, run_id: str, res: MergeResult) -> None:
-    cur = src.db.execute(f"SELECT {_ITEM_COLS} FROM items WHERE run_id=?", (src.run_id,))
+    rows: Iterable[Any] = src.db.execute(
+        f"SELECT {_ITEM_COLS} FROM items WHERE run_id=?", (src.run_id,)
+    )
     if src.db is dst:  # a run of the target itself: read it all before writing the same table
-        cur = iter(cur.fetchall())
+        rows = list(rows)
     marks = ",".join("?" * 16)
-    for row in cur:
+    for row in rows:
         ins = dst.execute(
             f"INSERT OR IGNORE INTO items (run_id, {_ITEM_COLS}) VALUES ({marks})", (run_id, *row)
         )
@@ -355,14 +358,14 @@ def _merge_into(path: Path, sources: list[RunRef], accept_old: bool) -> MergeRes
                     status,
                 ),
             )
-            for idx, r in enumerate(rungs):
+            for idx, rung in enumerate(rungs):
                 tx.execute(
                     f"INSERT OR REPLACE INTO rungs (run_id, idx, {_RUNG_COLS}) "
                     "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                    (run_id, idx, *(r[c] for c in _RUNG_COLS.split(", "))),
+                    (run_id, idx, *(rung[c] for c in _RUNG_COLS.split(", "))),
                 )
-                prov = json.loads(r["provenance"]) if r["provenance"] else None
-                res.rungs.append((r["label"], r["status"] or "?", provenance.describe(prov)))
+                prov = json.loads(rung["provenance"]) if rung["provenance"] else None
+                res.rungs.append((rung["label"], rung["status"] or "?", provenance.describe(prov)))
             for run in runs:
                 for ts in _tasksets(run).values():
                     tx.execute(

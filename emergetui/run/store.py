@@ -292,7 +292,13 @@ class Store:
         ).fetchall()
         return [
             StoredRung(
-                *r[:7],
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                r[6],
                 heldout=json.loads(r[7]) if r[7] else None,
                 provenance=json.loads(r[8]) if r[8] else None,
             )

@@ -34,13 +34,13 @@ if TYPE_CHECKING:
     from emergetui.tui.app import LabApp
 
 
-class RungTable(DataTable[str]):
+class RungTable(DataTable[Text]):
     """Rungs of the chosen ladder; Enter, Space or a click toggles whether a rung is run."""
 
-    BINDINGS = [Binding("space", "toggle", "Use rung")]
+    BINDINGS = [Binding("space", "toggle_rung", "Use rung")]
 
-    def __init__(self, **kw: object) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, **kw)  # type: ignore[arg-type]
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, id=id)
         self.rows_info: list[adapters.RungRow] = []
         self.chosen: set[str] = set()
 
@@ -70,7 +70,7 @@ class RungTable(DataTable[str]):
         if self.rows_info:
             self.move_cursor(row=min(cursor, len(self.rows_info) - 1))
 
-    def action_toggle(self) -> None:
+    def action_toggle_rung(self) -> None:
         if not self.rows_info:
             return
         label = self.rows_info[self.cursor_row].label
@@ -80,14 +80,14 @@ class RungTable(DataTable[str]):
     @on(DataTable.RowSelected)
     def _selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
-        self.action_toggle()
+        self.action_toggle_rung()
 
     @property
     def highlighted(self) -> adapters.RungRow | None:
         return self.rows_info[self.cursor_row] if self.rows_info else None
 
 
-class RunsTable(DataTable[str]):
+class RunsTable(DataTable[Text]):
     """Stored runs, newest first; Enter opens the results, r runs the same experiment again."""
 
     BINDINGS = [
@@ -95,8 +95,8 @@ class RunsTable(DataTable[str]):
         Binding("f5", "refresh", "Refresh"),
     ]
 
-    def __init__(self, **kw: object) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, **kw)  # type: ignore[arg-type]
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, id=id)
 
     def selected_run(self) -> str | None:
         if not self.row_count:

@@ -110,7 +110,7 @@ def test_full_run_results_toggle_export_and_reopen(lab_args: LabChoices, tmp_pat
             )  # loss-to-ability drawn
             assert "shots 0, 1" in str(res.query_one("#icl-note").render())
             await pilot.press("3")
-            assert res.query_one("#results-tabs").active == "loss"
+            await wait_until(pilot, lambda: res.query_one("#results-tabs").active == "loss")
 
             await pilot.press("e")
             await wait_until(pilot, lambda: isinstance(app.screen, ExportScreen))

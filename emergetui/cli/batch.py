@@ -25,7 +25,8 @@ from emergetui.run.store import Store
 def run_batch(
     spec: ExperimentSpec, store_path: Path | None, *, json_mode: bool = False, plots: bool = True
 ) -> int:
-    """Run ``spec`` into the store at ``store_path``; the exit status follows the README's rules."""
+    """Run ``spec`` into the store at ``store_path``; the exit status follows the documented rules
+    (docs/user-guide.md)."""
     with Store(store_path) as store:
         exp = build_experiment(spec)
         for warning in exp.warnings:

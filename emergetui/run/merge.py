@@ -38,7 +38,7 @@ from emergetui.run.store import Store, StoreError
 
 DUP_LOGPROB_TOL = 0.5
 """Nats two copies of one item may differ by: llama.cpp's quantized CPU kernels alone differ by
-up to 0.32 nats between micro-batch splits (README, "Exactness"); GPU and CPU differ too."""
+up to 0.32 nats between micro-batch splits (docs/scoring.md); GPU and CPU differ too."""
 _STATUS_RANK = {"done": 4, "running": 3, "failed": 2, "skipped": 1}
 _TABLES = ("runs", "rungs", "tasksets", "items")
 

@@ -66,3 +66,18 @@ def test_an_unknown_command_names_the_known_ones() -> None:
     )
     assert proc.returncode == 2
     assert "frobnicate" in proc.stderr and all(s.name in proc.stderr for s in SUBCOMMANDS)
+
+
+def test_help_imports_no_runner_of_a_subcommand() -> None:
+    """The registry names runners as strings: building the tree imports none of them (no
+    analysis, no reports, no llama.cpp), so `emergetui --help` and the lab's start stay fast."""
+    code = (
+        "import sys\n"
+        "from emergetui.cli.parsers import main_parser\n"
+        "main_parser().format_help()\n"
+        "bad = [m for m in sys.modules if m.startswith(('llama_cpp', 'emergetui.engine',"
+        " 'emergetui.cli.commands', 'emergetui.analysis', 'emergetui.report'))]\n"
+        "print(bad); raise SystemExit(1 if bad else 0)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -35,6 +35,7 @@ class _LogSink:
 
     def __init__(self) -> None:
         self.lines: deque[str] = deque(maxlen=200)
+        self.count = 0  # lines ever logged: a mark stays valid once the deque is full
         self._partial = ""
         self.callback = ll.llama_log_callback(self._on_log)
         ll.llama_log_set(self.callback, ctypes.c_void_p(0))
@@ -47,14 +48,17 @@ class _LogSink:
             return
         for line in msg.splitlines():
             self.lines.append(line)
+            self.count += 1
             log.debug(line)
 
     def errors_since(self, mark: int) -> list[str]:
-        items = list(self.lines)[mark:] if mark <= len(self.lines) else []
+        """The error lines logged since ``mark`` (of those still kept)."""
+        new = min(self.count - mark, len(self.lines))
+        items = list(self.lines)[len(self.lines) - new :] if new > 0 else []
         return [s for s in items if "error" in s.lower() or "failed" in s.lower()]
 
     def mark(self) -> int:
-        return len(self.lines)
+        return self.count
 
 
 _SINK: _LogSink | None = None

@@ -1,5 +1,5 @@
 #!/bin/bash
-# The GPU machine's check for the spine, as one command (see ../shared/notes/gpu.md):
+# The GPU machine's check for the spine, as one command (see docs/gpu.md):
 #   bash benchmarks/gpu/run.sh        (in the repo root on the device; .gpu/ carried, $OUT set)
 # 1. build llama-cpp-python with CUDA (skipped when /tmp/site already has it: a warm rerun),
 # 2. the engine's equivalence tests with every layer on the GPU (again with flash attention off if they fail),

@@ -2,7 +2,7 @@
 
     python3 benchmarks/gpu/segv_repro.py MODEL.gguf [--timeout 60]
 
-../shared/notes/gpu.md reports that ``Llama(path, n_gpu_layers=-1, n_ctx=4096,
+docs/gpu.md reports that ``Llama(path, n_gpu_layers=-1, n_ctx=4096,
 n_batch=2048, n_ubatch=512, flash_attn=False, verbose=False)`` followed by a
 2048-token decode died with SIGSEGV twice on the H100, while the CPU build ran
 it. Each variant below runs in its own child process under ``-X faulthandler``

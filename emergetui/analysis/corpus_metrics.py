@@ -163,7 +163,8 @@ def _point(metric: str, items: Sequence[CorpusItem], atoms: Any, ok: np.ndarray)
     """BIG-bench's own function on every usable item."""
     idx = np.flatnonzero(ok)
     if metric == "bleu":
-        return bbm.bleu([items[i].targets for i in idx], [items[i].response or "" for i in idx])
+        used = [items[i] for i in idx.tolist()]
+        return bbm.bleu([it.targets for it in used], [it.response or "" for it in used])
     if metric == "calibration_multiple_choice_brier_score":
         return float(atoms[idx, 0].sum() / atoms[idx, 1].sum())
     if metric == "expected_calibration_error":

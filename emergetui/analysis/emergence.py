@@ -1,7 +1,7 @@
 """The verdict on one scaling curve: flat, non-monotone, emergent, smooth or inconclusive.
 
 The rule (its plain-words version, :func:`verdict_rule_text`, goes into
-``--help`` and the README) judges the whole curve with its uncertainty, so
+``--help`` and docs/measurement.md) judges the whole curve with its uncertainty, so
 it does not depend on where the rungs happen to sit:
 
 1. Orient the metric so that up is better. Every cross-rung statement uses
@@ -70,7 +70,7 @@ LABELS = ("flat", "non-monotone", "emergent", "smooth", "inconclusive")
 
 @dataclass(frozen=True)
 class VerdictParams:
-    """The knobs of the rule; the defaults are what ``--help`` and the README document."""
+    """The knobs of the rule; the defaults are what ``--help`` and docs/measurement.md document."""
 
     alpha: float = 0.05
     level: float = 0.95

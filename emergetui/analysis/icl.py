@@ -165,10 +165,12 @@ def icl_curves(
                 boot = diff_boot(xa, xb, rng, paired=pair is not None, n_boot=n_boot)
                 d = float(np.mean(xa) - np.mean(xb))
                 lo, hi = percentile_interval(boot, level)
-                p = _p_better(xa, xb, pair is not None, zero.sign, boot)
+                p_value = _p_better(xa, xb, pair is not None, zero.sign, boot)
                 ci_above = (lo > 0) if zero.higher_is_better else (hi < 0)
                 result.comparisons.append(
-                    IclComparison(point.rung, k, d, lo, hi, pair is not None, bool(ci_above), p)
+                    IclComparison(
+                        point.rung, k, d, lo, hi, pair is not None, bool(ci_above), p_value
+                    )
                 )
         rejected = holm(np.array([c.p_value for c in result.comparisons]), alpha)
         for c, r in zip(result.comparisons, rejected, strict=True):

@@ -229,8 +229,8 @@ def mirage_test(
             )
             continue
         gains = {c.metric: _early_gain(c, *plateau) for c in linear}
-        tested = [m for m, g in gains.items() if g is not None]
-        rejected = holm(np.array([gains[m][1] for m in tested]), p.alpha) if tested else []
+        tested = {m: g for m, g in gains.items() if g is not None}
+        rejected = holm(np.array([g[1] for g in tested.values()], dtype=float), p.alpha)
         rises = {m for m, r in zip(tested, rejected, strict=True) if r}
         labels: dict[str, str] = {}
         x_jump = (dcurve.log_params[t.lower], dcurve.log_params[t.upper])
@@ -266,7 +266,7 @@ def mirage_test(
         else:
             outcome = "inconclusive"
             reason = f"{where}; linear metrics neither smooth nor jumping{note}"
-        early_gain = {m: [gains[m][0], gains[m][1]] for m in tested if gains[m] is not None}
+        early_gain = {m: [g[0], g[1]] for m, g in tested.items()}
         results.append(
             MirageResult(
                 task,

@@ -1,4 +1,4 @@
-"""The verdict rule and the mirage test in plain words, for ``--help``, reports and the README.
+"""The verdict rule and the mirage test in plain words, for ``--help``, reports and the docs.
 
 Generated from the same parameters the rule runs with, so the text cannot
 drift from the code.

@@ -1,5 +1,5 @@
-"""Command line: `emergetui` opens the lab; `emergetui --batch` runs headless; subcommands for the
-rest.
+"""Command line: `emergetui` opens the lab; `emergetui --batch` runs headless; subcommands (one
+parser tree, registered in cli/subcommands.py) for the rest.
 
 This package is one of the two front ends: it turns arguments into an
 :class:`~emergetui.run.spec.ExperimentSpec`, and every user-facing failure
@@ -20,16 +20,19 @@ if TYPE_CHECKING:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from emergetui.cli.parsers import SUBCOMMANDS, batch_parser, spec_from_args, sub_parser
+    from emergetui.cli.parsers import main_parser, spec_from_args
+    from emergetui.cli.subcommands import BY_NAME
 
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        if argv and argv[0] in SUBCOMMANDS:
-            from emergetui.cli import commands
-
-            wants_help = "-h" in argv or "--help" in argv
-            return commands.dispatch(sub_parser(with_epilog=wants_help).parse_args(argv))
-        args = batch_parser(with_epilog="-h" in argv or "--help" in argv).parse_args(argv)
+        args = main_parser(with_epilog="-h" in argv or "--help" in argv).parse_args(argv)
+        if args.cmd is not None:
+            if argv[0] != args.cmd:  # `emergetui --batch runs`: the options are the lab's
+                raise CliError(
+                    f"the options before `{args.cmd}` belong to the lab and --batch; "
+                    f"write `emergetui {args.cmd} [options]` (see `emergetui {args.cmd} --help`)"
+                )
+            return BY_NAME[args.cmd].handler()(args)
         spec = spec_from_args(args)
         if args.batch:
             from emergetui.cli.batch import run_batch

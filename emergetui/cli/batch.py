@@ -33,7 +33,8 @@ def run_batch(
     table: str = "compact",
     x: str = "params",
 ) -> int:
-    """Run ``spec`` into the store at ``store_path``; the exit status follows the README's rules.
+    """Run ``spec`` into the store at ``store_path``; the exit status follows the documented rules
+    (docs/user-guide.md).
 
     ``table``: "compact" prints findings, one ladder table per task setting, the verdicts
     and the plots of the curves worth seeing; "full" the findings, the long table, every

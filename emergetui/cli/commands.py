@@ -1,6 +1,5 @@
-"""The subcommands: export, tasks, ladders, pull, report, runs, doctor, analyze.
-
-rpc-server and merge are in cli/remote.py.
+"""The runners of the subcommands export, tasks, ladders, pull, report, runs, doctor, analyze
+(registered in cli/subcommands.py; rpc-server and merge are in cli/remote.py).
 """
 
 from __future__ import annotations
@@ -13,26 +12,6 @@ from pathlib import Path
 
 from emergetui.errors import CliError
 from emergetui.store.results import Store
-
-
-def dispatch(args: argparse.Namespace) -> int:
-    from emergetui.cli.compare import cmd_compare
-    from emergetui.cli.remote import cmd_merge, cmd_rpc_server
-
-    handler = {
-        "rpc-server": cmd_rpc_server,
-        "merge": cmd_merge,
-        "compare": cmd_compare,
-        "export": cmd_export,
-        "tasks": cmd_tasks,
-        "ladders": cmd_ladders,
-        "pull": cmd_pull,
-        "report": cmd_report,
-        "runs": cmd_runs,
-        "doctor": cmd_doctor,
-        "analyze": cmd_analyze,
-    }[args.cmd]
-    return handler(args)
 
 
 def _open_store(args: argparse.Namespace) -> Store:

@@ -25,22 +25,6 @@ if TYPE_CHECKING:
     from emergetui.store.results import Store
 
 
-def add_parser(sp: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    c = sp.add_parser("compare", help="overlay stored runs of several ladders on one chart")
-    c.add_argument(
-        "runs", nargs="+", help="run id, unique prefix or 'last'; STORE.db:RUN for another store"
-    )
-    c.add_argument("--x", choices=AXIS_CHOICES, default="params", help="x axis (default: params)")
-    c.add_argument("--out", type=Path, default=None, help="write PNG/SVG, JSON and text here")
-    c.add_argument("--json", action="store_true", help="print the comparison as JSON")
-    c.add_argument("--no-plot", action="store_true", help="skip the terminal charts")
-    c.add_argument("--seed", type=int, default=0, help="bootstrap seed")
-    c.add_argument(
-        "--ladder", action="append", default=[], type=Path, help="extra ladder TOML (metadata)"
-    )
-    c.add_argument("--store", type=Path, default=None, help="results database")
-
-
 def _split(ref: str) -> tuple[Path | None, str]:
     path, sep, run = ref.rpartition(":")
     if sep and path and Path(path).is_file():
@@ -159,7 +143,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 __all__ = [
     "AXIS_CHOICES",
-    "add_parser",
     "axis_comparison",
     "cmd_compare",
     "emit",

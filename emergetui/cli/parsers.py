@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from emergetui.cli.subcommands import SUBCOMMANDS, store_arguments, table_arguments
 from emergetui.errors import CliError
 from emergetui.run.spec import ExperimentSpec
 
@@ -20,31 +21,46 @@ def _verdict_help() -> str:
         return ""
 
 
-def add_store(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--store", type=Path, default=None, help="results database (default: user data dir)"
-    )
-
-
-def add_table(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--table",
-        choices=("compact", "full"),
-        default="compact",
-        help="compact: one ladder table per task setting (headline metric and its continuous "
-        "partner by rung) and the plots worth seeing; full: the long table of every metric "
-        "and rung, every plot and verdict detail",
-    )
-
-
-def batch_parser(with_epilog: bool = False) -> argparse.ArgumentParser:
-    """The main parser; the verdict rule (which imports the analysis and scipy) only for --help."""
+def main_parser(with_epilog: bool = False) -> argparse.ArgumentParser:
+    """The one parser tree: the lab's options (the default command) and every registered
+    subcommand under them. The verdict rule (which imports the analysis and scipy) is shown
+    only for --help."""
+    epilog = _verdict_help() if with_epilog else None
     p = argparse.ArgumentParser(
         prog="emergetui",
-        description="An emergence lab in the terminal. Without arguments, opens the Textual lab.",
-        epilog=_verdict_help() if with_epilog else None,
+        usage="emergetui [OPTIONS]           the lab, on the experiment OPTIONS describe\n"
+        "       emergetui --batch [OPTIONS]   the same experiment, headless\n"
+        "       emergetui COMMAND [...]       one of the commands below",
+        description="An emergence lab in the terminal: run ladders of GGUF models through "
+        "llama.cpp\nand watch abilities appear.",
+        epilog=epilog,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    _lab_arguments(p)
+    sp = p.add_subparsers(
+        dest="cmd",
+        metavar="COMMAND",
+        title="commands",
+        description="`emergetui COMMAND --help` for each one's options",
+    )
+    for sub in SUBCOMMANDS:
+        s = sp.add_parser(
+            sub.name,
+            prog=f"emergetui {sub.name}",
+            help=sub.help,
+            description=sub.help,
+            epilog=epilog if sub.verdict_rule else None,
+            # the verdict rule is laid out already; descriptions are wrapped
+            formatter_class=(
+                argparse.RawDescriptionHelpFormatter if sub.verdict_rule else argparse.HelpFormatter
+            ),
+        )
+        sub.add_arguments(s)
+    return p
+
+
+def _lab_arguments(p: argparse.ArgumentParser) -> None:
+    """The experiment's options, shared by the lab (pre-filled) and --batch."""
     a = p.add_argument
     a("--batch", action="store_true", help="run headless and print the results")
     a(
@@ -96,13 +112,6 @@ def batch_parser(with_epilog: bool = False) -> argparse.ArgumentParser:
         help="CPU threads for llama.cpp (default: physical cores)",
     )
     a(
-        "--fast-packing",
-        action="store_true",
-        help="pack requests of different items into the same llama.cpp batches: faster, but an "
-        "item's log-probs then depend on what else is scored with it (up to ~1 nat on quantized "
-        "models; default: batch-invariant scoring, see docs/exactness.md)",
-    )
-    a(
         "--stall-timeout",
         type=float,
         default=None,
@@ -121,6 +130,13 @@ def batch_parser(with_epilog: bool = False) -> argparse.ArgumentParser:
         action="store_true",
         help="no network: models from the Hugging Face cache, BIG-bench tasks from emergetui's",
     )
+    a(
+        "--fast-packing",
+        action="store_true",
+        help="pack requests of different items into the same llama.cpp batches: faster, but an "
+        "item's log-probs then depend on what else is scored with it (up to ~1 nat on quantized "
+        "models; default: batch-invariant scoring, see docs/exactness.md)",
+    )
     a("--json", action="store_true", help="print one JSON document on stdout")
     a(
         "--probe",
@@ -138,94 +154,8 @@ def batch_parser(with_epilog: bool = False) -> argparse.ArgumentParser:
         "layers over; models.toml may set rpc = [...] per ladder or rung",
     )
     a("--no-plot", action="store_true", help="skip the terminal plots")
-    add_table(p)
-    add_store(p)
-    return p
-
-
-def sub_parser(with_epilog: bool = False) -> argparse.ArgumentParser:
-    """The subcommands; ``analyze --help`` shows the verdict rule (imports the analysis)."""
-    p = argparse.ArgumentParser(prog="emergetui")
-    sp = p.add_subparsers(dest="cmd", required=True)
-    e = sp.add_parser("export", help="write a run's stored items")
-    e.add_argument("run", help="run id, unique prefix, or 'last'")
-    e.add_argument("--format", choices=["jsonl"], default="jsonl")
-    e.add_argument("--out", type=Path, default=None, help="file to write (default: stdout)")
-    add_store(e)
-    t = sp.add_parser("tasks", help="list built-in and user tasks")
-    t.add_argument("--tasks-dir", action="append", default=[], type=Path)
-    t.add_argument(
-        "--bigbench-dir",
-        type=Path,
-        default=None,
-        help="also list the JSON tasks of this BIG-bench benchmark_tasks folder",
-    )
-    lad = sp.add_parser("ladders", help="list ladders and their rungs")
-    lad.add_argument("--ladder", action="append", default=[], type=Path, help="extra ladder TOML")
-    pl = sp.add_parser("pull", help="download a ladder's files")
-    pl.add_argument("ladder")
-    pl.add_argument("--rungs", default=None)
-    r = sp.add_parser("report", help="write Markdown/CSV/JSON/plots for a run")
-    r.add_argument("run", help="run id, unique prefix, or 'last'")
-    r.add_argument("--out", type=Path, default=Path("emergetui-report"))
-    r.add_argument("--corpus", type=Path, default=None)
-    from emergetui.cli.compare import AXIS_CHOICES
-
-    r.add_argument(
-        "--x", choices=AXIS_CHOICES, default=None, help="also draw the curves on this x axis"
-    )
-    add_table(r)
-    add_store(r)
-    ru = sp.add_parser("runs", help="list stored runs")
-    add_store(ru)
-    doc = sp.add_parser(
-        "doctor",
-        help="what llama.cpp was built with, the devices, caches, token (presence only), "
-        "store and task sources; the command that fixes each problem (offline)",
-    )
-    add_store(doc)
-    an = sp.add_parser(
-        "analyze",
-        help="judge per-item records from a JSONL file (no model needed)",
-        epilog=_verdict_help() if with_epilog else None,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    an.add_argument(
-        "file",
-        type=Path,
-        help="one JSON object per line: rung, params, task, setting, "
-        "item_id, metrics; optional chance, raw, heldout (what `export` writes)",
-    )
-    an.add_argument(
-        "--json", action="store_true", help="print the document `--batch --json` prints"
-    )
-    an.add_argument(
-        "--out", type=Path, default=None, help="also write the report (md/csv/json) here"
-    )
-    an.add_argument("--seed", type=int, default=0, help="bootstrap seed")
-    add_table(an)
-    from emergetui.cli.remote import add_parsers
-
-    add_parsers(sp)
-    from emergetui.cli.compare import add_parser as add_compare
-
-    add_compare(sp)
-    return p
-
-
-SUBCOMMANDS = (
-    "export",
-    "tasks",
-    "ladders",
-    "pull",
-    "report",
-    "runs",
-    "doctor",
-    "analyze",
-    "rpc-server",
-    "merge",
-    "compare",
-)
+    table_arguments(p)
+    store_arguments(p)
 
 
 def parse_int_list(text: str | None, what: str) -> tuple[int, ...] | None:

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Protocol, TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO
 
 from emergetui.fmt import fmt_bytes as _fmt_bytes
 from emergetui.run import events as ev
 from emergetui.run.describe import describe
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 
 class Display(Protocol):
@@ -85,8 +88,8 @@ class RichDisplay:
             TimeRemainingColumn(),
             console=self.console,
         )
-        self._tasks: dict[tuple[str, str, str], int] = {}
-        self._dl: dict[tuple[str, str], int] = {}
+        self._tasks: dict[tuple[str, str, str], TaskID] = {}
+        self._dl: dict[tuple[str, str], TaskID] = {}
         self.progress.start()
 
     def handle(self, event: ev.Event) -> None:
@@ -107,13 +110,13 @@ class RichDisplay:
                 )
             return
         if isinstance(event, ev.DownloadProgress):
-            key = (event.rung, event.file)
-            if key not in self._dl:
-                self._dl[key] = self.progress.add_task(
+            file = (event.rung, event.file)
+            if file not in self._dl:
+                self._dl[file] = self.progress.add_task(
                     f"download {event.file}", total=event.total or 0, rate=""
                 )
             self.progress.update(
-                self._dl[key], completed=event.downloaded, rate=f"{_fmt_bytes(event.speed_bps)}/s"
+                self._dl[file], completed=event.downloaded, rate=f"{_fmt_bytes(event.speed_bps)}/s"
             )
             return
         line = describe(event)

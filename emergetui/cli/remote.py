@@ -12,13 +12,11 @@ DEFAULT_PORT = (
 )
 
 
-def add_parsers(sp: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    s = sp.add_parser(
-        "rpc-server",
-        help="lend this machine's memory and compute to another emergetui (llama.cpp ggml-rpc)",
-        description="Start llama.cpp's RPC server on this machine's devices (every GPU, else the "
+def rpc_server_arguments(s: argparse.ArgumentParser) -> None:
+    s.description = (
+        "Start llama.cpp's RPC server on this machine's devices (every GPU, else the "
         "CPU). The main machine then runs `emergetui --batch --rpc HOST:PORT,...`. The protocol "
-        "has no authentication and no encryption: use trusted networks only.",
+        "has no authentication and no encryption: use trusted networks only."
     )
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
     s.add_argument("--port", type=int, default=DEFAULT_PORT)
@@ -34,13 +32,14 @@ def add_parsers(sp: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         "devices' own free memory)",
     )
     s.add_argument("--cache", action="store_true", help="cache tensors on disk (llama.cpp -c)")
-    m = sp.add_parser(
-        "merge",
-        help="merge stores of one experiment run on several machines into one",
-        description="Copy the runs of one experiment (same ladder, tasks, items, seed, shots) "
+
+
+def merge_arguments(m: argparse.ArgumentParser) -> None:
+    m.description = (
+        "Copy the runs of one experiment (same ladder, tasks, items, seed, shots) "
         "from several stores into one run of the target store, rung by rung, with their "
         "provenance. Identical duplicates are kept once; conflicting ones are refused. "
-        "All or nothing; rerunning it changes nothing.",
+        "All or nothing; rerunning it changes nothing."
     )
     m.add_argument("stores", nargs="+", help="stores to read (left unchanged)")
     m.add_argument("--into", required=True, help="target store (created if missing)")

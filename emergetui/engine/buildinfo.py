@@ -109,7 +109,7 @@ def probe() -> BuildInfo:
 
 def _registry() -> tuple[list[str], list[DeviceInfo]]:
     """ggml's registered backends and devices, through ``llama_cpp._ggml`` (as devices.py)."""
-    from llama_cpp import _ggml  # type: ignore[attr-defined]
+    from llama_cpp import _ggml
 
     lib = _ggml.libggml
     lib.ggml_backend_reg_count.restype = ctypes.c_size_t

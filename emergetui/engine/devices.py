@@ -13,7 +13,7 @@ def gpu_free_memory() -> int | None:
     try:
         import ctypes
 
-        from llama_cpp import _ggml  # type: ignore[attr-defined]
+        from llama_cpp import _ggml
 
         lib = _ggml.libggml
         lib.ggml_backend_dev_count.restype = ctypes.c_size_t

@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import llama_cpp as ll
 import numpy as np
@@ -34,6 +35,7 @@ class _LogSink:
 
     def __init__(self) -> None:
         self.lines: deque[str] = deque(maxlen=200)
+        self.count = 0  # lines ever logged: a mark stays valid once the deque is full
         self._partial = ""
         self.callback = ll.llama_log_callback(self._on_log)
         ll.llama_log_set(self.callback, ctypes.c_void_p(0))
@@ -46,14 +48,17 @@ class _LogSink:
             return
         for line in msg.splitlines():
             self.lines.append(line)
+            self.count += 1
             log.debug(line)
 
     def errors_since(self, mark: int) -> list[str]:
-        items = list(self.lines)[mark:] if mark <= len(self.lines) else []
+        """The error lines logged since ``mark`` (of those still kept)."""
+        new = min(self.count - mark, len(self.lines))
+        items = list(self.lines)[len(self.lines) - new :] if new > 0 else []
         return [s for s in items if "error" in s.lower() or "failed" in s.lower()]
 
     def mark(self) -> int:
-        return len(self.lines)
+        return self.count
 
 
 _SINK: _LogSink | None = None
@@ -103,6 +108,11 @@ class ModelInfo:
 
 class NativeModel:
     """One loaded model and one context, owned together and freed together."""
+
+    # set with each context (``_make_context``: the context is remade when resized)
+    mem: ll.llama_memory_t | None
+    n_batch: int
+    max_outputs: int
 
     def __init__(
         self,
@@ -381,7 +391,9 @@ class NumpyBatch:
         self._rows = (i32p * n_tokens)(
             *[ctypes.cast(self.seq[i].ctypes.data, i32p) for i in range(n_tokens)]
         )
-        self.struct = ll.llama_batch()
+        # Any: llama_cpp annotates the struct's pointer fields (token, pos, seq_id, ...) as
+        # ctypes arrays; the C struct holds pointers, which is what is stored here
+        self.struct: Any = cast(Any, ll.llama_batch())
         self.struct.token = self.token.ctypes.data_as(i32p)
         self.struct.embd = None
         self.struct.pos = self.pos.ctypes.data_as(i32p)

@@ -34,9 +34,10 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from emergetui.engine.errors import EngineError
 
@@ -50,6 +51,7 @@ REBUILD_HINT = (
 
 _GPU_TYPES = (1, 2)  # GGML_BACKEND_DEVICE_TYPE_GPU, GGML_BACKEND_DEVICE_TYPE_IGPU
 _V = ctypes.c_void_p
+_Fn = TypeVar("_Fn")  # a ctypes function type (CFUNCTYPE) made from an address
 _SIZE_P = ctypes.POINTER(ctypes.c_size_t)
 
 
@@ -109,7 +111,7 @@ def parse_endpoints(items: Sequence[str] | str, where: str = "--rpc") -> tuple[s
 
 # -- the library ---------------------------------------------------------------------------
 def _lib() -> ctypes.CDLL:
-    from llama_cpp import _ggml  # type: ignore[attr-defined]
+    from llama_cpp import _ggml
 
     lib = _ggml.libggml
     for name, res, args in (
@@ -133,7 +135,7 @@ def _lib() -> ctypes.CDLL:
     return lib
 
 
-def _rpc_fn(name: str, proto: type) -> ctypes._CFuncPtr:  # type: ignore[name-defined]
+def _rpc_fn(name: str, proto: Callable[[int], _Fn]) -> _Fn:
     """An entry point of ggml-rpc, found the way llama.cpp finds it (the "RPC" registry)."""
     lib = _lib()
     reg = lib.ggml_backend_reg_by_name(b"RPC")
@@ -321,7 +323,7 @@ def install_abort_note() -> None:
         os.write(2, f"\nemergetui: llama.cpp aborted: {line}\n".encode())
 
     _ABORT_CB = proto(note)
-    from llama_cpp import _ggml  # type: ignore[attr-defined]
+    from llama_cpp import _ggml
 
     fn = _ggml.libggml.ggml_set_abort_callback
     fn.restype = _V

@@ -466,7 +466,8 @@ class _Meter:
         sizes = [f.size for f in files]
         self.overall_total = None if None in sizes else sum(x or 0 for x in sizes)
         self.files_done = self.overall_done = self.done = self.fresh = 0
-        self.file, self.total, self.last = "", None, 0.0
+        self.file, self.last = "", 0.0
+        self.total: int | None = None
         self.window: deque[tuple[float, int]] = deque()
 
     def start_file(self, name: str, total: int | None, already: int) -> None:

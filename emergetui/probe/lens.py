@@ -81,7 +81,10 @@ class LensHead:
         import gguf
 
         r = gguf.GGUFReader(str(path))
-        arch = str(r.get_field("general.architecture").contents())
+        arch_field = r.get_field("general.architecture")
+        if arch_field is None:
+            raise ValueError(f"{path}: no general.architecture to read the head's settings by")
+        arch = str(arch_field.contents())
         tensors = {t.name: t for t in r.tensors}
 
         def field(key: str) -> float | None:
@@ -102,13 +105,16 @@ class LensHead:
         layer_norm = ln_eps is not None and rms_eps is None
         eps = (ln_eps if layer_norm else rms_eps) or 1e-6
 
+        def vector(t: ReaderTensor) -> np.ndarray:
+            return gguf.quants.dequantize(t.data, t.tensor_type).reshape(-1)
+
         def small(name: str) -> np.ndarray | None:
             t = tensors.get(name)
-            return None if t is None else gguf.quants.dequantize(t.data, t.tensor_type).reshape(-1)
+            return None if t is None else vector(t)
 
         return cls(
             _head_matrix(out),
-            small("output_norm.weight"),  # type: ignore[arg-type]
+            vector(tensors["output_norm.weight"]),  # there: checked above
             eps,
             norm_b=small("output_norm.bias"),
             layer_norm=layer_norm,

@@ -128,7 +128,10 @@ class Prober:
         *,
         n_gpu_layers: str | int = "auto",
         n_ctx: int = 4096,
-        **kw: object,
+        folds: int = 5,
+        seed: int = 0,
+        max_items: int | None = 300,
+        method: str = "ridge",
     ) -> Prober:
         p = Path(path)
         cap = HiddenCapture(p, n_gpu_layers=n_gpu_layers, n_ctx=n_ctx)
@@ -137,7 +140,7 @@ class Prober:
         except Exception:
             cap.close()
             raise
-        return cls(p, rung or p.stem, cap, head, **kw)  # type: ignore[arg-type]
+        return cls(p, rung or p.stem, cap, head, folds, seed, max_items, method)
 
     def close(self) -> None:
         self.capture.close()
@@ -262,6 +265,25 @@ def probe_rung(
         return [prober.run(s) for s in item_sets]
 
 
-def run_probes(engine_path: str | Path, item_set: ItemSet, **kw: object) -> ProbeResult:
-    """Probe one item set on one model (see :func:`probe_rung` for the options)."""
-    return probe_rung(engine_path, [item_set], **kw)[0]  # type: ignore[arg-type]
+def run_probes(
+    engine_path: str | Path,
+    item_set: ItemSet,
+    *,
+    rung: str | None = None,
+    n_gpu_layers: str | int = "auto",
+    folds: int = 5,
+    seed: int = 0,
+    max_items: int | None = 300,
+    method: str = "ridge",
+) -> ProbeResult:
+    """Probe one item set on one model (the options are :func:`probe_rung`'s)."""
+    return probe_rung(
+        engine_path,
+        [item_set],
+        rung=rung,
+        n_gpu_layers=n_gpu_layers,
+        folds=folds,
+        seed=seed,
+        max_items=max_items,
+        method=method,
+    )[0]

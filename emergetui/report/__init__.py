@@ -55,8 +55,8 @@ def write_text_plots(analysis: Analysis, out_dir: Path) -> dict[str, list[Path]]
             path.write_text(termplot.mirage_plot(discrete, cont) + "\n", encoding="utf-8")
             written["mirage"].append(path)
     for x in analysis.loss_ability:
-        curve = analysis.curve(x.task, x.setting, x.metric)
-        chance = curve.chance if curve is not None else None
+        scaling = analysis.curve(x.task, x.setting, x.metric)
+        chance = scaling.chance if scaling is not None else None
         path = out_dir / f"{_slug(x.task, x.setting, x.metric, 'loss')}.txt"
         path.write_text(termplot.loss_plot(x, chance) + "\n", encoding="utf-8")
         written["loss"].append(path)

@@ -171,14 +171,14 @@ class BigBenchSection:
             for rung in rungs:
                 cells: list[Any] = [rung]
                 for m in metrics:
-                    r = next((x for x in group if x["rung"] == rung and x["metric"] == m), None)
-                    if r is None or not _finite(r["value"]):
+                    row = next((x for x in group if x["rung"] == rung and x["metric"] == m), None)
+                    if row is None or not _finite(row["value"]):
                         cells.append("–")
                     else:
-                        ci = fmt_ci(r["value"], r["ci_low"], r["ci_high"])
-                        cells.append(f"{ci} (n={r['n']})")
-                    if r is not None and r.get("note"):
-                        notes.append(f"{rung} {m}: {r['note']}")
+                        ci = fmt_ci(row["value"], row["ci_low"], row["ci_high"])
+                        cells.append(f"{ci} (n={row['n']})")
+                    if row is not None and row.get("note"):
+                        notes.append(f"{rung} {m}: {row['note']}")
                 if with_ece10:
                     cells.append(fmt(ece10.get((rung, task, setting))))
                 body.append(cells)

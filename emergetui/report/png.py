@@ -92,9 +92,9 @@ def save_figures(
         for ax, r in zip(axes, results, strict=True):
             ax.fill_between(r.losses, r.ci_low, r.ci_high, alpha=0.25)
             ax.plot(r.losses, r.means, marker="o")
-            curve = analysis.curve(r.task, r.setting, r.metric)
-            if curve is not None and curve.chance is not None:
-                ax.axhline(curve.chance, linestyle="--", color="gray", linewidth=1)
+            scaling = analysis.curve(r.task, r.setting, r.metric)
+            if scaling is not None and scaling.chance is not None:
+                ax.axhline(scaling.chance, linestyle="--", color="gray", linewidth=1)
             if r.threshold is not None:
                 ax.axvline(r.threshold, color="green", linewidth=1)
                 if r.threshold_ci:

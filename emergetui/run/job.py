@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from emergetui.run.events import Event, LogMessage
 from emergetui.tasks.base import ItemSet
@@ -155,7 +155,8 @@ def execute(
                 should_retry=lambda e: isinstance(e, ModelLoadError),
                 on_retry=retry,
             ).model
-        return _Noting(engine, note)  # type: ignore[return-value]
+        # the proxy has every attribute of the engine (it forwards them): the work sees an Engine
+        return cast(Engine, _Noting(engine, note))
 
     try:
         work.run(load)
@@ -216,17 +217,18 @@ class _Noting:
     def __getattr__(self, name: str) -> object:
         return getattr(self._engine, name)
 
-    def score(self, *a: object, **k: object) -> object:
+    # the arguments are the engine's own, passed on unchanged (their types are Engine's)
+    def score(self, *a: Any, **k: Any) -> object:
         self._note("scoring")
-        return self._engine.score(*a, **k)  # type: ignore[arg-type]
+        return self._engine.score(*a, **k)
 
-    def generate(self, *a: object, **k: object) -> object:
+    def generate(self, *a: Any, **k: Any) -> object:
         self._note("generating")
-        return self._engine.generate(*a, **k)  # type: ignore[arg-type]
+        return self._engine.generate(*a, **k)
 
-    def rolling_loss(self, *a: object, **k: object) -> object:
+    def rolling_loss(self, *a: Any, **k: Any) -> object:
         self._note("computing the held-out loss")
-        return self._engine.rolling_loss(*a, **k)  # type: ignore[arg-type]
+        return self._engine.rolling_loss(*a, **k)
 
 
 def fit_decision(

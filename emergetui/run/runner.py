@@ -210,11 +210,8 @@ class Runner:
         except Cancelled:
             raise
         except (OSError, RuntimeError, ValueError, EmergetuiError) as e:
-            msg = (
-                getattr(e, "strerror", None)
-                and f"{getattr(e, 'filename', '')}: {e.strerror}"
-                or str(e)
-            )
+            strerror = getattr(e, "strerror", None)  # an OSError's reason, without errno
+            msg = f"{getattr(e, 'filename', '')}: {strerror}" if strerror else str(e)
             store.set_rung(self.run_id, idx, rung.label, rung.params, str(rung.path or ""), "")
             store.update_rung(self.run_id, rung.label, status="failed", error=msg)
             emit(RungFailed(rung.label, msg))
@@ -276,10 +273,11 @@ def smaller_job(job: RungJob, failed: Outcome) -> tuple[RungJob, str]:
     """The job again with less memory: half the GPU layers, or (on the CPU) half the context."""
     layers = failed.gpu_layers
     if layers is not None and layers != 0:
-        if layers < 0 and failed.n_layers is None:
+        offloaded = failed.n_layers if layers < 0 else layers  # -1: all of the model's layers
+        if offloaded is None:
             layers = None
         else:
-            half = (failed.n_layers if layers < 0 else layers) // 2  # type: ignore[operator]
+            half = offloaded // 2
             return (
                 replace(job, n_gpu_layers=half, attempt=job.attempt + 1),
                 f"retrying once with {half} GPU layers",

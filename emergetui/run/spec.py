@@ -81,7 +81,7 @@ class ExperimentSpec:
         """The default demo (``emergetui --batch`` with no arguments: the bundled toy ladder
         and its tasks), keeping only this spec's choices of *how* to run (GPU layers, size
         cap, threads, offline, stall timeout, RPC servers), so the lab's demo button runs
-        exactly the experiment the README and the batch output describe."""
+        exactly the experiment docs/toy-ladder.md and the batch output describe."""
         return ExperimentSpec(
             n_gpu_layers=self.n_gpu_layers,
             max_model_gb=self.max_model_gb,

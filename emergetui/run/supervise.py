@@ -1,6 +1,6 @@
 """The runner's side of a rung worker: start it, relay its events, commit its rows, judge its end.
 
-The runner's process is the store's only writer (the README says why): the
+The runner's process is the store's only writer (docs/reliability.md says why): the
 worker sends each finished item down the pipe as soon as it exists, and this
 side commits them in small transactions every ``commit_every_s`` — and at
 once before any other event is passed on, before answering a read, and when

@@ -40,7 +40,7 @@ from emergetui.store.schema import RESULT_TABLES, TABLES, columns, table_names
 
 DUP_LOGPROB_TOL = 0.5
 """Nats two copies of one item may differ by: llama.cpp's quantized CPU kernels alone differ by
-up to 0.32 nats between micro-batch splits (README, "Exactness"); GPU and CPU differ too."""
+up to 0.32 nats between micro-batch splits (docs/scoring.md); GPU and CPU differ too."""
 _STATUS_RANK = {"done": 4, "running": 3, "failed": 2, "skipped": 1}
 
 
@@ -255,9 +255,9 @@ def _flat(v: Any) -> list[float]:
 def _copy_items(src: RunRef, dst: sqlite3.Connection, run_id: str, res: MergeResult) -> None:
     found = src.db.execute(f"SELECT {_ITEM_COLS} FROM items WHERE run_id=?", (src.run_id,))
     # a run of the target itself: read it all before writing the same table
-    cur: Iterable[Any] = found.fetchall() if src.db is dst else found
+    rows: Iterable[Any] = found.fetchall() if src.db is dst else found
     marks = ",".join("?" * 16)
-    for row in cur:
+    for row in rows:
         ins = dst.execute(
             f"INSERT OR IGNORE INTO items (run_id, {_ITEM_COLS}) VALUES ({marks})", (run_id, *row)
         )

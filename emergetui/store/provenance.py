@@ -16,6 +16,8 @@ import importlib.metadata
 import socket
 from typing import Any
 
+from emergetui.version import __version__
+
 UNKNOWN = "unknown"
 
 
@@ -27,8 +29,6 @@ def _version(dist: str) -> str:
 
 
 def emergetui_version() -> str:
-    from emergetui import __version__
-
     return __version__
 
 

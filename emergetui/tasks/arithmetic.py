@@ -17,6 +17,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from emergetui.tasks.base import Item, ItemSet, TaskError
 from emergetui.tasks.fewshot import ShotOrder, derived_seed, join_shots, setting_name
@@ -107,6 +108,11 @@ def generate(op: str, digits: int, n: int, seed: int, *salt: str) -> list[Proble
     return out
 
 
+def _is_at(pool: Sequence[Problem], problem: Problem, j: int) -> bool:
+    """Whether shot ``j`` of the pool is this test problem (then it is not shown as a shot)."""
+    return pool[j] == problem
+
+
 def item_set(
     task: str,
     op: str,
@@ -126,7 +132,7 @@ def item_set(
     sep = "\n"
     items: list[Item] = []
     for i, p in enumerate(problems[:limit] if limit is not None else problems):
-        picked = order.shots_for(shots, lambda j, p=p: pool[j] == p, f"{task} (shot pool)")
+        picked = order.shots_for(shots, partial(_is_at, pool, p), f"{task} (shot pool)")
         shot_texts = [pool[j].question(style) + str(pool[j].answer) for j in picked]
         items.append(
             Item(

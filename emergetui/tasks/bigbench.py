@@ -24,6 +24,7 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -280,7 +281,7 @@ def _subtask_files(folder: Path) -> list[Path]:
 def _load_subtasks(folder: Path, parent: Any) -> tuple[list[BigBenchTask], list[TaskError]]:
     files = _subtask_files(folder)
     return _parse_subtasks(
-        [(str(f), f.parent.name, lambda f=f: read_json(f)) for f in files],
+        [(str(f), f.parent.name, partial(read_json, f)) for f in files],
         parent,
         folder.name,
         str(folder / "task.json"),
@@ -350,7 +351,7 @@ def load_bigbench_hf(
     if not subs:
         raise TaskError(f"{where}: task has no examples and no subtasks")
     return _parse_subtasks(
-        [(f"hf://{repo_id}/{f}", Path(f).parent.name, lambda f=f: fetch(f)) for f in subs],
+        [(f"hf://{repo_id}/{f}", Path(f).parent.name, partial(fetch, f)) for f in subs],
         data,
         default_name,
         where,
@@ -380,6 +381,11 @@ def format_inputs(task: BigBenchTask, seed: int) -> list[str]:
     return out
 
 
+def _same_input(examples: Sequence[Example], test: Example, j: int) -> bool:
+    """Whether example ``j`` asks what the test item asks (then it is not shown as a shot)."""
+    return examples[j].input == test.input
+
+
 def _fixed_contexts(
     task: BigBenchTask, inputs: list[str], shots: int, seed: int, count: int
 ) -> list[str]:
@@ -387,9 +393,7 @@ def _fixed_contexts(
     shot_texts = [inp + ex.shot_targets()[0] for inp, ex in zip(inputs, task.examples, strict=True)]
     contexts = []
     for ex in task.examples[:count]:
-        picked = order.shots_for(
-            shots, lambda j, ex=ex: task.examples[j].input == ex.input, task.name
-        )
+        picked = order.shots_for(shots, partial(_same_input, task.examples, ex), task.name)
         contexts.append(task.fmt.separator.join(shot_texts[j] for j in picked))
     return contexts
 

@@ -173,7 +173,7 @@ def expected_calibration_error(
     ece = 0.0
     for bucket, bucket_hits in zip(values, hits, strict=True):
         if bucket:
-            ece += (len(bucket) / n) * abs(np.mean(bucket_hits) - np.mean(bucket))
+            ece += (len(bucket) / n) * abs(float(np.mean(bucket_hits)) - float(np.mean(bucket)))
     return float(ece)
 
 
@@ -277,11 +277,7 @@ def rouge(targets: Sequence[str], response: str) -> dict[str, float]:
     scorer = _rouge_scorer()
     resp = _prepare_summary(response)
     scores = [scorer.score(target=_prepare_summary(t), prediction=resp) for t in targets]
-    out = {}
-    for kind in ROUGE_TYPES:
-        best = max(range(len(scores)), key=lambda i, kind=kind: scores[i][kind].fmeasure)
-        out[kind] = float(scores[best][kind].fmeasure * 100)
-    return out
+    return {kind: float(max(s[kind].fmeasure for s in scores) * 100) for kind in ROUGE_TYPES}
 
 
 def bleu_references(targets: Sequence[Sequence[str]]) -> list[list[str]]:

@@ -338,13 +338,13 @@ def resolve_tasks(
         specs = [*specs, *(m for m in more if m not in specs)]
     for spec in specs:
         try:
-            s, e = _resolve_one(spec, run, catalog)
+            found, failed = _resolve_one(spec, run, catalog)
         except TaskError as err:
-            s, e = [], [err]
+            found, failed = [], [err]
         except (OSError, ValueError) as err:  # odd paths (NUL bytes, permissions) are bad input too
-            s, e = [], [TaskError(f"{spec}: {err}")]
+            found, failed = [], [TaskError(f"{spec}: {err}")]
         except RecursionError:
-            s, e = [], [TaskError(f"{spec}: task data nested too deeply")]
-        sets += s
-        errors += e
+            found, failed = [], [TaskError(f"{spec}: task data nested too deeply")]
+        sets += found
+        errors += failed
     return sets, fetcher.collapse(errors)

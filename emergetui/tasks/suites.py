@@ -197,9 +197,10 @@ def find_bigbench_dir(explicit: Path | None = None) -> Path | None:
     elif os.environ.get(ENV_VAR):
         where, path = ENV_VAR, Path(os.environ[ENV_VAR]).expanduser()
     else:
-        path, where = _from_config()  # type: ignore[assignment]
-        if path is None:
+        configured, where = _from_config()
+        if configured is None:
             return None
+        path = configured
     inner = path / "bigbench" / "benchmark_tasks"
     if inner.is_dir():
         return inner

@@ -49,7 +49,7 @@ class Chain:
 
     def walk(self, start: str, n: int) -> str:
         """The ``n`` letters that follow the two letters of ``start``."""
-        x, y = start
+        x, y = start[0], start[1]
         out = []
         for _ in range(n):
             x, y = y, self.next[(x, y)]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -162,9 +163,9 @@ class ToyLlama(nn.Module):
         return n
 
 
-def gguf_weights(model: ToyLlama) -> dict[str, object]:
+def gguf_weights(model: ToyLlama) -> dict[str, Any]:
     """The state dict under llama.cpp's tensor names, as float32 numpy arrays."""
-    w: dict[str, object] = {
+    w: dict[str, Any] = {  # torch tensors
         "token_embd.weight": model.tok_embeddings.weight,
         "output_norm.weight": model.norm.weight,
         "output.weight": model.output.weight,

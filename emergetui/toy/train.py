@@ -302,7 +302,7 @@ def build(
     if measure:
         from emergetui.toy.measure import measure_and_write
 
-        print(measure_and_write(out, n_items=n_items))
+        print(measure_and_write(out, limit=n_items))
     return manifest
 
 

@@ -8,6 +8,7 @@ keeps the widgets free of engine, store and analysis logic.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +68,7 @@ class TaskChoice:
     name: str
     description: str
     selected: bool
+    label: str  # what the list shows: the name, or for a task file the name inside it
 
 
 def task_choices(tasks_dir: list[Path], preselected: list[str]) -> list[TaskChoice]:
@@ -76,12 +78,29 @@ def task_choices(tasks_dir: list[Path], preselected: list[str]) -> list[TaskChoi
     infos = [t for t in list_tasks(list(tasks_dir)) if not t.error]
     names = {t.name for t in infos}
     out = [
-        TaskChoice(spec, "from the command line or the ladder's default", True)
+        TaskChoice(spec, "from the command line or the ladder's default", True, task_label(spec))
         for spec in preselected
         if spec not in names
     ]
-    out += [TaskChoice(t.name, t.description, t.name in preselected) for t in infos]
+    out += [TaskChoice(t.name, t.description, t.name in preselected, t.name) for t in infos]
     return out
+
+
+def task_label(spec: str) -> str:
+    """How a task is shown: a task file (the bundled ladder's tasks are files) by the name it
+    declares, else by its file name; a name as it is. The spec itself stays the value run."""
+    path = Path(spec)
+    if path.suffix not in (".json", ".toml") or not path.is_file():
+        return spec
+    from emergetui.tasks.task_toml import tomllib
+
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    except (OSError, UnicodeDecodeError, ValueError):  # TOMLDecodeError is a ValueError
+        return path.name
+    name = data.get("name") if isinstance(data, dict) else None
+    return name if isinstance(name, str) and name else path.name
 
 
 def default_task_specs(ladder: Ladder | None) -> list[str]:

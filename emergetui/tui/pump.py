@@ -24,7 +24,7 @@ from emergetui.run.events import DownloadProgress, RunFinished
 class EventPump:
     def __init__(
         self,
-        post: Callable[[tuple[object, ...]], None],
+        post: Callable[[tuple[object, ...]], object],
         interval_s: float = 0.1,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:

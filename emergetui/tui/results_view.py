@@ -83,7 +83,7 @@ def verdict_text(analysis: Analysis, task: str, setting: str, metric: str) -> st
 
 
 def verdict_rows(analysis: Analysis) -> list[tuple[str, ...]]:
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for s in analysis.scores:
         mirage = analysis.mirage_for(s.task, s.setting)
         t = s.transition

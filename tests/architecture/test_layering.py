@@ -19,6 +19,16 @@ def test_import_contracts_kept() -> None:
     assert "broken" in proc.stdout and "0 broken" in proc.stdout
 
 
+def test_no_module_imports_the_package_root() -> None:
+    """The root's lazy exports reach every layer (the engine, the API): a module that imports
+    `emergetui` itself imports upwards, which the layers contract cannot see (the root is the
+    ancestor of every layer). The version lives in emergetui/version.py for that reason."""
+    import grimp
+
+    graph = grimp.build_graph("emergetui", cache_dir=None)
+    assert graph.find_modules_that_directly_import("emergetui") == set()
+
+
 def test_core_modules_do_not_import_textual_at_runtime() -> None:
     code = (
         "import sys; import emergetui.cli, emergetui.cli.batch, emergetui.run.runner, "

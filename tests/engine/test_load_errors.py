@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 from pathlib import Path
 
 import numpy as np
@@ -47,3 +48,20 @@ def test_bad_model_file(tmp_path: Path, tiny_model: Path, make, needle: str) -> 
     assert str(path) in msg
     assert needle in msg
     assert "\n" not in msg
+
+
+def test_the_load_error_is_found_after_many_log_lines() -> None:
+    """The log keeps its last 200 lines: a mark taken once it is full (a retried load, a long
+    process) must still find the lines logged after it."""
+    from emergetui.engine.native import _sink
+
+    NULL = ctypes.c_void_p(0)
+    sink = _sink()
+    for i in range(450):
+        sink._on_log(2, f"llama_model_loader: line {i}\n".encode(), NULL)
+    mark = sink.mark()
+    sink._on_log(4, b"llama_model_load: error loading model: architecture x is not known\n", NULL)
+    assert sink.errors_since(mark) == [
+        "llama_model_load: error loading model: architecture x is not known"
+    ]
+    assert sink.errors_since(sink.mark()) == []

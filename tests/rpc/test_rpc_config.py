@@ -119,10 +119,10 @@ def test_fit_partial_offload_to_servers(tiny_model: Path) -> None:
 
 def test_lab_and_batch_take_rpc_from_the_command_line() -> None:
     """`emergetui --rpc ...` (the lab) and `--batch --rpc ...` fill the same spec field."""
-    from emergetui.cli.parsers import batch_parser, spec_from_args
+    from emergetui.cli.parsers import main_parser, spec_from_args
 
     spec = spec_from_args(
-        batch_parser().parse_args(["--rpc", "10.0.0.2:50052, gpu:1,10.0.0.2:50052"])
+        main_parser().parse_args(["--rpc", "10.0.0.2:50052, gpu:1,10.0.0.2:50052"])
     )
     assert spec.rpc == ("10.0.0.2:50052", "gpu:1")
     # the lab's start screen builds its spec with replace(): the servers stay

@@ -82,7 +82,7 @@ def test_split_over_two_servers_quantized_same_choices(
     local, _ = _score(quantized, n_gpu_layers=0)
     remote, _ = _score(quantized, rpc=[s.endpoint for s in rpc_pair])
     gap = max(abs(x - y) for a, b in zip(local, remote) for x, y in zip(a.logprobs, b.logprobs))
-    assert gap <= 0.32  # the micro-batch spread documented for quantized CPU kernels (README)
+    assert gap <= 0.32  # the micro-batch spread of quantized CPU kernels (docs/scoring.md)
     assert [a.greedy for a in local] == [b.greedy for b in remote]
     for i in range(0, len(PAIRS), 6):  # the same choice among each group's continuations
         assert np.argmax([sum(s.logprobs) for s in local[i : i + 6]]) == np.argmax(

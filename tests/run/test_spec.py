@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from emergetui.cli.parsers import batch_parser, spec_from_args
+from emergetui.cli.parsers import main_parser, spec_from_args
 from emergetui.run.spec import ExperimentSpec, build_experiment
 
 
 def test_cli_arguments_become_a_typed_spec(tmp_path: Path) -> None:
-    args = batch_parser().parse_args(
+    args = main_parser().parse_args(
         [
             "--batch",
             "--rungs",
@@ -55,7 +55,7 @@ def test_the_same_spec_gives_the_same_run_id_and_resuming_rebuilds_it() -> None:
 def test_no_arguments_is_the_demo_and_the_demo_keeps_only_how_to_run() -> None:
     """`emergetui` with no arguments is the demo (the lab opens on its tab); a spec that chose
     an experiment is not, and its demo() keeps only how to run it."""
-    bare = spec_from_args(batch_parser().parse_args([]))
+    bare = spec_from_args(main_parser().parse_args([]))
     assert bare == bare.demo() == ExperimentSpec()
     chosen = ExperimentSpec(
         ladder="qwen2.5-instruct", shots=(0, 3), limit=5, threads=2, rpc=("h:1",)

@@ -18,10 +18,12 @@ Run a **ladder** (one model family in growing sizes) on tasks and watch an
 ability appear as the models grow.
 
 ## Start screen
+- `←` / `→` or `1` to `3`: the tabs demo, new run, previous runs (or click them)
+- `d` or **Run the demo**: run the bundled demo ladder
 - `space`, `enter` or a click: use or skip the highlighted rung
 - `s` or **Start**: start the run (the same choices make the same run id, so
   a stopped run resumes)
-- `o`: previous runs; `enter` opens the results, `r` reruns or resumes
+- in previous runs: `enter` opens the results, `r` reruns or resumes
 
 Rung columns: size on disk, cached (no download needed), fits this machine's
 free RAM/VRAM, and the GPU layers llama.cpp will get (`all`, `CPU`, `n/N`).
@@ -37,7 +39,8 @@ The orange point is the rung being scored, with its running 95% interval
 (Wilson for 0/1 metrics, normal otherwise); it settles when the task ends.
 
 ## Results screen
-- `1` to `5`: table, curve, loss, ICL, verdicts (or click the tabs)
+- `←` / `→` or `1` to `6`: table, curve, loss, ICL, verdicts, probes (or click
+  the tabs)
 - `m`: the mirage test, the same outputs under a discrete or a continuous metric
 - `t`: next task setting
 - `x`: x axis of the curve: parameters, training compute (6·N·D), held-out loss (bits/byte)

@@ -18,13 +18,15 @@ from emergetui.tui.live import MetricChoice
 from emergetui.tui.messages import ExportDone, ResultsReady
 from emergetui.tui.navigation import CurveNavigation
 from emergetui.tui.screens.export import ExportScreen
+from emergetui.tui.tabkeys import arrows_free, show_tab, step_tab, tab_bindings, tab_title
 from emergetui.tui.widgets.curve_plot import CurvePlot
 from emergetui.tui.widgets.forecast_panel import ForecastPanel
 
 if TYPE_CHECKING:
     from emergetui.tui.app import LabApp
 
-TABS = ("table", "curve", "loss", "icl", "verdicts")
+TABS = ("table", "curve", "loss", "icl", "verdicts", "forecast", "probes")
+TAB_TITLES = ("Table", "Curve", "Loss", "ICL", "Verdicts", "Forecast", "Probes")
 
 
 class ResultsScreen(CurveNavigation, Screen[None]):
@@ -37,10 +39,7 @@ class ResultsScreen(CurveNavigation, Screen[None]):
         Binding("T", "prev_task", "Prev task", show=False),
         Binding("e", "export", "Export"),
         Binding("escape", "back", "Back"),
-        *(
-            Binding(str(i + 1), f"tab('{t}')", t.capitalize(), show=False)
-            for i, t in enumerate(TABS)
-        ),
+        *tab_bindings(TABS),
     ]
 
     def __init__(self, run_id: str) -> None:
@@ -64,26 +63,31 @@ class ResultsScreen(CurveNavigation, Screen[None]):
         yield Header()
         yield Static(f"run {self.run_id}: analysing...", id="results-head", markup=False)
         with TabbedContent(initial="curve", id="results-tabs"):
-            with TabPane("Table", id="table"):
+            with TabPane(self._title("table"), id="table"):
                 yield DataTable(id="results-table", zebra_stripes=True, cursor_type="row")
-            with TabPane("Curve", id="curve"):
+            with TabPane(self._title("curve"), id="curve"):
                 yield CurvePlot(id="curve-plot")
                 yield Static("", id="verdict", classes="explain", markup=False)
-            with TabPane("Loss", id="loss"):
+            with TabPane(self._title("loss"), id="loss"):
                 yield CurvePlot(id="loss-plot")
                 yield Static("", id="loss-note", classes="explain", markup=False)
-            with TabPane("ICL", id="icl"):
+            with TabPane(self._title("icl"), id="icl"):
                 yield CurvePlot(id="icl-plot")
                 yield Static("", id="icl-note", classes="explain", markup=False)
-            with TabPane("Verdicts", id="verdicts"):
+            with TabPane(self._title("verdicts"), id="verdicts"):
                 yield Static("", id="findings", classes="explain", markup=False)
                 yield DataTable(id="verdict-table", zebra_stripes=True, cursor_type="row")
-            with TabPane("Forecast", id="forecast"), VerticalScroll():
+            with TabPane(self._title("forecast"), id="forecast"), VerticalScroll():
                 yield ForecastPanel(id="forecast-panel")
-            with TabPane("Probes", id="probes"):
+            with TabPane(self._title("probes"), id="probes"):
                 with VerticalScroll():
                     yield Static("", id="probe-maps", markup=False)
         yield Footer()
+
+    @staticmethod
+    def _title(tab: str) -> str:
+        i = TABS.index(tab)
+        return tab_title(i, TAB_TITLES[i])
 
     def on_mount(self) -> None:
         self._load()
@@ -205,8 +209,14 @@ class ResultsScreen(CurveNavigation, Screen[None]):
         self.query_one("#forecast-panel", ForecastPanel).show(a, *task)
 
     # -- actions -------------------------------------------------------------------------------
-    def action_tab(self, tab: str) -> None:
-        self.query_one("#results-tabs", TabbedContent).active = tab
+    def action_show_tab(self, tab: str) -> None:
+        show_tab(self, tab)
+
+    def action_step_tab(self, step: int) -> None:
+        step_tab(self, step)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return arrows_free(self) if action == "step_tab" else True
 
     def action_cycle_axis(self) -> None:
         from emergetui.analysis.axes import AXES

@@ -10,6 +10,7 @@ makes ``r`` (resume) skip everything already scored.
 from __future__ import annotations
 
 import time
+from collections import deque
 from typing import TYPE_CHECKING, cast
 
 from textual import work
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 # rebuilds the whole figure for each paint, the most costly thing the lab does
 # during a run, and the lab shares the process (and the GIL) with the runner.
 CURVE_EVERY_S = 0.5
+LOG_LINES = 2000
 # The screen's own timer: flushes what the pump holds while the runner is quiet and
 # draws a curve that was held back. Every wake-up of this thread takes the GIL from
 # the runner, and on a busy machine getting it back costs the runner a scheduling
@@ -83,6 +85,9 @@ class RunScreen(CurveNavigation, Screen[None]):
         self._curve_at = -float("inf")
         self._curve_due = False
         self._log_lines: list[str] = []
+        # every line written to the log, as written: the widget keeps only its wrapped rendering,
+        # whose line breaks depend on the terminal's width and on the lengths of the paths shown
+        self.logged: deque[str] = deque(maxlen=LOG_LINES)
         self._log_at = -float("inf")
         self.title = "emergetui — run"
 
@@ -98,7 +103,7 @@ class RunScreen(CurveNavigation, Screen[None]):
             with Vertical(id="run-right"):
                 yield Static("", id="curve-title", markup=False)
                 yield CurvePlot(id="live-curve")
-        yield RichLog(id="log", wrap=True, markup=False, max_lines=2000)
+        yield RichLog(id="log", wrap=True, markup=False, max_lines=LOG_LINES)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -191,6 +196,7 @@ class RunScreen(CurveNavigation, Screen[None]):
         Each write to the log is a layout pass that repaints the whole screen.
         """
         self._log_lines.append(line)
+        self.logged.append(line)
         if now or time.monotonic() - self._log_at >= CURVE_EVERY_S:
             self._flush_log()
 

@@ -28,19 +28,20 @@ from textual.widgets import (
 from emergetui.fmt import fmt_bytes, fmt_params
 from emergetui.tui import adapters
 from emergetui.tui.messages import LadderRowsReady
+from emergetui.tui.tabkeys import arrows_free, show_tab, step_tab, tab_bindings, tab_title
 from emergetui.tui.widgets.demo_panel import DemoPanel
 
 if TYPE_CHECKING:
     from emergetui.tui.app import LabApp
 
 
-class RungTable(DataTable[str]):
+class RungTable(DataTable[Text]):
     """Rungs of the chosen ladder; Enter, Space or a click toggles whether a rung is run."""
 
-    BINDINGS = [Binding("space", "toggle", "Use rung")]
+    BINDINGS = [Binding("space", "toggle_rung", "Use rung")]
 
-    def __init__(self, **kw: object) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, **kw)  # type: ignore[arg-type]
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, id=id)
         self.rows_info: list[adapters.RungRow] = []
         self.chosen: set[str] = set()
 
@@ -70,7 +71,7 @@ class RungTable(DataTable[str]):
         if self.rows_info:
             self.move_cursor(row=min(cursor, len(self.rows_info) - 1))
 
-    def action_toggle(self) -> None:
+    def action_toggle_rung(self) -> None:
         if not self.rows_info:
             return
         label = self.rows_info[self.cursor_row].label
@@ -80,14 +81,14 @@ class RungTable(DataTable[str]):
     @on(DataTable.RowSelected)
     def _selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
-        self.action_toggle()
+        self.action_toggle_rung()
 
     @property
     def highlighted(self) -> adapters.RungRow | None:
         return self.rows_info[self.cursor_row] if self.rows_info else None
 
 
-class RunsTable(DataTable[str]):
+class RunsTable(DataTable[Text]):
     """Stored runs, newest first; Enter opens the results, r runs the same experiment again."""
 
     BINDINGS = [
@@ -95,8 +96,8 @@ class RunsTable(DataTable[str]):
         Binding("f5", "refresh", "Refresh"),
     ]
 
-    def __init__(self, **kw: object) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, **kw)  # type: ignore[arg-type]
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, id=id)
 
     def selected_run(self) -> str | None:
         if not self.row_count:
@@ -112,17 +113,23 @@ class RunsTable(DataTable[str]):
         cast(StartScreen, self.screen).refresh_runs()
 
 
+START_TABS = ("demo", "new", "runs")
+
+
 class StartScreen(Screen[None]):
     BINDINGS = [
         Binding("d", "demo", "Run the demo"),
         Binding("s", "start", "Start run"),
-        Binding("o", "show_runs", "Previous runs"),
+        *tab_bindings(START_TABS),
+        # the tabs' letters from before the digits (the footer shows ←→ for all of them)
+        Binding("o", "show_runs", "Previous runs", show=False),
         Binding("n", "show_new", "New run", show=False),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self._choices: list[adapters.LadderChoice] = []
+        self._task_labels: dict[str, str] = {}  # task spec (a name or a file) -> what is shown
         self.title = "emergetui — the emergence lab"
 
     @property
@@ -139,9 +146,9 @@ class StartScreen(Screen[None]):
         )
         yield Header()
         with TabbedContent(initial="demo" if self._demo_first() else "new"):
-            with TabPane("Demo", id="demo"):
+            with TabPane(tab_title(0, "Demo"), id="demo"):
                 yield DemoPanel()
-            with TabPane("New run", id="new"), Horizontal(id="start-body"):
+            with TabPane(tab_title(1, "New run"), id="new"), Horizontal(id="start-body"):
                 with Vertical(id="ladder-col"):
                     yield Select(
                         [
@@ -171,7 +178,7 @@ class StartScreen(Screen[None]):
                         yield Label("GPU layers")
                         yield Input(str(spec.n_gpu_layers), id="gpu", compact=True)
                     yield Button("Start ▶", id="start", variant="success", compact=True)
-            with TabPane("Previous runs", id="runs"):
+            with TabPane(tab_title(2, "Previous runs"), id="runs"):
                 yield RunsTable(id="runs-table")
                 yield Static("enter: open results · r: rerun/resume · F5: refresh", classes="hint")
         yield Footer()
@@ -218,12 +225,16 @@ class StartScreen(Screen[None]):
     def _show_tasks(self, choices: list[adapters.TaskChoice]) -> None:
         tasks = self.query_one("#tasks", SelectionList)
         tasks.clear_options()
-        tasks.add_options([(t.name, t.name, t.selected) for t in choices])
+        self._task_labels = {t.name: t.label for t in choices}
+        tasks.add_options([(t.label, t.name, t.selected) for t in choices])
         self._tasks_changed()
 
     @on(SelectionList.SelectedChanged, "#tasks")
     def _tasks_changed(self) -> None:
-        chosen = list(self.query_one("#tasks", SelectionList).selected)
+        chosen = [
+            self._task_labels.get(t) or str(t)
+            for t in self.query_one("#tasks", SelectionList).selected
+        ]
         text = f"tasks: {', '.join(chosen)}" if len(chosen) <= 2 else f"tasks: {len(chosen)} chosen"
         self.query_one("#tasks-label", Label).update(text if chosen else "tasks: none chosen")
 
@@ -328,11 +339,19 @@ class StartScreen(Screen[None]):
 
     # -- previous runs -------------------------------------------------------------------------
     def action_show_runs(self) -> None:
-        self.query_one(TabbedContent).active = "runs"
-        self.query_one("#runs-table", DataTable).focus()
+        show_tab(self, "runs")
 
     def action_show_new(self) -> None:
-        self.query_one(TabbedContent).active = "new"
+        show_tab(self, "new")
+
+    def action_show_tab(self, tab: str) -> None:
+        show_tab(self, tab)
+
+    def action_step_tab(self, step: int) -> None:
+        step_tab(self, step)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return arrows_free(self) if action == "step_tab" else True
 
     @work(thread=True, exclusive=True, group="runs")
     def _load_runs(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from rich.console import RenderableType
+from textual.app import RenderResult
 from textual_plotext import PlotextPlot
 
 from emergetui.analysis.compare import Overlay
@@ -34,21 +34,21 @@ class CurvePlot(PlotextPlot):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.title_text = ""
-        self._draw: Callable[[Any], None] = lambda plt: figures.draw_message(
+        self._draw: Callable[[Any], object] = lambda plt: figures.draw_message(
             plt, "", "nothing to show yet"
         )
         self._generation = 0
-        self._built: tuple[tuple[object, ...], RenderableType] | None = None
+        self._built: tuple[tuple[object, ...], RenderResult] | None = None
         self.builds = 0
 
-    def _show(self, title: str, draw: Callable[[Any], None]) -> None:
+    def _show(self, title: str, draw: Callable[[Any], object]) -> None:
         self.title_text = title
         self._draw = draw
         self._generation += 1
         draw(self.plt)
         self.refresh()
 
-    def render(self) -> RenderableType:
+    def render(self) -> RenderResult:
         key = (self._generation, self.size, self.app.theme, self.theme)
         if self._built is None or self._built[0] != key:
             self._built = (key, super().render())

@@ -44,7 +44,7 @@ def test_the_names_live_in_one_place() -> None:
 
 def test_without_a_command_the_options_are_the_labs() -> None:
     args = main_parser().parse_args(["--batch", "--ladder", "runs", "--shots", "0,1"])
-    assert args.cmd is None and args.batch and args.ladder == "runs" and args.shots == "0,1"
+    assert args.cmd is None and args.batch and args.ladder == ["runs"] and args.shots == "0,1"
     args = main_parser().parse_args(["ladders", "--ladder", "x.toml"])
     assert args.cmd == "ladders" and [str(p) for p in args.ladder] == ["x.toml"]
 

@@ -92,7 +92,7 @@ def test_the_results_screens_tabs_all_reachable_probes_included(tmp_path: Path) 
             out["ids"] = _tab_ids(app.screen)
             out["footer"] = _footer_keys(app)
             out["right"] = await _walk(pilot, "right", len(TABS))
-            await pilot.press("6")
+            await pilot.press(str(TABS.index("probes") + 1))
             tabbed = app.screen.query_one(TabbedContent)
             await wait_until(pilot, lambda: tabbed.active == "probes")
             out["left"] = await _walk(pilot, "left", 2)
@@ -101,8 +101,8 @@ def test_the_results_screens_tabs_all_reachable_probes_included(tmp_path: Path) 
     assert out["ids"] == list(TABS) and "probes" in TABS
     assert out["footer"].get("←→") == "Tabs"
     # from the curve tab (the one it opens on) round the whole ring
-    assert out["right"] == ["loss", "icl", "verdicts", "probes", "table", "curve"]
-    assert out["left"] == ["verdicts", "icl"]
+    assert out["right"] == ["loss", "icl", "verdicts", "forecast", "probes", "table", "curve"]
+    assert out["left"] == ["forecast", "verdicts"]
 
 
 def test_the_demo_tasks_are_listed_by_name(tmp_path: Path) -> None:

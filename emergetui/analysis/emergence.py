@@ -42,6 +42,7 @@ it does not depend on where the rungs happen to sit:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,7 +50,10 @@ import numpy as np
 from scipy.stats import binom
 
 from emergetui.analysis.bootstrap import holm, percentile_interval
+from emergetui.analysis.constancy import Constancy, constancy
 from emergetui.analysis.curves import Curve
+from emergetui.analysis.resolution import BAND, STEP_SHARE, Resolution, resolve
+from emergetui.analysis.same_size import one_per_size
 from emergetui.analysis.scores import breakthroughness, linear_fit, linearity, signed_range
 from emergetui.analysis.shape import rung_covariance
 from emergetui.analysis.transition import Transition, assess
@@ -66,7 +70,15 @@ __all__ = [
     "verdict",
 ]
 
-LABELS = ("flat", "non-monotone", "emergent", "smooth", "inconclusive")
+LABELS = (
+    "flat",
+    "does-not-scale",
+    "non-monotone",
+    "emergent",
+    "step",
+    "smooth",
+    "inconclusive",
+)
 
 
 @dataclass(frozen=True)
@@ -79,6 +91,11 @@ class VerdictParams:
     min_plateau: int = 2
     fall_share: float = 0.2
     min_rungs: int = 3
+    #: a plateau is raised (a ``step``, not emergence) when it sits significantly more than
+    #: this share of the jump above chance
+    raised_share: float = 0.1
+    #: parametric bootstrap draws of the sharp test and the goodness of fit
+    n_sim: int = 199
 
 
 @dataclass
@@ -110,9 +127,49 @@ class Verdict:
     transition: Transition | None = None
     jump: Step | None = None
     fall: Step | None = None
+    #: p-value of the claim the label makes (emergent/step: the sharp test; smooth: the
+    #: resolved test; non-monotone: the fall), for Benjamini-Hochberg across a run
+    p_value: float | None = None
+    #: log10 params of the rung that would decide the call, when it hinges on a gap
+    decide_log10: float | None = None
+    #: the rungs the shape was fitted to (one file per size)
+    fit_rungs: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    constancy: Constancy | None = None
+    resolution: Resolution | None = None
+
+    @property
+    def sudden(self) -> bool:
+        """The rise looks sudden at this ladder's resolution: ``emergent`` or ``step``, or a
+        plateau of 2 rungs then at least 70% of the rise within two rung gaps (one rung
+        inside it). What a mirage test asks to be explained, even where the rule, seeing a
+        rung inside the rise, does not call it emergent."""
+        if self.label in ("emergent", "step"):
+            return True
+        r = self.resolution
+        return (
+            self.label == "inconclusive"
+            and r is not None
+            and r.fits
+            and r.plateau >= 2
+            and r.steplike
+        )
+
+    @property
+    def decide_params(self) -> float | None:
+        """The size (params) of a rung that would decide the call, if it hinges on a gap."""
+        return None if self.decide_log10 is None else float(10.0**self.decide_log10)
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "p_value": self.p_value,
+            "decide_params": self.decide_params,
+            "decide_log10_params": self.decide_log10,
+            "fit_rungs": list(self.fit_rungs),
+            "sudden": self.sudden,
+            "warnings": list(self.warnings),
+            "constancy": vars(self.constancy).copy() if self.constancy else None,
+            "resolution": vars(self.resolution).copy() if self.resolution else None,
             "label": self.label,
             "reason": self.reason,
             "baseline": self.baseline,
@@ -184,8 +241,8 @@ def fall_back(curve: Curve, p: VerdictParams) -> Step | None:
     return _step(curve, i, j, p.level)
 
 
-def transition_of(curve: Curve, level: float = 0.95, sharp_gaps: float = 2.0) -> Transition | None:
-    """The logistic fit of ``curve`` (oriented), with the shared-bootstrap covariance."""
+def fit_inputs(curve: Curve) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[float, float]]:
+    """``(x, y, covariance, bounds)`` of the shape fit of ``curve`` (oriented)."""
     y = curve.oriented_means()
     counts = np.array([pt.n for pt in curve.points])
     cov = rung_covariance(curve.oriented_boot(), y, counts, curve.binary)
@@ -193,7 +250,13 @@ def transition_of(curve: Curve, level: float = 0.95, sharp_gaps: float = 2.0) ->
     chance = curve.oriented_chance()
     if chance is not None:  # an ability's floor is chance, not below (unless the data are)
         lo = max(lo, min(chance, float(y.min())))
-    return assess(curve.log_params, y, cov, (lo, hi), level, sharp_gaps)
+    return curve.log_params, y, cov, (lo, hi)
+
+
+def transition_of(curve: Curve, level: float = 0.95, sharp_gaps: float = 2.0) -> Transition | None:
+    """The logistic fit of ``curve`` (oriented), with the shared-bootstrap covariance."""
+    x, y, cov, bounds = fit_inputs(curve)
+    return assess(x, y, cov, bounds, level, sharp_gaps)
 
 
 def _fmt(v: float) -> str:
@@ -208,14 +271,157 @@ def _shape_text(t: Transition) -> str:
     )
 
 
+def _raised(curve: Curve, plateau: int, p: VerdictParams) -> tuple[bool, str]:
+    """Is the plateau before a sharp rise raised above chance (a ``step``)?
+
+    Raised means that even the plateau's lowest rung sits significantly more
+    than ``raised_share`` of the jump above chance (one-sided, paired
+    bootstrap): Wei et al.'s emergence starts near random. The lowest rung,
+    not the mean, because the last plateau rung may carry the foot of the
+    rise (up to 15% of it). A metric without a chance level has no "raised"
+    plateau: its plateau is judged by the shape alone.
+    """
+    chance = curve.oriented_chance()
+    if chance is None:
+        return False, "no chance level: the plateau is judged by the shape"
+    y = curve.oriented_means()
+    boot = curve.oriented_boot()
+    top = float(y[plateau:].mean())
+    low = int(np.argmin(y[:plateau]))
+    margin = chance + p.raised_share * (top - chance)
+    pv = _boot_p(boot[:, low] - margin)
+    what = (
+        f"lowest plateau rung {curve.points[low].rung} {curve.points[low].mean:.3g}, "
+        f"chance {curve.chance:.3g}"
+    )
+    return pv <= p.alpha, f"{what}; more than {p.raised_share:.0%} of the jump above: p = {pv:.2g}"
+
+
+def _binomial_var(curve: Curve) -> Callable[[np.ndarray], np.ndarray] | None:
+    """For pass/fail metrics: the variance of each rung's mean if its rate were ``mu``
+    (Jeffreys-smoothed, as :func:`rung_covariance` floors it)."""
+    if not (curve.binary and curve.higher_is_better):
+        return None
+    n = np.array([max(pt.n, 1) for pt in curve.points], dtype=float)
+
+    def var(mu: np.ndarray) -> np.ndarray:
+        rate = (np.clip(mu, 0.0, 1.0) * n + 0.5) / (n + 1.0)
+        return rate * (1.0 - rate) / n * 1.02
+
+    return var
+
+
+def _decide_text(v: float | None) -> str:
+    return f"; a rung near 10^{v:.1f} params would decide this" if v is not None else ""
+
+
+def _band() -> str:
+    return f"{BAND[0]:.0%}-{BAND[1]:.0%}"
+
+
+def _shape_verdict(curve: Curve, p: VerdictParams, base: dict[str, Any]) -> Verdict:
+    """The shape part of the rule (steps 4-7 of the module docstring)."""
+    x, y, cov, bounds = fit_inputs(curve)
+    seed = (curve.task, curve.setting, curve.metric)
+    res = resolve(x, y, cov, bounds, p.alpha, seed, p.n_sim, _binomial_var(curve))
+    t = assess(x, y, cov, bounds, 1.0 - 2.0 * p.alpha, p.sharp_gaps, res.inflation)
+    if t is None:
+        return Verdict("inconclusive", "no rising shape fits the curve", **base)
+    base = {**base, "transition": t, "resolution": res}
+    if res.sharp:
+        t.lower, t.plateau = res.lower, res.plateau  # the jump the sharp test found
+    jump = _step(curve, t.lower, t.upper, p.level)
+    shape = _shape_text(t)
+    band = _band()
+    if res.sharp:
+        raised, how = _raised(curve, res.plateau, p)
+        core = (
+            f"jump {jump.text()}; no rung inside the rise ({band} of it) under any accepted "
+            f"shape (p = {res.sharp_p:.2g}, parametric bootstrap at the bound)"
+        )
+        decide = _decide_text(res.decide_log10).replace("decide this", "show the rise")
+        if raised:
+            why = (
+                f"{core}; {res.plateau} rungs before it on a raised plateau ({how}): a step up "
+                f"from a level already reached, not emergence from chance{decide}"
+            )
+            return Verdict("step", why, jump=jump, p_value=res.sharp_p, **base)
+        why = f"{core}; {res.plateau} rungs before it, at chance ({how}); {shape}{decide}"
+        return Verdict(
+            "emergent",
+            why,
+            jump=jump,
+            p_value=res.sharp_p,
+            decide_log10=res.decide_log10,
+            **base,
+        )
+    if not res.fits:
+        why = (
+            f"no monotone shape fits (chi2 {res.chi2:.3g} from the best non-decreasing curve, "
+            f"p = {res.gof_p:.2g} by parametric bootstrap): a rise that does not last; no "
+            f"shape verdict; jump {jump.text()}"
+        )
+        return Verdict("inconclusive", why, jump=jump, **base)
+    widened = (
+        f"; the logistic and power law fit poorly (p = {res.family_p:.2g}): ranges widened "
+        f"x{res.inflation:.2g}"
+        if res.inflation > 1.0
+        else ""
+    )
+    if res.resolved:
+        why = (
+            f"{_rungs(res.inside_range)} inside the rise ({band}) under the accepted shapes, "
+            f"never fewer than 2 where two rung gaps carry {STEP_SHARE:.0%} of it (p = "
+            f"{res.resolved_p:.2g}): the ladder resolves a gradual rise; {shape}{widened}; "
+            f"step {jump.text()}"
+        )
+        return Verdict("smooth", why, jump=jump, p_value=res.resolved_p, **base)
+    if res.e_accepted:
+        why = (
+            f"not resolved: a sharp rise after a plateau fits (p = {res.sharp_p:.2g} against a "
+            f"rung inside it), and so does a rise with {_rungs(res.inside_range)} inside it "
+            f"({band}); {shape}{widened}; jump {jump.text()}{_decide_text(res.decide_log10)}"
+        )
+        return Verdict("inconclusive", why, jump=jump, decide_log10=res.decide_log10, **base)
+    if 0 <= res.sharp_plateau < p.min_plateau:
+        why = (
+            f"sharp ({shape}) but only {res.sharp_plateau} rung(s) before it: a plateau "
+            f"needs {p.min_plateau}; jump {jump.text()}"
+        )
+        return Verdict("inconclusive", why, jump=jump, **base)
+    why = (
+        f"partly resolved: {_rungs(res.inside_range)} inside the rise ({band}), but some "
+        f"accepted shape puts {STEP_SHARE:.0%} of it within two rung gaps (one rung fewer "
+        f"would leave a step); {shape}{widened}; jump {jump.text()}"
+    )
+    return Verdict("inconclusive", why, jump=jump, **base)
+
+
+def _rungs(r: tuple[int, int]) -> str:
+    lo, hi = r
+    return f"{lo} rung{'s' if lo != 1 else ''}" if lo == hi else f"{lo}-{hi} rungs"
+
+
 def verdict(curve: Curve, params: VerdictParams | None = None) -> Verdict:
     """Apply the rule in this module's docstring to ``curve``."""
     p = params or VerdictParams()
+    curve, notes = one_per_size(curve)
     n = len(curve.points)
+    extra: dict[str, Any] = {"warnings": notes, "fit_rungs": [pt.rung for pt in curve.points]}
+    lead = f"{'; '.join(notes)}; " if notes else ""
     if n < 2:
-        return Verdict("inconclusive", "fewer than 2 rungs")
+        return Verdict("inconclusive", f"{lead}fewer than 2 rungs of distinct size", **extra)
     baseline, pvals, above = above_chance(curve, p.alpha)
-    base = {"baseline": baseline, "above": above.tolist(), "p_above": pvals}
+    base = {"baseline": baseline, "above": above.tolist(), "p_above": pvals, **extra}
+    out = _judge(curve, p, base, n, above)
+    if lead:
+        out.reason = lead + out.reason
+    return out
+
+
+def _judge(
+    curve: Curve, p: VerdictParams, base: dict[str, Any], n: int, above: np.ndarray
+) -> Verdict:
     if not above.any():
         y = curve.oriented_means()
         best = int(np.argmax(y))
@@ -228,6 +434,17 @@ def verdict(curve: Curve, params: VerdictParams | None = None) -> Verdict:
             f"best {pt.rung} {pt.mean:.3g} [{pt.ci_low:.3g}, {pt.ci_high:.3g}]"
         )
         return Verdict("flat", why, **base)
+    x, y, cov, _ = fit_inputs(curve)
+    const = constancy(x, y, cov, p.level)
+    base = {**base, "constancy": const}
+    if const.constant(p.alpha):
+        level = float(np.mean(curve.means))
+        where = f"chance {curve.chance:.3g}" if curve.chance is not None else "its smallest rung"
+        why = (
+            f"does not move with scale: {const.text()}; level {level:.3g} on every rung, above "
+            f"{where}"
+        )
+        return Verdict("does-not-scale", why, **base)
     if n < p.min_rungs:
         return Verdict("inconclusive", f"only {n} rungs: the shape cannot be judged", **base)
     fall = fall_back(curve, p)
@@ -238,30 +455,4 @@ def verdict(curve: Curve, params: VerdictParams | None = None) -> Verdict:
             "rung pairs); a rise that does not last is not emergence"
         )
         return Verdict("non-monotone", why, fall=fall, **base)
-    t = transition_of(curve, 1.0 - 2.0 * p.alpha, p.sharp_gaps)
-    if t is None:
-        return Verdict("inconclusive", "no rising logistic fits the curve", **base)
-    jump = _step(curve, t.lower, t.upper, p.level)
-    shape = _shape_text(t)
-    if t.gaps_ci[1] <= p.sharp_gaps and t.plateau_sharp >= p.min_plateau:
-        before = max(t.plateau, p.min_plateau)  # the best fit's, or the shortest the rule allows
-        why = f"jump {jump.text()}; {shape} <= {p.sharp_gaps:g}; {before} rungs before it"
-        return Verdict("emergent", why, transition=t, jump=jump, **base)
-    if t.gaps_ci[0] > p.sharp_gaps:
-        why = f"{shape} > {p.sharp_gaps:g}: the ladder resolves a gradual rise; step {jump.text()}"
-        return Verdict("smooth", why, transition=t, jump=jump, **base)
-    if t.gaps_best > p.sharp_gaps and t.plateau_sharp < p.min_plateau:
-        why = (
-            f"{shape}, best fit {_fmt(t.gaps_best)} gaps > {p.sharp_gaps:g}; the only sharp "
-            f"shapes the data allow rise from the first rungs (no {p.min_plateau}-rung plateau "
-            f"before a sharp rise fits): gradual, not emergent; step {jump.text()}"
-        )
-        return Verdict("smooth", why, transition=t, jump=jump, **base)
-    if t.gaps_ci[1] <= p.sharp_gaps:
-        why = (
-            f"sharp ({shape}) but only {max(t.plateau_sharp, 0)} rung(s) before it: "
-            f"a plateau needs {p.min_plateau}; jump {jump.text()}"
-        )
-    else:
-        why = f"width not resolved: {shape}, either side of {p.sharp_gaps:g}; jump {jump.text()}"
-    return Verdict("inconclusive", why, transition=t, jump=jump, **base)
+    return _shape_verdict(curve, p, base)

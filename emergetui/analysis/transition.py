@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy.stats import chi2 as chi2_dist
 
 from emergetui.analysis.shape import (
     SPAN_PER_SCALE,
@@ -123,11 +124,16 @@ def assess(
     bounds: tuple[float, float],
     level: float = 0.95,
     sharp_gaps: float = 2.0,
+    inflation: float | None = None,
 ) -> Transition | None:
     """Fit and read the logistic; ``None`` with fewer than 3 rungs or a flat best fit.
 
     ``sharp_gaps`` only sets :attr:`Transition.plateau_sharp`: the longest
     plateau among the accepted shapes whose rise spans at most that many gaps.
+    ``inflation``, when given, is the misfit ratio found by the parametric
+    bootstrap (:mod:`emergetui.analysis.resolution`), which works on every
+    ladder; it then replaces the chi-square-table rule of :func:`lr_cut`,
+    which has no degrees of freedom to judge a fit on 6 rungs or fewer.
     """
     xa = np.asarray(x, dtype=float)
     if xa.size < 3 or float(np.ptp(xa)) <= 0.0:
@@ -139,7 +145,10 @@ def assess(
     power = fit_power_profile(xa, y, cov, bounds[1])
     best_chi2 = min(float(profile.chi2.min()), float(power.chi2.min()))
     families = ((float(profile.chi2.min()), xa.size - 4), (float(power.chi2.min()), xa.size - 3))
-    limit = best_chi2 + lr_cut(families, level)
+    if inflation is None:
+        limit = best_chi2 + lr_cut(families, level)
+    else:
+        limit = best_chi2 + float(chi2_dist.ppf(level, 1)) * max(inflation, 1.0)
     ok = (profile.chi2 <= limit) & (profile.ceiling > profile.floor)
     ok[i] = True
     span = SPAN_PER_SCALE * profile.scale

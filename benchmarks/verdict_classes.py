@@ -158,8 +158,8 @@ def constant(rng: np.random.Generator, seed: int) -> Outcome:
         chance, q = 0.25, float(rng.uniform(0.05, 0.5))  # accuracy 0.29-0.63
     else:
         chance, q = 0.0, float(rng.choice([0.005, 0.02, 0.1, 0.3]))
-    v, _ = judge(list(10**x), draw(rng, np.full(x.size, q), n, chance), chance, seed)
-    return Outcome("constant", name, n, x.size, v.label)
+    v, c = judge(list(10**x), draw(rng, np.full(x.size, q), n, chance), chance, seed)
+    return Outcome("constant", name, n, x.size, v.label, {"seen": bool(v.above and any(v.above))})
 
 
 def same_size(rng: np.random.Generator, seed: int) -> Outcome:
@@ -248,14 +248,19 @@ def _counts(group: list[Outcome]) -> str:
     return ", ".join(f"{k}={v}" for k, v in Counter(o.label for o in group).most_common())
 
 
-def run(cases: int, seed: int) -> dict[str, float]:
-    """Run every class (``bound``: ``cases`` per ladder) and print the targets; returns rates."""
-    out: dict[str, list[Outcome]] = {}
+def run(
+    cases: int, seed: int, bound_cases: int | None = None, only: list[str] | None = None
+) -> dict[str, float]:
+    """Run every class (``bound``: ``bound_cases`` per ladder, default ``cases``) and print
+    the targets; ``only`` restricts the classes. Returns the rates."""
+    out: dict[str, list[Outcome]] = {cls: [] for cls in CLASSES}
     for i, (cls, fn) in enumerate(CLASSES.items()):
+        if only and cls not in only:
+            continue
         if cls == "bound":
             group = []
             for j, ladder in enumerate(LADDERS):
-                for c in range(cases):
+                for c in range(bound_cases or cases):
                     rng = np.random.default_rng([seed, 26, i, j, c])
                     group.append(bound(rng, seed=c, ladder=ladder))
             out[cls] = group
@@ -263,53 +268,60 @@ def run(cases: int, seed: int) -> dict[str, float]:
         out[cls] = [fn(np.random.default_rng([seed, 26, i, c]), c) for c in range(cases)]
     rates: dict[str, float] = {}
     print("\nReal ladder spacings (Qwen2.5, Pythia, Gemma 3, Llama 2), 20-1000 items")
-    rem = out["removal"]
-    pairs = [(o.label, m) for o in rem for m in o.extra["removed"]]  # type: ignore[attr-defined]
-    opposite = {("smooth", "emergent"), ("emergent", "smooth")}
-    flips = sum((a, b) in opposite for a, b in pairs)
-    keep = sum(a == b or "inconclusive" in (a, b) for a, b in pairs)
-    rates["removal_ok"] = 1 - flips / max(len(pairs), 1)
-    print(f"  removal    full-ladder verdicts: {_counts(rem)}")
-    print(f"             smooth<->emergent flips: {_rate(flips, len(pairs))} of removals")
-    print(f"             kept or to/from inconclusive: {_rate(keep, len(pairs))}")
-    for ladder in LADDERS:
-        g = [o for o in out["bound"] if o.ladder == ladder]
-        k = sum(o.label == "emergent" for o in g)
-        rates[f"bound_{ladder}"] = k / max(len(g), 1)
-        print(f"  bound      {ladder:<8} emergent {_rate(k, len(g))}; {_counts(g)}")
-    g = out["partial"]
-    k = sum(o.label != "emergent" for o in g)
-    rates["partial_not_emergent"] = k / len(g)
-    print(f"  partial    not emergent {_rate(k, len(g))}; {_counts(g)}")
-    small = [o for o in g if o.n_items <= 50]
-    k_small = sum(o.label != "emergent" for o in small)
-    print(f"             20-50 items: not emergent {_rate(k_small, len(small))}")
-    g = out["constant"]
-    k = sum(o.label == "does-not-scale" for o in g)
-    rates["constant"] = k / len(g)
-    print(f"  constant   does-not-scale {_rate(k, len(g))}; {_counts(g)}")
-    g = out["same_size"]
-    warned = sum(bool(o.extra["warned"]) for o in g)
-    counted = sum(bool(o.extra["counted"]) for o in g)
-    rates["same_size_warned"] = warned / len(g)
-    rates["same_size_counted"] = counted / len(g)
-    print(
-        f"  same_size  warned {_rate(warned, len(g))}; counted as a rung {_rate(counted, len(g))}"
-    )
-    for cls in ("small_n", "few_rungs"):
-        g = out[cls]
-        for truth in ("sharp", "smooth"):
-            sub = [o for o in g if o.extra["truth"] == truth]
-            em = sum(o.label == "emergent" for o in sub)
-            print(f"  {cls:<10} truth {truth:<6} emergent {_rate(em, len(sub))}; {_counts(sub)}")
-            rates[f"{cls}_{truth}_emergent"] = em / max(len(sub), 1)
+    _report(out, rates)
     met = (
-        rates["removal_ok"] >= 0.95
-        and all(rates[f"bound_{x}"] <= 0.05 for x in LADDERS)
-        and rates["partial_not_emergent"] >= 0.9
-        and rates["constant"] >= 0.9
-        and rates["same_size_warned"] == 1.0
-        and rates["same_size_counted"] == 0.0
+        rates.get("removal_ok", 1.0) >= 0.95
+        and all(rates.get(f"bound_{x}", 0.0) <= 0.05 for x in LADDERS)
+        and rates.get("partial_not_emergent", 1.0) >= 0.9
+        and rates.get("constant", 1.0) >= 0.9
+        and rates.get("same_size_warned", 1.0) == 1.0
+        and rates.get("same_size_counted", 0.0) == 0.0
     )
     print("  real-ladder targets met" if met else "  real-ladder targets NOT met")
     return rates
+
+
+def _report(out: dict[str, list[Outcome]], rates: dict[str, float]) -> None:
+    if rem := out["removal"]:
+        pairs = [(o.label, m) for o in rem for m in o.extra["removed"]]  # type: ignore[attr-defined]
+        opposite = {("smooth", "emergent"), ("emergent", "smooth")}
+        flips = sum((a, b) in opposite for a, b in pairs)
+        keep = sum(a == b or "inconclusive" in (a, b) for a, b in pairs)
+        rates["removal_ok"] = 1 - flips / max(len(pairs), 1)
+        print(f"  removal    full-ladder verdicts: {_counts(rem)}")
+        print(f"             smooth<->emergent flips: {_rate(flips, len(pairs))} of removals")
+        print(f"             kept or to/from inconclusive: {_rate(keep, len(pairs))}")
+    for ladder in LADDERS:
+        if g := [o for o in out["bound"] if o.ladder == ladder]:
+            k = sum(o.label == "emergent" for o in g)
+            rates[f"bound_{ladder}"] = k / len(g)
+            print(f"  bound      {ladder:<8} emergent {_rate(k, len(g))}; {_counts(g)}")
+    if g := out["partial"]:
+        k = sum(o.label != "emergent" for o in g)
+        rates["partial_not_emergent"] = k / len(g)
+        print(f"  partial    not emergent {_rate(k, len(g))}; {_counts(g)}")
+        small = [o for o in g if o.n_items <= 50]
+        k_small = sum(o.label != "emergent" for o in small)
+        print(f"             20-50 items: not emergent {_rate(k_small, len(small))}")
+    if g := out["constant"]:
+        k = sum(o.label == "does-not-scale" for o in g)
+        rates["constant"] = k / len(g)
+        print(f"  constant   does-not-scale {_rate(k, len(g))}; {_counts(g)}")
+        seen = [o for o in g if o.extra["seen"]]
+        k_seen = sum(o.label == "does-not-scale" for o in seen)
+        print(f"             where some rung is seen above chance: {_rate(k_seen, len(seen))}")
+    if g := out["same_size"]:
+        warned = sum(bool(o.extra["warned"]) for o in g)
+        counted = sum(bool(o.extra["counted"]) for o in g)
+        rates["same_size_warned"] = warned / len(g)
+        rates["same_size_counted"] = counted / len(g)
+        n = len(g)
+        print(f"  same_size  warned {_rate(warned, n)}; counted as a rung {_rate(counted, n)}")
+    for cls in ("small_n", "few_rungs"):
+        for truth in ("sharp", "smooth"):
+            if sub := [o for o in out[cls] if o.extra["truth"] == truth]:
+                em = sum(o.label == "emergent" for o in sub)
+                print(
+                    f"  {cls:<10} truth {truth:<6} emergent {_rate(em, len(sub))}; {_counts(sub)}"
+                )
+                rates[f"{cls}_{truth}_emergent"] = em / len(sub)

@@ -323,10 +323,19 @@ def main(argv: list[str] | None = None) -> int:
         default="all",
         help="classic: random ladders (4-10 rungs); real: the classes at real ladder spacings",
     )
+    ap.add_argument("--bound-cases", type=int, default=None, help="boundary cases per real ladder")
+    ap.add_argument(
+        "--classes",
+        default="",
+        help="comma-separated real-ladder classes to run (default: all of "
+        + ", ".join(verdict_classes.CLASSES)
+        + ")",
+    )
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
+    only = [c for c in args.classes.split(",") if c] or None
     if args.only == "real":
-        verdict_classes.run(args.cases, args.seed)
+        verdict_classes.run(args.cases, args.seed, args.bound_cases, only)
         print(f"\njudged in {time.process_time():.0f} s of CPU")
         return 0
     cases: list[Case] = []
@@ -353,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
     met = all(res.get(c, 1.0) >= 0.9 for c in CLASSES) and res.get("false_emergent", 0) <= 0.05
     print("targets met" if met else "targets NOT met")
     if args.only == "all":
-        verdict_classes.run(args.cases, args.seed)
+        verdict_classes.run(args.cases, args.seed, args.bound_cases, only)
     print(f"\n{time.process_time():.0f} s of CPU in all")
     return 0
 

@@ -434,8 +434,8 @@ def _judge(
             f"best {pt.rung} {pt.mean:.3g} [{pt.ci_low:.3g}, {pt.ci_high:.3g}]"
         )
         return Verdict("flat", why, **base)
-    x, y, cov, _ = fit_inputs(curve)
-    const = constancy(x, y, cov, p.level)
+    _, _, cov, _ = fit_inputs(curve)
+    const = constancy(curve, cov, p.level)
     base = {**base, "constancy": const}
     if const.constant(p.alpha):
         level = float(np.mean(curve.means))

@@ -35,6 +35,7 @@ def emergence_json(analysis: Analysis) -> list[dict[str, Any]]:
         loss = analysis.loss_for(key)
         t = s.transition
         v = s.verdict
+        claim = analysis.claims.for_curve(*key) if analysis.claims is not None else None
         out.append(
             {
                 "task": s.task,
@@ -43,6 +44,7 @@ def emergence_json(analysis: Analysis) -> list[dict[str, Any]]:
                 "verdict": v.label,
                 "reason": v.reason,
                 "p_value": v.p_value,
+                "bh_survives": claim.bh if claim is not None else None,
                 "sudden": v.sudden,
                 "decide_params": v.decide_params,
                 "fit_rungs": list(v.fit_rungs),

@@ -38,11 +38,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy.optimize import brentq, minimize_scalar
 from scipy.stats import chi2 as chi2_dist
 
 from emergetui.analysis.shape import (
+    SCALES,
     SPAN_PER_SCALE,
     Profile,
+    _solve,
+    _whitener,
     fit_power_profile,
     fit_profile,
     lr_cut,
@@ -112,6 +116,77 @@ class Transition:
         }
 
 
+class _MidpointProfile:
+    """The logistic's chi-square profiled over scale (and floor, ceiling) at any midpoint.
+
+    The grid of :mod:`emergetui.analysis.shape` finds the global optimum;
+    this refines it off the grid, so the midpoint (the critical scale, and
+    the loss threshold when ``x = -loss``) and its likelihood-ratio interval
+    are continuous: on a 0.05-decade grid they would collapse to one grid
+    point once many items make the interval narrower than the grid.
+    """
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, cov: np.ndarray, bounds: tuple[float, float]):
+        self.x = x
+        self.t = _whitener(cov)
+        self.yw = self.t @ y
+        self.lo, self.hi = bounds
+        self.log_s = np.log(SCALES)
+
+    def _chi(self, m: float, scales: np.ndarray) -> np.ndarray:
+        g = 1.0 / (1.0 + np.exp(-np.clip((self.x[None, :] - m) / scales[:, None], -60.0, 60.0)))
+        f, c, chi = _solve(self.yw, (1.0 - g) @ self.t.T, g @ self.t.T, self.lo, self.hi)
+        return np.where(c > f, chi, np.inf)
+
+    def __call__(self, m: float) -> float:
+        grid = self._chi(m, SCALES)
+        j = int(np.argmin(grid))
+        if not np.isfinite(grid[j]):
+            return math.inf
+        a, b = self.log_s[max(j - 1, 0)], self.log_s[min(j + 1, SCALES.size - 1)]
+        res = minimize_scalar(
+            lambda ls: float(self._chi(m, np.array([math.exp(ls)]))[0]),
+            bounds=(a, b),
+            method="bounded",
+            options={"xatol": 1e-4},
+        )
+        return float(min(grid[j], res.fun))
+
+    def refine(
+        self, m0: float, step: float, cut: float, edges: tuple[float, float], floor_limit: float
+    ) -> tuple[float, float, tuple[float, float]]:
+        """``(midpoint, chi2, (lower, upper))``: the continuous best midpoint near the grid's
+        ``m0`` and the range where the profile stays within ``cut`` of it (at least up to
+        ``floor_limit``, the limit both families share)."""
+        res = minimize_scalar(self, bounds=(m0 - step, m0 + step), method="bounded")
+        m_hat, chi_hat = (float(res.x), float(res.fun)) if res.fun <= self(m0) else (m0, self(m0))
+        limit = max(floor_limit, chi_hat + cut)
+        return (
+            m_hat,
+            chi_hat,
+            (
+                self._edge(m_hat, -1.0, step, limit, edges[0]),
+                self._edge(m_hat, 1.0, step, limit, edges[1]),
+            ),
+        )
+
+    def _edge(self, m: float, sign: float, step: float, limit: float, end: float) -> float:
+        inner, d = 0.0, step
+        while True:
+            probe = m + sign * d
+            if sign * (probe - end) >= 0:
+                if self(end) <= limit:
+                    return end
+                probe, d = end, abs(end - m)
+            if self(probe) > limit:
+                break
+            inner, d = d, 2.0 * d
+        f = lambda dd: self(m + sign * dd) - limit  # noqa: E731
+        if f(inner) > 0:
+            return m
+        return float(m + sign * brentq(f, inner, d, xtol=1e-4))
+
+
 def _interval_of(x: np.ndarray, m: np.ndarray) -> np.ndarray:
     """Index ``i`` of the rung gap ``[x[i], x[i+1]]`` holding ``m`` (ends clamp)."""
     return np.clip(np.searchsorted(x, m, side="right") - 1, 0, x.size - 2)
@@ -165,12 +240,22 @@ def assess(
     else:
         best_ratio = float(ratio[i])
     sharp = ok & (ratio <= sharp_gaps)
+    mids = np.unique(profile.midpoint)
+    step = float(mids[1] - mids[0]) if mids.size > 1 else 0.05
+    mid, _, mid_ci = _MidpointProfile(xa, np.asarray(y, dtype=float), cov, bounds).refine(
+        float(profile.midpoint[i]),
+        step,
+        limit - best_chi2,
+        (float(mids[0]), float(mids[-1])),
+        limit,
+    )
+    mid_ci = (min(mid_ci[0], mid), max(mid_ci[1], mid))
     return Transition(
         floor=float(profile.floor[i]),
         ceiling=float(profile.ceiling[i]),
-        midpoint=float(profile.midpoint[i]),
+        midpoint=mid,
         scale=float(profile.scale[i]),
-        midpoint_ci=(float(profile.midpoint[ok].min()), float(profile.midpoint[ok].max())),
+        midpoint_ci=mid_ci,
         span=float(span[i]),
         span_ci=(
             float(min(span[ok].min(), p_span.min(initial=np.inf))),
@@ -188,7 +273,7 @@ def assess(
         plateau_max=int(plateau[ok].max()),
         plateau_sharp=int(plateau[sharp].max()) if sharp.any() else -1,
         gaps_best=best_ratio,
-        lower=int(_interval_of(xa, np.array([profile.midpoint[i]]))[0]),
+        lower=int(_interval_of(xa, np.array([mid]))[0]),
         chi2=float(profile.chi2[i]),
         level=level,
     )

@@ -147,6 +147,7 @@ def document_from_records(
         doc["results"].extend(corpus_results(analysis))
         doc["emergence"] = emergence_json(analysis)
         doc["findings"] = [f.to_dict() for f in findings(analysis, preferred)]
+        doc["claims"] = analysis.claims.to_dict() if analysis.claims is not None else None
         doc["icl"] = [r.to_dict() for r in analysis.icl]
         doc["mirage"] = [m.to_dict() for m in analysis.mirage]
         doc["warnings"] = list(analysis.warnings)
@@ -306,8 +307,16 @@ def verdict_lines(doc: dict[str, Any]) -> list[str]:
             text += "; other metrics: " + ", ".join(cont)
         lines.append(text)
         lines.append(f"    evidence: {head.get('reason', '')}")
+        if head.get("bh_survives") is not None:
+            fate = "survives" if head["bh_survives"] else "does not survive"
+            lines.append(
+                f"    across the run: p = {head['p_value']:.2g}, {fate} Benjamini-Hochberg"
+            )
         if head.get("mirage") and head["mirage"] != "n/a":
             lines.append(f"    mirage test: {head['mirage']} ({head.get('mirage_reason') or ''})")
             if head.get("mirage_mechanism"):
                 lines.append(f"    mechanism: {head['mirage_mechanism']}")
+    claims = doc.get("claims")
+    if lines and claims and claims.get("made"):
+        lines.append(claims["summary"])
     return lines

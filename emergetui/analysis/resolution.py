@@ -328,6 +328,7 @@ def resolve(
     seed: object = 0,
     n_sim: int = N_SIM,
     var_of: VarOf | None = None,
+    sharp_alpha: float | None = None,
 ) -> Resolution:
     """Test "the rise is sharp after a plateau" and "the ladder resolves it" (see module doc)."""
     grid = ShapeGrid(x, cov, bounds)
@@ -360,7 +361,7 @@ def resolve(
     plateau = int(grid.below[ref])
     lower = max(min(plateau, grid.x.size - 1) - 1, 0)
     return Resolution(
-        sharp=sharp_p <= alpha,
+        sharp=sharp_p <= (alpha if sharp_alpha is None else sharp_alpha),
         sharp_p=sharp_p,
         resolved=mono_p > alpha and resolved_p <= alpha,
         resolved_p=resolved_p,

@@ -72,7 +72,9 @@ def verdict_rule_text(params: VerdictParams | None = None, width: int = 79) -> s
             "no rung inside the rise under any shape the data accept, at least "
             f"{p.min_plateau} rungs before it and 1 after, and the plateau at chance (Wei "
             "et al.: near random, then well above). Tested against the best shape with a "
-            f"rung inside, by parametric bootstrap at that bound (one-sided, {p.alpha:g}). "
+            "rung inside, by parametric bootstrap at that bound (one-sided, at "
+            f"{p.sharp_alpha:g}, so that its size at the bound stays under {p.alpha:g} on "
+            "every ladder). "
             "The evidence names the size of a rung that would show the rise.",
         ),
         (

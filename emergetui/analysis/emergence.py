@@ -341,17 +341,17 @@ def _shape_verdict(curve: Curve, p: VerdictParams, base: dict[str, Any]) -> Verd
     if res.sharp:
         raised, how = _raised(curve, res.plateau, p)
         core = (
-            f"jump {jump.text()}; no rung inside the rise ({band} of it) under any accepted "
-            f"shape (p = {res.sharp_p:.2g}, parametric bootstrap at the bound)"
+            f"jump {jump.text()}; no rung inside the rise ({band}) under any accepted shape "
+            f"(p = {res.sharp_p:.2g}, bootstrap at the bound)"
         )
-        decide = _decide_text(res.decide_log10).replace("decide this", "show the rise")
+        decide = _decide_text(res.decide_log10).replace("would decide this", "would show it")
         if raised:
             why = (
                 f"{core}; {res.plateau} rungs before it on a raised plateau ({how}): a step up "
                 f"from a level already reached, not emergence from chance{decide}"
             )
             return Verdict("step", why, jump=jump, p_value=res.sharp_p, **base)
-        why = f"{core}; {res.plateau} rungs before it, at chance ({how}); {shape}{decide}"
+        why = f"{core}; {res.plateau} rungs before it, at chance{decide}"
         return Verdict(
             "emergent",
             why,
@@ -375,10 +375,9 @@ def _shape_verdict(curve: Curve, p: VerdictParams, base: dict[str, Any]) -> Verd
     )
     if res.resolved:
         why = (
-            f"{_rungs(res.inside_range)} inside the rise ({band}) under the accepted shapes, "
-            f"never fewer than 2 where two rung gaps carry {STEP_SHARE:.0%} of it (p = "
-            f"{res.resolved_p:.2g}): the ladder resolves a gradual rise; {shape}{widened}; "
-            f"step {jump.text()}"
+            f"rungs inside the rise ({band}) under every accepted shape "
+            f"({_rungs(res.inside_range)}; p = {res.resolved_p:.2g}): the ladder resolves a "
+            f"gradual rise; {shape}{widened}"
         )
         return Verdict("smooth", why, jump=jump, p_value=res.resolved_p, **base)
     if res.e_accepted:

@@ -136,9 +136,15 @@ class _MidpointProfile:
     def _chi(self, m: float, scales: np.ndarray) -> np.ndarray:
         g = 1.0 / (1.0 + np.exp(-np.clip((self.x[None, :] - m) / scales[:, None], -60.0, 60.0)))
         f, c, chi = _solve(self.yw, (1.0 - g) @ self.t.T, g @ self.t.T, self.lo, self.hi)
-        return np.where(c > f, chi, np.inf)
+        with np.errstate(invalid="ignore"):
+            return np.where((c > f) & np.isfinite(chi), chi, np.inf)
 
     def __call__(self, m: float) -> float:
+        """Profile chi-square at midpoint ``m`` (``inf`` where no rising logistic fits)."""
+        value = self._profile(m)
+        return value if math.isfinite(value) else math.inf
+
+    def _profile(self, m: float) -> float:
         grid = self._chi(m, SCALES)
         j = int(np.argmin(grid))
         if not np.isfinite(grid[j]):
@@ -150,7 +156,8 @@ class _MidpointProfile:
             method="bounded",
             options={"xatol": 1e-4},
         )
-        return float(min(grid[j], res.fun))
+        fun = float(res.fun) if math.isfinite(float(res.fun)) else math.inf
+        return float(min(grid[j], fun))
 
     def refine(
         self, m0: float, step: float, cut: float, edges: tuple[float, float], floor_limit: float
@@ -184,7 +191,10 @@ class _MidpointProfile:
         f = lambda dd: self(m + sign * dd) - limit  # noqa: E731
         if f(inner) > 0:
             return m
-        return float(m + sign * brentq(f, inner, d, xtol=1e-4))
+        try:
+            return float(m + sign * brentq(f, inner, d, xtol=1e-4))
+        except ValueError:  # a profile that is not finite at one end: keep the last accepted
+            return float(m + sign * inner)
 
 
 def _interval_of(x: np.ndarray, m: np.ndarray) -> np.ndarray:

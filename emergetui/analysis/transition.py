@@ -149,15 +149,16 @@ class _MidpointProfile:
         j = int(np.argmin(grid))
         if not np.isfinite(grid[j]):
             return math.inf
-        a, b = self.log_s[max(j - 1, 0)], self.log_s[min(j + 1, SCALES.size - 1)]
-        res = minimize_scalar(
-            lambda ls: float(self._chi(m, np.array([math.exp(ls)]))[0]),
-            bounds=(a, b),
-            method="bounded",
-            options={"xatol": 1e-4},
-        )
-        fun = float(res.fun) if math.isfinite(float(res.fun)) else math.inf
-        return float(min(grid[j], fun))
+        if 0 < j < SCALES.size - 1 and np.isfinite(grid[j - 1]) and np.isfinite(grid[j + 1]):
+            # the vertex of the parabola through the three grid points around the minimum
+            a, b, c = grid[j - 1], grid[j], grid[j + 1]
+            h = self.log_s[j + 1] - self.log_s[j]
+            den = a - 2.0 * b + c
+            if den > 0:
+                off = float(np.clip(0.5 * h * (a - c) / den, -h, h))
+                at = self._chi(m, np.array([math.exp(self.log_s[j] + off)]))[0]
+                return float(min(b, at))
+        return float(grid[j])
 
     def refine(
         self, m0: float, step: float, cut: float, edges: tuple[float, float], floor_limit: float

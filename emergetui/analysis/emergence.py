@@ -1,48 +1,35 @@
-"""The verdict on one scaling curve: flat, non-monotone, emergent, smooth or inconclusive.
+"""The verdict on one scaling curve: flat, does-not-scale, non-monotone, emergent, step,
+smooth or inconclusive.
 
 The rule (its plain-words version, :func:`verdict_rule_text`, goes into
-``--help`` and the README) judges the whole curve with its uncertainty, so
-it does not depend on where the rungs happen to sit:
+``--help`` and the README) judges the ability, not the rungs a ladder
+happens to have (issue 26):
 
 1. Orient the metric so that up is better. Every cross-rung statement uses
-   the task setting's shared item bootstrap (one resample of item ids per
-   replicate, applied to every rung), i.e. it is paired.
-2. ``flat``: no rung is above chance, one-sided tests with Holm's
-   correction over the rungs (family-wise error 5%). Binary metrics use the
-   exact binomial test; others the bootstrap. With no chance level, "above
-   chance" means better than the smallest rung (paired).
-3. ``non-monotone``: some rung is worse than an earlier one by at least
-   20% of the curve's range, the paired drop significant after Holm over
-   all rung pairs. A curve that falls back is not emergent, however sharp
-   its rise.
-4. Fit ``floor + (ceiling - floor) * sigmoid((log10 N - midpoint) / scale)``
-   and a power law in N (:mod:`emergetui.analysis.transition`), and take the
-   likelihood-ratio range of the 10%-90% span in units of the rung gap at
-   the midpoint over the shapes of either family the data accept. The range
-   is the ``1 - 2 alpha`` (90%) one: each verdict below is a one-sided claim
-   ("at most 2 gaps" or "more than 2 gaps"), tested at ``alpha``; the two
-   claims exclude each other, so between them lies ``inconclusive``, never a
-   knife edge from one to the other.
-5. ``emergent``: the whole range is at most ``sharp_gaps`` (2) gaps, and
-   some accepted shape puts at least ``min_plateau`` (2) rungs before its
-   10% point: a plateau the data allow, then a rise the ladder cannot see
-   happening. (Whether the best fit puts the last plateau rung just before
-   or just after its 10% point is a knife edge of noise, so the plateau is
-   judged over the accepted shapes.)
-6. ``smooth``: the whole range is above ``sharp_gaps`` gaps: the ladder
-   resolves the rise as gradual. Or: the best fit is wider than
-   ``sharp_gaps`` gaps and no accepted sharp shape has a plateau of
-   ``min_plateau`` rungs: the shape of emergence (plateau, then a sharp
-   rise) is rejected, and the only sharp shapes left rise from the first
-   rungs, which no ladder could call emergent.
-7. ``inconclusive``: anything else (the range straddles the bound and still
-   admits a plateau and a sharp rise, or a sharp rise with fewer than 2
-   rungs before it, or under 3 rungs).
+   the task setting's shared item bootstrap (paired). Same-size files (two
+   quants, base and instruct) are never two rungs: one file per size is
+   kept (:mod:`emergetui.analysis.same_size`), and the evidence says which.
+2. ``flat``: no rung above chance (one-sided, Holm over the rungs).
+3. ``does-not-scale``: above chance, but neither a paired test that all
+   rungs are equal nor the paired slope finds a change
+   (:mod:`emergetui.analysis.constancy`).
+4. ``non-monotone``: a significant paired fall of at least 20% of the range.
+5. The shape (:mod:`emergetui.analysis.resolution`): a non-decreasing curve
+   must fit (parametric bootstrap, every ladder), else ``inconclusive``.
+   ``emergent``: no rung inside the rise (15-85% of it) under any accepted
+   shape, at least 2 rungs before it and 1 after, the plateau at chance; the
+   test is calibrated by a parametric bootstrap at the bound. ``step``: the
+   same from a raised plateau. ``smooth``: at least 2 rungs inside the rise
+   under every accepted shape. Otherwise ``inconclusive``, naming the rung
+   size that would decide when a gap does (:attr:`Verdict.decide_params`).
+
+The logistic fit itself (:mod:`emergetui.analysis.transition`) still gives
+the critical scale and the width in rung gaps with their intervals; the
+width no longer decides the verdict.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +39,7 @@ from scipy.stats import binom
 from emergetui.analysis.bootstrap import holm, percentile_interval
 from emergetui.analysis.constancy import Constancy, constancy
 from emergetui.analysis.curves import Curve
+from emergetui.analysis.plateau import binomial_var, raised_plateau
 from emergetui.analysis.resolution import BAND, STEP_SHARE, Resolution, resolve
 from emergetui.analysis.same_size import one_per_size
 from emergetui.analysis.scores import breakthroughness, linear_fit, linearity, signed_range
@@ -276,46 +264,6 @@ def _shape_text(t: Transition) -> str:
     )
 
 
-def _raised(curve: Curve, plateau: int, p: VerdictParams) -> tuple[bool, str]:
-    """Is the plateau before a sharp rise raised above chance (a ``step``)?
-
-    Raised means that even the plateau's lowest rung sits significantly more
-    than ``raised_share`` of the jump above chance (one-sided, paired
-    bootstrap): Wei et al.'s emergence starts near random. The lowest rung,
-    not the mean, because the last plateau rung may carry the foot of the
-    rise (up to 15% of it). A metric without a chance level has no "raised"
-    plateau: its plateau is judged by the shape alone.
-    """
-    chance = curve.oriented_chance()
-    if chance is None:
-        return False, "no chance level: the plateau is judged by the shape"
-    y = curve.oriented_means()
-    boot = curve.oriented_boot()
-    top = float(y[plateau:].mean())
-    low = int(np.argmin(y[:plateau]))
-    margin = chance + p.raised_share * (top - chance)
-    pv = _boot_p(boot[:, low] - margin)
-    what = (
-        f"lowest plateau rung {curve.points[low].rung} {curve.points[low].mean:.3g}, "
-        f"chance {curve.chance:.3g}"
-    )
-    return pv <= p.alpha, f"{what}; more than {p.raised_share:.0%} of the jump above: p = {pv:.2g}"
-
-
-def _binomial_var(curve: Curve) -> Callable[[np.ndarray], np.ndarray] | None:
-    """For pass/fail metrics: the variance of each rung's mean if its rate were ``mu``
-    (Jeffreys-smoothed, as :func:`rung_covariance` floors it)."""
-    if not (curve.binary and curve.higher_is_better):
-        return None
-    n = np.array([max(pt.n, 1) for pt in curve.points], dtype=float)
-
-    def var(mu: np.ndarray) -> np.ndarray:
-        rate = (np.clip(mu, 0.0, 1.0) * n + 0.5) / (n + 1.0)
-        return rate * (1.0 - rate) / n * 1.02
-
-    return var
-
-
 def _decide_text(v: float | None) -> str:
     return f"; a rung near 10^{v:.1f} params would decide this" if v is not None else ""
 
@@ -328,7 +276,7 @@ def _shape_verdict(curve: Curve, p: VerdictParams, base: dict[str, Any]) -> Verd
     """The shape part of the rule (steps 4-7 of the module docstring)."""
     x, y, cov, bounds = fit_inputs(curve)
     seed = (curve.task, curve.setting, curve.metric)
-    res = resolve(x, y, cov, bounds, p.alpha, seed, p.n_sim, _binomial_var(curve), p.sharp_alpha)
+    res = resolve(x, y, cov, bounds, p.alpha, seed, p.n_sim, binomial_var(curve), p.sharp_alpha)
     t = assess(x, y, cov, bounds, 1.0 - 2.0 * p.alpha, p.sharp_gaps, res.inflation)
     if t is None:
         return Verdict("inconclusive", "no rising shape fits the curve", **base)
@@ -339,7 +287,7 @@ def _shape_verdict(curve: Curve, p: VerdictParams, base: dict[str, Any]) -> Verd
     shape = _shape_text(t)
     band = _band()
     if res.sharp:
-        raised, how = _raised(curve, res.plateau, p)
+        raised, how = raised_plateau(curve, res.plateau, p.raised_share, p.alpha)
         core = (
             f"jump {jump.text()}; no rung inside the rise ({band}) under any accepted shape "
             f"(p = {res.sharp_p:.2g}, bootstrap at the bound)"

@@ -166,7 +166,8 @@ class _MidpointProfile:
         """``(midpoint, chi2, (lower, upper))``: the continuous best midpoint near the grid's
         ``m0`` and the range where the profile stays within ``cut`` of it (at least up to
         ``floor_limit``, the limit both families share)."""
-        res = minimize_scalar(self, bounds=(m0 - step, m0 + step), method="bounded")
+        with np.errstate(invalid="ignore", over="ignore"):  # inf at shapes that cannot rise
+            res = minimize_scalar(self, bounds=(m0 - step, m0 + step), method="bounded")
         m_hat, chi_hat = (float(res.x), float(res.fun)) if res.fun <= self(m0) else (m0, self(m0))
         limit = max(floor_limit, chi_hat + cut)
         return (

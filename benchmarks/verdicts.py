@@ -21,7 +21,7 @@ Classes (what a researcher would call them):
   is smooth or inconclusive and nothing needs explaining away;
 * ``spike``: a rise that falls back; expected ``non-monotone``;
 * ``plateau_jump``: a plateau above chance, then a sharp jump; expected
-  ``emergent``.
+  ``step`` (a step up from a raised plateau is not emergence from chance).
 
 Ladders: 4..10 rungs, uneven gaps, 50..1000 items, chance 0 and 0.25,
 item difficulty shared by all rungs (so pairing matters). Run::
@@ -60,6 +60,9 @@ from emergetui.analysis.data import RungInfo  # noqa: E402
 from emergetui.analysis.emergence import verdict  # noqa: E402
 from emergetui.analysis.mirage import mirage_test  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import verdict_classes  # noqa: E402
+
 CLASSES = ("flat", "smooth", "sharp", "mirage", "spike", "plateau_jump")
 EXPECTED = {
     "flat": "flat",
@@ -67,7 +70,7 @@ EXPECTED = {
     "sharp": "emergent",
     "mirage": "mirage",
     "spike": "non-monotone",
-    "plateau_jump": "emergent",
+    "plateau_jump": "step",
 }
 SPAN = 2.0 * math.log(9.0)
 
@@ -244,7 +247,15 @@ def verdict_of(case: Case) -> str:
 
 def report(cases: list[Case], title: str) -> dict[str, float]:
     print(f"\n{title}: {len(cases)} cases")
-    labels = ["flat", "smooth", "emergent", "non-monotone", "inconclusive"]
+    labels = [
+        "flat",
+        "does-not-scale",
+        "smooth",
+        "emergent",
+        "step",
+        "non-monotone",
+        "inconclusive",
+    ]
     outcomes = ["mirage", "survives", "mixed", "inconclusive", "n/a"]
     correct: dict[str, float] = {}
     for cls in CLASSES:
@@ -306,8 +317,27 @@ def main(argv: list[str] | None = None) -> int:
         default=100,
         help="add clear-cut mirage ladders until the target set holds this many",
     )
+    ap.add_argument(
+        "--only",
+        choices=("all", "classic", "real"),
+        default="all",
+        help="classic: random ladders (4-10 rungs); real: the classes at real ladder spacings",
+    )
+    ap.add_argument("--bound-cases", type=int, default=None, help="boundary cases per real ladder")
+    ap.add_argument(
+        "--classes",
+        default="",
+        help="comma-separated real-ladder classes to run (default: all of "
+        + ", ".join(verdict_classes.CLASSES)
+        + ")",
+    )
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
+    only = [c for c in args.classes.split(",") if c] or None
+    if args.only == "real":
+        verdict_classes.run(args.cases, args.seed, args.bound_cases, only)
+        print(f"\njudged in {time.process_time():.0f} s of CPU")
+        return 0
     cases: list[Case] = []
     by_cls: dict[str, int] = defaultdict(int)
     for i in range(args.cases * len(CLASSES)):
@@ -331,6 +361,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     met = all(res.get(c, 1.0) >= 0.9 for c in CLASSES) and res.get("false_emergent", 0) <= 0.05
     print("targets met" if met else "targets NOT met")
+    if args.only == "all":
+        verdict_classes.run(args.cases, args.seed, args.bound_cases, only)
+    print(f"\n{time.process_time():.0f} s of CPU in all")
     return 0
 
 

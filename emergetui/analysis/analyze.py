@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from emergetui.analysis.claims import Claims, collect
 from emergetui.analysis.corpus_curves import CorpusNote, build_corpus_curves
 from emergetui.analysis.curves import Curve, CurveKey, build_curves
 from emergetui.analysis.data import HEADLINE_ORDER, RungInfo
@@ -27,6 +28,7 @@ from emergetui.analysis.jsonable import clean_json, json_float
 from emergetui.analysis.loss_ability import LossAbility, loss_to_ability
 from emergetui.analysis.mirage import MirageResult, mirage_test
 from emergetui.analysis.rule_text import verdict_rule_text
+from emergetui.analysis.same_size import one_per_size, same_size_warnings
 from emergetui.analysis.scores import breakthroughness, linearity
 from emergetui.analysis.transition import Transition
 from emergetui.tasks.records import ItemRecord
@@ -97,6 +99,8 @@ class Analysis:
     corpus_notes: list[CorpusNote] = field(default_factory=list)
     #: backtests of each task setting's headline curve (:mod:`emergetui.analysis.forecast`)
     forecast: list[CurveForecast] = field(default_factory=list)
+    #: every claim of the run, Benjamini-Hochberg across them (:mod:`.claims`)
+    claims: Claims | None = None
 
     def curve(self, task: str, setting: str, metric: str) -> Curve | None:
         return next((c for c in self.curves if c.key == (task, setting, metric)), None)
@@ -134,6 +138,7 @@ class Analysis:
             "icl": [r.to_dict() for r in self.icl],
             "corpus_notes": [n.to_dict() for n in self.corpus_notes],
             "forecast": [f.to_dict() for f in self.forecast],
+            "claims": self.claims.to_dict() if self.claims is not None else None,
             "warnings": list(self.warnings),
         }
         return clean_json(doc)
@@ -201,18 +206,24 @@ def analyze(
         curves = sorted([*curves, *extra], key=lambda c: c.key)
     if bad:
         warnings.insert(0, f"rungs without a positive parameter count ignored: {', '.join(bad)}")
+    warnings.extend(same_size_warnings(ordered))
     scores = [score_curve(c, cfg) for c in curves]
     verdicts = {(s.task, s.setting, s.metric): s.verdict for s in scores}
-    per_item = [c for c in curves if not c.corpus]
+    # the shape-based tests see one file per size, as the verdicts did (same_size.py)
+    per_item = [one_per_size(c)[0] for c in curves if not c.corpus]
     lengths = answer_lengths(rows)
     mirage = mirage_test(per_item, verdicts, cfg.verdict, lengths)
     losses = []
     for c in curves:
-        result = loss_to_ability(c, verdicts[c.key].label, level=cfg.level)
+        result = loss_to_ability(one_per_size(c)[0], verdicts[c.key].label, level=cfg.level)
         if result is not None:
             losses.append(result)
     icl = icl_curves(
-        per_item, seed=seed, n_boot=cfg.n_boot, level=cfg.level, alpha=cfg.verdict.alpha
+        [c for c in curves if not c.corpus],
+        seed=seed,
+        n_boot=cfg.n_boot,
+        level=cfg.level,
+        alpha=cfg.verdict.alpha,
     )
     forecast = forecast_curves(
         per_item,
@@ -222,7 +233,7 @@ def analyze(
         known_rungs=known_ladder_rungs(),
         rows=rows,
     )
-    return Analysis(
+    out = Analysis(
         seed=seed,
         config=cfg,
         rungs=list(ordered),
@@ -235,3 +246,5 @@ def analyze(
         corpus_notes=notes,
         forecast=forecast,
     )
+    out.claims = collect(out, cfg.verdict.alpha)
+    return out

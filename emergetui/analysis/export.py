@@ -35,6 +35,7 @@ def emergence_json(analysis: Analysis) -> list[dict[str, Any]]:
         loss = analysis.loss_for(key)
         t = s.transition
         v = s.verdict
+        claim = analysis.claims.for_curve(*key) if analysis.claims is not None else None
         out.append(
             {
                 "task": s.task,
@@ -42,6 +43,11 @@ def emergence_json(analysis: Analysis) -> list[dict[str, Any]]:
                 "metric": s.metric,
                 "verdict": v.label,
                 "reason": v.reason,
+                "p_value": v.p_value,
+                "bh_survives": claim.bh if claim is not None else None,
+                "sudden": v.sudden,
+                "decide_params": v.decide_params,
+                "fit_rungs": list(v.fit_rungs),
                 "breakthroughness": json_float(s.breakthroughness),
                 "linearity": json_float(s.linearity),
                 "sigmoid_midpoint": t.critical_params if t is not None else None,

@@ -119,6 +119,24 @@ def _ability_line(analysis: Analysis, curve: Curve) -> Finding:
         else:
             text += " (emergent)."
         return Finding("emergent", text, task, setting)
+    verdict = scores.verdict if scores is not None else None
+    if label == "step" and verdict is not None and verdict.jump is not None:
+        jump = verdict.jump
+        a, b = _value(curve, _at(curve, jump.from_rung)), _value(curve, _at(curve, jump.to_rung))
+        text = (
+            f"{where}: {name} steps up {a} -> {b} between {jump.from_rung} and {jump.to_rung} "
+            f"from a level already above chance ({_values(curve)}): a step, not emergence "
+            "from chance."
+        )
+        return Finding("step", text, task, setting)
+    if label == "does-not-scale" and verdict is not None and verdict.constancy is not None:
+        lo, hi = verdict.constancy.change_ci
+        at_chance = f", chance {_value(curve, curve.chance)}" if curve.chance is not None else ""
+        text = (
+            f"{where}: {name} does not change with scale ({_values(curve)}{at_chance}; change "
+            f"across the ladder {verdict.constancy.change:+.2g} [{lo:+.2g}, {hi:+.2g}])."
+        )
+        return Finding("does-not-scale", text, task, setting)
     if label == "flat":
         chance = f" (chance {_value(curve, curve.chance)})" if curve.chance is not None else ""
         text = f"{where}: {name} stays at chance on every rung{chance}: {_values(curve)}."
@@ -135,9 +153,11 @@ def _ability_line(analysis: Analysis, curve: Curve) -> Finding:
             f"{where}: {name} gets worse from {fall.from_rung} to {fall.to_rung}: {_values(curve)}."
         )
         return Finding("non-monotone", text, task, setting)
+    decide = verdict.decide_params if verdict is not None else None
+    near = f"; a rung near {decide:.2g} params would decide it" if decide is not None else ""
     text = (
         f"{where}: {name} goes {_values(curve)} ({first.rung} .. {last.rung}); the ladder "
-        "cannot tell a jump from a smooth rise."
+        f"cannot tell a jump from a smooth rise{near}."
     )
     return Finding("inconclusive", text, task, setting)
 
@@ -252,8 +272,16 @@ def _capped(lines: list[Finding], max_lines: int) -> list[Finding]:
     must not bury the story): the rest are counted by kind in one more line."""
     if len(lines) <= max_lines:
         return lines
-    rank = {"threshold": 0, "mirage": 1, "emergent": 2, "non-monotone": 3, "smooth": 4}
-    keep = sorted(lines, key=lambda f: rank.get(f.kind, 5))[:max_lines]
+    rank = {
+        "threshold": 0,
+        "mirage": 1,
+        "emergent": 2,
+        "step": 3,
+        "non-monotone": 4,
+        "smooth": 5,
+        "does-not-scale": 6,
+    }
+    keep = sorted(lines, key=lambda f: rank.get(f.kind, 7))[:max_lines]
     rest = [f for f in lines if f not in keep]
     counts = Counter(f.kind for f in rest)
     summary = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))

@@ -18,8 +18,10 @@ def verdict_rule_text(params: VerdictParams | None = None, width: int = 79) -> s
     from emergetui.analysis.emergence import VerdictParams
 
     p = params or VerdictParams()
+    from emergetui.analysis.resolution import BAND
+
     conf = f"{p.level:.0%}"
-    band = f"{1 - 2 * p.alpha:.0%}"
+    band_lo, band_hi, band_w = (f"{v:.0%}" for v in (BAND[0], BAND[1], BAND[1] - BAND[0]))
     items = [
         (
             "",
@@ -33,43 +35,67 @@ def verdict_rule_text(params: VerdictParams | None = None, width: int = 79) -> s
             "they are judged by the same rule but take no part in the mirage test.",
         ),
         (
-            "  flat:         ",
+            "  flat:           ",
             "no rung above chance: one-sided tests (exact binomial for pass/fail "
             f"metrics), Holm-corrected over the rungs at {p.alpha:g}. Without a chance "
             "level: no rung better than the smallest one (paired).",
         ),
         (
-            "  non-monotone: ",
+            "  does-not-scale: ",
+            "above chance, but the level does not move with size: neither a paired "
+            "Wald test that all rungs are equal nor the paired slope in log10 N finds a "
+            f"change (together at {p.alpha:g}); the evidence gives the change across the "
+            f"ladder with its {conf} interval.",
+        ),
+        (
+            "  non-monotone:   ",
             f"a later rung is worse than an earlier one by at least {p.fall_share:.0%} of "
             "the curve's range, the paired drop significant after Holm over all rung pairs. "
             "A rise that falls back is not emergence.",
         ),
         (
             "",
-            "Otherwise fit floor + (ceiling - floor) * sigmoid((log10 N - midpoint) / scale), "
-            "and a power law in N beside it, by generalised least squares (covariance from "
-            f"the shared bootstrap), and take the {band} likelihood-ratio range of the "
-            "10%-90% rise in rung gaps (the distance between the two rungs around the "
-            f"midpoint): each end is a one-sided test at {p.alpha:g}.",
+            "Same-size files (two quantisations, base and instruct) are never two rungs: "
+            "each curve keeps one file per size (the one scored on the most items), says "
+            "which, and the run warns. Otherwise fit floor + (ceiling - floor) * "
+            "sigmoid((log10 N - midpoint) / scale), and a power law in N beside it, by "
+            "generalised least squares (covariance from the shared bootstrap). A rung lies "
+            f"inside the rise when the fitted curve there is {band_lo}-{band_hi} of the way "
+            "from floor to ceiling. First, a non-decreasing curve must fit (parametric "
+            f"bootstrap of the best one, at {p.alpha:g}, on every ladder): else no shape "
+            "verdict (inconclusive), so a partial fall-back is never emergent. A misfit of "
+            "the logistic and power law that is still monotone widens every range by the "
+            "misfit ratio.",
         ),
         (
-            "  emergent:     ",
-            f"the whole range is at most {p.sharp_gaps:g} gaps and a plateau of at least "
-            f"{p.min_plateau} rungs before such a sharp rise fits the data: a plateau, then a "
-            "transition narrower than the ladder can resolve.",
+            "  emergent:       ",
+            "no rung inside the rise under any shape the data accept, at least "
+            f"{p.min_plateau} rungs before it and 1 after, and the plateau at chance (Wei "
+            "et al.: near random, then well above). Tested against the best shape with a "
+            "rung inside, by parametric bootstrap at that bound (one-sided, at "
+            f"{p.sharp_alpha:g}, so that its size at the bound stays under {p.alpha:g} on "
+            "every ladder). "
+            "The evidence names the size of a rung that would show the rise.",
         ),
         (
-            "  smooth:       ",
-            f"the whole range is above {p.sharp_gaps:g} gaps (the ladder sees the curve rise "
-            f"gradually), or the best fit is wider than {p.sharp_gaps:g} gaps and no "
-            f"{p.min_plateau}-rung plateau followed by a sharp rise fits (the only sharp "
-            "shapes left rise from the first rungs): gradual, and emergence is rejected.",
+            "  step:           ",
+            "the same sharp rise, but from a raised plateau: even its lowest rung is "
+            f"significantly more than {p.raised_share:.0%} of the jump above chance.",
         ),
         (
-            "  inconclusive: ",
-            f"fewer than {p.min_rungs} rungs, a range either side of {p.sharp_gaps:g} gaps "
-            f"that still admits a plateau and a sharp rise (width not resolved), or a sharp "
-            f"rise with fewer than {p.min_plateau} rungs before it.",
+            "  smooth:         ",
+            "at least 2 rungs inside the rise under every accepted shape (so removing one "
+            "rung cannot leave it unresolved), or, where the rise runs on beyond the "
+            f"ladder, no two neighbouring gaps carrying {band_w} of the part the ladder sees: "
+            f"the ladder resolves a gradual rise (likelihood-ratio test, one-sided {p.alpha:g}).",
+        ),
+        (
+            "  inconclusive:   ",
+            f"fewer than {p.min_rungs} rungs of distinct size; no monotone shape fits; or "
+            "neither claim holds: the evidence says which (a sharp rise and a rung inside "
+            "it both fit, or a rise over two gaps with one rung inside it, or fewer than "
+            f"{p.min_plateau} rungs before a sharp rise) and, when a gap decides it, the size "
+            "of the rung that would (a rung near 10^x params).",
         ),
         (
             "",
@@ -87,6 +113,8 @@ def verdict_rule_text(params: VerdictParams | None = None, width: int = 79) -> s
         ),
         (
             "",
+            "Benjamini-Hochberg across every claim of a run (emergent, step, smooth, "
+            "non-monotone, mirage, in-context gains) is shown beside the per-curve tests. "
             "Shown alongside, not used: BIG-bench breakthroughness and linearity "
             "(Srivastava et al. 2022, appendix B; a pure step has infinite "
             'breakthroughness, written "inf").',

@@ -57,11 +57,15 @@ def _solve(
     The constrained optimum of a convex quadratic over the triangle
     ``lo <= f <= c <= hi`` is the unconstrained one when feasible, else the
     clipped 1-D optimum on one of the edges ``f = lo``, ``c = hi``, ``f = c``.
+    ``y`` may hold several curves as columns (``(rungs, curves)``, the
+    parametric bootstrap's replicates); the results then have a column each.
     """
     saa, sab, sbb = (a * a).sum(1), (a * g).sum(1), (g * g).sum(1)
+    if y.ndim == 2:
+        saa, sab, sbb = saa[:, None], sab[:, None], sbb[:, None]
     ya = a @ y
     yb = g @ y
-    syy = float(y @ y)
+    syy = (y * y).sum(0)
 
     def chi2(f: np.ndarray, c: np.ndarray) -> np.ndarray:
         return syy - 2.0 * (f * ya + c * yb) + f * f * saa + 2.0 * f * c * sab + c * c * sbb
@@ -256,16 +260,18 @@ def fit_power_profile(
     """Generalised least squares of the power law at every exponent in :data:`ALPHAS`."""
     xa = np.asarray(x, dtype=float)
     t = _whitener(np.asarray(cov, dtype=float))
-    yw = t @ np.asarray(y, dtype=float)
+    yw = t @ np.asarray(y, dtype=float)  # (rungs,) or (rungs, curves)
     ones = t @ np.ones(xa.size)
     h = 10.0 ** (-ALPHAS[:, None] * (xa[None, :] - xa.min()))  # (alphas, rungs), 1 at x_min
     hw = -(h @ t.T)  # design column for b (model: c * 1 + b * (-h))
     s11 = float(ones @ ones)
     s12 = hw @ ones
     s22 = (hw * hw).sum(1)
-    y1 = float(ones @ yw)
+    if yw.ndim == 2:
+        s12, s22 = s12[:, None], s22[:, None]
+    y1 = ones @ yw
     y2 = hw @ yw
-    syy = float(yw @ yw)
+    syy = (yw * yw).sum(0)
 
     def chi2(c: np.ndarray, b: np.ndarray) -> np.ndarray:
         return syy - 2 * (c * y1 + b * y2) + c * c * s11 + 2 * c * b * s12 + b * b * s22
@@ -276,7 +282,7 @@ def fit_power_profile(
         b0 = (y2 * s11 - y1 * s12) / det
     ok = np.isfinite(c0) & (b0 >= 0) & (c0 <= hi)
     best = np.where(ok, chi2(np.nan_to_num(c0), np.nan_to_num(b0)), np.inf)
-    flat = np.full_like(best, min(y1 / s11, hi))
+    flat = np.broadcast_to(np.minimum(y1 / s11, hi), best.shape)
     best = np.minimum(best, chi2(flat, np.zeros_like(best)))
     if math.isfinite(hi):
         b = np.maximum((y2 - hi * s12) / s22, 0.0)

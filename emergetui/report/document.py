@@ -130,6 +130,7 @@ def document_from_records(
         doc.results.extend(corpus_results(analysis))
         doc.emergence = emergence_json(analysis)
         doc.findings = [f.to_dict() for f in findings(analysis, preferred)]
+        doc.claims = analysis.claims.to_dict() if analysis.claims is not None else None
         doc.icl = [r.to_dict() for r in analysis.icl]
         doc.mirage = [m.to_dict() for m in analysis.mirage]
         doc.forecast = [f.to_dict() for f in analysis.forecast]

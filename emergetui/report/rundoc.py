@@ -33,7 +33,7 @@ SHORT = {
     "token_edit_distance": "edit dist",
 }
 
-_ANALYSED = ("emergence", "findings", "icl", "mirage", "forecast", "warnings")
+_ANALYSED = ("emergence", "findings", "claims", "icl", "mirage", "forecast", "warnings")
 
 
 class DocumentError(EmergetuiError, ValueError):
@@ -62,6 +62,8 @@ class RunDocument:
     findings: list[dict[str, Any]] | None = None
     icl: list[dict[str, Any]] | None = None
     mirage: list[dict[str, Any]] | None = None
+    claims: dict[str, Any] | None = None
+    """Every claim of the run with Benjamini-Hochberg across them (:mod:`.analysis.claims`)."""
     forecast: list[dict[str, Any]] | None = None
     """Leave-the-top-out backtests of each headline curve (:mod:`emergetui.analysis.forecast`)."""
     warnings: list[str] | None = None
@@ -130,8 +132,16 @@ def verdict_lines(analysis: Analysis, preferred: Mapping[tuple[str, str], str] |
             text += "; other metrics: " + ", ".join(cont)
         lines.append(text)
         lines.append(f"    evidence: {head.get('reason', '')}")
+        if head.get("bh_survives") is not None:
+            fate = "survives" if head["bh_survives"] else "does not survive"
+            lines.append(
+                f"    across the run: p = {head['p_value']:.2g}, {fate} Benjamini-Hochberg"
+            )
         if head.get("mirage") and head["mirage"] != "n/a":
             lines.append(f"    mirage test: {head['mirage']} ({head.get('mirage_reason') or ''})")
             if head.get("mirage_mechanism"):
                 lines.append(f"    mechanism: {head['mirage_mechanism']}")
+    claims = analysis.claims.to_dict() if analysis.claims is not None else None
+    if lines and claims and claims.get("made"):
+        lines.append(claims["summary"])
     return lines

@@ -119,7 +119,13 @@ def test_analyze_prints_the_table_and_the_verdicts(tmp_path: Path, capsys) -> No
     path = tmp_path / "ok.jsonl"
     rows = []
     for _i, (label, params, p) in enumerate(
-        [("a", 10**7, 0.0), ("b", 10**8, 0.0), ("c", 10**9, 0.0), ("d", 10**10, 0.9)]
+        [
+            ("a", 10**7, 0.0),
+            ("b", 10**8, 0.0),
+            ("c", 10**9, 0.0),
+            ("d", 10**10, 0.9),
+            ("e", 10**11, 0.9),
+        ]
     ):
         for j in range(100):
             rows.append(

@@ -17,7 +17,7 @@ from emergetui.report import png, termplot, write_report
 @pytest.fixture(scope="module")
 def analysis() -> Analysis:
     rungs = ladder()
-    step = [bernoulli(p, 60) for p in [0.0, 0.0, 0.0, 0.0, 0.8, 0.9]]
+    step = [bernoulli(p, 60) for p in [0.0, 0.0, 0.0, 0.0, 0.9, 0.9]]
     rows = records(
         "gen",
         "shots=0",

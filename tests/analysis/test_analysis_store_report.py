@@ -35,7 +35,7 @@ def _store_with_run(path: Path) -> Store:
             n_items=50,
         ),
     )
-    rows = accuracy_rows("t", "shots=0", rungs, [0.25, 0.25, 0.9, 0.95], 50, n_choices=0)
+    rows = accuracy_rows("t", "shots=0", rungs, [0.25, 0.25, 0.95, 0.95], 50, n_choices=0)
     store.put_records([replace(r, run_id="run1") for r in rows])
     return store
 

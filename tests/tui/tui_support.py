@@ -57,7 +57,7 @@ def demo_values(rung_index: int, shots: int, n: int = DEMO_ITEMS) -> dict[str, l
     """Per-item metric values of one rung: a sharp exact-match jump over a smooth log-prob rise."""
     rng = random.Random(rung_index * 100 + shots)
     log_p = math.log10(DEMO_RUNGS[rung_index][1])
-    p_exact = 1 / (1 + math.exp(-(log_p - 8.85 + 0.15 * shots) * 9))
+    p_exact = 1 / (1 + math.exp(-(log_p - 8.85 + 0.15 * shots) * 40))
     out: dict[str, list[float]] = {m: [] for m in DEMO_METRICS}
     for _ in range(n):
         lp = -9.0 + 2.2 * (log_p - 7.8) + 0.3 * shots + rng.gauss(0, 0.8)

@@ -130,11 +130,11 @@ def _ability_line(analysis: Analysis, curve: Curve) -> Finding:
         )
         return Finding("step", text, task, setting)
     if label == "does-not-scale" and verdict is not None and verdict.constancy is not None:
-        lo, hi = verdict.constancy.change_ci
+        c_lo, c_hi = verdict.constancy.change_ci
         at_chance = f", chance {_value(curve, curve.chance)}" if curve.chance is not None else ""
         text = (
             f"{where}: {name} does not change with scale ({_values(curve)}{at_chance}; change "
-            f"across the ladder {verdict.constancy.change:+.2g} [{lo:+.2g}, {hi:+.2g}])."
+            f"across the ladder {verdict.constancy.change:+.2g} [{c_lo:+.2g}, {c_hi:+.2g}])."
         )
         return Finding("does-not-scale", text, task, setting)
     if label == "flat":

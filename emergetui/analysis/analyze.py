@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from emergetui.analysis.choice_level import choice_curves, option_tables
 from emergetui.analysis.corpus_curves import CorpusNote, build_corpus_curves
 from emergetui.analysis.curves import Curve, CurveKey, build_curves
 from emergetui.analysis.data import HEADLINE_ORDER, RungInfo
@@ -199,7 +200,17 @@ def analyze(
     scores = [score_curve(c, cfg) for c in curves]
     verdicts = {(s.task, s.setting, s.metric): s.verdict for s in scores}
     per_item = [c for c in curves if not c.corpus]
-    mirage = mirage_test(per_item, verdicts, cfg.verdict, answer_lengths(rows))
+    choice = choice_curves(rows, ordered, seed=seed, n_boot=cfg.n_boot, level=cfg.level)
+    mirage = mirage_test(
+        per_item,
+        verdicts,
+        cfg.verdict,
+        answer_lengths(rows),
+        choice,
+        option_tables(rows, ordered),
+        seed=seed,
+        n_boot=cfg.n_boot,
+    )
     losses = []
     for c in curves:
         result = loss_to_ability(c, verdicts[c.key].label, level=cfg.level)

@@ -26,24 +26,38 @@ For each task setting whose first nonlinear metric (in that order) is
   discrete metric hides;
 * otherwise its own verdict.
 
-When teacher-forced per-token metrics are stored (:data:`PER_TOKEN`), they
-alone decide the outcome and the others (token edit distance, which scores
-free generation where errors compound) are reported beside it; otherwise
-every linear metric decides.
+Which linear metrics are evidence depends on the discrete metric:
+
+* exact match (generation): the teacher-forced per-token metrics (:data:`PER_TOKEN`) decide
+  when stored; token edit distance scores free generation, where one wrong token puts the rest
+  of a greedy answer on another path, so it steps with exact match although nothing per token
+  did, and is reported beside them.
+* multiple-choice grade: only the choice-normalised quantities
+  (:mod:`emergetui.analysis.choice_level`: probability of the right option after the softmax
+  over the options, its log, the margin to the best wrong option, BIG-bench's Brier score)
+  are evidence. The raw log-likelihood of the right option rises with fluency for *every*
+  option, so it is reported beside them and never decides; of the four, the probability of
+  the right option is the one fluency cannot move at chance, so it decides whether the model
+  improves across the grade's plateau.
 
 Corpus statistics (BLEU, macro-F1, ...) are left out: they are not a
 per-item transform of the token probabilities, so they neither trigger nor
 witness the test (:func:`~emergetui.analysis.analyze.analyze` passes only
 per-item curves).
 
-Outcome: ``mirage`` (some smooth, none jumps), ``survives`` (some jump, none
-smooth), ``mixed``, ``inconclusive``, or ``n/a``. The mechanism is shown
-next to it, beside the observed exact match: Schaeffer et al.'s prediction
-``a^L`` from the rung's per-token accuracy ``a`` (``token_accuracy``,
-teacher-forced argmax, the counterpart of greedy decoding) and the mean
-answer length ``L`` in tokens, i.e. exact match if every token were an
-independent draw; and mean ``prob_correct`` (``p_token^L`` per item), the
-exact match a sampler would get.
+The mechanism is tested, not only shown (:mod:`emergetui.analysis.mechanism`): the discrete
+curve predicted from the continuous one (``a^L`` and mean ``p^L`` for exact match; for the
+grade, the choice softmax's argmax under margins fitted linear in log size) against the
+observed one, with a paired-bootstrap p-value (:attr:`MirageResult.p_value`).
+
+Outcome: ``survives`` when the jump is real -- for the grade, the fitted smooth margins miss
+the observed grade (p < alpha and by at least :data:`MIN_MISS`); for exact match, the
+per-token metrics jump where it jumps and none rises smoothly. ``mirage`` when the deciding
+continuous metric rises smoothly (or significantly across the plateau), none jumps, and the
+prediction from it is not rejected. ``mixed`` (exact match: some jump, some smooth),
+``inconclusive`` (none of these), or ``n/a``. Beside it, as before, exact match observed and
+predicted from ``a^L`` (``token_accuracy``, teacher-forced argmax, the counterpart of greedy
+decoding) and mean ``prob_correct`` (``p_token^L`` per item, the exact match of a sampler).
 """
 
 from __future__ import annotations
@@ -56,8 +70,10 @@ from typing import Any
 import numpy as np
 
 from emergetui.analysis.bootstrap import holm
+from emergetui.analysis.choice_level import CHOICE_METRICS, MARGIN_OF, OptionTable
 from emergetui.analysis.curves import Curve, CurveKey
-from emergetui.analysis.emergence import Verdict, VerdictParams
+from emergetui.analysis.emergence import Verdict, VerdictParams, verdict
+from emergetui.analysis.mechanism import MechanismFit, generation_mechanism, mc_mechanism
 
 OUTCOMES = ("survives", "mirage", "mixed", "inconclusive", "n/a")
 #: Nonlinear metrics, in the order the test looks for an emergent one.
@@ -70,13 +86,24 @@ NONLINEAR: tuple[str, ...] = (
 #: The continuous metric that is itself p^L: the mechanism's prediction of exact match.
 PREDICTOR = "prob_correct"
 #: Teacher-forced per-token metrics: each answer token scored given the right ones before it,
-#: so they measure the per-token ability itself. They decide the test when stored; a linear
-#: metric of free generation (token edit distance) is reported beside them, because in greedy
-#: decoding one wrong token can put the rest of the answer on another path (errors compound),
-#: which makes it step with exact match although nothing per token did.
+#: so they measure the per-token ability itself. They decide the test for exact match.
 PER_TOKEN = ("logprob_correct_mean", "logprob_correct", "token_accuracy")
 #: The per-token accuracy whose L-th power is Schaeffer et al.'s prediction of exact match.
 ACCURACY = "token_accuracy"
+#: The multiple-choice grades (their witnesses are the choice-level quantities).
+GRADES = tuple(MARGIN_OF)
+#: Witnesses of a grade: the choice-normalised quantities, stored Brier score included.
+CHOICE_WITNESSES = (*CHOICE_METRICS, "brier_sum")
+#: The choice-level quantity fluency cannot move at chance: it decides "improves across the
+#: plateau" for a grade (the Brier score decides when the raw material is not stored).
+CHOICE_DECIDES = ("choice_prob_correct", "brier_sum")
+#: A rejected mechanism counts only when the prediction misses the observed grade by this much
+#: at some rung: with thousands of items any misfit of the straight-line margins is
+#: "significant", and a 1-point miss does not make a jump.
+MIN_MISS = 0.05
+#: For exact match the predictions are approximations (tokens independent; ``a^L`` from the
+#: mean accuracy and length ignores how items differ), so only a miss this large counts.
+GEN_MIN_MISS = 0.1
 
 
 def is_nonlinear(curve: Curve) -> bool:
@@ -102,12 +129,22 @@ class MirageResult:
     #: ``a^L`` per rung from the per-token accuracy, and the ``L`` used (mean answer tokens)
     predicted_accuracy: list[float] | None = None
     answer_tokens: float | None = None
+    #: the tested mechanism: the discrete curve against its prediction from the continuous one
+    fit: MechanismFit | None = None
+    #: per-rung means of the choice-level quantities (they are not stored curves)
+    choice: dict[str, list[float]] = field(default_factory=dict)
+
+    @property
+    def p_value(self) -> float | None:
+        """The mechanism fit's p-value (small: the continuous quantity, transformed, does not
+        explain the discrete curve, i.e. evidence that the jump survives); ``None`` untested."""
+        return self.fit.p_value if self.fit is not None else None
 
     @property
     def mechanism(self) -> str | None:
-        """One line: observed exact match beside its predictions from the per-token numbers."""
+        """One line: the discrete curve beside its predictions from the continuous numbers."""
         if self.observed is None or self.predicted is None or not self.rungs:
-            return None
+            return self.fit.line() if self.fit is not None else None
         obs = " ".join(f"{v:.2f}" for v in self.observed)
         pred = " ".join(f"{v:.2f}" for v in self.predicted)
         acc = ""
@@ -117,9 +154,12 @@ class MirageResult:
                 f"; predicted from per-token accuracy (a^L, L = {self.answer_tokens:.3g} tokens) "
                 f"{values}"
             )
+        fit = ""
+        if self.fit is not None:
+            fit = f"; best fit {self.fit.what}: p = {self.fit.p_value:.3g}"
         return (
             f"{self.discrete_metric} observed {obs}{acc}; predicted from per-token probability "
-            f"(mean p_token^L = {PREDICTOR}) {pred}"
+            f"(mean p_token^L = {PREDICTOR}) {pred}{fit}"
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -132,6 +172,9 @@ class MirageResult:
             "jump": list(self.jump) if self.jump else None,
             "continuous": dict(self.continuous),
             "early_gain": {k: list(v) for k, v in self.early_gain.items()},
+            "p_value": self.p_value,
+            "fit": self.fit.to_dict() if self.fit is not None else None,
+            "choice": {k: list(v) for k, v in self.choice.items()},
             "mechanism": {
                 "rungs": self.rungs,
                 "observed": self.observed,
@@ -140,7 +183,7 @@ class MirageResult:
                 "answer_tokens": self.answer_tokens,
                 "line": self.mechanism,
             }
-            if self.observed is not None
+            if self.observed is not None or self.fit is not None
             else None,
         }
 
@@ -191,25 +234,132 @@ def _mechanism(
     return out
 
 
+@dataclass
+class _Witnesses:
+    """How each linear metric behaved across the discrete metric's plateau and jump."""
+
+    labels: dict[str, str]
+    rises: set[str]
+    gains: dict[str, list[float]]
+
+
+def _classify(
+    linear: Sequence[Curve],
+    verdicts: Mapping[CurveKey, Verdict],
+    plateau: tuple[str, str],
+    x_jump: tuple[float, float],
+    p: VerdictParams,
+) -> _Witnesses:
+    gains = {c.metric: _early_gain(c, *plateau) for c in linear}
+    tested = [m for m, g in gains.items() if g is not None]
+    rejected = holm(np.array([gains[m][1] for m in tested]), p.alpha) if tested else []
+    rises = {m for m, r in zip(tested, rejected, strict=True) if r}
+    labels: dict[str, str] = {}
+    for c in linear:
+        v = verdicts[c.key]
+        if v.label == "emergent" or _sharp_at(v, x_jump, p.sharp_gaps):
+            labels[c.metric] = "jumps"
+        elif v.label == "smooth" or (c.metric in rises and v.label != "non-monotone"):
+            labels[c.metric] = "smooth"
+        else:
+            labels[c.metric] = v.label
+    kept = {m: [g[0], g[1]] for m, g in gains.items() if g is not None}
+    return _Witnesses(labels, rises, kept)
+
+
+def _rejects(fit: MechanismFit | None, alpha: float, miss: float = MIN_MISS) -> bool:
+    return fit is not None and fit.p_value < alpha and fit.max_miss >= miss
+
+
+def _grade_outcome(
+    where: str, w: _Witnesses, fit: MechanismFit | None, alpha: float, raw: bool
+) -> tuple[str, str]:
+    """Outcome for a multiple-choice grade: the fitted mechanism decides a jump, the
+    probability of the right option (else Brier) decides smooth progress."""
+    decider = next((m for m in CHOICE_DECIDES if m in w.labels), None)
+    how = w.labels.get(decider or "", "")
+    test = f"; {fit.line()}" if fit is not None else ""
+    beside = ", ".join(f"{m} {w.labels[m]}" for m in w.labels if m != decider)
+    beside = f"; beside it: {beside}" if beside else ""
+    beside += (
+        "; the right option's raw log-likelihood is not evidence (fluency raises every option)"
+        if raw
+        else ""
+    )
+    if _rejects(fit, alpha):
+        return "survives", (
+            f"{where}; margins rising smoothly with log size do not predict it{test}{beside}"
+        )
+    early = decider in w.rises
+    if fit is None and how == "jumps" and not early:
+        return "survives", f"{where}; {decider} jumps there too{beside}"
+    if early or how == "smooth":
+        gain = " already across the plateau" if early else ""
+        holds = " and the grade is what the smooth margins predict" if fit is not None else ""
+        return "mirage", f"{where}; {decider} rises{gain}{holds}{test}{beside}"
+    return "inconclusive", (
+        f"{where}; {decider or 'no choice-level metric'} {how or 'missing'}, and the "
+        f"mechanism is not rejected{test}{beside}"
+    )
+
+
+def _generation_outcome(
+    where: str, w: _Witnesses, witnesses: list[str], fit: MechanismFit | None, alpha: float
+) -> tuple[str, str]:
+    jumps = [m for m in witnesses if w.labels[m] == "jumps"]
+    smooth = [m for m in witnesses if w.labels[m] == "smooth"]
+    aside = [f"{m} {w.labels[m]}" for m in w.labels if m not in witnesses]
+    note = (
+        f"; free generation: {', '.join(aside)} (a wrong token can derail the rest)"
+        if aside
+        else ""
+    )
+    test = f"; {fit.line()}" if fit is not None else ""
+    early = [m for m in smooth if m in w.rises]
+    if jumps and not smooth:
+        return "survives", f"{where}; {', '.join(jumps)} jump there too{note}"
+    if smooth and not jumps:
+        gain = f" ({', '.join(early)} already improve across the plateau)" if early else ""
+        if _rejects(fit, alpha, GEN_MIN_MISS):
+            return "inconclusive", (
+                f"{where}; {', '.join(smooth)} rise smoothly{gain} but do not predict it{test}"
+                f"{note}"
+            )
+        return "mirage", f"{where}; {', '.join(smooth)} rise smoothly{gain}{test}{note}"
+    if jumps and smooth:
+        return "mixed", f"{where}; {', '.join(jumps)} jump, {', '.join(smooth)} smooth{note}"
+    return "inconclusive", f"{where}; linear metrics neither smooth nor jumping{note}"
+
+
 def mirage_test(
     curves: Sequence[Curve],
     verdicts: Mapping[CurveKey, Verdict],
     params: VerdictParams | None = None,
     answer_tokens: Mapping[tuple[str, str], float] | None = None,
+    choice: Sequence[Curve] = (),
+    options: Mapping[tuple[str, str], OptionTable] | None = None,
+    *,
+    seed: int = 0,
+    n_boot: int = 1000,
 ) -> list[MirageResult]:
     """One :class:`MirageResult` per task setting found in ``curves``; ``answer_tokens``
-    (mean tokens of the scored answer per task setting) gives the mechanism its ``L``."""
+    (mean tokens of the scored answer per task setting) gives the mechanism its ``L``;
+    ``choice`` holds the choice-level curves (:func:`~emergetui.analysis.choice_level.
+    choice_curves`), judged here by the same rule as the stored ones; ``options`` the
+    options' log-likelihoods per task setting, which the grade's mechanism test fits."""
     p = params or VerdictParams()
     groups: dict[tuple[str, str], list[Curve]] = defaultdict(list)
     for curve in curves:
         groups[(curve.task, curve.setting)].append(curve)
+    extra: dict[tuple[str, str], list[Curve]] = defaultdict(list)
+    for curve in choice:
+        extra[(curve.task, curve.setting)].append(curve)
     results: list[MirageResult] = []
     for (task, setting), group in sorted(groups.items()):
         by_metric = {c.metric: c for c in group}
         names = [m for m in NONLINEAR if m in by_metric]
         names += sorted(c.metric for c in group if is_nonlinear(c) and c.metric not in names)
         emergent = [m for m in names if verdicts[by_metric[m].key].label == "emergent"]
-        linear = sorted((c for c in group if not is_nonlinear(c)), key=lambda c: c.metric)
         if not emergent:
             why = "no nonlinear metric is emergent" if names else "no nonlinear metric stored"
             results.append(MirageResult(task, setting, "n/a", why))
@@ -219,54 +369,48 @@ def mirage_test(
         assert t is not None  # emergent verdicts always carry their transition
         pair = (dcurve.points[t.lower].rung, dcurve.points[t.upper].rung)
         plateau = (dcurve.points[0].rung, dcurve.points[max(t.plateau, p.min_plateau) - 1].rung)
-        mech = _mechanism(dcurve, by_metric, (answer_tokens or {}).get((task, setting)))
-        extra: dict[str, Any] = mech or {}
-        if not linear:
-            results.append(
-                MirageResult(
-                    task, setting, "n/a", "no linear metric stored", dcurve.metric, pair, **extra
-                )
-            )
-            continue
-        gains = {c.metric: _early_gain(c, *plateau) for c in linear}
-        tested = [m for m, g in gains.items() if g is not None]
-        rejected = holm(np.array([gains[m][1] for m in tested]), p.alpha) if tested else []
-        rises = {m for m, r in zip(tested, rejected, strict=True) if r}
-        labels: dict[str, str] = {}
-        x_jump = (dcurve.log_params[t.lower], dcurve.log_params[t.upper])
-        for c in linear:
-            v = verdicts[c.key]
-            if v.label == "emergent" or _sharp_at(v, x_jump, p.sharp_gaps):
-                labels[c.metric] = "jumps"
-            elif v.label == "smooth" or (c.metric in rises and v.label != "non-monotone"):
-                labels[c.metric] = "smooth"
-            else:
-                labels[c.metric] = v.label
-        witnesses = [m for m in labels if m in PER_TOKEN] or list(labels)
-        jumps = [m for m in witnesses if labels[m] == "jumps"]
-        smooth = [m for m in witnesses if labels[m] == "smooth"]
         where = (
             f"{dcurve.metric} jumps {pair[0]}->{pair[1]} after a plateau {plateau[0]}..{plateau[1]}"
         )
-        aside = [f"{m} {labels[m]}" for m in labels if m not in witnesses]
-        note = (
-            f"; free generation: {', '.join(aside)} (a wrong token can derail the rest)"
-            if aside
-            else ""
-        )
-        early = [m for m in smooth if m in rises]
-        if jumps and not smooth:
-            outcome, reason = "survives", f"{where}; {', '.join(jumps)} jump there too{note}"
-        elif smooth and not jumps:
-            gain = f" ({', '.join(early)} already improve across the plateau)" if early else ""
-            outcome, reason = "mirage", f"{where}; {', '.join(smooth)} rise smoothly{gain}{note}"
-        elif jumps and smooth:
-            outcome = "mixed"
-            reason = f"{where}; {', '.join(jumps)} jump, {', '.join(smooth)} smooth{note}"
+        x_jump = (dcurve.log_params[t.lower], dcurve.log_params[t.upper])
+        grade = dcurve.metric in GRADES
+        own = {c.metric: c for c in extra.get((task, setting), [])}
+        if grade:
+            linear = [own[m] for m in CHOICE_METRICS if m in own]
+            linear += [by_metric[m] for m in CHOICE_WITNESSES if m in by_metric]
+            judged = dict(verdicts) | {c.key: verdict(c, p) for c in own.values()}
         else:
-            outcome = "inconclusive"
-            reason = f"{where}; linear metrics neither smooth nor jumping{note}"
-        early_gain = {m: [gains[m][0], gains[m][1]] for m in tested if gains[m] is not None}
+            linear = sorted((c for c in group if not is_nonlinear(c)), key=lambda c: c.metric)
+            judged = dict(verdicts)
+        mech = _mechanism(dcurve, by_metric, (answer_tokens or {}).get((task, setting)))
+        info: dict[str, Any] = mech or {}
+        info["choice"] = {m: [q.mean for q in c.points] for m, c in own.items()}
+        if not linear:
+            why = (
+                "no choice-normalised linear metric stored (raw option log-likelihoods rise with "
+                "fluency for every option and are not evidence)"
+                if grade
+                else "no linear metric stored"
+            )
+            results.append(MirageResult(task, setting, "n/a", why, dcurve.metric, pair, **info))
+            continue
+        w = _classify(linear, judged, plateau, x_jump, p)
+        if grade:
+            table = (options or {}).get((task, setting))
+            norm = dcurve.metric == "mc_grade_norm"
+            fit = mc_mechanism(table, norm, seed=seed, n_boot=n_boot) if table else None
+            outcome, reason = _grade_outcome(where, w, fit, p.alpha, PER_TOKEN[1] in by_metric)
+        else:
+            fit = generation_mechanism(
+                dcurve,
+                by_metric.get(ACCURACY),
+                by_metric.get(PREDICTOR),
+                (answer_tokens or {}).get((task, setting)),
+                seed=seed,
+                n_boot=n_boot,
+            )
+            witnesses = [m for m in w.labels if m in PER_TOKEN] or list(w.labels)
+            outcome, reason = _generation_outcome(where, w, witnesses, fit, p.alpha)
         results.append(
             MirageResult(
                 task,
@@ -275,9 +419,10 @@ def mirage_test(
                 reason,
                 dcurve.metric,
                 pair,
-                labels,
-                early_gain,
-                **extra,
+                w.labels,
+                w.gains,
+                fit=fit,
+                **info,
             )
         )
     return results

@@ -12,10 +12,10 @@ curve instead, a hinge in the loss:
 (``c`` the plateau, ``eta`` the onset, ``s`` the rise per nat), fitted by generalised least
 squares to the rung means with their covariance from the shared item bootstrap (so rungs
 are paired). Only the rungs up to the first that has made 80% of the rise (in falling loss)
-take part: what the ability does as it saturates says nothing about where it left chance. The interval is the set
-of onsets the data do not reject: ``eta`` with ``GLS(eta) - GLS(best) <= chi2_1(level)``
-(inflated by the residual misfit when the hinge fits worse than the rungs' noise), found by
-root-finding, so it is continuous and narrows as items are added without collapsing. When
+take part: what the ability does as it saturates says nothing about where it left chance.
+The interval is the set of onsets the data do not reject: ``eta`` with
+``GLS(eta) - GLS(best) <= chi2_1(level)`` (inflated by the residual misfit when the hinge
+fits worse than the rungs' noise), found by root-finding, so it is continuous and narrows as items are added without collapsing. When
 only one rung has left chance the onset lies anywhere in the gap before it, and the interval
 says so.
 """
@@ -27,7 +27,6 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import brentq, minimize_scalar
 from scipy.stats import chi2
-
 
 #: The fit stops at the first rung (in falling loss) that has made this share of the rise:
 #: the hinge is a straight rise, and what happens after the ability saturates is no part of

@@ -14,10 +14,10 @@ squares to the rung means with their covariance from the shared item bootstrap (
 are paired). Only the rungs up to the first that has made 80% of the rise (in falling loss)
 take part: what the ability does as it saturates says nothing about where it left chance.
 The interval is the set of onsets the data do not reject: ``eta`` with
-``GLS(eta) - GLS(best) <= chi2_1(level)`` (inflated by the residual misfit when the hinge
-fits worse than the rungs' noise), found by root-finding, so it is continuous and narrows as items are added without collapsing. When
-only one rung has left chance the onset lies anywhere in the gap before it, and the interval
-says so.
+``GLS(eta) - GLS(best) <= chi2_1(level)``, inflated by the residual misfit when the hinge
+fits worse than the rungs' noise. Its ends are found by root-finding, so it is continuous
+and narrows as items are added without collapsing. When only one rung has left chance the
+onset lies anywhere in the gap before it, and the interval says so.
 """
 
 from __future__ import annotations

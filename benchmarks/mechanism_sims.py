@@ -71,20 +71,26 @@ def mc_records(
     rng: np.random.Generator,
     rungs: Sequence[RungInfo],
     n: int,
-    advantage: np.ndarray,
+    advantage: np.ndarray | None,
     *,
     k_fluency: float,
+    correct_scale: np.ndarray | None = None,
+    per_token: tuple[float, float] = (1.5, 3.5),
     task: str = "mc",
     setting: str = "shots=0",
     n_choices: int = 4,
 ) -> list[ItemRecord]:
     """Multiple-choice rows. Each option has a few tokens and a per-token cost in nats at the
     smallest rung; every option's nats fall by ``k_fluency`` decades per decade of params
-    (fluency), and the right option gets ``advantage[i, r]`` nats on top (the ability)."""
+    (fluency); the right option's nats are multiplied by ``correct_scale[i, r]`` and it gets
+    ``advantage[i, r]`` nats on top (the ability). Option lengths differ, except that
+    ``per_token`` sets how much the per-token cost varies."""
     x = np.log10([r.params for r in rungs])
     tokens = rng.integers(2, 9, (n, n_choices))
-    nats = tokens * rng.uniform(1.5, 3.5, (n, n_choices))
-    noise = rng.normal(0.0, 0.3, (n, n_choices, len(rungs)))
+    nats = tokens * rng.uniform(per_token[0], per_token[1], (n, n_choices))
+    if advantage is None:
+        advantage = np.zeros((n, len(rungs)))
+    noise = rng.normal(0.0, 0.1, (n, n_choices, len(rungs)))  # on log nats
     out: list[ItemRecord] = []
     for i in range(n):
         item = Item(
@@ -95,7 +101,10 @@ def mc_records(
         )
         for r, rung in enumerate(rungs):
             scale = 10 ** (-k_fluency * (x[r] - x[0]))
-            sums = -nats[i] * scale + noise[i, :, r]
+            cost = nats[i] * scale
+            if correct_scale is not None:
+                cost[0] *= correct_scale[i, r]
+            sums = -cost * np.exp(noise[i, :, r])
             sums[0] += advantage[i, r]
             lps = [_split(float(min(s, -1e-3)), int(t), rng) for s, t in zip(sums, tokens[i])]
             raw = ItemRaw(choice_logprobs=lps, choice_tokens=[[1] * int(t) for t in tokens[i]])
@@ -154,25 +163,22 @@ def generation_records(
 def binary_records(
     rng: np.random.Generator,
     rungs: Sequence[RungInfo],
-    probs: np.ndarray,
+    probs: Sequence[float],
+    uniforms: np.ndarray,
     *,
     task: str,
     setting: str,
     shots: int = 0,
     chance: float = 0.25,
-    difficulty: np.ndarray | None = None,
-    uniforms: np.ndarray | None = None,
 ) -> list[ItemRecord]:
-    """Four-option rows whose grade at rung ``r`` is right with probability about
-    ``probs[r]`` (item difficulty shared by every rung and, when given, every setting: item
-    ``i`` knows the answer when ``u_i < sigma(logit q_r - z_i)``, else guesses)."""
-    n = difficulty.size if difficulty is not None else 0
-    z = difficulty if difficulty is not None else rng.normal(0.0, 1.0, 0)
-    u = uniforms if uniforms is not None else rng.random(n)
+    """Four-option rows right with probability ``probs[r]`` at rung ``r``: item ``i`` knows the
+    answer when ``uniforms[i] < q_r`` (nested across rungs: a bigger model keeps what a smaller
+    one knew), else guesses, so the rung mean is ``chance + (1 - chance) q_r`` in expectation."""
+    n = uniforms.size
     out: list[ItemRecord] = []
     for r, rung in enumerate(rungs):
-        q = float(np.clip((probs[r] - chance) / (1 - chance), 1e-6, 1 - 1e-6))
-        knows = u < _sig(math.log(q / (1 - q)) - z)
+        q = float(np.clip((probs[r] - chance) / (1 - chance), 0.0, 1.0))
+        knows = uniforms < q
         guess = rng.random(n) < chance
         for i in range(n):
             right = bool(knows[i] or guess[i])
@@ -187,3 +193,11 @@ def binary_records(
             raw = ItemRaw(choice_logprobs=lps, choice_tokens=[[1]] * 4)
             out.append(_record(rung.label, task, setting, item, raw))
     return out
+
+
+def correlated_uniforms(rng: np.random.Generator, z: np.ndarray, rho: float = 0.7) -> np.ndarray:
+    """Uniforms that share item difficulty ``z`` (correlation ``rho`` on the normal scale):
+    one draw per setting, so settings are paired over items without being identical."""
+    from scipy.stats import norm
+
+    return norm.cdf(rho * z + math.sqrt(1 - rho * rho) * rng.normal(0.0, 1.0, z.size))

@@ -20,12 +20,12 @@ rung by rung, with the paired item bootstrap (the same items at every rung):
   the exact match of a sampler). Both are predictions, not identities; the better-fitting
   one is tested.
 
-The statistic is ``T = R' S^-1 R`` with ``R`` the observed-minus-predicted curve and ``S`` its
-bootstrap covariance (the fit redone on every replicate); the p-value is the share of
-replicates with ``(R_b - R)' S^-1 (R_b - R) >= T``. A small p says the continuous quantity,
-transformed, does not explain the discrete curve. ``max_miss`` (the largest
-observed-minus-predicted gap) says by how much, so a huge item count does not turn a
-negligible misfit into a verdict.
+The statistic is ``T = R' S^-1 R`` with ``R`` the observed-minus-predicted curve and ``S``
+its paired item-bootstrap covariance across rungs (floored at the binomial variance under
+the prediction); the p-value is its chi-square tail with one degree of freedom per rung. A
+small p says the continuous quantity, transformed, does not explain the discrete curve.
+``max_miss`` (the largest observed-minus-predicted gap) says by how much, so a huge item
+count does not turn a negligible misfit into a verdict.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy.stats import chi2
 
 from emergetui.analysis.bootstrap import item_weights, rng_for
 from emergetui.analysis.choice_level import OptionTable
@@ -105,22 +106,34 @@ def item_matrix(*curves: Curve) -> tuple[list[str], np.ndarray, list[np.ndarray]
     return labels, x, mats
 
 
-def _p_value(resid: np.ndarray, boot: np.ndarray) -> float:
-    """Bootstrap test of ``resid == 0``: ``T = R' S^-1 R`` against the centred replicates."""
+def _p_value(resid: np.ndarray, boot: np.ndarray, floor: np.ndarray) -> float:
+    """Test of ``resid == 0``: ``T = R' S^-1 R`` with ``S`` the bootstrap covariance, against
+    chi-square with one degree of freedom per rung.
+
+    ``floor`` is each rung's variance under the prediction (a pass/fail mean of ``n`` items
+    at the predicted rate): a rung where every replicate sits at 0 has no bootstrap variance,
+    yet 0 of 100 against a predicted 2% is no evidence of a misfit (``e^-2``)."""
     ok = boot[np.all(np.isfinite(boot), axis=1)]
     if ok.shape[0] < 10:
         return float("nan")
     cov = np.atleast_2d(np.cov(ok, rowvar=False))
     diag = np.diag(cov)
-    # a rung where observed and predicted sit at 0 (or 1) in every replicate has no
-    # variance: a small floor keeps it from dominating, a ridge keeps S invertible
-    floor = max(float(np.mean(diag)), 1e-12)
-    cov = cov + np.diag(0.05 * diag + 1e-3 * floor)
-    inv = np.linalg.pinv(cov)
-    t_obs = float(resid @ inv @ resid)
-    centred = ok - resid
-    t_boot = np.einsum("bi,ij,bj->b", centred, inv, centred)
-    return float((1 + np.sum(t_boot >= t_obs)) / (t_boot.size + 1))
+    cov = cov + np.diag(np.maximum(floor - diag, 0.0) + 0.02 * np.maximum(diag, floor) + 1e-12)
+    t_obs = float(resid @ np.linalg.pinv(cov) @ resid)
+    # the replicates give S; the reference is chi-square (the bootstrap's own distribution of
+    # T has no spread at rungs where every replicate sits at 0, where the floor does)
+    return float(chi2.sf(t_obs, resid.size))
+
+
+def _floor(observed: np.ndarray, predicted: np.ndarray, n: int) -> np.ndarray:
+    """Binomial variance of a rung mean of ``n`` items at the larger of the two rates'
+    variances (Jeffreys-smoothed, so 0 and 1 keep some)."""
+
+    def var(p: np.ndarray) -> np.ndarray:
+        q = (np.clip(p, 0.0, 1.0) * n + 0.5) / (n + 1.0)
+        return q * (1.0 - q) / n
+
+    return np.maximum(var(observed), var(predicted))
 
 
 #: Residual draws per item, rung and option for the predicted argmax (fewer for big tables).
@@ -149,8 +162,10 @@ def mc_mechanism(
     nats = np.log(np.maximum(-table.sums, 1e-6))  # (n, r, k)
     slopes = np.einsum("irk,r->ik", nats, xc) / (xc @ xc)
     fitted = nats.mean(axis=1, keepdims=True) + slopes[:, None, :] * xc[None, :, None]
-    # two parameters per option line: the residuals keep r - 2 of r degrees of freedom
-    pool = ((nats - fitted) * np.sqrt(r / (r - 2.0))).ravel()
+    # the fitted line already carries its own error (variance sigma^2 h_r at a rung of
+    # leverage h_r), and a residual at that rung has variance sigma^2 (1 - h_r): a fitted value
+    # plus a residual redrawn from the same rung has the observed noise, neither more nor less
+    pools = [(nats[:, j, :] - fitted[:, j, :]).ravel() for j in range(r)]
     scale = table.chars[:, None, :] if norm else np.ones((n, 1, k))
     observed_pick = np.argmax(table.sums / scale, axis=2)  # (n, r)
     g = np.take_along_axis(table.right, observed_pick, axis=1).astype(float)
@@ -158,7 +173,7 @@ def mc_mechanism(
     draws = max(8, min(DRAWS, _MAX_CELLS // max(n * r * k, 1)))
     right = np.zeros((n, r))
     for _ in range(draws):
-        e = rng.choice(pool, size=(n, r, k))
+        e = np.stack([rng.choice(pool, size=(n, k)) for pool in pools], axis=1)
         score = -np.exp(fitted + e) / scale
         pick = np.argmax(score, axis=2)
         right += np.take_along_axis(table.right, pick, axis=1)
@@ -173,7 +188,7 @@ def mc_mechanism(
         rungs=list(table.rungs),
         observed=[float(v) for v in obs],
         predicted=[float(v) for v in pred],
-        p_value=_p_value(resid, boot),
+        p_value=_p_value(resid, boot, _floor(obs, pred, n)),
         max_miss=float(np.max(np.abs(resid))),
         n_items=n,
     )
@@ -215,7 +230,7 @@ def generation_mechanism(
                 rungs=labels,
                 observed=[float(v) for v in obs],
                 predicted=[float(v) for v in pred],
-                p_value=_p_value(resid, boot),
+                p_value=_p_value(resid, boot, _floor(obs, pred, n)),
                 max_miss=float(np.max(np.abs(resid))),
                 n_items=n,
             )

@@ -85,9 +85,12 @@ NONLINEAR: tuple[str, ...] = (
 )
 #: The continuous metric that is itself p^L: the mechanism's prediction of exact match.
 PREDICTOR = "prob_correct"
-#: Teacher-forced per-token metrics: each answer token scored given the right ones before it,
-#: so they measure the per-token ability itself. They decide the test for exact match.
-PER_TOKEN = ("logprob_correct_mean", "logprob_correct", "token_accuracy")
+#: Teacher-forced per-token log-likelihoods: each answer token scored given the right ones
+#: before it, so they measure the per-token ability itself, linearly. They decide the test for
+#: exact match. Per-token accuracy (an argmax per token, itself a threshold on the token's
+#: probability, so it can turn over as sharply as exact match when the loss falls fast) is
+#: the mechanism's ``a`` and reported beside them.
+PER_TOKEN = ("logprob_correct_mean", "logprob_correct")
 #: The per-token accuracy whose L-th power is Schaeffer et al.'s prediction of exact match.
 ACCURACY = "token_accuracy"
 #: The multiple-choice grades (their witnesses are the choice-level quantities).
@@ -308,12 +311,10 @@ def _generation_outcome(
 ) -> tuple[str, str]:
     jumps = [m for m in witnesses if w.labels[m] == "jumps"]
     smooth = [m for m in witnesses if w.labels[m] == "smooth"]
-    aside = [f"{m} {w.labels[m]}" for m in w.labels if m not in witnesses]
-    note = (
-        f"; free generation: {', '.join(aside)} (a wrong token can derail the rest)"
-        if aside
-        else ""
-    )
+    free = [f"{m} {w.labels[m]}" for m in w.labels if m not in witnesses and m != ACCURACY]
+    note = f"; {ACCURACY} {w.labels[ACCURACY]}" if ACCURACY in w.labels and witnesses else ""
+    if free:
+        note += f"; free generation: {', '.join(free)} (a wrong token can derail the rest)"
     test = f"; {fit.line()}" if fit is not None else ""
     early = [m for m in smooth if m in w.rises]
     if jumps and not smooth:

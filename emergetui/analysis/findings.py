@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from emergetui.analysis.curves import Curve
 from emergetui.analysis.icl import IclResult, setting_family
 from emergetui.analysis.loss_ability import LossAbility
+from emergetui.analysis.mirage import GRADES
 
 if TYPE_CHECKING:
     from emergetui.analysis.analyze import Analysis
@@ -35,7 +36,13 @@ WORDS = {
     "logprob_correct_mean": "log-likelihood per token",
     "token_edit_distance": "edit distance",
     "token_accuracy": "per-token accuracy",
+    "choice_prob_correct": "P(right option among the options)",
+    "choice_logprob_correct": "log P(right option among the options)",
+    "choice_margin": "margin to the best wrong option",
+    "choice_margin_norm": "margin per character",
+    "brier_sum": "Brier score",
 }
+CHOICE_PROB = "choice_prob_correct"
 
 
 @dataclass(frozen=True)
@@ -89,14 +96,26 @@ def _ability_line(analysis: Analysis, curve: Curve) -> Finding:
         shown = analysis.curve(task, setting, mirage.discrete_metric) or curve
         lo, hi = mirage.jump
         smooth = [m for m, how in mirage.continuous.items() if how == "smooth"]
+        also = f"; {_word(curve.metric)} {_values(curve)}" if curve.metric != shown.metric else ""
+        sudden = (
+            f"{where}: {_word(shown.metric)} looks sudden ({_value(shown, _at(shown, lo))} -> "
+            f"{_value(shown, _at(shown, hi))} between {lo} and {hi}{also})"
+        )
+        if mirage.discrete_metric in GRADES:
+            probs = mirage.choice.get(CHOICE_PROB, [])
+            fit = f"; fit p = {mirage.p_value:.2g}" if mirage.p_value is not None else ""
+            text = (
+                f"{sudden}, but the probability of the right option among the options improves "
+                f"steadily ({', '.join(f'{100 * v:.2g}%' for v in probs)}) and the options' "
+                f"smooth log-likelihoods predict the grade{fit}: a mirage of the argmax."
+            )
+            return Finding("mirage", text, task, setting)
         quoted = next((m for m in CONTINUOUS_ORDER if m in smooth), smooth[0] if smooth else None)
         cont = analysis.curve(task, setting, quoted) if quoted else None
         rise = f"{_word(cont.metric)} {_values(cont)}" if cont is not None else ""
-        also = f"; {_word(curve.metric)} {_values(curve)}" if curve.metric != shown.metric else ""
         text = (
-            f"{where}: {_word(shown.metric)} looks sudden ({_value(shown, _at(shown, lo))} -> "
-            f"{_value(shown, _at(shown, hi))} between {lo} and {hi}{also}), but the per-token "
-            f"scores improve smoothly ({rise}): a mirage of the all-or-nothing metric."
+            f"{sudden}, but the per-token scores improve smoothly ({rise}): a mirage of the "
+            "all-or-nothing metric."
         )
         return Finding("mirage", text, task, setting)
     scores = analysis.scores_for(curve.key)
@@ -107,6 +126,14 @@ def _ability_line(analysis: Analysis, curve: Curve) -> Finding:
         jump = scores.verdict.jump
         a, b = _value(curve, _at(curve, jump.from_rung)), _value(curve, _at(curve, jump.to_rung))
         text = f"{where}: {name} jumps {a} -> {b} between {jump.from_rung} and {jump.to_rung}"
+        if mirage is not None and mirage.outcome == "survives" and mirage.fit is not None:
+            if mirage.discrete_metric in GRADES:
+                text += (
+                    f", more than the options' smooth log-likelihoods predict (fit p = "
+                    f"{mirage.fit.p_value:.2g}, largest miss {mirage.fit.max_miss:.2f}): a "
+                    "real threshold, not an artefact of the argmax."
+                )
+                return Finding("threshold", text, task, setting)
         if mirage is not None and mirage.outcome == "survives":
             jumps = [m for m, how in mirage.continuous.items() if how == "jumps"]
             text += (

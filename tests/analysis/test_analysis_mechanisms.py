@@ -58,6 +58,9 @@ def test_choice_level_emergence_under_a_fluency_trend_survives() -> None:
     assert "free generation" not in result.reason  # Brier is a choice-level quantity
     assert set(result.choice) >= {"choice_prob_correct", "choice_margin"}
     assert result.to_dict()["p_value"] == result.p_value
+    (line,) = [f.text for f in findings(a) if f.task == "mc"]
+    assert "more than the options' smooth log-likelihoods predict (fit p = " in line
+    assert line.endswith("a real threshold, not an artefact of the argmax.")
 
 
 def test_schaeffer_mirage_on_multiple_choice_is_a_mirage() -> None:
@@ -76,6 +79,11 @@ def test_schaeffer_mirage_on_multiple_choice_is_a_mirage() -> None:
     assert result.outcome == "mirage", result.reason
     assert result.p_value is not None and result.p_value > 0.05
     assert result.fit is not None and result.fit.max_miss < 0.1
+    (line,) = [f for f in findings(a) if f.task == "mc"]
+    assert (
+        line.kind == "mirage" and "probability of the right option among the options" in line.text
+    )
+    assert line.text.endswith("a mirage of the argmax.")
 
 
 def _icl_rows(gain: list[float], n: int, seed: int):

@@ -5,15 +5,9 @@ Language Models a Mirage?") show that *nonlinear or discontinuous* metrics
 manufacture jumps from smoothly improving per-token probabilities: if the
 per-token probability ``p`` of the right answer improves steadily with
 size, exact match on an ``L``-token answer is about ``p^L``, which sits at 0
-and then shoots up. So the test compares, on the very same stored outputs:
-
-* nonlinear metrics: exact match, multiple-choice grade (and its
-  length-normalised form), ``prob_correct`` = exp(sum of token log-probs)
-  = p^L (the same transform, so it is *not* a continuous witness);
-* linear ones: per-token (or summed) target log-likelihood, token edit
-  distance, Brier scores; any other continuous metric by default.
-
-For each task setting whose first nonlinear metric (in that order) is
+and then shoots up. So the test compares, on the very same stored outputs, the nonlinear
+metrics (exact match, multiple-choice grade, ``prob_correct`` = p^L) with
+linear ones. For each task setting whose first nonlinear metric is
 ``emergent``, every linear curve is classed:
 
 * ``jumps``: its own verdict is emergent, or its shape test finds a sharp
@@ -28,43 +22,38 @@ For each task setting whose first nonlinear metric (in that order) is
 
 Which linear metrics are evidence depends on the discrete metric:
 
-* exact match (generation): the teacher-forced per-token metrics (:data:`PER_TOKEN`) decide
-  when stored; token edit distance scores free generation, where one wrong token puts the rest
-  of a greedy answer on another path, so it steps with exact match although nothing per token
-  did, and is reported beside them.
+* exact match: the teacher-forced per-token log-likelihoods (:data:`PER_TOKEN`) decide.
+  Per-token accuracy (an argmax per token) and token edit distance (free generation, where
+  one wrong token puts the rest of a greedy answer on another path) can step with exact
+  match although nothing per token did, and are reported beside them.
 * multiple-choice grade: only the choice-normalised quantities
   (:mod:`emergetui.analysis.choice_level`: probability of the right option after the softmax
-  over the options, its log, the margin to the best wrong option, BIG-bench's Brier score)
-  are evidence. The raw log-likelihood of the right option rises with fluency for *every*
-  option, so it is reported beside them and never decides; of the four, the probability of
-  the right option is the one fluency cannot move at chance, so it decides whether the model
-  improves across the grade's plateau.
+  over the options, its log, the margin to the best wrong option, BIG-bench's Brier score).
+  The raw log-likelihood of the right option rises with fluency for *every* option, so it
+  never decides; of the four, the probability of the right option is the one fluency cannot
+  move at chance, so it decides whether the model improves across the grade's plateau.
 
-Corpus statistics (BLEU, macro-F1, ...) are left out: they are not a
-per-item transform of the token probabilities, so they neither trigger nor
-witness the test (:func:`~emergetui.analysis.analyze.analyze` passes only
-per-item curves).
+Corpus statistics (BLEU, macro-F1, ...) neither trigger nor witness the test (not a per-item
+transform of the token probabilities).
 
 The mechanism is tested, not only shown (:mod:`emergetui.analysis.mechanism`): the discrete
 curve predicted from the continuous one (``a^L`` and mean ``p^L`` for exact match; for the
-grade, the choice softmax's argmax under margins fitted linear in log size) against the
-observed one, with a paired-bootstrap p-value (:attr:`MirageResult.p_value`).
+grade, the argmax of the options' log-likelihoods fitted as power laws in size, item by
+item) against the observed one; its p-value is :attr:`MirageResult.p_value`.
 
-Outcome: ``survives`` when the jump is real -- for the grade, the fitted smooth margins miss
-the observed grade (p < alpha and by at least :data:`MIN_MISS`); for exact match, the
-per-token metrics jump where it jumps and none rises smoothly. ``mirage`` when the deciding
-continuous metric rises smoothly (or significantly across the plateau), none jumps, and the
-prediction from it is not rejected. ``mixed`` (exact match: some jump, some smooth),
-``inconclusive`` (none of these), or ``n/a``. Beside it, as before, exact match observed and
-predicted from ``a^L`` (``token_accuracy``, teacher-forced argmax, the counterpart of greedy
-decoding) and mean ``prob_correct`` (``p_token^L`` per item, the exact match of a sampler).
+Outcome: ``survives`` -- for the grade, the fitted smooth log-likelihoods miss the observed
+grade (p < alpha and by at least :data:`MIN_MISS`); for exact match, the per-token
+log-likelihoods jump where it jumps and none rises smoothly. ``mirage`` -- the deciding
+continuous metric rises smoothly or across the plateau, none jumps, and the prediction from
+it is not rejected. ``mixed`` (exact match: some jump, some smooth), ``inconclusive``, or
+``n/a``.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -74,6 +63,9 @@ from emergetui.analysis.choice_level import CHOICE_METRICS, MARGIN_OF, OptionTab
 from emergetui.analysis.curves import Curve, CurveKey
 from emergetui.analysis.emergence import Verdict, VerdictParams, verdict
 from emergetui.analysis.mechanism import MechanismFit, generation_mechanism, mc_mechanism
+from emergetui.analysis.mirage_result import ACCURACY, PREDICTOR, MirageResult, mechanism_lines
+
+__all__ = ["ACCURACY", "OUTCOMES", "PREDICTOR", "MirageResult", "is_nonlinear", "mirage_test"]
 
 OUTCOMES = ("survives", "mirage", "mixed", "inconclusive", "n/a")
 #: Nonlinear metrics, in the order the test looks for an emergent one.
@@ -83,16 +75,12 @@ NONLINEAR: tuple[str, ...] = (
     "mc_grade_norm",
     "prob_correct",
 )
-#: The continuous metric that is itself p^L: the mechanism's prediction of exact match.
-PREDICTOR = "prob_correct"
 #: Teacher-forced per-token log-likelihoods: each answer token scored given the right ones
 #: before it, so they measure the per-token ability itself, linearly. They decide the test for
 #: exact match. Per-token accuracy (an argmax per token, itself a threshold on the token's
 #: probability, so it can turn over as sharply as exact match when the loss falls fast) is
 #: the mechanism's ``a`` and reported beside them.
 PER_TOKEN = ("logprob_correct_mean", "logprob_correct")
-#: The per-token accuracy whose L-th power is Schaeffer et al.'s prediction of exact match.
-ACCURACY = "token_accuracy"
 #: The multiple-choice grades (their witnesses are the choice-level quantities).
 GRADES = tuple(MARGIN_OF)
 #: Witnesses of a grade: the choice-normalised quantities, stored Brier score included.
@@ -112,83 +100,6 @@ GEN_MIN_MISS = 0.1
 def is_nonlinear(curve: Curve) -> bool:
     """Discrete metrics and p^L are nonlinear; everything else counts as linear."""
     return curve.discrete or curve.metric in NONLINEAR
-
-
-@dataclass
-class MirageResult:
-    """The outcome for one task setting and how each linear metric behaved."""
-
-    task: str
-    setting: str
-    outcome: str
-    reason: str
-    discrete_metric: str | None = None
-    jump: tuple[str, str] | None = None
-    continuous: dict[str, str] = field(default_factory=dict)
-    early_gain: dict[str, list[float]] = field(default_factory=dict)
-    observed: list[float] | None = None
-    predicted: list[float] | None = None
-    rungs: list[str] | None = None
-    #: ``a^L`` per rung from the per-token accuracy, and the ``L`` used (mean answer tokens)
-    predicted_accuracy: list[float] | None = None
-    answer_tokens: float | None = None
-    #: the tested mechanism: the discrete curve against its prediction from the continuous one
-    fit: MechanismFit | None = None
-    #: per-rung means of the choice-level quantities (they are not stored curves)
-    choice: dict[str, list[float]] = field(default_factory=dict)
-
-    @property
-    def p_value(self) -> float | None:
-        """The mechanism fit's p-value (small: the continuous quantity, transformed, does not
-        explain the discrete curve, i.e. evidence that the jump survives); ``None`` untested."""
-        return self.fit.p_value if self.fit is not None else None
-
-    @property
-    def mechanism(self) -> str | None:
-        """One line: the discrete curve beside its predictions from the continuous numbers."""
-        if self.observed is None or self.predicted is None or not self.rungs:
-            return self.fit.line() if self.fit is not None else None
-        obs = " ".join(f"{v:.2f}" for v in self.observed)
-        pred = " ".join(f"{v:.2f}" for v in self.predicted)
-        acc = ""
-        if self.predicted_accuracy is not None and self.answer_tokens is not None:
-            values = " ".join(f"{v:.2f}" for v in self.predicted_accuracy)
-            acc = (
-                f"; predicted from per-token accuracy (a^L, L = {self.answer_tokens:.3g} tokens) "
-                f"{values}"
-            )
-        fit = ""
-        if self.fit is not None:
-            fit = f"; best fit {self.fit.what}: p = {self.fit.p_value:.3g}"
-        return (
-            f"{self.discrete_metric} observed {obs}{acc}; predicted from per-token probability "
-            f"(mean p_token^L = {PREDICTOR}) {pred}{fit}"
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "task": self.task,
-            "setting": self.setting,
-            "outcome": self.outcome,
-            "reason": self.reason,
-            "discrete_metric": self.discrete_metric,
-            "jump": list(self.jump) if self.jump else None,
-            "continuous": dict(self.continuous),
-            "early_gain": {k: list(v) for k, v in self.early_gain.items()},
-            "p_value": self.p_value,
-            "fit": self.fit.to_dict() if self.fit is not None else None,
-            "choice": {k: list(v) for k, v in self.choice.items()},
-            "mechanism": {
-                "rungs": self.rungs,
-                "observed": self.observed,
-                "predicted": self.predicted,
-                "predicted_accuracy": self.predicted_accuracy,
-                "answer_tokens": self.answer_tokens,
-                "line": self.mechanism,
-            }
-            if self.observed is not None or self.fit is not None
-            else None,
-        }
 
 
 def _early_gain(curve: Curve, first: str, last: str) -> tuple[float, float, float] | None:
@@ -213,28 +124,6 @@ def _sharp_at(v: Verdict, x_jump: tuple[float, float], sharp_gaps: float) -> boo
     if v.label == "non-monotone" or t is None or t.gaps_ci[1] > sharp_gaps:
         return False
     return t.midpoint_ci[0] <= x_jump[1] and t.midpoint_ci[1] >= x_jump[0]
-
-
-def _mechanism(
-    dcurve: Curve, by_metric: Mapping[str, Curve], answer_tokens: float | None
-) -> dict[str, Any] | None:
-    pred = by_metric.get(PREDICTOR)
-    if dcurve.metric != "exact_match" or pred is None:
-        return None
-    at = {p.rung: p.mean for p in pred.points}
-    rungs = [p.rung for p in dcurve.points if p.rung in at]
-    out: dict[str, Any] = {
-        "rungs": rungs,
-        "observed": [p.mean for p in dcurve.points if p.rung in at],
-        "predicted": [at[r] for r in rungs],
-    }
-    acc = by_metric.get(ACCURACY)
-    if acc is not None and answer_tokens:
-        a = {p.rung: p.mean for p in acc.points}
-        if all(r in a for r in rungs):
-            out["predicted_accuracy"] = [a[r] ** answer_tokens for r in rungs]
-            out["answer_tokens"] = answer_tokens
-    return out
 
 
 @dataclass
@@ -383,7 +272,7 @@ def mirage_test(
         else:
             linear = sorted((c for c in group if not is_nonlinear(c)), key=lambda c: c.metric)
             judged = dict(verdicts)
-        mech = _mechanism(dcurve, by_metric, (answer_tokens or {}).get((task, setting)))
+        mech = mechanism_lines(dcurve, by_metric, (answer_tokens or {}).get((task, setting)))
         info: dict[str, Any] = mech or {}
         info["choice"] = {m: [q.mean for q in c.points] for m, c in own.items()}
         if not linear:

@@ -4,8 +4,9 @@ Few-shot prompting is itself reported as emergent (Brown et al. 2020; Wei
 et al. 2022): small models gain nothing from examples, larger ones do. That
 claim is about the gain curve ``Delta(k, N)`` growing with size, so it is
 decided by the fitted trend of the gain (:mod:`emergetui.analysis.icl_trend`:
-a one-sided, item-paired test of the slope of the gain on log size, Holm
-over the shot counts), reported with the mean gain and its interval. Per
+a one-sided, item-paired test of the slope of the gain on log size at
+alpha / 2, i.e. the slope's printed 95% interval above 0, Holm over the shot
+counts), reported with the mean gain and its interval. Per
 rung, each ``k > 0`` is also compared with zero shots (a bootstrap CI of the
 difference in means whose lower bound must exceed 0, oriented, and an exact
 McNemar / bootstrap p-value, Holm over the family); ``first_rung`` is the
@@ -209,7 +210,9 @@ def icl_curves(
             trend = gain_trend(zero, by_shots[k], seed=seed, n_boot=n_boot, level=level)
             if trend is not None:
                 result.trends.append(trend)
-        grown = holm(np.array([t.p_value for t in result.trends]), alpha)
+        # one-sided at alpha / 2: the claim is made when the printed (1 - alpha) interval of
+        # the slope lies above 0, so the line never claims what its own interval does not show
+        grown = holm(np.array([t.p_value for t in result.trends]), alpha / 2)
         for t, g in zip(result.trends, grown, strict=True):
             t.grows = bool(g and t.slope > 0)
         results.append(result)

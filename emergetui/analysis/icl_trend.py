@@ -13,7 +13,8 @@ directly:
 * the trend is the weighted least-squares slope of the rung gains on ``log10 N``
   (weights: inverse bootstrap variance of each rung's gain), with its bootstrap interval;
 * the test is one-sided (the gain grows), by the bootstrap pivot:
-  ``p = P*(slope* - slope >= slope)``; Holm over the shot counts of a family.
+  ``p = P*(slope* - slope >= slope)``, at ``alpha / 2`` (the claim is made when the slope's
+  printed 95% interval lies above 0), Holm over the shot counts of a family.
 
 The mean gain over the rungs (same weights) is reported with its interval whatever the
 trend says, so a constant gain reads "examples help by +0.21 [0.15, 0.27] at every size".

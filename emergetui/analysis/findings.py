@@ -300,8 +300,8 @@ def _loss_line(analysis: Analysis, heads: Sequence[Curve]) -> Finding | None:
         )
         how = "at different losses" if apart else "at losses these rungs cannot tell apart"
         text += (
-            f"; the abilities leave chance {how} (fitted onset, loss with 95% interval): "
-            + ", ".join(ordered)
+            f"; the abilities leave chance {how} (fitted onset, loss with its likelihood-ratio "
+            "range): " + ", ".join(ordered)
         )
     if halves:
         text += "; half way up (logistic midpoint) at loss: " + ", ".join(halves)

@@ -137,7 +137,7 @@ def loss_to_ability(
         counts = np.array([curve.points[i].n for i in idx])[order]
         boot = curve.oriented_boot()[:, idx][:, order]
         cov = rung_covariance(boot, y[order], counts, curve.binary)
-        onset = fit_onset(losses[order], y[order], cov, level)
+        onset = fit_onset(losses[order], y[order], cov)
         t = assess(-losses[order], y[order], cov, curve.oriented_bounds(), level)
         lo_x, hi_x = float(-losses.max()), float(-losses.min())
         if t is None:

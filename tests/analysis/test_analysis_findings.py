@@ -52,7 +52,7 @@ def test_a_threshold_a_mirage_icl_and_the_loss_each_get_their_line() -> None:
     (loss,) = got["loss"]
     assert loss.startswith("held-out loss falls at every rung (4 at r0 -> 2.5 at r5)")
     # the abilities leave chance at fitted onsets (highest first, with intervals), then midpoints
-    assert "leave chance at different losses (fitted onset, loss with 95% interval): code" in loss
+    assert "leave chance at different losses (fitted onset, loss with its likelihood-ratio" in loss
     assert "add [shots=0] exact match at " in loss
     assert "half way up (logistic midpoint) at loss: add [shots=0] near" in loss
 

@@ -10,13 +10,13 @@ directly:
 * the per-rung gains are paired twice: over items (the same items with and without
   examples) and across rungs (the same items at every rung), so one item bootstrap resamples
   the whole ``(items x rungs)`` table of differences;
-* the trend is the weighted least-squares slope of the rung gains on ``log10 N``
-  (weights: inverse bootstrap variance of each rung's gain), with its bootstrap interval;
+* the trend is the least-squares slope of the rung gains on ``log10 N`` (equal weights:
+  every rung scores the same items), with its bootstrap interval;
 * the test is one-sided (the gain grows), by the bootstrap pivot:
   ``p = P*(slope* - slope >= slope)``, at ``alpha / 2`` (the claim is made when the slope's
   printed 95% interval lies above 0), Holm over the shot counts of a family.
 
-The mean gain over the rungs (same weights) is reported with its interval whatever the
+The mean gain over the rungs is reported with its interval whatever the
 trend says, so a constant gain reads "examples help by +0.21 [0.15, 0.27] at every size".
 """
 
@@ -100,14 +100,13 @@ def gain_trend(
     )
     boot = (weights @ diff) / weights.sum(axis=1, keepdims=True)  # (n_boot, rungs)
     gains = diff.mean(axis=0)
-    var = boot.var(axis=0)
-    # a rung where every item gains the same (0 at chance with no guessing) has no bootstrap
-    # variance: floor it at the variance of one item flipping, so it does not take all weight
-    var = np.maximum(var, max(float(np.median(var)) * 1e-2, 0.25 / (n * n)))
-    w = 1.0 / var
+    # equal weights: every rung scores the same items, and weights estimated from each rung's
+    # own spread would favour rungs whose gain happens to sit near 0 (a pass/fail difference
+    # varies least there), tilting the slope exactly when the gain is constant
+    w = np.ones(r)
     slope = float(_wls_slope(x, gains[None, :], w)[0])
     slopes = _wls_slope(x, boot, w)
-    means = boot @ w / w.sum()
+    means = boot.mean(axis=1)
     p = float((1 + np.sum(slopes - slope >= slope)) / (slopes.size + 1))
     return IclTrend(
         shots=shots.shots,
@@ -115,7 +114,7 @@ def gain_trend(
         log_params=[float(v) for v in x],
         gains=[float(v) for v in gains],
         gain_ci=[percentile_interval(boot[:, j], level) for j in range(r)],
-        mean_gain=float(gains @ w / w.sum()),
+        mean_gain=float(gains.mean()),
         mean_ci=percentile_interval(means, level),
         slope=slope,
         slope_ci=percentile_interval(slopes, level),

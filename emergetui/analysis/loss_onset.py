@@ -51,9 +51,15 @@ class Onset:
     note: str
 
 
-def _gls(eta: float, loss: np.ndarray, y: np.ndarray, inv: np.ndarray) -> float:
+#: The rise after the onset is ``s * (eta - L) ** gamma`` with ``gamma`` fitted in this range:
+#: a straight rise (1) is Du et al.'s picture, but a rise that curves (faster or slower than
+#: straight in the loss) would bias a straight hinge's onset and narrow its range.
+GAMMA = (0.5, 2.5)
+
+
+def _gls(eta: float, loss: np.ndarray, y: np.ndarray, inv: np.ndarray, gamma: float = 1.0) -> float:
     """Generalised residual sum of squares of the best hinge with onset ``eta``."""
-    h = np.maximum(0.0, eta - loss)
+    h = np.maximum(0.0, eta - loss) ** gamma
     X = np.column_stack([np.ones_like(loss), h])
     A = X.T @ inv @ X
     b = X.T @ inv @ y
@@ -84,14 +90,23 @@ def fit_onset(
         return None
     inv = np.linalg.pinv(cov)
     lo_l, hi_l = float(loss.min()), float(loss.max())
+
+    def profile(eta: float) -> float:
+        """The best curved hinge with onset ``eta`` (its shape profiled out)."""
+        res = minimize_scalar(
+            lambda g: _gls(eta, loss, y, inv, g),
+            bounds=GAMMA,
+            method="bounded",
+            options={"xatol": 1e-3},
+        )
+        return min(float(res.fun), _gls(eta, loss, y, inv))
+
     # the hinge is smooth between consecutive rung losses: minimise within each stretch
     knots = np.unique(loss)
-    best_eta, best = hi_l, _gls(hi_l, loss, y, inv)
+    best_eta, best = hi_l, profile(hi_l)
     for a, b in zip(knots[:-1], knots[1:], strict=True):
-        res = minimize_scalar(
-            lambda e: _gls(e, loss, y, inv), bounds=(float(a), float(b)), method="bounded"
-        )
-        for eta, val in ((float(res.x), float(res.fun)), (float(b), _gls(float(b), loss, y, inv))):
+        res = minimize_scalar(profile, bounds=(float(a), float(b)), method="bounded")
+        for eta, val in ((float(res.x), float(res.fun)), (float(b), profile(float(b)))):
             if val < best - 1e-12:
                 best_eta, best = eta, val
     h = np.maximum(0.0, best_eta - loss)
@@ -99,12 +114,12 @@ def fit_onset(
     A = X.T @ inv @ X
     if np.linalg.cond(A) >= 1e12 or np.linalg.solve(A, X.T @ inv @ y)[1] <= 0.0:
         return None  # no rise with falling loss
-    dof = loss.size - 3
+    dof = loss.size - 4
     misfit = max(1.0, best / dof) if dof > 0 else 1.0
     crit = float(chi2.ppf(level, 1)) * misfit
 
     def excess(eta: float) -> float:
-        return _gls(eta, loss, y, inv) - best - crit
+        return profile(eta) - best - crit
 
     # walk out from the best onset through the stretches; the first crossing is the bound
     def bound(direction: int) -> tuple[float, bool]:

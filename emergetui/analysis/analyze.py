@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from emergetui.analysis.choice_level import choice_curves, option_tables
 from emergetui.analysis.claims import Claims, collect
 from emergetui.analysis.corpus_curves import CorpusNote, build_corpus_curves
 from emergetui.analysis.curves import Curve, CurveKey, build_curves
@@ -212,7 +213,17 @@ def analyze(
     # the shape-based tests see one file per size, as the verdicts did (same_size.py)
     per_item = [one_per_size(c)[0] for c in curves if not c.corpus]
     lengths = answer_lengths(rows)
-    mirage = mirage_test(per_item, verdicts, cfg.verdict, lengths)
+    choice = choice_curves(rows, ordered, seed=seed, n_boot=cfg.n_boot, level=cfg.level)
+    mirage = mirage_test(
+        per_item,
+        verdicts,
+        cfg.verdict,
+        lengths,
+        choice,
+        option_tables(rows, ordered),
+        seed=seed,
+        n_boot=cfg.n_boot,
+    )
     losses = []
     for c in curves:
         result = loss_to_ability(one_per_size(c)[0], verdicts[c.key].label, level=cfg.level)

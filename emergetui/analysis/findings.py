@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from emergetui.analysis.curves import Curve
 from emergetui.analysis.icl import IclResult, setting_family
 from emergetui.analysis.loss_ability import LossAbility
+from emergetui.analysis.mirage import GRADES
 
 if TYPE_CHECKING:
     from emergetui.analysis.analyze import Analysis
@@ -35,7 +36,13 @@ WORDS = {
     "logprob_correct_mean": "log-likelihood per token",
     "token_edit_distance": "edit distance",
     "token_accuracy": "per-token accuracy",
+    "choice_prob_correct": "P(right option among the options)",
+    "choice_logprob_correct": "log P(right option among the options)",
+    "choice_margin": "margin to the best wrong option",
+    "choice_margin_norm": "margin per character",
+    "brier_sum": "Brier score",
 }
+CHOICE_PROB = "choice_prob_correct"
 
 
 @dataclass(frozen=True)
@@ -89,14 +96,26 @@ def _ability_line(analysis: Analysis, curve: Curve) -> Finding:
         shown = analysis.curve(task, setting, mirage.discrete_metric) or curve
         lo, hi = mirage.jump
         smooth = [m for m, how in mirage.continuous.items() if how == "smooth"]
+        also = f"; {_word(curve.metric)} {_values(curve)}" if curve.metric != shown.metric else ""
+        sudden = (
+            f"{where}: {_word(shown.metric)} looks sudden ({_value(shown, _at(shown, lo))} -> "
+            f"{_value(shown, _at(shown, hi))} between {lo} and {hi}{also})"
+        )
+        if mirage.discrete_metric in GRADES:
+            probs = mirage.choice.get(CHOICE_PROB, [])
+            fit = f"; fit p = {mirage.p_value:.2g}" if mirage.p_value is not None else ""
+            text = (
+                f"{sudden}, but the probability of the right option among the options improves "
+                f"steadily ({', '.join(f'{100 * v:.2g}%' for v in probs)}) and the options' "
+                f"smooth log-likelihoods predict the grade{fit}: a mirage of the argmax."
+            )
+            return Finding("mirage", text, task, setting)
         quoted = next((m for m in CONTINUOUS_ORDER if m in smooth), smooth[0] if smooth else None)
         cont = analysis.curve(task, setting, quoted) if quoted else None
         rise = f"{_word(cont.metric)} {_values(cont)}" if cont is not None else ""
-        also = f"; {_word(curve.metric)} {_values(curve)}" if curve.metric != shown.metric else ""
         text = (
-            f"{where}: {_word(shown.metric)} looks sudden ({_value(shown, _at(shown, lo))} -> "
-            f"{_value(shown, _at(shown, hi))} between {lo} and {hi}{also}), but the per-token "
-            f"scores improve smoothly ({rise}): a mirage of the all-or-nothing metric."
+            f"{sudden}, but the per-token scores improve smoothly ({rise}): a mirage of the "
+            "all-or-nothing metric."
         )
         return Finding("mirage", text, task, setting)
     scores = analysis.scores_for(curve.key)
@@ -107,6 +126,14 @@ def _ability_line(analysis: Analysis, curve: Curve) -> Finding:
         jump = scores.verdict.jump
         a, b = _value(curve, _at(curve, jump.from_rung)), _value(curve, _at(curve, jump.to_rung))
         text = f"{where}: {name} jumps {a} -> {b} between {jump.from_rung} and {jump.to_rung}"
+        if mirage is not None and mirage.outcome == "survives" and mirage.fit is not None:
+            if mirage.discrete_metric in GRADES:
+                text += (
+                    f", more than the options' smooth log-likelihoods predict (fit p = "
+                    f"{mirage.fit.p_value:.2g}, largest miss {mirage.fit.max_miss:.2f}): a "
+                    "real threshold, not an artefact of the argmax."
+                )
+                return Finding("threshold", text, task, setting)
         if mirage is not None and mirage.outcome == "survives":
             jumps = [m for m, how in mirage.continuous.items() if how == "jumps"]
             text += (
@@ -162,34 +189,63 @@ def _ability_line(analysis: Analysis, curve: Curve) -> Finding:
     return Finding("inconclusive", text, task, setting)
 
 
+def _signed(v: float, fmt: str) -> str:
+    text = fmt.format(v)
+    return text if text.startswith("-") else "+" + text
+
+
 def _icl_line(result: IclResult, zero_flat: bool, chance: float | None) -> Finding:
+    """The in-context-learning line: "appears with scale" only when the gain's trend test
+    says the gain grows with size; otherwise the gain with its interval."""
     zero = [c for c in result.cells if c.shots == 0]
     top = max(result.shots)
     at_top = [c for c in result.cells if c.shots == top]
-    fmt = "{:.0%}" if all(0.0 <= c.mean <= 1.0 for c in result.cells) else "{:.3g}"
+    bounded = all(0.0 <= c.mean <= 1.0 for c in result.cells)
+    fmt = "{:.0%}" if bounded else "{:.3g}"
+    gfmt = "{:.2f}" if bounded else "{:.3g}"
     zeros = f"{fmt.format(min(c.mean for c in zero))}-{fmt.format(max(c.mean for c in zero))}"
     tops = ", ".join(f"{c.rung} {fmt.format(c.mean)}" for c in at_top)
     where = f"{result.task} [{result.family}]"
-    if result.first_rung is None:
-        text = (
-            f"{where}: no rung gains from examples in the prompt ({_word(result.metric)} "
-            f"{zeros} at 0 shots; {top} shots: {tops})."
-        )
+    name = _word(result.metric)
+    t = result.trend
+    if t is None:
+        text = f"{where}: {name} {zeros} at 0 shots; {top} shots: {tops} (no paired items)."
         return Finding("no-icl", text, result.task, result.family)
-    # comparisons run rung by rung in size order: keep that order
-    gainers = list(dict.fromkeys(c.rung for c in result.comparisons if c.beats))
-    level = f", chance {fmt.format(chance)}" if chance is not None else ""
-    at_zero = (
-        f"at 0 shots every rung is at chance ({zeros}{level})"
-        if zero_flat
-        else f"{_word(result.metric)} {zeros} at 0 shots across the rungs"
+    mean = (
+        f"{_signed(t.mean_gain, gfmt)} [{_signed(t.mean_ci[0], gfmt)}, "
+        f"{_signed(t.mean_ci[1], gfmt)}]"
     )
+    slope = (
+        f"{_signed(t.slope, gfmt)} [{_signed(t.slope_ci[0], gfmt)}, "
+        f"{_signed(t.slope_ci[1], gfmt)}] per decade of params (one-sided p = {t.p_value:.2g})"
+    )
+    if result.grows:
+        level = f", chance {fmt.format(chance)}" if chance is not None else ""
+        at_zero = (
+            f"at 0 shots every rung is at chance ({zeros}{level})"
+            if zero_flat
+            else f"{name} {zeros} at 0 shots across the rungs"
+        )
+        ends = (
+            f"{_signed(t.gains[0], gfmt)} at {t.rungs[0]} to "
+            f"{_signed(t.gains[-1], gfmt)} at {t.rungs[-1]}"
+        )
+        text = (
+            f"{where}: in-context learning appears with scale: {at_zero}; the gain from "
+            f"{t.shots} examples grows by {slope}, from {ends}; {name} at {top} shots: {tops}."
+        )
+        return Finding("icl", text, result.task, result.family)
+    if t.mean_ci[0] > 0:
+        text = (
+            f"{where}: examples help by {mean} ({name}, {t.shots} shots over 0, mean over "
+            f"the rungs) at every size: the gain does not grow with size (slope {slope})."
+        )
+        return Finding("icl-gain", text, result.task, result.family)
     text = (
-        f"{where}: in-context learning appears with scale: {at_zero}; examples in the prompt "
-        f"help from {result.first_rung} on (better than 0 shots on {', '.join(gainers)}); "
-        f"{_word(result.metric)} at {top} shots: {tops}."
+        f"{where}: no gain from examples in the prompt ({name}, {t.shots} shots over 0: "
+        f"{mean}; {zeros} at 0 shots; {top} shots: {tops})."
     )
-    return Finding("icl", text, result.task, result.family)
+    return Finding("no-icl", text, result.task, result.family)
 
 
 def ability_curves(
@@ -208,7 +264,8 @@ def ability_curves(
     out = [c for c in heads if c.shots == 0] or heads
     out = [c for c in out if _label(analysis, c) != "flat"]
     for result in analysis.icl:
-        if result.first_rung is None:
+        t = result.trend
+        if t is None or not (result.grows or t.mean_ci[0] > 0):
             continue
         top = max(result.shots)
         out += [
@@ -241,29 +298,33 @@ def _loss_line(analysis: Analysis, heads: Sequence[Curve]) -> Finding | None:
         f"held-out loss falls {how} ({losses[0]:.3g} at {rungs[0].label} -> {losses[-1]:.3g} at "
         f"{rungs[-1].label})"
     )
-    leaves: list[tuple[float, str]] = []
+    leaves: list[tuple[float, tuple[float, float], str]] = []
     halves = []
     for curve in heads:
-        scores = analysis.scores_for(curve.key)
-        above = scores.verdict.above if scores is not None else []
-        first = next(
-            (p for p, up in zip(curve.points, above) if up and p.heldout_loss is not None), None
-        )
         name = f"{curve.task} [{curve.setting}] {_word(curve.metric)}"
-        if first is not None and first.heldout_loss is not None:
-            leaves.append(
-                (first.heldout_loss, f"{name} at {first.rung} (loss {first.heldout_loss:.3g})")
-            )
         loss = analysis.loss_for(curve.key)
-        if loss is not None and loss.threshold is not None:
-            halves.append(f"{curve.task} [{curve.setting}] near {loss.threshold:.3g}")
+        if loss is None:
+            continue
+        if loss.onset is not None:
+            o = loss.onset
+            hi = f"{o.ci[1]:.3g}+" if o.open_above else f"{o.ci[1]:.3g}"
+            leaves.append((o.value, o.ci, f"{name} at {o.value:.3g} [{o.ci[0]:.3g}, {hi}]"))
+        if loss.threshold is not None:
+            ci = loss.threshold_ci
+            where = f" [{ci[0]:.3g}, {ci[1]:.3g}]" if ci else ""
+            halves.append(f"{curve.task} [{curve.setting}] near {loss.threshold:.3g}{where}")
     if leaves:
-        ordered = [t for _, t in sorted(leaves, key=lambda x: -x[0])]
-        distinct = len({round(v, 6) for v, _ in leaves}) > 1
-        how = "at different losses" if distinct else "at the same loss"
-        text += f"; the abilities leave chance {how}: " + ", ".join(ordered)
+        ordered = [t for _, _, t in sorted(leaves, key=lambda x: -x[0])]
+        apart = any(
+            a[1][1] < b[1][0] or b[1][1] < a[1][0] for a in leaves for b in leaves if a is not b
+        )
+        how = "at different losses" if apart else "at losses these rungs cannot tell apart"
+        text += (
+            f"; the abilities leave chance {how} (fitted onset, loss with its likelihood-ratio "
+            "range): " + ", ".join(ordered)
+        )
     if halves:
-        text += "; half way up at loss: " + ", ".join(halves)
+        text += "; half way up (logistic midpoint) at loss: " + ", ".join(halves)
     return Finding("loss", text + ".")
 
 

@@ -1,13 +1,19 @@
 """In-context learning curves: ability against the number of shots, per rung.
 
 Few-shot prompting is itself reported as emergent (Brown et al. 2020; Wei
-et al. 2022): small models gain nothing from examples, larger ones do. The
-question asked here is the smallest rung at which some ``k > 0`` shots beats
-zero shots beyond the noise, decided by a bootstrap CI of the difference in
-means whose lower bound must exceed 0 (oriented, so "beats" means "better"
-for lower-is-better metrics too). The difference is paired over items when
-both settings scored the same item ids, which removes item difficulty from
-the noise.
+et al. 2022): small models gain nothing from examples, larger ones do. That
+claim is about the gain curve ``Delta(k, N)`` growing with size, so it is
+decided by the fitted trend of the gain (:mod:`emergetui.analysis.icl_trend`:
+a one-sided, item-paired test of the slope of the gain on log size at
+alpha / 2, i.e. the slope's printed 95% interval above 0, Holm over the shot
+counts), reported with the mean gain and its interval. Per
+rung, each ``k > 0`` is also compared with zero shots (a bootstrap CI of the
+difference in means whose lower bound must exceed 0, oriented, and an exact
+McNemar / bootstrap p-value, Holm over the family); ``first_rung`` is the
+smallest rung where that comparison holds -- shown in tables, never the
+headline, because it moves with the item count. The difference is paired
+over items when both settings scored the same item ids, which removes item
+difficulty from the noise.
 
 Settings are grouped into families by removing the shot count from their
 name (``"shots=3"``, ``"3-shot"``, ``"k=3"``), so ``"shots=0,cot"`` and
@@ -32,6 +38,7 @@ from emergetui.analysis.bootstrap import (
     rng_for,
 )
 from emergetui.analysis.curves import Curve
+from emergetui.analysis.icl_trend import IclTrend, gain_trend
 
 _SHOT_TOKEN = re.compile(
     r"(?:\bshots?\s*[=:]\s*\d+\b|\bk\s*=\s*\d+\b|\b\d+\s*[-_ ]?\s*shots?\b)", re.IGNORECASE
@@ -80,6 +87,31 @@ class IclResult:
     comparisons: list[IclComparison] = field(default_factory=list)
     first_rung: str | None = None
     first_shots: int | None = None
+    #: the gain's trend with size, per shot count > 0 (see :mod:`emergetui.analysis.icl_trend`)
+    trends: list[IclTrend] = field(default_factory=list)
+
+    @property
+    def grows(self) -> bool:
+        """Some shot count's gain grows with size (one-sided trend test, Holm over shots)."""
+        return any(t.grows for t in self.trends)
+
+    @property
+    def trend(self) -> IclTrend | None:
+        """The trend a headline quotes: the most significant growing one, else the largest
+        shot count's."""
+        growing = [t for t in self.trends if t.grows]
+        if growing:
+            return min(growing, key=lambda t: (t.p_value, -t.shots))
+        return max(self.trends, key=lambda t: t.shots) if self.trends else None
+
+    @property
+    def p_value(self) -> float | None:
+        """Holm-adjusted p-value of "the gain grows with size" (the smallest over the shot
+        counts), for a correction across the run's claims."""
+        if not self.trends:
+            return None
+        m = len(self.trends)
+        return min(1.0, m * min(t.p_value for t in self.trends))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -91,6 +123,9 @@ class IclResult:
             "comparisons": [vars(c).copy() for c in self.comparisons],
             "first_rung": self.first_rung,
             "first_shots": self.first_shots,
+            "trends": [t.to_dict() for t in self.trends],
+            "grows": self.grows,
+            "p_value": self.p_value,
         }
 
 
@@ -177,5 +212,16 @@ def icl_curves(
             c.beats = bool(c.beats and r)
             if c.beats and result.first_rung is None:
                 result.first_rung, result.first_shots = c.rung, c.shots
+        for k in result.shots:
+            if k == 0:
+                continue
+            trend = gain_trend(zero, by_shots[k], seed=seed, n_boot=n_boot, level=level)
+            if trend is not None:
+                result.trends.append(trend)
+        # one-sided at alpha / 2: the claim is made when the printed (1 - alpha) interval of
+        # the slope lies above 0, so the line never claims what its own interval does not show
+        grown = holm(np.array([t.p_value for t in result.trends]), alpha / 2)
+        for t, g in zip(result.trends, grown, strict=True):
+            t.grows = bool(g and t.slope > 0)
         results.append(result)
     return results

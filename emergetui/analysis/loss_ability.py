@@ -6,7 +6,11 @@ pre-training loss falls below a task-specific threshold, whatever the size
 or data that got the model there. Each rung's loss on the reference corpus
 (:attr:`RungInfo.heldout`) places it on that axis.
 
-Threshold: the midpoint of the same logistic the verdict fits
+Onset (the headline, Du et al.'s threshold): the loss where the ability leaves its plateau,
+a fitted hinge with a continuous likelihood-ratio interval
+(:mod:`emergetui.analysis.loss_onset`).
+
+Midpoint (``threshold``, shown beside it): the midpoint of the same logistic the verdict fits
 (:mod:`emergetui.analysis.transition`), here in ``x = -loss``: the loss at
 which the ability is half way from its floor to its ceiling, with the
 likelihood-ratio interval over the shapes the data do not reject (rung
@@ -32,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from emergetui.analysis.curves import Curve
+from emergetui.analysis.loss_onset import Onset, fit_onset
 from emergetui.analysis.scores import breakthroughness
 from emergetui.analysis.shape import rung_covariance
 from emergetui.analysis.transition import assess
@@ -60,6 +65,8 @@ class LossAbility:
     ability_breakthroughness: float | None
     loss_smooth_ability_jumps: bool
     confounded: bool = False
+    #: where the ability leaves its plateau (Du et al.'s threshold), with its interval
+    onset: Onset | None = None
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -81,6 +88,10 @@ class LossAbility:
                     strict=True,
                 )
             ],
+            "onset": self.onset.value if self.onset else None,
+            "onset_ci": list(self.onset.ci) if self.onset else None,
+            "onset_open_above": self.onset.open_above if self.onset else None,
+            "onset_note": self.onset.note if self.onset else None,
             "threshold": self.threshold,
             "threshold_ci": list(self.threshold_ci) if self.threshold_ci else None,
             "threshold_note": self.threshold_note,
@@ -118,6 +129,7 @@ def loss_to_ability(
     threshold: float | None = None
     threshold_ci: tuple[float, float] | None = None
     order = np.argsort(-losses, kind="stable")  # rising ability: falling loss
+    onset: Onset | None = None
     if verdict_label == "flat":
         note = "ability is flat: no threshold"
     elif len(idx) < 3 or float(np.ptp(losses)) <= 0.0:
@@ -126,6 +138,7 @@ def loss_to_ability(
         counts = np.array([curve.points[i].n for i in idx])[order]
         boot = curve.oriented_boot()[:, idx][:, order]
         cov = rung_covariance(boot, y[order], counts, curve.binary)
+        onset = fit_onset(losses[order], y[order], cov)
         t = assess(-losses[order], y[order], cov, curve.oriented_bounds(), level)
         lo_x, hi_x = float(-losses.max()), float(-losses.min())
         if t is None:
@@ -162,4 +175,5 @@ def loss_to_ability(
             len(idx) >= 3 and confounded and verdict_label == "emergent"
         ),
         confounded=bool(confounded),
+        onset=onset,
     )

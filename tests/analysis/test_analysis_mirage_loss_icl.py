@@ -38,12 +38,6 @@ def _schaeffer(n: int = 300, alpha: float = 1.0, seed: int = 0):
     return rows, rungs
 
 
-@pytest.mark.xfail(
-    reason="issue 26: a Schaeffer mirage's exact match has a rung inside its rise, so the "
-    "stricter rule calls it inconclusive (Verdict.sudden), not emergent; the mirage test "
-    "(issue-26b) must trigger on Verdict.sudden",
-    strict=False,
-)
 def test_schaeffer_mirage_is_called_a_mirage_with_its_mechanism() -> None:
     rows, rungs = _schaeffer()
     analysis = analyze(rows, rungs, seed=0, config=FAST)
@@ -205,12 +199,6 @@ def test_a_few_items_flipping_one_way_are_not_in_context_learning() -> None:
     assert [c.rung for c in icl.comparisons if c.beats] == ["r5", "r5"]
 
 
-@pytest.mark.xfail(
-    reason="issue 26: a Schaeffer mirage's exact match has a rung inside its rise, so the "
-    "stricter rule calls it inconclusive (Verdict.sudden), not emergent; the mirage test "
-    "(issue-26b) must trigger on Verdict.sudden",
-    strict=False,
-)
 def test_the_mechanism_predicts_exact_match_from_per_token_accuracy() -> None:
     """Schaeffer et al.'s prediction a^L (per-token accuracy to the answer's length in tokens)
     beside the observed exact match: equal when tokens are independent draws."""

@@ -26,7 +26,7 @@ TABLE_CHOICES = ("compact", "full")
 #: smooth side of exact match, P(correct) of a multiple-choice grade.
 PARTNER_ORDER = ("token_accuracy", "prob_correct", "logprob_correct_mean", "logprob_correct")
 #: Verdicts whose curves are worth a plot and a line of evidence in the compact output.
-WORTH_SEEING = ("emergent", "non-monotone", "inconclusive")
+WORTH_SEEING = ("emergent", "step", "non-monotone", "inconclusive")
 _INDENT = "  "
 
 

@@ -65,15 +65,21 @@ def test_a_24_task_suite_fits_about_200_lines_with_its_plots() -> None:
     }
     for task, verdict in heads.items():
         assert f"{task} [shots=0]  {verdict.upper()}" in tables
-    assert all(heads[name] == "emergent" for name in EMERGENT)
+    # a jump seen between two rungs at 60 items: emergent, or inconclusive where the rule
+    # cannot exclude a rung inside the rise (docs/verdict-rule.md)
+    assert all(heads[name] in ("emergent", "inconclusive") for name in EMERGENT), heads
     flat = [t for t, v in heads.items() if v == "flat"]
     assert len(flat) >= 18  # chance-level noise: a few may come out inconclusive
     # verdicts: one line each (plus evidence) for the jumps, the flat ones named together
     lines = compact_verdict_lines(doc)
     assert sum(v.startswith(f"FLAT ({len(flat)}): ") for v in lines) == 1
-    assert sum("EMERGENT" in v for v in lines) == 3
+    assert sum(("EMERGENT" in v or "INCONCLUSIVE" in v) for v in lines) == 3
     # the plots: only the curves worth seeing (the three jumps), not the 21 flat ones
-    titles = [p for p in plots if "multiple_choice_grade: emergent" in p]
+    titles = [
+        p
+        for p in plots
+        if any(f"multiple_choice_grade: {v}" in p for v in ("emergent", "inconclusive"))
+    ]
     assert len(titles) == 3 and not any(": flat" in p for p in plots)
 
 

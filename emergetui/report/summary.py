@@ -45,7 +45,13 @@ def table_text(
 
 
 def verdicts_text(doc: RunDocument | Mapping[str, Any], table: str = "compact") -> str:
-    lines = compact_verdict_lines(_json(doc)) if table == "compact" else _typed(doc).verdicts
+    if table == "compact":
+        claims = _json(doc).get("claims") or {}
+        lines = compact_verdict_lines(_json(doc))
+        if lines and claims.get("made"):  # how many of the run's claims survive BH
+            lines.append(str(claims["summary"]))
+    else:
+        lines = _typed(doc).verdicts
     return f"\n{VERDICT_HEADING}\n" + "".join(f"  {x}\n" for x in lines) if lines else ""
 
 

@@ -100,16 +100,21 @@ def verdict_rule_text(params: VerdictParams | None = None, width: int = 79) -> s
         (
             "",
             "Mirage test (Schaeffer et al. 2023), per task setting: when a nonlinear metric "
-            "(exact match, multiple-choice grade, P(correct) = p^L) is emergent, each linear "
-            "one on the same outputs (per-token log-likelihood and accuracy, edit distance, "
-            "Brier) 'jumps' if it is emergent or rises as sharply at the same gap, else "
-            "'smooth' if its verdict is smooth or it improves significantly (paired) across "
-            "the nonlinear metric's plateau. The teacher-forced per-token metrics decide "
-            "when stored (edit distance scores free generation, where one wrong token can "
-            "derail the rest, and is reported beside them). mirage: some smooth, none "
-            "jumps; survives: some jump, none smooth; mixed: both; inconclusive: neither. "
-            "Beside it: exact match observed, and predicted from the per-token accuracy "
-            "(a^L) and from the per-token probabilities (mean p_token^L).",
+            "(exact match, multiple-choice grade, P(correct) = p^L) rises suddenly at this "
+            "ladder's resolution (emergent or step, or a plateau then 70% of the rise within "
+            "two gaps), the continuous quantities that carry the task are judged on the same "
+            "outputs: for generation the teacher-forced per-token log-likelihoods (per-token "
+            "accuracy and free-generation edit distance reported beside them); for multiple "
+            "choice only choice-normalised ones (probability of the right option after the "
+            "softmax over the options, its log, the margin to the best wrong option, Brier): "
+            "raw option log-likelihoods rise with fluency for every option and are not "
+            "evidence. Each 'jumps' if it rises as sharply at the same gap, else 'smooth' if "
+            "it is smooth or improves significantly (paired) across the plateau. mirage: some "
+            "smooth, none jumps; survives: some jump, none smooth; mixed: both; inconclusive: "
+            "neither. The mechanism is tested: the discrete curve predicted from the fitted "
+            "continuous one (a^L and mean p^L for generation; for multiple choice the chance "
+            "that the right option wins under per-option power laws in size) against the "
+            "observed one, a chi-square p-value on the paired bootstrap covariance.",
         ),
         (
             "",

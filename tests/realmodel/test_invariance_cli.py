@@ -40,6 +40,13 @@ QUESTIONS = [
     ("What is the opposite of hot?", "cold", ["warm", "wet"]),
     ("What colour is the sky?", "blue", ["green", "red"]),
 ]
+# more items in the rung, so that a kill after the first stored wave lands mid-rung on an idle
+# machine too (with 4 items the rung could finish between two polls)
+QUESTIONS += [
+    (f"{lead} {q[0].lower()}{q[1:]}", a, w)
+    for lead in ("Quick:", "Now,", "Say:")
+    for q, a, w in QUESTIONS
+]
 
 
 def _task(folder: Path, name: str, questions: list[tuple[str, str, list[str]]]) -> Path:

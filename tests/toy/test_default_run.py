@@ -153,7 +153,7 @@ def test_the_default_output_fits_a_screen_and_full_keeps_the_long_table(
     for width in (80, 120):
         text = summary_text(doc, "compact", width=width)
         assert len(text.splitlines()) <= 80
-        assert "toy_chain [shots=0]  EMERGENT" in text and "mirage test: mirage" in text
+        assert "toy_chain [shots=0]  INCONCLUSIVE" in text and "mirage test: mirage" in text
     full = summary_text(doc, "full")
     rows = [x for x in full.splitlines() if x.startswith("│ toy_")]
     assert len(rows) == 7 * (2 + 5)  # 7 rungs x (addition, chain, cipher at 0/1/2/4/8 shots)

@@ -46,7 +46,14 @@ class RungTable(DataTable[Text]):
         self.chosen: set[str] = set()
 
     def on_mount(self) -> None:
-        self.add_columns("use", "rung", "params", "size", "cached", "fits", "GPU")
+        self._ensure_columns()
+
+    def _ensure_columns(self) -> None:
+        # rows can arrive before this table's own mount (cached headers are read in
+        # milliseconds): rows added without columns would leave the columns as wide as their
+        # titles, so the columns come first, whichever happens first
+        if not self.columns:
+            self.add_columns("use", "rung", "params", "size", "cached", "fits", "GPU")
 
     def fill(self, rows: list[adapters.RungRow]) -> None:
         self.rows_info = rows
@@ -55,6 +62,7 @@ class RungTable(DataTable[Text]):
 
     def _redraw(self) -> None:
         cursor = self.cursor_row
+        self._ensure_columns()
         self.clear()
         for r in self.rows_info:
             fits = "?" if r.fits is None else ("yes" if r.fits else "NO")

@@ -243,6 +243,19 @@ async def show_start(pilot: Pilot[object]) -> None:
         ),
     )
     await wait_until(pilot, lambda: app.screen.query_one("#tasks").option_count > 0)
+
+    def widths_settled() -> bool:
+        # DataTable measures new rows' cells when its message pump goes idle: on a busy machine
+        # a picture taken before that shows columns as wide as their titles
+        if table.row_count != len(table.rows_info):
+            return False
+        for i, col in enumerate(table.ordered_columns):
+            cells = [str(table.get_row_at(r)[i]) for r in range(table.row_count)]
+            if col.content_width < max([len(str(col.label)), *(len(c) for c in cells)]):
+                return False
+        return True
+
+    await wait_until(pilot, widths_settled)
     await pilot.pause(0.2)
 
 

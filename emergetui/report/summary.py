@@ -46,8 +46,9 @@ def table_text(
 
 def verdicts_text(doc: RunDocument | Mapping[str, Any], table: str = "compact") -> str:
     if table == "compact":
-        claims = _json(doc).get("claims") or {}
-        lines = compact_verdict_lines(_json(doc))
+        plain = _json(doc)  # one strict-JSON conversion of the whole document, not two
+        claims = plain.get("claims") or {}
+        lines = compact_verdict_lines(plain)
         if lines and claims.get("made"):  # how many of the run's claims survive BH
             lines.append(str(claims["summary"]))
     else:

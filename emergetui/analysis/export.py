@@ -25,7 +25,9 @@ def emergence_json(analysis: Analysis) -> list[dict[str, Any]]:
     scale); ``span_*`` the 10%-90% rise in decades and in rung gaps;
     ``jump`` the paired difference across the transition; ``mirage`` is
     the outcome of the curve's task/setting, ``mirage_mechanism`` the
-    observed-vs-p^L line; ``loss_threshold`` is in the held-out loss's
+    observed-vs-p^L line; ``loss_threshold`` (the rise's midpoint) and
+    ``loss_onset`` (where the ability leaves its plateau; ``open_above`` when
+    it may lie above the highest measured loss) are in the held-out loss's
     units (nats per token).
     """
     out: list[dict[str, Any]] = []
@@ -66,6 +68,11 @@ def emergence_json(analysis: Analysis) -> list[dict[str, Any]]:
                 "loss_threshold": loss.threshold if loss is not None else None,
                 "loss_threshold_ci": list(loss.threshold_ci)
                 if loss is not None and loss.threshold_ci
+                else None,
+                "loss_onset": loss.onset.value if loss is not None and loss.onset else None,
+                "loss_onset_ci": list(loss.onset.ci) if loss is not None and loss.onset else None,
+                "loss_onset_open_above": loss.onset.open_above
+                if loss is not None and loss.onset
                 else None,
                 "size_loss_confounded": loss.confounded if loss is not None else None,
                 "loss_smooth_ability_jumps": loss.loss_smooth_ability_jumps

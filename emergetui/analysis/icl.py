@@ -113,6 +113,29 @@ class IclResult:
         m = len(self.trends)
         return min(1.0, m * min(t.p_value for t in self.trends))
 
+    def summary(self) -> str:
+        """The fitted answer in one line -- the gain from examples (mean over the rungs) and
+        its trend in size, each with its 95% interval -- for the tables and the lab, which
+        must not lead with the first significant rung (it moves with the item count)."""
+        t = self.trend
+        if t is None:
+            return "no items scored both with and without examples"
+        bounded = all(0.0 <= c.mean <= 1.0 for c in self.cells)
+        f = "{:+.2f}" if bounded else "{:+.3g}"
+
+        def ci(v: float, lo: float, hi: float) -> str:
+            return f"{f.format(v)} [{f.format(lo)}, {f.format(hi)}]"
+
+        verdict = (
+            "grows with size"
+            if self.grows
+            else ("helps at every size" if t.mean_ci[0] > 0 else "no gain beyond the noise")
+        )
+        return (
+            f"{t.shots} shots over 0: gain {ci(t.mean_gain, *t.mean_ci)} (mean over the rungs), "
+            f"slope {ci(t.slope, *t.slope_ci)} per decade of params -- {verdict}"
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "task": self.task,

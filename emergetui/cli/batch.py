@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from emergetui.analysis.analyze import Analysis
 from emergetui.api import RunSession
+from emergetui.cli.interrupt import cancel_on_ctrl_c
 from emergetui.cli.progress import make_display
 from emergetui.probe.batch_pass import probe_text
 from emergetui.report.rundoc import RunDocument
@@ -19,6 +21,7 @@ from emergetui.report.summary import (
     table_text,
     verdicts_text,
 )
+from emergetui.run.events import Event, RunFinished
 from emergetui.run.spec import ExperimentSpec
 from emergetui.store.results import Store
 from emergetui.store.stored_run import StoredRun
@@ -41,8 +44,10 @@ def run_batch(
     plot and every verdict's detail."""
     with Store(store_path) as store:
         display = make_display(json_mode=json_mode)
+        session = RunSession(spec, store, _stop_when_cancelled(display.handle))
         try:
-            outcome = RunSession(spec, store, display.handle).drive()
+            with cancel_on_ctrl_c(session):
+                outcome = session.drive()
         finally:
             display.close()
         doc, run, analysis = outcome.document, outcome.stored, outcome.analysis
@@ -85,6 +90,18 @@ def run_batch(
         n_rungs = len(outcome.experiment.config.rungs)
         all_failed = finished.n_failed_rungs and finished.n_failed_rungs == n_rungs
         return 1 if all_failed else 0
+
+
+def _stop_when_cancelled(handle: Callable[[Event], object]) -> Callable[[Event], object]:
+    """The display's handler, and a cancelled run's last event ends the command as Ctrl+C
+    always has (exit 130, the stored items kept), without analysing a partial run."""
+
+    def on_event(event: Event) -> None:
+        handle(event)
+        if isinstance(event, RunFinished) and event.cancelled:
+            raise KeyboardInterrupt
+
+    return on_event
 
 
 def _json_default(o: Any) -> Any:

@@ -60,6 +60,7 @@ def run_series_batch(
     from emergetui.analysis.compare import compare
     from emergetui.api import RunSession
     from emergetui.cli.compare import emit, non_embedding_counts
+    from emergetui.cli.interrupt import cancel_on_ctrl_c
     from emergetui.cli.progress import make_display
     from emergetui.report.compare import series_from_store
     from emergetui.run.spec import build_experiment
@@ -78,10 +79,11 @@ def run_series_batch(
         done = []
         for name, exp in zip(ladders, exps):
             display = make_display(json_mode=json_mode)
-            try:  # the one driver (api.RunSession): warnings and probes come as events
-                outcome = RunSession(spec.replace(ladder=name), store, display.handle).drive(
-                    analyse=False
-                )
+            # the one driver (api.RunSession): warnings and probes come as events
+            session = RunSession(spec.replace(ladder=name), store, display.handle)
+            try:
+                with cancel_on_ctrl_c(session):
+                    outcome = session.drive(analyse=False)
             finally:
                 display.close()
             finished = outcome.finished

@@ -57,7 +57,7 @@ def write_emergence_csv(analysis: Analysis, path: str | Path) -> Path:
     rows = []
     for entry in emergence_json(analysis):
         flat = dict(entry)
-        for key in ("sigmoid_midpoint_ci", "loss_threshold_ci"):
+        for key in ("sigmoid_midpoint_ci", "loss_threshold_ci", "loss_onset_ci"):
             ci = flat.pop(key, None)
             flat[f"{key}_low"] = ci[0] if ci else None
             flat[f"{key}_high"] = ci[1] if ci else None

@@ -175,11 +175,16 @@ def _loss_section(analysis: Analysis) -> str:
         thr = fmt(x.threshold, 4)
         if x.threshold_ci:
             thr += f" [{fmt(x.threshold_ci[0], 4)}, {fmt(x.threshold_ci[1], 4)}]"
+        onset = "–"
+        if x.onset is not None:
+            onset = (">= " if x.onset.open_above else "") + fmt(x.onset.value, 4)
+            onset += f" [{fmt(x.onset.ci[0], 4)}, {fmt(x.onset.ci[1], 4)}]"
         rows.append(
             [
                 x.task,
                 x.setting,
                 x.metric,
+                onset,
                 thr,
                 x.threshold_note,
                 fmt(x.loss_spearman, 2),
@@ -197,6 +202,7 @@ def _loss_section(analysis: Analysis) -> str:
         "task",
         "setting",
         "metric",
+        "onset: leaves the plateau at loss [95% CI]",
         "loss threshold [95% CI]",
         "note",
         "Spearman(params, loss)",
@@ -224,14 +230,17 @@ def _icl_section(analysis: Analysis) -> str:
         )
         diff = fmt_ci(first.diff, first.ci_low, first.ci_high) if first else "–"
         where = f"{r.first_rung} ({r.first_shots}-shot)" if r.first_rung else "never"
-        rows.append([r.task, r.family, r.metric, ", ".join(map(str, r.shots)), where, diff])
+        rows.append(
+            [r.task, r.family, r.metric, ", ".join(map(str, r.shots)), r.summary(), where, diff]
+        )
     headers = [
         "task",
         "setting family",
         "metric",
         "shots",
-        "first rung where k-shot beats 0-shot",
-        "difference [95% CI]",
+        "gain from examples and its trend in size [95% CI]",
+        "per rung: first where k-shot beats 0-shot (moves with n)",
+        "that rung's difference [95% CI]",
     ]
     return "## In-context learning\n\n" + table(headers, rows)
 

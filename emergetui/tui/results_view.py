@@ -146,6 +146,10 @@ def loss_text(result: LossAbility | None, any_heldout: bool) -> str:
         parts.append(f"ability half way up at loss {result.threshold:.3f}{ci}")
     else:
         parts.append(result.threshold_note or "no loss threshold found")
+    if result.onset is not None:
+        o = result.onset
+        bound = "at or above " if o.open_above else ""
+        parts.append(f"leaves its plateau {bound}loss {o.value:.3f} [{o.ci[0]:.2f}, {o.ci[1]:.2f}]")
     if result.loss_spearman is not None:
         parts.append(f"Spearman(loss, ability) = {result.loss_spearman:.2f}")
     if result.confounded:
@@ -168,14 +172,11 @@ def icl_text(result: IclResult | None) -> str:
             "in-context learning needs this task at 0 shots and at least one k > 0 "
             "(set shots, e.g. 0,1,3)"
         )
-    if result.first_rung is None:
-        return (
-            f"shots {', '.join(map(str, result.shots))}: "
-            "no rung gains from examples beyond the noise"
-        )
+    shots = ", ".join(map(str, result.shots))
+    where = f"{result.first_rung} (k={result.first_shots})" if result.first_rung else "none"
     return (
-        f"shots {', '.join(map(str, result.shots))}: smallest rung where k shots beats 0 is "
-        f"{result.first_rung} (k={result.first_shots})"
+        f"shots {shots}: {result.summary()}; "
+        f"per rung, k shots beat 0 from: {where} (moves with the item count)"
     )
 
 

@@ -14,30 +14,29 @@ from tui_support import (
     demo_app,
     make_demo_store,
     run,
+    settled_text,
     show_help,
     show_results,
     show_run,
     show_start,
 )
 
-from emergetui.tui.capture import screen_text
-
 # results views, captured one after the other in a single session (one analysis)
 RESULTS: list[tuple[str, str, list[str]]] = [
     ("results-loss", "3", ["vs held-out loss", "Spearman"]),
-    ("results-icl", "4", ["vs shots", "smallest rung"]),
+    ("results-icl", "4", ["vs shots", "shots 0, 3: "]),
     ("results-table", "1", ["70M", "6.9B", "shots=3", "exact_match"]),
     ("results-verdicts", "5", ["emergent", "smooth"]),
 ]
 
 
-def _capture(app: Any, size: tuple[int, int], scenario: Any) -> str:
+def _capture(app: Any, size: tuple[int, int], scenario: Any, expected: list[str]) -> str:
     out: list[str] = []
 
     async def body() -> None:
         async with app.run_test(size=size) as pilot:
             await scenario(pilot)
-            out.append(screen_text(app))
+            out.append(await settled_text(pilot, expected))
 
     run(body())
     return out[0]
@@ -49,26 +48,23 @@ def test_run_screen_while_downloading(tmp_path: Path) -> None:
     async def download(pilot: Any) -> None:
         await show_run(pilot, download=True)
 
-    text = _capture(demo_app(tmp_path / "demo.sqlite"), (100, 30), download)
-    check_capture(
-        "run-download",
-        text,
-        (100, 30),
-        [
-            "▶ 6.9B downloading",
-            "demo-6.9B-Q4_K_M.gguf",
-            "1.2 GiB/4.1 GiB",
-            "45.8 MiB/s",
-            "ETA 1m05s",
-        ],
-    )
+    expected = [
+        "▶ 6.9B downloading",
+        "demo-6.9B-Q4_K_M.gguf",
+        "1.2 GiB/4.1 GiB",
+        "45.8 MiB/s",
+        "ETA 1m05s",
+    ]
+    text = _capture(demo_app(tmp_path / "demo.sqlite"), (100, 30), download, expected)
+    check_capture("run-download", text, (100, 30), expected)
 
 
 def test_help_screen(tmp_path: Path, tiny_ladder: Path) -> None:
     make_demo_store(tmp_path / "demo.sqlite")
     app = demo_app(tmp_path / "demo.sqlite", ladder=str(tiny_ladder), tasks=("arith-1digit-add",))
-    text = _capture(app, (80, 24), show_help)
-    check_capture("help", text, (80, 24), ["Start screen", "use or skip the highlighted"])
+    expected = ["Start screen", "use or skip the highlighted"]
+    text = _capture(app, (80, 24), show_help, expected)
+    check_capture("help", text, (80, 24), expected)
 
 
 def test_results_views_text(tmp_path: Path) -> None:
@@ -79,10 +75,9 @@ def test_results_views_text(tmp_path: Path) -> None:
     async def body() -> None:
         async with app.run_test(size=(100, 30)) as pilot:
             await show_results(pilot, "m")
-            for name, key, _ in RESULTS:
+            for name, key, expected in RESULTS:
                 await pilot.press(key)
-                await pilot.pause(0.2)
-                captured[name] = screen_text(app)
+                captured[name] = await settled_text(pilot, expected)
 
     run(body())
     for name, _, expected in RESULTS:
@@ -104,26 +99,22 @@ def test_start_screen_offers_the_demo_first(tmp_path: Path) -> None:
         assert isinstance(pilot.app.screen, StartScreen)
         assert pilot.app.focused is not None and pilot.app.focused.id == "demo-start"
 
-    text = _capture(demo_app(tmp_path / "s.sqlite"), (100, 30), demo)
+    expected = [
+        "Demo",
+        "Run the demo",
+        "a real threshold",
+        "a mirage",
+        "in-context learning",
+        "loss to ability",
+        "d Run the demo",
+    ]
+    text = _capture(demo_app(tmp_path / "s.sqlite"), (100, 30), demo, expected)
     assert tabs == ["demo"]
-    check_capture(
-        "start-demo",
-        text,
-        (100, 30),
-        [
-            "Demo",
-            "Run the demo",
-            "a real threshold",
-            "a mirage",
-            "in-context learning",
-            "loss to ability",
-            "d Run the demo",
-        ],
-    )
+    check_capture("start-demo", text, (100, 30), expected)
 
     async def chosen(pilot: Any) -> None:
         await show_start(pilot)
         tabs.append(pilot.app.screen.query_one(TabbedContent).active)
 
-    _capture(demo_app(tmp_path / "s.sqlite", limit=3), (100, 30), chosen)
+    _capture(demo_app(tmp_path / "s.sqlite", limit=3), (100, 30), chosen, [])
     assert tabs == ["demo", "new"]

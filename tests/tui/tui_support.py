@@ -14,7 +14,7 @@ import math
 import os
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from textual.pilot import Pilot
@@ -215,6 +215,24 @@ async def wait_until(
         await pilot.pause(0.05)
 
 
+async def settled_text(
+    pilot: Pilot[object], expected: Sequence[str] = (), timeout: float = 30.0
+) -> str:
+    """The screen's text once it shows every ``expected`` snippet and has stopped changing
+    (the same text twice, 0.1 s apart). Widgets repaint when their message pumps go idle, so
+    on a busy machine a picture taken after a fixed pause can catch a half-drawn screen; on
+    timeout the last text is returned, for the caller's assertion to show."""
+    deadline = time.monotonic() + timeout
+    last = screen_text(pilot.app)
+    while time.monotonic() < deadline:
+        await pilot.pause(0.1)
+        text = screen_text(pilot.app)
+        if text == last and all(snippet in text for snippet in expected):
+            return text
+        last = text
+    return last
+
+
 def run(coro: object) -> None:
     """Run an async Pilot test body (no pytest asyncio plugin needed)."""
     asyncio.run(coro)  # type: ignore[arg-type]
@@ -315,6 +333,6 @@ def capturing(
 
     async def go(pilot: Pilot[object]) -> None:
         await scenario(pilot)
-        check_capture(name, screen_text(pilot.app), size, expected)
+        check_capture(name, await settled_text(pilot, expected), size, expected)
 
     return go

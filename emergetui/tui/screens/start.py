@@ -45,15 +45,20 @@ class RungTable(DataTable[Text]):
         self.rows_info: list[adapters.RungRow] = []
         self.chosen: set[str] = set()
 
-    def on_mount(self) -> None:
-        self._ensure_columns()
+    HEADERS = ("use", "rung", "params", "size", "cached", "fits", "GPU")
 
-    def _ensure_columns(self) -> None:
-        # rows can arrive before this table's own mount (cached headers are read in
-        # milliseconds): rows added without columns would leave the columns as wide as their
-        # titles, so the columns come first, whichever happens first
+    def on_mount(self) -> None:
         if not self.columns:
-            self.add_columns("use", "rung", "params", "size", "cached", "fits", "GPU")
+            self._set_columns([])
+
+    def _set_columns(self, rows: list[tuple[str, ...]]) -> None:
+        # widths from the cells themselves, set with the rows: DataTable would otherwise
+        # measure new rows when its message pump goes idle, and a busy machine could show
+        # (or a screenshot catch) columns as wide as their titles, cutting "173.3 KiB" short
+        self.clear(columns=True)
+        for i, title in enumerate(self.HEADERS):
+            width = max([len(title), *(Text(row[i]).cell_len for row in rows)])
+            self.add_column(title, width=width, key=title)
 
     def fill(self, rows: list[adapters.RungRow]) -> None:
         self.rows_info = rows
@@ -62,19 +67,22 @@ class RungTable(DataTable[Text]):
 
     def _redraw(self) -> None:
         cursor = self.cursor_row
-        self._ensure_columns()
-        self.clear()
+        table: list[tuple[str, ...]] = []
         for r in self.rows_info:
             fits = "?" if r.fits is None else ("yes" if r.fits else "NO")
-            cells = (
-                "✔" if r.label in self.chosen else "·",
-                r.label,
-                fmt_params(r.params),
-                fmt_bytes(r.size_bytes) if r.size_bytes else "?",
-                "yes" if r.cached else "no",
-                fits,
-                r.gpu_layers,
+            table.append(
+                (
+                    "✔" if r.label in self.chosen else "·",
+                    r.label,
+                    fmt_params(r.params),
+                    fmt_bytes(r.size_bytes) if r.size_bytes else "?",
+                    "yes" if r.cached else "no",
+                    fits,
+                    r.gpu_layers,
+                )
             )
+        self._set_columns(table)
+        for r, cells in zip(self.rows_info, table):
             self.add_row(*(Text(c) for c in cells), key=r.label)
         if self.rows_info:
             self.move_cursor(row=min(cursor, len(self.rows_info) - 1))

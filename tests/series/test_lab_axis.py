@@ -8,9 +8,22 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tui"))
 
-from tui_support import demo_app, make_demo_store, run, show_results  # noqa: E402
+from tui_support import (  # noqa: E402
+    demo_app,
+    make_demo_store,
+    run,
+    settled_text,
+    show_results,
+    wait_until,
+)
 
-from emergetui.tui.capture import screen_text  # noqa: E402
+# what each axis shows; the demo ladder is not in models.toml: no training tokens, so no
+# compute axis
+SHOWN = (
+    ("flops", "no series has values on the flops axis"),
+    ("loss", "bits/byte"),
+    ("params", "params (log)"),
+)
 
 
 def test_x_key_cycles_the_axis(tmp_path: Path) -> None:
@@ -22,15 +35,11 @@ def test_x_key_cycles_the_axis(tmp_path: Path) -> None:
         async with app.run_test(size=(100, 34)) as pilot:
             await show_results(pilot, "2")
             screen: Any = app.screen
-            texts["params"] = screen_text(app)
-            for axis in ("flops", "loss", "params"):
+            for axis, shown in SHOWN:
                 await pilot.press("x")
-                await pilot.pause(0.3)
-                assert screen.axis == axis
-                texts[axis] = screen_text(app)
+                await wait_until(pilot, lambda a=axis: screen.axis == a)
+                texts[axis] = await settled_text(pilot, [shown], timeout=20)
 
     run(body())
-    # the demo ladder is not in models.toml: no training tokens, so no compute axis
-    assert "no series has values on the flops axis" in texts["flops"]
-    assert "bits/byte" in texts["loss"]
-    assert "params (log)" in texts["params"]
+    for axis, shown in SHOWN:
+        assert shown in texts[axis], texts[axis]

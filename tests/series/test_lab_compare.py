@@ -8,10 +8,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tui"))
 
-from tui_support import demo_app, run, wait_until  # noqa: E402
+from tui_support import demo_app, run, settled_text, wait_until  # noqa: E402
 
 from emergetui.store.results import Store  # noqa: E402
-from emergetui.tui.capture import screen_text  # noqa: E402
 from emergetui.tui.screens.results import ResultsScreen  # noqa: E402
 from emergetui.tui.screens.start import StartScreen  # noqa: E402
 
@@ -31,10 +30,9 @@ def test_c_overlays_the_other_ladder(two_ladder_run: tuple[Path, dict[str, Any]]
             await wait_until(pilot, lambda: screen.data is not None, 60)
             await pilot.press("2", "c")
             await wait_until(pilot, lambda: screen.others is not None, 60)
-            await pilot.pause(0.3)
+            seen["text"] = await settled_text(pilot, ["toy (F32): ", "toy-f16: "])
             seen["names"] = [s.name for s in screen.others or []]
             seen["overlay"] = screen.query_one("#curve-plot").title_text
-            seen["text"] = screen_text(app)
 
     run(body())
     assert seen["names"] == ["toy-f16"]

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tui_support import DEMO_RUN, demo_app, make_demo_store, run, show_start, wait_until
+from tui_support import (
+    DEMO_RUN,
+    demo_app,
+    make_demo_store,
+    palette_pick,
+    run,
+    settled_text,
+    show_start,
+    wait_until,
+)
 
 from emergetui.tui.app import DARK, LIGHT
-from emergetui.tui.capture import screen_text
 from emergetui.tui.screens.help import HelpScreen
 from emergetui.tui.screens.results import ResultsScreen
 from emergetui.tui.screens.start import StartScreen
@@ -21,7 +29,7 @@ def test_palette_opens_a_stored_run_theme_and_help(tmp_path: Path, tiny_ladder: 
     async def body() -> None:
         async with app.run_test(size=(80, 24)) as pilot:
             await show_start(pilot)
-            footer = screen_text(app).splitlines()[-1]
+            footer = (await settled_text(pilot, ["Start run", "palette"])).splitlines()[-1]
             assert "Start run" in footer and "Quit" in footer and "palette" in footer
             assert app.theme == DARK
             await pilot.press("ctrl+t")
@@ -31,23 +39,17 @@ def test_palette_opens_a_stored_run_theme_and_help(tmp_path: Path, tiny_ladder: 
             await pilot.press("escape")
             assert isinstance(app.screen, StartScreen)
 
-            await pilot.press("ctrl+p")
-            await pilot.pause(0.3)
-            await pilot.press(*"demo0")
-            await pilot.pause(0.5)
-            await pilot.press("down", "enter")
+            await palette_pick(pilot, "demo0", DEMO_RUN)
             await wait_until(
                 pilot, lambda: isinstance(app.screen, ResultsScreen) and app.screen.data is not None
             )
             assert app.screen.run_id == DEMO_RUN  # type: ignore[attr-defined]
 
-            await pilot.press("ctrl+p")
-            await pilot.pause(0.3)
-            await pilot.press(*"discrete")
-            await pilot.pause(0.5)
-            await pilot.press("down", "enter")
-            await pilot.pause(0.3)
-            assert app.screen.current_metric() == "logprob_correct"  # type: ignore[attr-defined]
+            await palette_pick(pilot, "discrete", "discrete/continuous")
+            await wait_until(
+                pilot,
+                lambda: app.screen.current_metric() == "logprob_correct",  # type: ignore[attr-defined]
+            )
 
     run(body())
 
@@ -83,8 +85,9 @@ def test_help_shows_the_doctor(tmp_path: Path, tiny_ladder: Path) -> None:
             await pilot.press("f1")
             assert isinstance(app.screen, HelpScreen)
             await pilot.press("d")
-            await wait_until(pilot, lambda: "llama-cpp-python" in screen_text(app), timeout=60)
-            text = screen_text(app)
+            text = await settled_text(
+                pilot, ["llama-cpp-python", "emergetui doctor", "built with:"], timeout=60
+            )
             assert "emergetui doctor" in text and "built with:" in text
 
     run(body())

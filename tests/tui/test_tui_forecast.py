@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from textual.widgets import TabbedContent
-from tui_support import demo_app, make_demo_store, run, show_results
+from tui_support import demo_app, make_demo_store, run, settled_text, show_results, wait_until
 
-from emergetui.tui.capture import screen_text
 from emergetui.tui.forecast_view import band_bar, fitted_counts
 from emergetui.tui.screens.results import ResultsScreen
 from emergetui.tui.widgets.forecast_panel import ForecastPanel
@@ -26,11 +25,11 @@ def test_forecast_tab_shows_the_bands_and_k_can_be_chosen(tmp_path: Path) -> Non
             screen.query_one("#results-tabs", TabbedContent).active = "forecast"
             panel = screen.query_one("#forecast-panel", ForecastPanel)
             panel.focus()
-            await pilot.pause(0.2)
+            await wait_until(pilot, lambda: panel.forecast is not None)
             assert panel.forecast is not None and screen.data is not None
             seen["counts"] = fitted_counts(panel.forecast)
             seen["k0"] = panel.k
-            seen["text0"] = screen_text(app)
+            seen["text0"] = await settled_text(pilot, [f"k = {panel.k}: fitted on"])
             await pilot.press("left_square_bracket")
             await pilot.pause(0.1)
             seen["k1"] = panel.k

@@ -17,6 +17,7 @@ from tui_support import (
     demo_events,
     demo_values,
     run,
+    settled_text,
     wait_until,
 )
 
@@ -96,7 +97,11 @@ def test_repaints_without_a_new_drawing_reuse_the_built_figure(tmp_path: Path) -
             await app.push_screen(screen)
             screen.post_message(RunnerBatch(tuple(demo_events())))
             await wait_until(pilot, lambda: screen.state.run_id == DEMO_RUN)
-            await pilot.pause(0.3)
+            # the batch's points are drawn by the screen's 0.5 s timer: wait for that drawing
+            await wait_until(pilot, lambda: not screen._curve_due)
+            await pilot.pause(0.6)
+            await wait_until(pilot, lambda: not screen._curve_due)
+            await settled_text(pilot)  # and its figure built by a paint
             plot = screen.query_one(CurvePlot)
             builds = plot.builds
             for i in range(10):  # log lines make layout passes that repaint every widget

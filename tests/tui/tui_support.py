@@ -233,6 +233,29 @@ async def settled_text(
     return last
 
 
+async def palette_pick(pilot: Pilot[object], query: str, wanted: str) -> None:
+    """Open the command palette, type ``query`` and run the command whose text holds ``wanted``
+    once the palette lists it first (its search runs in the background: a fixed pause is not
+    enough on a busy machine)."""
+    from textual.command import CommandList, CommandPalette
+
+    app = pilot.app
+    await pilot.press("ctrl+p")
+    await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette))
+    await pilot.press(*query)
+
+    def first() -> str:
+        hits = app.screen.query_one(CommandList)
+        return str(hits.get_option_at_index(0).prompt) if hits.option_count else ""
+
+    await wait_until(pilot, lambda: wanted in first())
+    await pilot.press("down")
+    await wait_until(pilot, lambda: app.screen.query_one(CommandList).highlighted == 0)
+    assert wanted in first()
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: not isinstance(app.screen, CommandPalette))
+
+
 def run(coro: object) -> None:
     """Run an async Pilot test body (no pytest asyncio plugin needed)."""
     asyncio.run(coro)  # type: ignore[arg-type]

@@ -122,8 +122,10 @@ def sibling_runs(store: Store, run_id: str) -> list[str]:
 def overlay_plot(overlay: Overlay, *, width: int = 80, height: int = 20) -> str:
     """The overlay as uncoloured terminal text."""
     plt.clear_figure()
+    plt.limitsize(False, False)  # the caller's size, not the terminal's
     plt.plotsize(width, height)
     draw_overlay(plt, overlay)
+    plt.limitsize(False, False)
     plt.plotsize(width, height)
     text = plt.build()
     plt.clear_figure()

@@ -29,10 +29,12 @@ if TYPE_CHECKING:
 
 def _start(width: int, height: int) -> None:
     plt.clear_figure()
+    plt.limitsize(False, False)  # the caller's size, not the terminal's ($COLUMNS, a narrow tty)
     plt.plotsize(width, height)
 
 
 def _finish(color: bool, width: int, height: int) -> str:
+    plt.limitsize(False, False)
     plt.plotsize(width, height)  # again: drawing starts with clear_figure, which resets the size
     text = plt.build()
     plt.clear_figure()

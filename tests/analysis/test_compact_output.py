@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from analysis_synth import bernoulli, ladder, records
 
 from emergetui.analysis.analyze import analyze
@@ -146,3 +147,16 @@ def test_analyze_makes_the_same_choice(tmp_path, capsys) -> None:
     full = capsys.readouterr().out
     assert "t [s]" in compact and "exact match %" in compact and "┃ task" not in compact
     assert "┃ task" in full
+
+
+def test_the_plots_do_not_depend_on_the_terminal_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A width asked for is the width drawn: plotext would otherwise cut a plot (and drop its
+    title) to $COLUMNS, so the batch output and these tests would change with the terminal."""
+    rows, chance = _suite()
+    analysis = analyze(rows, RUNGS, chance=chance)
+    drawn = {}
+    for columns in ("40", "250"):
+        monkeypatch.setenv("COLUMNS", columns)
+        drawn[columns] = analysis_plots(analysis, width=100, height=COMPACT_PLOT_HEIGHT)
+    assert drawn["40"] == drawn["250"]
+    assert all(max(len(ln) for ln in p.splitlines()) == 100 for p in drawn["40"] if p.strip())

@@ -202,7 +202,11 @@ class RunScreen(CurveNavigation, Screen[None]):
 
     def _flush_log(self) -> None:
         if self._log_lines:
-            self.query_one("#log", RichLog).write("\n".join(self._log_lines))
+            # wrapped at the log's own width: left alone, RichLog measures text against the
+            # console's width ($COLUMNS), not the widget's
+            self.query_one("#log", RichLog).write(
+                "\n".join(self._log_lines), expand=True, shrink=True
+            )
             self._log_lines = []
             self._log_at = time.monotonic()
 

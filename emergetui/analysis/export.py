@@ -35,6 +35,7 @@ def emergence_json(analysis: Analysis) -> list[dict[str, Any]]:
         key = (s.task, s.setting, s.metric)
         mirage = analysis.mirage_for(s.task, s.setting)
         loss = analysis.loss_for(key)
+        onset = loss.onset if loss is not None else None
         t = s.transition
         v = s.verdict
         claim = analysis.claims.for_curve(*key) if analysis.claims is not None else None
@@ -69,11 +70,9 @@ def emergence_json(analysis: Analysis) -> list[dict[str, Any]]:
                 "loss_threshold_ci": list(loss.threshold_ci)
                 if loss is not None and loss.threshold_ci
                 else None,
-                "loss_onset": loss.onset.value if loss is not None and loss.onset else None,
-                "loss_onset_ci": list(loss.onset.ci) if loss is not None and loss.onset else None,
-                "loss_onset_open_above": loss.onset.open_above
-                if loss is not None and loss.onset
-                else None,
+                "loss_onset": onset.value if onset else None,
+                "loss_onset_ci": list(onset.ci) if onset else None,
+                "loss_onset_open_above": onset.open_above if onset else None,
                 "size_loss_confounded": loss.confounded if loss is not None else None,
                 "loss_smooth_ability_jumps": loss.loss_smooth_ability_jumps
                 if loss is not None

@@ -27,15 +27,20 @@ if TYPE_CHECKING:
     from emergetui.store.stored_run import StoredRun
 
 
-def _start(width: int, height: int) -> None:
-    plt.clear_figure()
-    plt.limitsize(False, False)  # the caller's size, not the terminal's ($COLUMNS, a narrow tty)
+def _size(width: int, height: int) -> None:
+    """The caller's size, not the terminal's ($COLUMNS, a narrow tty): clear_figure resets both
+    the size and its limit, so this is set again after every clear."""
+    plt.limitsize(False, False)
     plt.plotsize(width, height)
 
 
+def _start(width: int, height: int) -> None:
+    plt.clear_figure()
+    _size(width, height)
+
+
 def _finish(color: bool, width: int, height: int) -> str:
-    plt.limitsize(False, False)
-    plt.plotsize(width, height)  # again: drawing starts with clear_figure, which resets the size
+    _size(width, height)  # again: drawing starts with clear_figure
     text = plt.build()
     plt.clear_figure()
     return text if color else plt.uncolorize(text)
